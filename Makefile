@@ -1,0 +1,32 @@
+# Every target creates .venv when it is missing, so a fresh clone needs only `make serve` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+EXTRAS ?= test,tf
+
+.PHONY: setup serve test lint lab conformance bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+serve: setup
+	$(BIN)/python -m serving
+
+lint: setup
+	$(BIN)/python -m ruff check course serving tests benchmarks
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/python -m pip install --quiet jupyterlab
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) build *.egg-info
