@@ -1,0 +1,116 @@
+"""Errors raised by the streams layer: each one names what was wrong and what to do.
+
+Stores and the protocol core raise these; the HTTP layer maps each class to one status code
+(serving.streams.http). Every error carries a human-readable ``message``; some carry the data a
+client needs to recover (the current producer epoch, the expected sequence number, the tail).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from serving.streams.offsets import Offset
+
+
+class StreamError(Exception):
+    """Base class: a request the streams layer refuses, with a message for the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- 400: the request itself is malformed ------------------------------------------------
+
+
+class InvalidRequest(StreamError):
+    """A header, query parameter or body is malformed (400)."""
+
+
+class InvalidOffset(InvalidRequest):
+    """An offset is not one this server could have produced (400)."""
+
+
+class OffsetOutOfRange(InvalidRequest):
+    """A well-formed offset lies beyond the stream's tail (400)."""
+
+
+class InvalidForkOffset(InvalidRequest):
+    """A fork offset or sub-offset does not name a position in the source stream (400)."""
+
+
+class ProducerEpochSeqInvalid(InvalidRequest):
+    """A producer raised its epoch but did not restart at Producer-Seq 0 (400)."""
+
+
+# --- 404 / 410: the stream is not there ----------------------------------------------------
+
+
+class StreamNotFound(StreamError):
+    """No stream at this path (never created, deleted, or expired) (404)."""
+
+
+class StreamGone(StreamError):
+    """The stream was deleted or expired but forks still read its history (410).
+
+    Its path cannot be reused (PUT answers 409) until the last fork is deleted.
+    """
+
+
+# --- 403: fenced producer ----------------------------------------------------------------
+
+
+class ProducerStaleEpoch(StreamError):
+    """A producer wrote with an epoch older than the one the server holds (403)."""
+
+    def __init__(self, message: str, current_epoch: int) -> None:
+        super().__init__(message)
+        self.current_epoch = current_epoch
+
+
+# --- 409: conflicts with the stream's state ----------------------------------------------
+
+
+class StreamConflict(StreamError):
+    """Base for 409 answers."""
+
+
+class ConfigMismatch(StreamConflict):
+    """PUT on an existing stream with a different configuration (409)."""
+
+
+class ForkSourceGone(StreamConflict):
+    """Fork from a source that was deleted while other forks keep it readable (409)."""
+
+
+class ContentTypeMismatch(StreamConflict):
+    """An append's Content-Type differs from the stream's (409)."""
+
+
+class StreamClosed(StreamConflict):
+    """An append to a closed stream (409). ``tail`` is the stream's final offset."""
+
+    def __init__(self, message: str, tail: Offset) -> None:
+        super().__init__(message)
+        self.tail = tail
+
+
+class StreamSeqConflict(StreamConflict):
+    """A Stream-Seq value that is not greater than the last one accepted (409)."""
+
+
+class ProducerSeqGap(StreamConflict):
+    """A Producer-Seq that skips ahead of the next expected one (409)."""
+
+    def __init__(self, message: str, expected_seq: int, received_seq: int) -> None:
+        super().__init__(message)
+        self.expected_seq = expected_seq
+        self.received_seq = received_seq
+
+
+# --- 413 ----------------------------------------------------------------------------------
+
+
+class PayloadTooLarge(StreamError):
+    """A message or request body exceeds the server's limit (413)."""

@@ -1,0 +1,38 @@
+"""Choosing a store from a URL: ``memory://``, ``sqlite:///path.db``, later ``redis://``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from serving.streams.store import Store
+
+STORE_URLS = "memory://, sqlite:///relative/path.db or sqlite:////absolute/path.db"
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names.
+
+    ``sqlite:///`` is followed by the file path, as in SQLAlchemy: ``sqlite:///data/x.db`` is
+    relative to the working directory, ``sqlite:////var/lib/x.db`` is absolute.
+    """
+    if url == "memory://":
+        from serving.streams.memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise ValueError(f"store URL {url!r} names no file; use {STORE_URLS}")
+        try:
+            from serving.streams.sqlite import SQLiteStore
+        except ModuleNotFoundError as error:
+            if error.name != "serving.streams.sqlite":
+                raise
+            raise ValueError(
+                "the SQLite store is not available yet (serving/streams/sqlite.py is missing); "
+                "use --store memory:// for now"
+            ) from None
+        return SQLiteStore(Path(path))
+    if url.startswith("redis://"):
+        raise ValueError("the Redis store is not available yet; use memory:// or sqlite:///")
+    raise ValueError(f"unknown store URL {url!r}; use {STORE_URLS}")
