@@ -1,0 +1,61 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course import plots
+from course.rl import Action, GridWorld
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_plot_images_titles_every_image():
+    figure = plots.plot_images(np.zeros((12, 64)), [str(i) for i in range(12)], title="Digits")
+    titled = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert titled == [str(i) for i in range(12)]
+    assert figure._suptitle.get_text() == "Digits"
+    assert len(figure.axes) == 20  # two rows of ten, the spare panels left blank
+    with pytest.raises(ValueError, match="2 images but 1 titles"):
+        plots.plot_images(np.zeros((2, 64)), ["a"], title="x")
+
+
+def test_plot_training_history_labels_axes_and_curves():
+    ax = plots.plot_training_history(
+        {"accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}, title="Training"
+    )
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("epoch", "accuracy", "Training")
+    assert [line.get_label() for line in ax.get_lines()] == ["training", "validation"]
+    with pytest.raises(ValueError, match='metrics=\\["accuracy"\\]'):
+        plots.plot_training_history({"loss": [1.0]}, title="x")
+
+
+def test_plot_scores_writes_each_score_on_its_bar():
+    ax = plots.plot_scores({"features": 0.913, "network": 0.97}, title="Compare")
+    texts = [text.get_text() for text in ax.texts]
+    assert texts == ["0.91", "0.97"]
+    assert ax.get_xlabel() == "test accuracy"
+
+
+def test_plot_returns_smooths_each_curve():
+    ax = plots.plot_returns({"a": np.ones(30), "b": np.zeros(30)}, title="Learning", window=10)
+    first = ax.get_lines()[0]
+    assert len(first.get_xdata()) == 21
+    assert np.allclose(first.get_ydata(), 1.0)
+    assert "mean of last 10" in ax.get_ylabel()
+
+
+def test_plot_policy_draws_an_arrow_per_open_state_and_labels_the_ends():
+    env = GridWorld()
+    ax = plots.plot_policy(env, np.full(env.n_states, Action.RIGHT), title="Policy", path=[2, 3])
+    open_states = sum(env.cell(s) in ".S" for s in range(env.n_states))
+    assert len(ax.patches) == open_states + 2  # arrows plus the two shaded path cells
+    labels = {text.get_text() for text in ax.texts}
+    assert {"coin", "goal", "start"} <= labels
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("column", "row")
