@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Column", "DatasetError", "Datasheet", "datasheet", "load", "names"]
+__all__ = ["Column", "DatasetError", "Datasheet", "datasets_dir", "datasheet", "load", "names"]
 
 DATASETS_DIR_ENV = "COURSE_DATASETS_DIR"
 _REPO_DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
