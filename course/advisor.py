@@ -331,14 +331,7 @@ def _check_input(df: object, target: Hashable | None) -> None:
 def _target_kind(y: pd.Series) -> tuple[ProblemKind, str]:
     """Regression or classification, decided from the target's dtype and values only."""
     name = y.name
-    values = y.dropna()
-    if types.is_object_dtype(values.dtype) and types.infer_dtype(values) in {
-        "integer",
-        "floating",
-        "mixed-integer-float",
-        "decimal",
-    }:
-        values = pd.to_numeric(values)
+    values = _numbers_from_objects(y.dropna())
     distinct = values.nunique()
     if distinct < 2:
         raise AdvisorError(
@@ -388,7 +381,8 @@ def _feature_type(column: pd.Series) -> FeatureType:
         return FeatureType.BOOLEAN
     if types.is_datetime64_any_dtype(dtype):
         return FeatureType.DATETIME
-    if types.is_numeric_dtype(dtype) or types.is_timedelta64_dtype(dtype):
+    numeric = types.is_numeric_dtype(_numbers_from_objects(column.dropna()).dtype)
+    if numeric or types.is_timedelta64_dtype(dtype):
         return FeatureType.NUMERIC
     if isinstance(dtype, pd.CategoricalDtype):
         return FeatureType.CATEGORICAL
@@ -668,9 +662,22 @@ def _candidates(
     return tuple(Candidate(option.name, option.estimator, option.reason) for option in ranked)
 
 
+def _numbers_from_objects(values: pd.Series) -> pd.Series:
+    """Numbers stored as Python objects (e.g. a column built from a list) as a numeric Series."""
+    if types.is_object_dtype(values.dtype) and types.infer_dtype(values) in {
+        "integer",
+        "floating",
+        "mixed-integer-float",
+        "decimal",
+    }:
+        return pd.to_numeric(values)
+    return values
+
+
 def _class_counts(labels: pd.Series) -> pd.Series:
     """Rows per class, most frequent first; ties in label order so output is deterministic."""
     counts = labels.value_counts(sort=False)
+    counts = counts[counts > 0]  # a categorical dtype also counts its unused categories
     try:
         counts = counts.sort_index()
     except TypeError:  # labels of mixed types, e.g. 1 and "a"

@@ -211,6 +211,22 @@ def test_target_dtypes(target, kind):
     assert classify_problem(frame_with(target), "y").kind == kind
 
 
+def test_unused_categories_are_not_classes():
+    labels = pd.Categorical(np.tile(["a", "b"], 50), categories=["a", "b", "never"])
+
+    report = classify_problem(frame_with(labels), "y")
+
+    assert report.kind == BINARY
+    assert report.class_counts == {"a": 50, "b": 50}
+    assert report.imbalance_ratio == 1.0
+
+
+def test_numbers_stored_as_objects_are_numeric_features():
+    frame = frame_with(np.tile([0, 1], 50), amount=pd.Series(list(range(100)), dtype=object))
+
+    assert classify_problem(frame, "y").feature_types["amount"] == FeatureType.NUMERIC
+
+
 def test_integer_count_with_many_values_is_regression_not_classes():
     counts = rng().poisson(150, size=400)
 
