@@ -97,7 +97,7 @@ class DataWarning:
     """Something in the data that would mislead a model or its evaluation."""
 
     kind: WarningKind
-    column: str | None
+    column: Hashable | None
     message: str
 
 
@@ -125,8 +125,8 @@ class ProblemReport:
     reason: str
     """Why the target was read as this kind of problem."""
     n_rows: int
-    feature_types: dict[str, FeatureType]
-    missing: dict[str, int]
+    feature_types: dict[Hashable, FeatureType]
+    missing: dict[Hashable, int]
     """Columns (target included) with missing values, and how many."""
     class_counts: dict[Any, int] | None
     """Rows per class, most frequent first (classification only)."""
@@ -147,7 +147,7 @@ class ProblemReport:
         counted = list(self.feature_types.values())
         return {feature_type: counted.count(feature_type) for feature_type in FeatureType}
 
-    def features_of(self, feature_type: FeatureType) -> list[str]:
+    def features_of(self, feature_type: FeatureType) -> list[Hashable]:
         """The feature columns of one type, e.g. to build a ColumnTransformer."""
         return [name for name, kind in self.feature_types.items() if kind == feature_type]
 
@@ -221,17 +221,17 @@ def classify_problem(
     """
     _check_input(df, target)
     features = df.drop(columns=[target]) if target is not None else df
-    feature_types = {str(name): _feature_type(features[name]) for name in features.columns}
-    missing = {str(c): int(n) for c, n in df.isna().sum().items() if n}
+    feature_types = {name: _feature_type(features[name]) for name in features.columns}
+    missing = {column: int(n) for column, n in df.isna().sum().items() if n}
     found: list[DataWarning] = []
     if len(df) < SMALL_DATA_ROWS:
         found.append(
             DataWarning(
                 WarningKind.SMALL_DATA,
                 None,
-                f"only {len(df)} rows: scikit-learn's map says to get more data (50 rows at "
-                "the very least); with so few rows, evaluate with cross-validation rather "
-                "than a single train/test split.",
+                f"only {len(df)} rows: scikit-learn's map says to get more data "
+                f"({SMALL_DATA_ROWS} rows at the very least); with so few rows, evaluate "
+                "with cross-validation rather than a single train/test split.",
             )
         )
 
@@ -255,7 +255,7 @@ def classify_problem(
             target_range = (float(numbers.min()), float(numbers.max()))
 
     for name in features.columns:
-        found += _column_warnings(features[name], feature_types[str(name)], y, kind)
+        found += _column_warnings(features[name], feature_types[name], y, kind)
     if class_counts is not None:
         found += _imbalance_warnings(class_counts, imbalance_ratio)
     if len(feature_types) >= len(df):
@@ -417,7 +417,7 @@ def _column_warnings(
         return [
             DataWarning(
                 WarningKind.CONSTANT_COLUMN,
-                name,
+                column.name,
                 f"{name!r} {content}: it carries no information; drop it.",
             )
         ]
@@ -430,7 +430,7 @@ def _column_warnings(
         found.append(
             DataWarning(
                 WarningKind.DATE_COLUMN,
-                name,
+                column.name,
                 f"{name!r} holds dates{stored}: if the rows follow time, split by date (train "
                 "on the past, test on the future; TimeSeriesSplit) rather than at random, and "
                 "turn dates into numbers (year, month, weekday) before fitting.",
@@ -460,7 +460,7 @@ def _id_warning(column: pd.Series, feature_type: FeatureType) -> DataWarning | N
     elif named_like_id:
         return DataWarning(
             WarningKind.ID_COLUMN,
-            name,
+            column.name,
             f"{name!r} looks like an identifier that repeats: if rows sharing an id are "
             "related, keep them on the same side of the split (GroupKFold), and do not use "
             "the id as a number.",
@@ -469,7 +469,7 @@ def _id_warning(column: pd.Series, feature_type: FeatureType) -> DataWarning | N
         return None
     return DataWarning(
         WarningKind.ID_COLUMN,
-        name,
+        column.name,
         f"{message}: an identifier tells a model nothing about new rows; drop it before training.",
     )
 
@@ -492,7 +492,7 @@ def _leakage_warning(column: pd.Series, y: pd.Series, kind: ProblemKind) -> Data
             if abs(correlation) > LEAKAGE_CORRELATION:
                 return DataWarning(
                     WarningKind.LEAKAGE,
-                    name,
+                    column.name,
                     f"{name!r} is almost identical to the target (correlation "
                     f"{correlation:.3f}): if it is only known once the target is, it leaks "
                     "the answer; drop it.",
@@ -503,7 +503,7 @@ def _leakage_warning(column: pd.Series, y: pd.Series, kind: ProblemKind) -> Data
         if (classes_per_value == 1).all():
             return DataWarning(
                 WarningKind.LEAKAGE,
-                name,
+                column.name,
                 f"each value of {name!r} goes with a single target value: it predicts the "
                 "target perfectly. Check it is not derived from the target; if it is, drop it.",
             )
@@ -513,7 +513,7 @@ def _leakage_warning(column: pd.Series, y: pd.Series, kind: ProblemKind) -> Data
 def _missing_target_warning(target: Hashable, count: int) -> DataWarning:
     return DataWarning(
         WarningKind.MISSING_TARGET,
-        str(target),
+        target,
         f"{count} rows have no target value: drop them before training "
         f"(df.dropna(subset=[{target!r}])).",
     )
@@ -560,7 +560,7 @@ def _candidates(
     kind: ProblemKind,
     *,
     n_rows: int,
-    feature_types: dict[str, FeatureType],
+    feature_types: dict[Hashable, FeatureType],
     has_missing: bool,
     prefer_interpretable: bool,
 ) -> tuple[Candidate, ...]:

@@ -529,6 +529,17 @@ def test_html_card_escapes_column_names_and_labels():
     assert page.count("<li>") == len(report.warnings) + len(report.candidates)
 
 
+def test_column_labels_that_are_not_strings_are_kept():
+    frame = pd.DataFrame(rng().normal(size=(60, 3)))
+    frame[3] = 1
+    frame[4] = np.tile(["a", "b"], 30)
+
+    report = classify_problem(frame, 4)
+
+    assert report.features_of(FeatureType.NUMERIC) == [0, 1, 2, 3]
+    assert warned(report, WarningKind.CONSTANT_COLUMN) == [3]
+
+
 def test_html_card_shows_an_integer_target_label():
     frame = pd.DataFrame({"x": range(60), 0: np.tile([0, 1], 30)})
 
