@@ -58,6 +58,17 @@ class StreamGone(StreamError):
     """
 
 
+# --- 401 / 403: access control ------------------------------------------------------------
+
+
+class Unauthorized(StreamError):
+    """No bearer token, or one the server cannot trust (401)."""
+
+
+class Forbidden(StreamError):
+    """A genuine token that does not grant this operation on this stream (403)."""
+
+
 # --- 403: fenced producer ----------------------------------------------------------------
 
 

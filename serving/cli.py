@@ -1,0 +1,161 @@
+"""The ``serving`` command: run the server, or mint a token for it.
+
+serving [serve] [--host H] [--port P] [--store URL] [--open] [--long-poll-timeout S]
+serving token --scope read,write --stream NAME [--ttl SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from serving.config import DATA_DIR, DEFAULT_STORE_URL, ServerConfig
+from serving.streams.protocol import Limits
+from serving.streams.stores import STORE_URLS
+from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
+
+OPEN_WARNING = (
+    "WARNING: --open: no token is needed under /v1/stream/; anyone who can reach {url} can "
+    "read, write and delete every stream. Use it only for local experiments and tests."
+)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serving",
+        description="Run the durable streaming server. "
+        "Use 'serving token --help' to mint access tokens.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    parser.add_argument(
+        "--store",
+        default=DEFAULT_STORE_URL,
+        metavar="URL",
+        help=f"where streams are kept: {STORE_URLS} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--open",
+        action="store_true",
+        help="serve /v1/stream/ without tokens (prints a warning; for local experiments and "
+        "the conformance suite)",
+    )
+    parser.add_argument(
+        "--long-poll-timeout",
+        type=_positive,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a live=long-poll read waits for new data before answering 204 "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DATA_DIR,
+        metavar="DIR",
+        help=f"where the token secret is kept unless ${SECRET_ENV} is set (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-request-bytes",
+        type=int,
+        default=Limits().max_request_bytes,
+        metavar="N",
+        help="largest request body accepted; larger ones get 413 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=Limits().max_message_bytes,
+        metavar="N",
+        help="largest single message (one JSON message, or a whole binary/text body); "
+        "larger ones get 413 (default: %(default)s)",
+    )
+    return parser
+
+
+def _token_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serving token",
+        description="Mint a bearer token signed with this server's secret "
+        f"(${SECRET_ENV}, or DATA_DIR/secret.key).",
+    )
+    parser.add_argument(
+        "--scope",
+        default="read",
+        help="comma-separated scopes, e.g. read or read,write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--stream",
+        required=True,
+        metavar="NAME",
+        help="stream name after /v1/stream/; 'chat/*' for a prefix, '*' for all streams",
+    )
+    parser.add_argument(
+        "--ttl", type=_positive, default=None, metavar="SECONDS", help="expire after this long"
+    )
+    parser.add_argument("--subject", default="", help="who the token is for (informational)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR")
+    return parser
+
+
+def mint_token(argv: Sequence[str]) -> int:
+    args = _token_parser().parse_args(argv)
+    scopes = [scope.strip() for scope in args.scope.split(",") if scope.strip()]
+    signer = TokenSigner(load_or_create_secret(args.data_dir))
+    print(signer.mint(args.stream, scopes, ttl_seconds=args.ttl, subject=args.subject))
+    return 0
+
+
+def serve(argv: Sequence[str]) -> int:
+    args = _serve_parser().parse_args(argv)
+    import uvicorn
+
+    from serving.app import create_app
+
+    secret = None if args.open else load_or_create_secret(args.data_dir)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        store_url=args.store,
+        open_access=args.open,
+        secret=secret,
+        data_dir=args.data_dir,
+        long_poll_timeout=args.long_poll_timeout,
+        limits=Limits(args.max_request_bytes, args.max_message_bytes),
+    )
+    try:
+        app = create_app(config)
+    except ValueError as error:
+        print(f"serving: {error}", file=sys.stderr)
+        return 2
+    url = f"http://{args.host}:{args.port}"
+    if args.open:
+        print(OPEN_WARNING.format(url=url), file=sys.stderr)
+    else:
+        print(
+            f"Streams at {url}/v1/stream/ need a bearer token. Mint one with:\n"
+            "  serving token --scope read,write --stream 'NAME'",
+            file=sys.stderr,
+        )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["token"]:
+        return mint_token(arguments[1:])
+    if arguments[:1] == ["serve"]:
+        arguments = arguments[1:]
+    return serve(arguments)

@@ -1,0 +1,38 @@
+"""ServerConfig: every knob of the server in one place, filled by the CLI or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from serving.streams.protocol import Limits
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_DIR / "data"
+DEFAULT_STORE_URL = f"sqlite:///{DATA_DIR / 'streams.db'}"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    store_url: str = DEFAULT_STORE_URL
+    open_access: bool = False
+    """No bearer token needed under /v1/stream/ (local experiments, the conformance suite)."""
+    secret: bytes | None = None
+    """Signs and checks tokens; required unless ``open_access``."""
+    data_dir: Path = DATA_DIR
+    long_poll_timeout: float = 30.0
+    """Seconds a long-poll waits for news before answering 204."""
+    sse_max_seconds: float = 60.0
+    """SSE connections are closed after this long so clients reconnect (CDN collapsing)."""
+    sse_keepalive_seconds: float = 15.0
+    max_read_bytes: int = 4 * 1024 * 1024
+    """A catch-up read returns at most this many bytes of records (at least one record)."""
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if not self.open_access and self.secret is None:
+            raise ValueError("a server that is not open needs a secret to check tokens")
+        if self.long_poll_timeout <= 0:
+            raise ValueError("long_poll_timeout must be positive")

@@ -1,0 +1,465 @@
+"""The HTTP face of the streams: a plain ASGI app serving /v1/stream/{name}.
+
+A thin asyncio layer: it reads the request, asks serving.streams.protocol to validate it, calls
+the store, and writes the answer. It is plain ASGI rather than FastAPI routes because this is
+the hot path (every append and every live read) and routing/validation layers cost more than
+the work itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from serving.streams import protocol, sse
+from serving.streams.cursor import next_cursor
+from serving.streams.errors import (
+    ConfigMismatch,
+    ContentTypeMismatch,
+    Forbidden,
+    ForkSourceGone,
+    InvalidRequest,
+    PayloadTooLarge,
+    ProducerSeqGap,
+    ProducerStaleEpoch,
+    StreamClosed,
+    StreamConflict,
+    StreamError,
+    StreamGone,
+    StreamNotFound,
+    Unauthorized,
+)
+from serving.streams.offsets import TAIL
+from serving.streams.protocol import Limits, Live, ReadQuery
+from serving.streams.store import ReadResult, Store, StreamMeta
+from serving.tokens import TokenError, TokenSigner
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+READ, WRITE = "read", "write"
+
+_STATUS: dict[type[StreamError], int] = {
+    InvalidRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    ProducerStaleEpoch: 403,
+    StreamNotFound: 404,
+    StreamGone: 410,
+    StreamConflict: 409,
+    PayloadTooLarge: 413,
+}
+_CODES: dict[type[StreamError], str] = {
+    ConfigMismatch: "CONFIG_MISMATCH",
+    ContentTypeMismatch: "CONTENT_TYPE_MISMATCH",
+    ForkSourceGone: "FORK_SOURCE_GONE",
+    StreamClosed: "STREAM_CLOSED",
+    ProducerSeqGap: "PRODUCER_SEQ_GAP",
+    ProducerStaleEpoch: "PRODUCER_STALE_EPOCH",
+}
+
+_ALLOW_HEADERS = (
+    "authorization, content-type, if-none-match, stream-seq, stream-ttl, stream-expires-at, "
+    "stream-closed, producer-id, producer-epoch, producer-seq, stream-forked-from, "
+    "stream-fork-offset, stream-fork-sub-offset"
+)
+_EXPOSE_HEADERS = (
+    "stream-next-offset, stream-cursor, stream-up-to-date, stream-closed, stream-ttl, "
+    "stream-expires-at, stream-sse-data-encoding, producer-epoch, producer-seq, "
+    "producer-expected-seq, producer-received-seq, etag, content-type, location"
+)
+_COMMON: Headers = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"cross-origin-resource-policy", b"cross-origin"),
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", _EXPOSE_HEADERS.encode()),
+]
+_PREFLIGHT: Headers = [
+    (b"access-control-allow-methods", b"GET, HEAD, POST, PUT, DELETE, OPTIONS"),
+    (b"access-control-allow-headers", _ALLOW_HEADERS.encode()),
+    (b"access-control-max-age", b"86400"),
+]
+_TRUE = b"true"
+_HISTORIC_CACHE = b"private, max-age=60, stale-while-revalidate=300"
+
+
+def status_of(error: StreamError) -> int:
+    for kind in type(error).__mro__:
+        if kind in _STATUS:
+            return _STATUS[kind]
+    return 400
+
+
+def _error_headers(error: StreamError) -> Headers:
+    """The recovery data some errors carry, as protocol headers."""
+    if isinstance(error, StreamClosed):
+        return [(b"stream-closed", _TRUE), (b"stream-next-offset", str(error.tail).encode())]
+    if isinstance(error, ProducerStaleEpoch):
+        return [(b"producer-epoch", str(error.current_epoch).encode())]
+    if isinstance(error, ProducerSeqGap):
+        return [
+            (b"producer-expected-seq", str(error.expected_seq).encode()),
+            (b"producer-received-seq", str(error.received_seq).encode()),
+        ]
+    if isinstance(error, Unauthorized):
+        return [(b"www-authenticate", b'Bearer realm="streams"')]
+    return []
+
+
+def _error_body(error: StreamError) -> bytes:
+    code = _CODES.get(type(error)) or type(error).__name__
+    return json.dumps({"error": {"code": code, "message": error.message}}).encode()
+
+
+class _ClientGone(Exception):
+    """The client disconnected while we were reading its request."""
+
+
+class StreamsApp:
+    """ASGI app for ``/v1/stream/{name}``: PUT, POST, GET (catch-up/long-poll/SSE), HEAD, DELETE."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        signer: TokenSigner | None,
+        open_access: bool = False,
+        long_poll_timeout: float = 30.0,
+        sse_max_seconds: float = 60.0,
+        sse_keepalive_seconds: float = 15.0,
+        max_read_bytes: int = 4 * 1024 * 1024,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if signer is None and not open_access:
+            raise ValueError("a StreamsApp that is not open needs a TokenSigner")
+        self.store = store
+        self.signer = signer
+        self.open_access = open_access
+        self.long_poll_timeout = long_poll_timeout
+        self.sse_max_seconds = sse_max_seconds
+        self.sse_keepalive_seconds = sse_keepalive_seconds
+        self.max_read_bytes = max_read_bytes
+        self.limits = limits or Limits()
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(f"StreamsApp serves HTTP only, not {scope['type']}")
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        method = scope["method"]
+        try:
+            if method == "OPTIONS":
+                await _respond(send, 204, _PREFLIGHT)
+                return
+            path = protocol.stream_path(scope["path"])
+            query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            if method == "GET":
+                await self._get(path, headers, query, receive, send)
+            elif method == "POST":
+                await self._post(path, headers, query, receive, send)
+            elif method == "PUT":
+                await self._put(scope, path, headers, query, receive, send)
+            elif method == "HEAD":
+                await self._head(path, headers, query, send)
+            elif method == "DELETE":
+                self._authorize(headers, query, WRITE, path)
+                await self.store.delete(path)
+                await _respond(send, 204, [])
+            else:
+                await _respond(
+                    send,
+                    405,
+                    [(b"allow", b"GET, HEAD, POST, PUT, DELETE, OPTIONS")],
+                    b'{"error":{"code":"METHOD_NOT_ALLOWED","message":"use GET, HEAD, POST, '
+                    b'PUT, DELETE or OPTIONS"}}',
+                )
+        except StreamError as error:
+            body = b"" if method == "HEAD" else _error_body(error)
+            extra = [(b"content-type", b"application/json"), *_error_headers(error)]
+            await _respond(send, status_of(error), extra, body)
+        except _ClientGone:
+            return
+
+    # --- access control --------------------------------------------------------------------
+
+    def _authorize(
+        self, headers: dict[str, str], query: dict[str, list[str]], scope: str, stream: str
+    ) -> None:
+        if self.open_access:
+            return
+        assert self.signer is not None
+        token = _bearer(headers, query)
+        if token is None:
+            raise Unauthorized(
+                "this server needs a bearer token: send 'Authorization: Bearer <token>' "
+                "(mint one with: serving token --scope read,write --stream NAME)"
+            )
+        try:
+            grant = self.signer.verify(token, now=self.clock())
+        except TokenError as error:
+            raise Unauthorized(str(error)) from None
+        if not grant.allows(scope, stream):
+            raise Forbidden(
+                f"your token does not grant {scope!r} on stream {stream!r} "
+                f"(it grants {', '.join(sorted(grant.scopes))} on {grant.resource!r})"
+            )
+
+    # --- PUT -------------------------------------------------------------------------------
+
+    async def _put(
+        self,
+        scope: Scope,
+        path: str,
+        headers: dict[str, str],
+        query: dict[str, list[str]],
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        self._authorize(headers, query, WRITE, path)
+        body = await _read_body(receive, headers, self.limits.max_request_bytes)
+        fork = protocol.parse_fork(headers)
+        fork_content_type = None
+        if fork is not None:
+            self._authorize(headers, query, READ, fork.source)
+            if body and not headers.get(protocol.CONTENT_TYPE, "").strip():
+                fork_content_type = (await self.store.head(fork.source)).content_type
+        request = protocol.parse_create(headers, body, self.limits, fork_content_type)
+        result = await self.store.create(path, request)
+        response = _meta_headers(result.meta)
+        if result.created:
+            response.append((b"location", _location(scope, path)))
+        await _respond(send, 201 if result.created else 200, response)
+
+    # --- POST ------------------------------------------------------------------------------
+
+    async def _post(
+        self,
+        path: str,
+        headers: dict[str, str],
+        query: dict[str, list[str]],
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        self._authorize(headers, query, WRITE, path)
+        body = await _read_body(receive, headers, self.limits.max_request_bytes)
+        request = protocol.parse_append(headers, body, self.limits)
+        result = await self.store.append(path, request)
+        response: Headers = [(b"stream-next-offset", str(result.tail).encode())]
+        if result.closed:
+            response.append((b"stream-closed", _TRUE))
+        if result.producer is not None:
+            response.append((b"producer-epoch", str(result.producer.epoch).encode()))
+            response.append((b"producer-seq", str(result.producer.last_seq).encode()))
+        fresh_producer_data = request.producer is not None and request.data and not result.duplicate
+        await _respond(send, 200 if fresh_producer_data else 204, response)
+
+    # --- HEAD ------------------------------------------------------------------------------
+
+    async def _head(
+        self, path: str, headers: dict[str, str], query: dict[str, list[str]], send: Send
+    ) -> None:
+        self._authorize(headers, query, READ, path)
+        meta = await self.store.head(path)
+        response = _meta_headers(meta)
+        response.append((b"cache-control", b"no-store"))
+        if meta.ttl_seconds is not None:
+            response.append((b"stream-ttl", str(meta.ttl_seconds).encode()))
+        if meta.expires_at is not None:
+            response.append(
+                (b"stream-expires-at", protocol.format_expires_at(meta.expires_at).encode())
+            )
+        await _respond(send, 200, response)
+
+    # --- GET -------------------------------------------------------------------------------
+
+    async def _get(
+        self,
+        path: str,
+        headers: dict[str, str],
+        query: dict[str, list[str]],
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        self._authorize(headers, query, READ, path)
+        read = protocol.parse_read(query)
+        result = await self.store.read(path, read.position, self.max_read_bytes)
+        if read.live is Live.SSE:
+            await self._sse(path, read, result, receive, send)
+            return
+        if read.live is Live.LONG_POLL and not result.records and not result.end_of_stream:
+            result = await self._wait_for_records(path, result)
+        meta = result.meta
+        response = [
+            (b"content-type", meta.content_type.encode()),
+            (b"stream-next-offset", str(result.next_offset).encode()),
+        ]
+        if result.up_to_date:
+            response.append((b"stream-up-to-date", _TRUE))
+        if result.end_of_stream:
+            response.append((b"stream-closed", _TRUE))
+        if read.live is Live.LONG_POLL:
+            response.append((b"stream-cursor", next_cursor(read.cursor, self.clock()).encode()))
+            if not result.records:
+                await _respond(send, 204, response)
+                return
+        body = protocol.render_records(meta.content_type, result.records)
+        if read.position is TAIL:
+            response.append((b"cache-control", b"no-store"))
+            await _respond(send, 200, response, body)
+            return
+        tag = protocol.etag(meta.stream_id, read.start, result.next_offset, result.end_of_stream)
+        response.append((b"etag", tag.encode()))
+        historic = not result.up_to_date and read.live is Live.CATCH_UP
+        response.append((b"cache-control", _HISTORIC_CACHE if historic else b"no-cache"))
+        if read.live is Live.CATCH_UP and protocol.etag_matches(headers.get("if-none-match"), tag):
+            await _respond(send, 304, response)
+            return
+        await _respond(send, 200, response, body)
+
+    async def _wait_for_records(self, path: str, result: ReadResult) -> ReadResult:
+        """Long-poll: wait until records arrive, the stream closes, or the timeout passes."""
+        deadline = self.clock() + self.long_poll_timeout
+        while not result.records and not result.end_of_stream:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                break
+            await self.store.wait(path, result.next_offset, remaining)
+            result = await self.store.read(path, result.next_offset, self.max_read_bytes)
+        return result
+
+    async def _sse(
+        self, path: str, read: ReadQuery, first: ReadResult, receive: Receive, send: Send
+    ) -> None:
+        """Stream SSE until the stream ends, the connection's time is up, or the client leaves."""
+        content_type = first.meta.content_type
+        response = [
+            (b"content-type", b"text/event-stream"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        if sse.uses_base64(content_type):
+            response.append((b"stream-sse-data-encoding", b"base64"))
+        await send({"type": "http.response.start", "status": 200, "headers": _COMMON + response})
+        watcher = asyncio.create_task(_cancel_on_disconnect(receive, asyncio.current_task()))
+        try:
+            await self._sse_events(path, read, first, content_type, send)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not watcher.done():
+                raise
+        finally:
+            watcher.cancel()
+
+    async def _sse_events(
+        self, path: str, read: ReadQuery, result: ReadResult, content_type: str, send: Send
+    ) -> None:
+        cursor = next_cursor(read.cursor, self.clock())
+        deadline = self.clock() + self.sse_max_seconds
+        announce = True
+        while True:
+            chunk = b""
+            if result.records:
+                chunk = sse.data_event(content_type, result.records)
+            if chunk or announce or result.end_of_stream:
+                chunk += sse.control_event(
+                    result.next_offset,
+                    cursor,
+                    up_to_date=result.up_to_date,
+                    closed=result.end_of_stream,
+                )
+                announce = False
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if result.end_of_stream:
+                return
+            if not result.up_to_date:
+                result = await self.store.read(path, result.next_offset, self.max_read_bytes)
+                continue
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return
+            news = await self.store.wait(
+                path, result.next_offset, min(remaining, self.sse_keepalive_seconds)
+            )
+            if not news:
+                await send({"type": "http.response.body", "body": sse.KEEPALIVE, "more_body": True})
+                continue
+            try:
+                result = await self.store.read(path, result.next_offset, self.max_read_bytes)
+            except (StreamNotFound, StreamGone):
+                return
+
+
+async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any] | None) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    if task is not None:
+        task.cancel()
+
+
+def _bearer(headers: dict[str, str], query: dict[str, list[str]]) -> str | None:
+    """The token from ``Authorization: Bearer``, or ``?access_token=`` (for EventSource)."""
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    tokens = query.get("access_token")
+    return tokens[0] if tokens and tokens[0] else None
+
+
+def _meta_headers(meta: StreamMeta) -> Headers:
+    response = [
+        (b"content-type", meta.content_type.encode()),
+        (b"stream-next-offset", str(meta.tail).encode()),
+    ]
+    if meta.closed:
+        response.append((b"stream-closed", _TRUE))
+    return response
+
+
+def _location(scope: Scope, path: str) -> bytes:
+    headers = dict(scope["headers"])
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not host and scope.get("server"):
+        server_host, port = scope["server"]
+        host = f"{server_host}:{port}"
+    url = f"{scope.get('scheme', 'http')}://{host}{protocol.STREAM_PREFIX}{quote(path)}"
+    return url.encode()
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise InvalidRequest(f"Content-Length must be a number, got {declared!r}")
+        if int(declared) > limit:
+            raise PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {limit}")
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:
+    if status not in (204, 304):
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": _COMMON + headers})
+    await send({"type": "http.response.body", "body": body})

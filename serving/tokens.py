@@ -1,0 +1,145 @@
+"""Signed bearer tokens: who may do what to which resource, until when.
+
+A token is ``v1.<payload>.<signature>``: the payload is base64url JSON (resource, scopes,
+subject, expiry), the signature is HMAC-SHA256 of it under the server's secret, checked in
+constant time. Tokens are self-contained, so any server process with the secret can check them.
+The streams layer uses the scopes ``read`` and ``write`` on stream names; later layers add their
+own (e.g. ``control``) on their own resources.
+
+A resource pattern is an exact name (``chat/42``), a prefix ending in ``*`` (``chat/*``) or
+``*`` for everything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "v1"
+SECRET_ENV = "SERVING_SECRET"
+SECRET_FILE = "secret.key"
+MIN_SECRET_BYTES = 16
+
+
+class TokenError(Exception):
+    """A token that cannot be trusted; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a verified token allows."""
+
+    resource: str
+    scopes: frozenset[str]
+    subject: str = ""
+    expires_at: float | None = None
+
+    def allows(self, scope: str, resource: str) -> bool:
+        return scope in self.scopes and resource_matches(self.resource, resource)
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    if pattern.endswith("*"):
+        return resource.startswith(pattern[:-1])
+    return pattern == resource
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenSigner:
+    """Mints and verifies tokens with one secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"the token secret must be at least {MIN_SECRET_BYTES} bytes")
+        self._secret = secret
+
+    def _sign(self, payload: str) -> str:
+        digest = hmac.new(self._secret, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest()
+        return _b64encode(digest)
+
+    def mint(
+        self,
+        resource: str,
+        scopes: Iterable[str],
+        *,
+        ttl_seconds: float | None = None,
+        subject: str = "",
+        now: float | None = None,
+    ) -> str:
+        """A token granting ``scopes`` on ``resource``; ``ttl_seconds=None`` never expires."""
+        scope_list = sorted(set(scopes))
+        if not scope_list:
+            raise ValueError("a token needs at least one scope")
+        claims: dict[str, object] = {"res": resource, "scp": scope_list}
+        if subject:
+            claims["sub"] = subject
+        if ttl_seconds is not None:
+            claims["exp"] = int((time.time() if now is None else now) + ttl_seconds)
+        payload = _b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+        return f"{PREFIX}.{payload}.{self._sign(payload)}"
+
+    def verify(self, token: str, *, now: float | None = None) -> Grant:
+        """The grant of a genuine, unexpired token; TokenError otherwise."""
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != PREFIX:
+            raise TokenError("malformed token: expected v1.<payload>.<signature>")
+        _, payload, signature = parts
+        if not hmac.compare_digest(self._sign(payload), signature):
+            raise TokenError("invalid token signature (wrong server secret, or altered token)")
+        try:
+            claims = json.loads(_b64decode(payload))
+            grant = Grant(
+                resource=str(claims["res"]),
+                scopes=frozenset(str(scope) for scope in claims["scp"]),
+                subject=str(claims.get("sub", "")),
+                expires_at=float(claims["exp"]) if "exp" in claims else None,
+            )
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise TokenError("malformed token payload") from None
+        if (
+            grant.expires_at is not None
+            and (time.time() if now is None else now) >= grant.expires_at
+        ):
+            raise TokenError("token expired; mint a new one")
+        return grant
+
+
+def load_or_create_secret(data_dir: Path, environ: Mapping[str, str] = os.environ) -> bytes:
+    """The server secret: ``$SERVING_SECRET``, else ``data_dir/secret.key`` (created 0600)."""
+    from_env = environ.get(SECRET_ENV)
+    if from_env:
+        secret = from_env.encode()
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"{SECRET_ENV} must be at least {MIN_SECRET_BYTES} characters long")
+        return secret
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise PermissionError(
+                f"{path} is readable by other users (mode {mode:o}); run: chmod 600 {path}"
+            )
+        return path.read_bytes().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32).encode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(secret + b"\n")
+    return secret
