@@ -572,3 +572,10 @@ def test_any_frame_gets_a_report_or_a_clear_error(rows, target):
     assert report.kind in ProblemKind
     assert str(report) == str(classify_problem(frame, target))
     assert report.candidates
+
+
+def test_ipython_shows_the_text_summary_not_the_dataclass_fields():
+    pretty = pytest.importorskip("IPython.lib.pretty")
+    report = classify_problem(datasets.load("diabetes"), "target")
+
+    assert pretty.pretty(report) == str(report)

@@ -188,6 +188,13 @@ def test_datasheet_text_lists_every_column_with_unit_and_quirks():
     assert "Quirks:" in text
 
 
+def test_ipython_shows_the_datasheet_text():
+    pretty = pytest.importorskip("IPython.lib.pretty")
+    sheet = datasets.datasheet("digits")
+
+    assert pretty.pretty(sheet) == str(sheet)
+
+
 def test_datasheet_html_escapes_its_text(copy_dir):
     sheet_path = copy_dir / "penguins.toml"
     sheet_path.write_text(
