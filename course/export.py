@@ -1,0 +1,366 @@
+"""Hand a trained model from the notebooks to the server, safely.
+
+``export_model`` writes one artifact folder per model version::
+
+    models/<name>/<version>/
+        model.skops   (scikit-learn, saved with skops: loading never runs pickle)
+        model.keras   (or a Keras model, loaded in Keras' safe mode)
+        card.json     (the ModelCard: feature schema, target, metrics, checksums, versions)
+
+``load_model`` refuses an artifact whose model file does not match the checksum in its card,
+or whose skops file holds a type outside scikit-learn, NumPy and SciPy: a model file is code
+in disguise, and only the course's own kinds of objects may come back to life.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib.metadata import version as installed_version
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import skops.io
+
+from course.card import ModelCard
+from course.evaluate import ProblemKind, check_fitted, is_keras_model, problem_kind
+from course.schema import infer_features
+
+__all__ = [
+    "Artifact",
+    "ArtifactError",
+    "export_model",
+    "list_artifacts",
+    "load_model",
+    "read_card",
+]
+
+CARD_FILE = "card.json"
+SKOPS_FILE = "model.skops"
+KERAS_FILE = "model.keras"
+
+# Model and version folder names: safe in a path and in a URL, never '.' or '..'.
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+# skops marks as "untrusted" every type it cannot vouch for. We accept such a type only if it
+# is a class from one of these packages (never a function: numpy.load, for one, can unpickle).
+_TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy")
+# Plain data types that a fitted estimator may hold; anything else from builtins is refused.
+_TRUSTED_BUILTINS = frozenset({"builtins.complex", "builtins.range", "builtins.slice"})
+
+
+class ArtifactError(Exception):
+    """An artifact folder is missing, incomplete, tampered with or unsafe to load."""
+
+
+class Artifact(NamedTuple):
+    """One exported model version found on disk."""
+
+    name: str
+    version: str
+    path: Path
+
+
+def export_model(
+    model: Any,
+    X_train: pd.DataFrame,
+    y_train: Any = None,
+    *,
+    name: str,
+    models_dir: str | os.PathLike[str] = "models",
+    version: str | int | None = None,
+    metrics: Mapping[str, float] | None = None,
+    description: str = "",
+    target_name: str | None = None,
+) -> Path:
+    """Save a fitted model and its card as ``models_dir/name/version/``; return that folder.
+
+    ``X_train`` must be the DataFrame the model was fitted on: the card's feature schema (column
+    names, types, categories, ranges) comes from it, so NumPy arrays are refused. ``y_train``
+    adds the target to the training-data checksum. ``metrics`` are usually
+    ``report(model, X_test, y_test).as_dict()``; they are stored as given, never computed here.
+    ``version`` defaults to the next whole number after the versions already exported; an
+    existing version is never overwritten.
+    """
+    _check_name(name, "model name")
+    check_fitted(model)
+    kind = problem_kind(model)
+    features = infer_features(X_train)
+    _check_columns(model, X_train)
+    if y_train is not None and len(y_train) != len(X_train):
+        raise ValueError(
+            f"X_train has {len(X_train)} rows but y_train has {len(y_train)}: "
+            "pass the features and targets of the same rows"
+        )
+    clean_metrics = None if metrics is None else _check_metrics(metrics)
+    if target_name is None and y_train is not None:
+        target_name = str(getattr(y_train, "name", None) or "target")
+
+    model_dir = Path(models_dir) / name
+    version = _next_version(model_dir) if version is None else _version_text(version)
+    final = model_dir / version
+    if final.exists():
+        raise FileExistsError(_exists_message(final))
+    model_dir.mkdir(parents=True, exist_ok=True)
+    # Write everything in a hidden folder, then rename: a crash never leaves half an artifact,
+    # and two exports racing for the same version cannot both win.
+    staging = model_dir / f".{version}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir()
+    try:
+        keras_model = is_keras_model(model)
+        model_file = KERAS_FILE if keras_model else SKOPS_FILE
+        _save_model(model, staging / model_file)
+        card = ModelCard(
+            name=name,
+            version=version,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            problem_kind=kind,
+            description=description,
+            features=features,
+            target_name=target_name,
+            classes=_classes(model, kind),
+            metrics=clean_metrics,
+            data_sha256=_data_sha256(X_train, y_train),
+            library_versions=_library_versions(keras_model),
+            model_file=model_file,
+            model_sha256=_file_sha256(staging / model_file),
+        )
+        text = json.dumps(card.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+        (staging / CARD_FILE).write_text(text + "\n", encoding="utf-8")
+        try:
+            staging.rename(final)
+        except OSError:
+            raise FileExistsError(_exists_message(final)) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def read_card(path: str | os.PathLike[str]) -> ModelCard:
+    """Read and check the card of the artifact folder ``path`` (models/<name>/<version>)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ArtifactError(
+            f"no artifact folder at {folder}: export a model first with "
+            "export_model(model, X_train, y_train, name=...)"
+        )
+    card_path = folder / CARD_FILE
+    if not card_path.is_file():
+        versions = [child.name for child in folder.iterdir() if (child / CARD_FILE).is_file()]
+        hint = (
+            f"it looks like a model name folder: pass a version folder such as "
+            f"{folder / sorted(versions, key=_version_order)[-1]}"
+            if versions
+            else "re-export the model"
+        )
+        raise ArtifactError(f"{folder} has no {CARD_FILE}: {hint}")
+    try:
+        data = json.loads(card_path.read_text(encoding="utf-8"))
+        return ModelCard.from_dict(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ArtifactError(
+            f"{card_path} is not a valid model card ({error}): re-export the model"
+        ) from error
+
+
+def load_model(path: str | os.PathLike[str]) -> Any:
+    """Load the model of the artifact folder ``path``, after checking it is intact and safe."""
+    folder = Path(path)
+    card = read_card(folder)
+    if card.model_file not in (SKOPS_FILE, KERAS_FILE):
+        raise ArtifactError(
+            f"{folder / CARD_FILE} names the model file {card.model_file!r}, an unknown format: "
+            f"expected {SKOPS_FILE} or {KERAS_FILE}"
+        )
+    model_path = folder / card.model_file
+    if not model_path.is_file():
+        raise ArtifactError(f"{model_path} is missing: re-export the model")
+    if _file_sha256(model_path) != card.model_sha256:
+        raise ArtifactError(
+            f"{model_path} does not match the sha256 checksum in its card: the artifact was "
+            "changed after export (tampered or corrupted); do not load it, re-export the model"
+        )
+    if card.model_file == KERAS_FILE:
+        import keras  # imported here: TensorFlow takes seconds to load, skops models skip it
+
+        return keras.models.load_model(model_path, safe_mode=True)
+    untrusted = skops.io.get_untrusted_types(file=model_path)
+    _refuse_unsafe_types(untrusted, str(model_path))
+    return skops.io.load(model_path, trusted=untrusted)
+
+
+def list_artifacts(models_dir: str | os.PathLike[str] = "models") -> list[Artifact]:
+    """Every exported model version under ``models_dir``, by name then version (2 before 10)."""
+    root = Path(models_dir)
+    if not root.is_dir():
+        return []
+    found = [
+        Artifact(card.parent.parent.name, card.parent.name, card.parent)
+        for card in root.glob(f"*/*/{CARD_FILE}")
+        if _NAME.fullmatch(card.parent.parent.name) and _NAME.fullmatch(card.parent.name)
+    ]
+    return sorted(found, key=lambda artifact: (artifact.name, _version_order(artifact.version)))
+
+
+def _check_name(text: Any, what: str) -> None:
+    if not isinstance(text, str) or not _NAME.fullmatch(text):
+        raise ValueError(
+            f"invalid {what} {text!r}: use 1 to 64 lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit (for example 'penguin-classifier')"
+        )
+
+
+def _version_text(version: str | int) -> str:
+    if isinstance(version, int) and not isinstance(version, bool) and version >= 0:
+        version = str(version)
+    _check_name(version, "version")
+    return str(version)
+
+
+def _next_version(model_dir: Path) -> str:
+    existing = [
+        int(child.name)
+        for child in (model_dir.iterdir() if model_dir.is_dir() else ())
+        if child.name.isdigit() and child.is_dir()
+    ]
+    return str(max(existing, default=0) + 1)
+
+
+def _version_order(version: str) -> tuple[int, int, str]:
+    return (0, int(version), "") if version.isdigit() else (1, 0, version)
+
+
+def _exists_message(final: Path) -> str:
+    return (
+        f"{final} already exists: an exported version is never overwritten; "
+        "pass another version, or omit version= to get the next number"
+    )
+
+
+def _check_columns(model: Any, X_train: pd.DataFrame) -> None:
+    fitted_on = getattr(model, "feature_names_in_", None)
+    if fitted_on is not None and list(fitted_on) != [str(c) for c in X_train.columns]:
+        raise ValueError(
+            f"the model was fitted on the columns {list(fitted_on)} but X_train has "
+            f"{list(X_train.columns)}: pass the same training features the model was fitted on"
+        )
+
+
+def _check_metrics(metrics: Any) -> dict[str, float]:
+    if not isinstance(metrics, Mapping):
+        raise TypeError(
+            f"metrics must be a dict of numbers, got {type(metrics).__name__}: "
+            "pass report(model, X_test, y_test).as_dict()"
+        )
+    clean = {}
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise TypeError(f"metric {key!r} must be a number, got {type(value).__name__}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(f"metric {key!r} is {value}: only finite numbers fit in a card")
+        clean[str(key)] = number
+    return clean
+
+
+def _classes(model: Any, kind: ProblemKind) -> tuple[Any, ...] | None:
+    if kind is not ProblemKind.CLASSIFICATION:
+        return None
+    if is_keras_model(model):
+        units = model.outputs[0].shape[-1]
+        return tuple(range(max(units, 2)))  # one sigmoid unit still means two classes
+    return tuple(c.item() if isinstance(c, np.generic) else c for c in model.classes_)
+
+
+def _data_sha256(X: pd.DataFrame, y: Any) -> str:
+    """A checksum of the training values: same values and columns, same hash, any index."""
+    digest = hashlib.sha256(X.to_csv(index=False, lineterminator="\n").encode())
+    if y is not None:
+        target = pd.Series(np.asarray(y).ravel())
+        digest.update(b"\0target\0")
+        digest.update(target.to_csv(index=False, header=False, lineterminator="\n").encode())
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _library_versions(keras_model: bool) -> dict[str, str]:
+    versions = {
+        "python": platform.python_version(),
+        "scikit-learn": installed_version("scikit-learn"),
+        "skops": installed_version("skops"),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+    if keras_model:
+        import keras
+
+        versions["keras"] = keras.__version__
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow
+
+            versions["tensorflow"] = tensorflow.__version__
+    return versions
+
+
+def _save_model(model: Any, path: Path) -> None:
+    if path.name == KERAS_FILE:
+        model.save(path)
+        return
+    data = skops.io.dumps(model)
+    # Refuse now what load_model would refuse later, while the notebook can still fix it.
+    _refuse_unsafe_types(skops.io.get_untrusted_types(data=data), "the model")
+    path.write_bytes(data)
+
+
+def _refuse_unsafe_types(type_names: list[str], where: str) -> None:
+    unsafe = [name for name in type_names if not _is_trusted(name)]
+    if unsafe:
+        raise ArtifactError(
+            f"{where} contains types that are not safe to load: {', '.join(unsafe)}. Only "
+            "scikit-learn, NumPy and SciPy classes are allowed; replace custom classes, "
+            "lambdas and function references (e.g. in a FunctionTransformer) with "
+            "scikit-learn transformers"
+        )
+
+
+def _is_trusted(type_name: str) -> bool:
+    if type_name in _TRUSTED_BUILTINS:
+        return True
+    if type_name.split(".")[0] not in _TRUSTED_PACKAGES:
+        return False
+    return isinstance(_resolve(type_name), type)
+
+
+def _resolve(dotted: str) -> Any:
+    """The object a dotted name points to inside a trusted package, or None."""
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            target = getattr(target, attribute, None)
+        return target
+    return None
