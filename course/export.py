@@ -347,14 +347,17 @@ def _refuse_unsafe_types(type_names: list[str], where: str) -> None:
 def _is_trusted(type_name: str) -> bool:
     if type_name in _TRUSTED_BUILTINS:
         return True
-    if type_name.split(".")[0] not in _TRUSTED_PACKAGES:
+    parts = type_name.split(".")
+    if parts[0] not in _TRUSTED_PACKAGES or any(part.startswith("__") for part in parts):
         return False
-    return isinstance(_resolve(type_name), type)
+    found = _resolve(parts)
+    # Defined in a trusted package, not merely reachable from one: numpy.f2py imports
+    # subprocess, so "numpy.f2py.subprocess.Popen" must not pass.
+    return isinstance(found, type) and found.__module__.split(".")[0] in _TRUSTED_PACKAGES
 
 
-def _resolve(dotted: str) -> Any:
+def _resolve(parts: list[str]) -> Any:
     """The object a dotted name points to inside a trusted package, or None."""
-    parts = dotted.split(".")
     for split in range(len(parts) - 1, 0, -1):
         try:
             target: Any = importlib.import_module(".".join(parts[:split]))

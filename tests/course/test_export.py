@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import pandas as pd
 import pytest
 import skops.io
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
@@ -194,6 +196,35 @@ def test_a_random_forest_loads_with_its_tree_types(penguins, tmp_path):
     )
 
 
+def test_regressors_and_clusterers_export_without_classes(penguins, tmp_path):
+    _, X_train, X_test, _, _ = penguins
+    numbers, mass = X_train[NUMERIC[:3]].fillna(0), X_train["body_mass_g"].fillna(4000)
+    regressor = LinearRegression().fit(numbers, mass)
+    clusterer = make_pipeline(StandardScaler(), KMeans(3, n_init=3, random_state=0)).fit(numbers)
+
+    regression = export_model(regressor, numbers, mass, name="mass", models_dir=tmp_path)
+    clustering = export_model(clusterer, numbers, name="groups", models_dir=tmp_path)
+
+    test_numbers = X_test[NUMERIC[:3]].fillna(0)
+    np.testing.assert_array_equal(
+        load_model(regression).predict(test_numbers), regressor.predict(test_numbers)
+    )
+    np.testing.assert_array_equal(
+        load_model(clustering).predict(test_numbers), clusterer.predict(test_numbers)
+    )
+    regression_card, clustering_card = read_card(regression), read_card(clustering)
+    assert (regression_card.problem_kind, regression_card.target_name, regression_card.classes) == (
+        ProblemKind.REGRESSION,
+        "body_mass_g",
+        None,
+    )
+    assert (clustering_card.problem_kind, clustering_card.target_name, clustering_card.metrics) == (
+        ProblemKind.CLUSTERING,
+        None,
+        None,
+    )
+
+
 # Versions and names.
 
 
@@ -315,6 +346,26 @@ def test_a_model_holding_untrusted_types_is_refused(exported, tmp_path, make_mod
     with pytest.raises(ArtifactError, match=rf"not safe to load: .*{type_name}"):
         export_model(model, UNSAFE_X, name="shady", models_dir=tmp_path)
     assert list((tmp_path / "shady").iterdir()) == []
+
+
+def test_a_class_only_reachable_through_numpy_is_refused(exported, tmp_path):
+    # A hand-edited skops file: "numpy.f2py.subprocess.Popen" starts with numpy, but
+    # numpy.f2py merely imports subprocess; Popen is not a NumPy class.
+    folder = copy_artifact(exported[0], tmp_path / "m" / "1")
+    with zipfile.ZipFile(folder / "model.skops") as original:
+        files = {name: original.read(name) for name in original.namelist()}
+    schema = json.loads(files["schema.json"])
+    schema["content"]["content"]["steps"]["content"][0]["content"][1].update(
+        {"__module__": "numpy.f2py.subprocess", "__class__": "Popen"}
+    )
+    files["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(folder / "model.skops", "w") as edited:
+        for name, data in files.items():
+            edited.writestr(name, data)
+    rewrite_card(folder, model_sha256=sha256_of(folder / "model.skops"))
+
+    with pytest.raises(ArtifactError, match=r"not safe to load: numpy\.f2py\.subprocess\.Popen"):
+        load_model(folder)
 
 
 @pytest.mark.parametrize(
