@@ -23,7 +23,8 @@ import platform
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -94,6 +95,9 @@ def export_model(
     existing version is never overwritten.
     """
     _check_name(name, "model name")
+    for label, text in (("description", description), ("target_name", target_name)):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"{label} must be a string, got {type(text).__name__}")
     check_fitted(model)
     kind = problem_kind(model)
     features = infer_features(X_train)
@@ -141,7 +145,9 @@ def export_model(
         try:
             staging.rename(final)
         except OSError:
-            raise FileExistsError(_exists_message(final)) from None
+            if final.exists():  # another export took this version while we were writing
+                raise FileExistsError(_exists_message(final)) from None
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
@@ -191,13 +197,27 @@ def load_model(path: str | os.PathLike[str]) -> Any:
             f"{model_path} does not match the sha256 checksum in its card: the artifact was "
             "changed after export (tampered or corrupted); do not load it, re-export the model"
         )
-    if card.model_file == KERAS_FILE:
-        import keras  # imported here: TensorFlow takes seconds to load, skops models skip it
+    with _reading(model_path):
+        if card.model_file == KERAS_FILE:
+            import keras  # imported here: TensorFlow takes seconds to load, skops models skip it
 
-        return keras.models.load_model(model_path, safe_mode=True)
-    untrusted = skops.io.get_untrusted_types(file=model_path)
-    _refuse_unsafe_types(untrusted, str(model_path))
-    return skops.io.load(model_path, trusted=untrusted)
+            return keras.models.load_model(model_path, safe_mode=True)
+        untrusted = skops.io.get_untrusted_types(file=model_path)
+        _refuse_unsafe_types(untrusted, str(model_path))
+        return skops.io.load(model_path, trusted=untrusted)
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn whatever a library raises on a bad model file into an ArtifactError."""
+    try:
+        yield
+    except ArtifactError:
+        raise
+    except Exception as error:
+        raise ArtifactError(
+            f"{path} could not be read ({type(error).__name__}: {error}): re-export the model"
+        ) from error
 
 
 def list_artifacts(models_dir: str | os.PathLike[str] = "models") -> list[Artifact]:

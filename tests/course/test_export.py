@@ -368,6 +368,11 @@ def test_a_class_only_reachable_through_numpy_is_refused(exported, tmp_path):
         load_model(folder)
 
 
+def corrupt_with_a_matching_checksum(folder: Path) -> None:
+    (folder / "model.skops").write_bytes(b"not a zip file")
+    rewrite_card(folder, model_sha256=sha256_of(folder / "model.skops"))
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -377,6 +382,7 @@ def test_a_class_only_reachable_through_numpy_is_refused(exported, tmp_path):
         (lambda folder: rewrite_card(folder, model_file="model.pkl"), "unknown format"),
         (lambda folder: rewrite_card(folder, model_file="../../x.skops"), "unknown format"),
         (lambda folder: (folder / "model.skops").unlink(), "model.skops is missing"),
+        (corrupt_with_a_matching_checksum, r"could not be read \(BadZipFile"),
     ],
 )
 def test_a_broken_artifact_is_refused_with_a_reason(exported, tmp_path, damage, message):
@@ -408,6 +414,8 @@ def test_export_needs_a_dataframe_and_matching_rows(penguins, tmp_path):
 
     with pytest.raises(TypeError, match="needs column names"):
         export_model(model, X_train.to_numpy(), y_train, name="p", models_dir=tmp_path)
+    with pytest.raises(TypeError, match="description must be a string, got int"):
+        export_model(model, X_train, name="p", models_dir=tmp_path, description=42)
     with pytest.raises(ValueError, match="but y_train has 3"):
         export_model(model, X_train, y_train.head(3), name="p", models_dir=tmp_path)
     with pytest.raises(ValueError, match="fitted on the columns"):
