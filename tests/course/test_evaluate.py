@@ -300,7 +300,7 @@ def test_keras_softmax_classifier(keras, iris):
 def test_keras_sigmoid_classifier_has_two_classes(keras):
     X = np.repeat(TRAIN_X.to_numpy(), 4, axis=1)
     model = tiny_keras_model(keras, 1, "sigmoid", "binary_crossentropy")
-    model.fit(X / 10, (TRAIN_Y == "b").astype(int).to_numpy(), epochs=20, verbose=0)
+    model.fit(X / 10, (TRAIN_Y == "b").astype(int).to_numpy(), epochs=50, verbose=0)
 
     result = report(
         model, np.repeat(TEST_X.to_numpy(), 4, axis=1) / 10, (TEST_Y == "b").astype(int)
