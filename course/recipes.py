@@ -1,0 +1,109 @@
+"""The course's running example as code: the penguin species classifier, from data to artifact.
+
+Notebooks 02 to 06 build this model step by step; ``make serve`` calls ``train_penguin_model``
+to train the server's default model when ``models/`` holds none. Both go through these
+functions, so the model a learner exports and the one the server starts with are the same.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from course import datasets
+from course.evaluate import report
+from course.export import export_model
+
+__all__ = [
+    "PENGUIN_CATEGORICAL",
+    "PENGUIN_FEATURES",
+    "PENGUIN_MODEL_NAME",
+    "PENGUIN_NUMERIC",
+    "PENGUIN_TARGET",
+    "penguin_pipeline",
+    "penguin_preprocessor",
+    "penguin_split",
+    "train_penguin_model",
+]
+
+PENGUIN_NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+PENGUIN_CATEGORICAL = ["island", "sex"]
+PENGUIN_FEATURES = PENGUIN_NUMERIC + PENGUIN_CATEGORICAL
+PENGUIN_TARGET = "species"
+PENGUIN_MODEL_NAME = "penguin-classifier"
+
+TEST_SIZE = 0.25
+SEED = 0
+
+
+def penguin_preprocessor() -> ColumnTransformer:
+    """Fill in and scale the measurements, fill in and one-hot encode island and sex.
+
+    Every statistic (medians, means, most frequent values, categories) is learned in ``fit``,
+    from the training rows only: inside a Pipeline, the test rows cannot leak into it.
+    """
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categorical = make_pipeline(
+        SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+    )
+    return ColumnTransformer(
+        [("numeric", numeric, PENGUIN_NUMERIC), ("categorical", categorical, PENGUIN_CATEGORICAL)]
+    )
+
+
+def penguin_pipeline(classifier: Any = None) -> Pipeline:
+    """The preprocessor followed by ``classifier`` (a logistic regression when None).
+
+    Passing another classifier compares models on exactly the same prepared data, e.g.
+    ``penguin_pipeline(KNeighborsClassifier())``.
+    """
+    if classifier is None:
+        classifier = LogisticRegression(max_iter=1000)
+    return Pipeline([("preprocess", penguin_preprocessor()), ("classify", classifier)])
+
+
+def penguin_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """The course's split of the penguins: ``X_train, X_test, y_train, y_test``.
+
+    A quarter of the birds are kept for testing, stratified by species so that each species
+    has the same share in both parts, with a fixed seed so every notebook gets the same rows.
+    """
+    penguins = datasets.load("penguins")
+    X = penguins[PENGUIN_FEATURES]
+    y = penguins[PENGUIN_TARGET]
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=TEST_SIZE, stratify=y, random_state=SEED
+    )
+    return X_train, X_test, y_train, y_test
+
+
+def train_penguin_model(models_dir: str | os.PathLike[str] = "models") -> Path:
+    """Train the default penguin classifier, score it on the test rows, and export it.
+
+    Returns the artifact folder ``models_dir/penguin-classifier/<next version>``; its card
+    holds the test metrics. This is what notebook 06 does and what ``make serve`` runs when
+    no model has been exported yet.
+    """
+    X_train, X_test, y_train, y_test = penguin_split()
+    model = penguin_pipeline().fit(X_train, y_train)
+    return export_model(
+        model,
+        X_train,
+        y_train,
+        name=PENGUIN_MODEL_NAME,
+        models_dir=models_dir,
+        metrics=report(model, X_test, y_test).as_dict(),
+        description=(
+            "Penguin species (Adelie, Chinstrap, Gentoo) from bill, flipper, body mass, island "
+            "and sex: logistic regression, trained by course.recipes.train_penguin_model."
+        ),
+    )
