@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from course import datasets
+from course.cli_notebooks import add_doctor_command, add_exercises_command, add_notebooks_command
 
 Subcommands = argparse._SubParsersAction
 """What ``add_subparsers`` returns: each ``add_<name>_command`` adds its parser to it."""
@@ -50,7 +51,12 @@ def show_datasheet(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: tuple[Callable[[Subcommands], None], ...] = (add_datasets_command,)
+COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
+    add_datasets_command,
+    add_notebooks_command,
+    add_exercises_command,
+    add_doctor_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,9 +38,15 @@ def plot_images(
     side: int = 8,
     columns: int = 10,
     cmap: str = "gray_r",
+    centered: bool = False,
 ) -> Figure:
-    """Show flattened square images (one per row) in a grid, each with an optional title."""
+    """Show flattened square images (one per row) in a grid, each with an optional title.
+
+    ``centered=True`` puts 0 in the middle of the colour scale, for weights that can be
+    negative (use a diverging ``cmap`` such as "RdBu_r").
+    """
     images = np.asarray(images, dtype=float).reshape(-1, side, side)
+    limit = np.abs(images).max() if centered else None
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"Got {len(images)} images but {len(titles)} titles: give one each.")
     columns = min(columns, len(images))
@@ -51,7 +57,8 @@ def plot_images(
     for index, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if index < len(images):
-            ax.imshow(images[index], cmap=cmap)
+            vmin = -limit if centered else None
+            ax.imshow(images[index], cmap=cmap, vmin=vmin, vmax=limit)
             if titles is not None:
                 ax.set_title(titles[index], fontsize=9)
     figure.suptitle(title)

@@ -27,6 +27,14 @@ def test_a_placeholder_answer_raises_a_clear_not_implemented_error():
             check(..., *args)
 
 
+def test_q_update_left_as_its_starting_code_counts_as_not_answered():
+    def q_update(q, reward, next_best, learning_rate, discount):
+        raise NotImplementedError("replace this line")
+
+    with pytest.raises(NotImplementedError, match="replace this line"):
+        checks.q_update(q_update)
+
+
 @pytest.mark.parametrize(
     ("answer", "passed", "says"),
     [

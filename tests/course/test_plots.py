@@ -59,3 +59,9 @@ def test_plot_policy_draws_an_arrow_per_open_state_and_labels_the_ends():
     labels = {text.get_text() for text in ax.texts}
     assert {"coin", "goal", "start"} <= labels
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("column", "row")
+
+
+def test_plot_images_can_centre_the_colour_scale_on_zero():
+    weights = np.linspace(-1.0, 3.0, 64).reshape(1, 64)
+    figure = plots.plot_images(weights, title="Weights", cmap="RdBu_r", centered=True)
+    assert figure.axes[0].get_images()[0].get_clim() == (-3.0, 3.0)

@@ -1,0 +1,191 @@
+"""The ``course`` subcommands for notebook authors and instructors.
+
+- ``course notebooks run|normalize|check``: execute, normalise and lint the course notebooks,
+- ``course exercises build``: write the learner versions, solutions removed,
+- ``course doctor``: check that a machine is ready for the workshop.
+
+Each ``add_<name>_command`` registers one subcommand on the parser of ``course.cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course import doctor, exercises
+
+Subcommands = argparse._SubParsersAction
+
+NOTEBOOKS_DIR = Path("notebooks")
+
+
+def _notebook_paths(args: argparse.Namespace) -> list[Path]:
+    """The notebooks named on the command line, or every notebook in ./notebooks."""
+    if args.notebooks:
+        paths = [Path(name) for name in args.notebooks]
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            raise FileNotFoundError(f"no such notebook: {', '.join(missing)}")
+        return paths
+    if not NOTEBOOKS_DIR.is_dir():
+        raise FileNotFoundError(
+            "there is no notebooks/ folder here: run from the repository's root folder, "
+            "or name the notebooks to use."
+        )
+    return sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def _add_notebooks_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "notebooks", nargs="*", metavar="NOTEBOOK", help="default: every notebooks/*.ipynb"
+    )
+
+
+def _show_usage(parser: argparse.ArgumentParser):
+    """The action of a command run without its ACTION: print its help, exit code 2."""
+
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return show
+
+
+def _fail(message: str) -> int:
+    print(f"course: error: {message}", file=sys.stderr)
+    return 1
+
+
+# --- course notebooks ----------------------------------------------------------------------
+
+
+def add_notebooks_command(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "notebooks",
+        help="run, normalise or check the course notebooks (for notebook authors)",
+        description="Keep the committed notebooks runnable, testable and small to diff.",
+    )
+    parser.set_defaults(run=_show_usage(parser))
+    actions = parser.add_subparsers(title="actions", metavar="ACTION")
+    for name, run, help_text in [
+        ("run", run_notebooks, "execute in place in a fresh kernel, then normalise"),
+        ("normalize", normalize_notebooks, "rewrite metadata and execution counts canonically"),
+        ("check", check_notebooks, "list what nbval or a learner would trip over"),
+    ]:
+        action = actions.add_parser(name, help=help_text, description=help_text.capitalize())
+        _add_notebooks_argument(action)
+        action.set_defaults(run=run)
+
+
+def run_notebooks(args: argparse.Namespace) -> int:
+    from course import notebooks
+
+    try:
+        paths = _notebook_paths(args)
+    except FileNotFoundError as error:
+        return _fail(str(error))
+    for path in paths:
+        print(f"running {path} ...", flush=True)
+        try:
+            notebooks.run(path)
+        except Exception as error:  # nbclient's CellExecutionError and kernel failures
+            return _fail(f"{path} failed; the file is unchanged.\n{error}")
+    return check_notebooks(args)
+
+
+def normalize_notebooks(args: argparse.Namespace) -> int:
+    from course import notebooks
+
+    try:
+        paths = _notebook_paths(args)
+    except FileNotFoundError as error:
+        return _fail(str(error))
+    for path in paths:
+        if not notebooks.is_normalized(path):
+            notebooks.write(notebooks.normalize(notebooks.read(path)), path)
+            print(f"normalised {path}")
+    return 0
+
+
+def check_notebooks(args: argparse.Namespace) -> int:
+    from course import notebooks
+
+    try:
+        paths = _notebook_paths(args)
+    except FileNotFoundError as error:
+        return _fail(str(error))
+    failed = 0
+    for path in paths:
+        found = notebooks.problems(notebooks.read(path))
+        if not notebooks.is_normalized(path):
+            found.append(f"not normalised: run `course notebooks normalize {path}`.")
+        for problem in found:
+            print(f"{path}: {problem}")
+        failed += bool(found)
+    if failed:
+        print(f"{failed} of {len(paths)} notebook(s) need attention.")
+        return 1
+    print(f"{len(paths)} notebook(s) checked: no problems.")
+    return 0
+
+
+# --- course exercises ----------------------------------------------------------------------
+
+
+def add_exercises_command(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "exercises",
+        help="write the learner versions of the notebooks, solutions removed",
+        description="Exercises live in the notebooks with their solutions.",
+    )
+    parser.set_defaults(run=_show_usage(parser))
+    actions = parser.add_subparsers(title="actions", metavar="ACTION")
+    build = actions.add_parser(
+        "build",
+        help="write learner versions (solutions removed) to a separate folder",
+        description="Write each notebook's learner version: solution code replaced by its "
+        "starting code, solution explanations and the saved answers removed.",
+    )
+    _add_notebooks_argument(build)
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=exercises.DEFAULT_LEARNER_DIR,
+        help=f"folder to write to (default: {exercises.DEFAULT_LEARNER_DIR})",
+    )
+    build.set_defaults(run=build_exercises)
+
+
+def build_exercises(args: argparse.Namespace) -> int:
+    try:
+        written = exercises.build(_notebook_paths(args), args.out)
+    except (FileNotFoundError, ValueError) as error:
+        return _fail(str(error))
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(written)} learner notebook(s) in {args.out}/: hand out this folder.")
+    return 0
+
+
+# --- course doctor -------------------------------------------------------------------------
+
+
+def add_doctor_command(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "doctor",
+        help="check this machine is ready for the course, and say how to fix what is not",
+        description="Check Python, the packages, TensorFlow, the free ports and the datasets.",
+    )
+    parser.add_argument(
+        "--skip-tensorflow",
+        action="store_true",
+        help="skip the TensorFlow check (it takes a few seconds)",
+    )
+    parser.set_defaults(run=run_doctor)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    findings = doctor.examine(tensorflow=not args.skip_tensorflow)
+    print(doctor.report(findings))
+    return 1 if any(finding.status is doctor.Status.PROBLEM for finding in findings) else 0

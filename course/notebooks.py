@@ -1,0 +1,177 @@
+"""Keep the committed notebooks runnable, testable and small to diff.
+
+The ``.ipynb`` files in notebooks/ are the source of truth, committed with their outputs. This
+module executes them the way nbval does (``run``), rewrites their metadata into one canonical
+form (``normalize``), and lists what would make them fail or flicker under nbval
+(``problems``). The ``course notebooks`` command wraps these; docs/notebooks.md has the rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from course import exercises
+
+__all__ = [
+    "KERNELSPEC",
+    "QUIET_TENSORFLOW",
+    "execute",
+    "is_normalized",
+    "normalize",
+    "problems",
+    "read",
+    "run",
+    "write",
+]
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+IGNORE_TAGS = ("nbval-ignore-output", "nbval-skip")
+_FIGURE_REPR = re.compile(r"<(Figure size|Axes[:>]|matplotlib\.)")
+_TF_IMPORT = re.compile(r"^\s*(import|from)\s+(tensorflow|keras)\b", re.MULTILINE)
+
+
+def read(path: Path) -> NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def write(nb: NotebookNode, path: Path) -> None:
+    path.write_text(dumps(nb), encoding="utf-8")
+
+
+def dumps(nb: NotebookNode) -> str:
+    """The canonical text of a notebook: what nbformat writes, ending with a newline."""
+    return nbformat.writes(nb) + "\n"
+
+
+def normalize(nb: NotebookNode) -> NotebookNode:
+    """A copy of ``nb`` with only the metadata worth committing.
+
+    Kept: cell tags, outputs, a fixed python3 kernel spec. Dropped: per-cell metadata other
+    than tags (timings, collapsed state), output metadata, the Python patch version.
+    Execution counts are renumbered 1, 2, 3... over the executed code cells, as a clean
+    top-to-bottom run would number them.
+    """
+    nb = copy.deepcopy(nb)
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    nb.metadata = nbformat.from_dict(
+        {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    )
+    count = 0
+    seen_ids: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        tags = list(dict.fromkeys(cell.get("metadata", {}).get("tags", [])))
+        cell.metadata = nbformat.from_dict({"tags": tags} if tags else {})
+        cell.id = _stable_id(cell, index, seen_ids)
+        if cell.cell_type != "code":
+            continue
+        if cell.execution_count is not None:
+            count += 1
+            cell.execution_count = count
+        for output in cell.outputs:
+            if "metadata" in output:
+                output.metadata = nbformat.from_dict({})
+            if output.output_type == "execute_result":
+                output.execution_count = cell.execution_count
+    return nb
+
+
+def _stable_id(cell: NotebookNode, index: int, seen: set[str]) -> str:
+    """Keep a cell's id; give a missing or duplicated one an id derived from its content."""
+    cell_id = cell.get("id")
+    salt = 0
+    while not cell_id or cell_id in seen:
+        digest = hashlib.sha1(f"{index}:{salt}:{cell.source}".encode()).hexdigest()
+        cell_id, salt = digest[:8], salt + 1
+    seen.add(cell_id)
+    return cell_id
+
+
+def is_normalized(path: Path) -> bool:
+    return path.read_text(encoding="utf-8") == dumps(normalize(read(path)))
+
+
+def problems(nb: NotebookNode) -> list[str]:
+    """Everything that would make a committed notebook fail, flicker or mislead under nbval."""
+    found = list(exercises.problems(nb))
+    quiet_tensorflow = False
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        if all(name in cell.source for name in QUIET_TENSORFLOW):
+            quiet_tensorflow = True
+        if _TF_IMPORT.search(cell.source) and not quiet_tensorflow:
+            found.append(
+                f"cell {number} imports TensorFlow/Keras before the notebook sets "
+                "TF_CPP_MIN_LOG_LEVEL and TF_ENABLE_ONEDNN_OPTS: set both in os.environ in an "
+                "earlier cell, or TensorFlow's start-up messages end up in the outputs."
+            )
+        for tag in IGNORE_TAGS:
+            if tag in tags and not re.search(rf"^\s*# {tag}: \S", cell.source, re.MULTILINE):
+                found.append(
+                    f"cell {number} is tagged {tag!r} without a reason: add a comment line "
+                    f"'# {tag}: <why this output cannot be stable>'."
+                )
+        if cell.source.rstrip().endswith(";"):
+            found.append(
+                f"cell {number} ends with ';' to hide its result, which nbval does not honour "
+                "(it runs cells outside IPython's history): assign the result to a name, or "
+                "end a plotting cell with plt.show()."
+            )
+        if cell.execution_count is None and "nbval-skip" not in tags:
+            found.append(
+                f"cell {number} has not been executed: run `course notebooks run` on the "
+                "notebook so learners see its outputs before they run it."
+            )
+        for output in cell.outputs:
+            found.extend(_output_problems(number, output, tags))
+    return found
+
+
+def _output_problems(number: int, output: NotebookNode, tags: list[str]) -> list[str]:
+    kind = output.output_type
+    if kind == "error" and "raises-exception" not in tags:
+        return [
+            f"cell {number} failed with {output.ename}: fix it, or tag the cell "
+            "'raises-exception' if the error is the lesson."
+        ]
+    if kind == "stream" and output.name == "stderr":
+        first = output.text.strip().splitlines()[0] if output.text.strip() else ""
+        return [
+            f"cell {number} writes to stderr ({first[:60]!r}): nbval compares stderr too, so "
+            "silence it (verbose=0 for Keras, fix the warning's cause)."
+        ]
+    # A figure's own display carries "<Figure size ...>" as the image's text fallback; the
+    # repr is a problem only when it is printed or returned, or shown without the image.
+    data = output.get("data", {})
+    shown_as_image = kind == "display_data" and "image/png" in data
+    text = output.get("text", "") + ("" if shown_as_image else data.get("text/plain", ""))
+    if _FIGURE_REPR.search(text):
+        return [f"cell {number} prints a matplotlib object's repr: end the cell with plt.show()."]
+    return []
+
+
+def execute(nb: NotebookNode, *, cwd: Path, timeout: int = 300) -> NotebookNode:
+    """Run every cell top to bottom in a fresh python3 kernel, as nbval does."""
+    from nbclient import NotebookClient
+
+    nb = copy.deepcopy(nb)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
+    client.execute(env={**QUIET_TENSORFLOW, **os.environ})
+    return nb
+
+
+def run(path: Path, *, timeout: int = 300) -> None:
+    """Execute a notebook in place and normalise it: what to do after editing one."""
+    executed = execute(read(path), cwd=path.parent, timeout=timeout)
+    write(normalize(executed), path)

@@ -1,0 +1,134 @@
+import shutil
+import socket
+import sys
+
+import pytest
+
+from course import datasets, doctor
+from course.doctor import Finding, Status
+
+
+def test_python_version():
+    assert doctor.check_python((3, 11, 4)).status is Status.OK
+    old = doctor.check_python((3, 9, 18))
+    assert old.status is Status.PROBLEM
+    assert "3.9.18 is too old" in old.detail
+    assert "make setup" in old.fix
+
+
+def test_the_kits_own_requirements_are_met_here():
+    (finding,) = doctor.check_packages()
+    assert finding.status is Status.OK, finding
+    for name in ("numpy", "scikit-learn", "nbval", "ipykernel"):
+        assert f"{name} " in finding.detail
+
+
+def test_missing_and_outdated_packages_say_how_to_fix_them():
+    missing, outdated, others = doctor.check_packages(
+        ["surely-not-an-installed-package-xyz", "numpy<1.0", "numpy>=1.0"]
+    )
+    assert missing.status is Status.PROBLEM
+    assert "surely-not-an-installed-package-xyz is not installed" in missing.detail
+    assert "pip install -e" in missing.fix
+    assert outdated.status is Status.PROBLEM
+    assert "the course needs numpy<1.0" in outdated.detail
+    assert "pip install 'numpy<1.0'" in outdated.fix
+    assert others.status is Status.OK
+    assert others.detail.startswith("packages installed in supported versions: numpy ")
+
+
+def test_an_invalid_requirement_is_a_programming_error():
+    with pytest.raises(ValueError, match="Invalid requirement"):
+        doctor.check_packages(["numpy>=>1"])
+
+
+def test_a_taken_port_is_named_with_its_user_and_a_fix():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        taken = server.getsockname()[1]
+        (finding,) = doctor.check_ports({taken: "the course server"})
+    assert finding.status is Status.PROBLEM
+    assert f"port {taken}" in finding.detail and "the course server" in finding.detail
+    assert f"lsof -i :{taken}" in finding.fix
+
+
+def test_a_free_port_is_ok():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    (finding,) = doctor.check_ports({free: "JupyterLab"})
+    assert finding.status is Status.OK
+
+
+def test_shipped_datasets_are_verified():
+    findings = doctor.check_datasets()
+    assert {finding.check for finding in findings} == {f"dataset {n}" for n in datasets.names()}
+    assert all(finding.status is Status.OK for finding in findings)
+
+
+def test_a_corrupted_dataset_is_reported_with_the_restore_command(tmp_path, monkeypatch):
+    for path in datasets.datasets_dir().glob("penguins.*"):
+        shutil.copy(path, tmp_path)
+    with open(tmp_path / "penguins.csv", "a") as csv:
+        csv.write("tampered\n")
+    monkeypatch.setenv(datasets.DATASETS_DIR_ENV, str(tmp_path))
+    (finding,) = doctor.check_datasets()
+    assert finding.status is Status.PROBLEM
+    assert "git checkout -- datasets/penguins.csv" in finding.detail
+
+
+def test_no_datasets_folder_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv(datasets.DATASETS_DIR_ENV, str(tmp_path / "missing"))
+    (finding,) = doctor.check_datasets()
+    assert finding.status is Status.PROBLEM and "does not exist" in finding.detail
+
+
+@pytest.mark.slow
+def test_tensorflow_runs_here():
+    finding = doctor.check_tensorflow()
+    assert finding.status is Status.OK, finding
+    assert finding.detail.startswith("TensorFlow 2.")
+
+
+def test_a_crashing_tensorflow_is_reported_not_raised(monkeypatch):
+    monkeypatch.setattr(doctor, "_TENSORFLOW_PROBE", "import sys; sys.exit('ImportError: boom')")
+    finding = doctor.check_tensorflow()
+    assert finding.status is Status.PROBLEM
+    assert "does not run: ImportError: boom" in finding.detail
+    assert "--force-reinstall" in finding.fix
+
+
+def test_a_slow_tensorflow_is_a_warning(monkeypatch):
+    monkeypatch.setattr(doctor, "_TENSORFLOW_PROBE", "import time; time.sleep(5)")
+    finding = doctor.check_tensorflow(timeout=0.5)
+    assert finding.status is Status.WARNING
+
+
+def test_report_lists_each_check_with_its_fix_and_a_summary():
+    text = doctor.report(
+        [
+            Finding("python", Status.OK, "Python 3.11.4"),
+            Finding("port 8000", Status.PROBLEM, "port 8000 is taken.", "stop it."),
+            Finding("tensorflow", Status.WARNING, "slow.", "wait."),
+        ]
+    )
+    assert text.splitlines() == [
+        "[ok  ] Python 3.11.4",
+        "[FAIL] port 8000 is taken.",
+        "       fix: stop it.",
+        "[warn] slow.",
+        "       fix: wait.",
+        "",
+        "1 problem(s), 1 warning(s): see the fixes above.",
+    ]
+    assert "ready for the course" in doctor.report([Finding("python", Status.OK, "ok")])
+
+
+def test_examine_runs_every_check_in_order_without_tensorflow():
+    findings = doctor.examine(tensorflow=False)
+    checks = [finding.check for finding in findings]
+    assert checks[0] == "python"
+    assert "tensorflow" not in checks
+    assert checks.index("port 8000") > checks.index("packages")
+    assert sys.version_info >= (3, 11)
