@@ -1,8 +1,9 @@
 """The application factory: one ASGI app for the whole server.
 
-Later layers (sessions, models, the web page) add their routes to the FastAPI app built here;
-the streams protocol is mounted as a plain ASGI app at /v1/stream (its hot path skips FastAPI's
-routing and validation).
+Later layers (sessions, models, the web page) add their routes to the FastAPI app built here.
+The streams protocol is the hot path (every append, every live read), so requests under
+/v1/stream/ go straight to the plain-ASGI StreamsApp, ahead of FastAPI's router: that saves
+the routing and per-request machinery that would cost more than the work itself.
 """
 
 from __future__ import annotations
@@ -11,12 +12,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import __version__
 from serving.config import ServerConfig
 from serving.streams import Store, open_store
 from serving.streams.http import StreamsApp
+from serving.streams.protocol import STREAM_PREFIX
 from serving.tokens import TokenSigner
+
+
+class StreamsFirst:
+    """ASGI middleware: ``/v1/stream/...`` to the streams app, everything else onward."""
+
+    def __init__(self, app: ASGIApp, streams: StreamsApp) -> None:
+        self.app = app
+        self.streams = streams
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(STREAM_PREFIX):
+            await self.streams(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
@@ -35,17 +52,15 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
     app.state.config = config
     app.state.store = store
     app.state.signer = signer
-    app.mount(
-        "/v1/stream",
-        StreamsApp(
-            store,
-            signer=signer,
-            open_access=config.open_access,
-            long_poll_timeout=config.long_poll_timeout,
-            sse_max_seconds=config.sse_max_seconds,
-            sse_keepalive_seconds=config.sse_keepalive_seconds,
-            max_read_bytes=config.max_read_bytes,
-            limits=config.limits,
-        ),
+    streams = StreamsApp(
+        store,
+        signer=signer,
+        open_access=config.open_access,
+        long_poll_timeout=config.long_poll_timeout,
+        sse_max_seconds=config.sse_max_seconds,
+        sse_keepalive_seconds=config.sse_keepalive_seconds,
+        max_read_bytes=config.max_read_bytes,
+        limits=config.limits,
     )
+    app.add_middleware(StreamsFirst, streams=streams)
     return app

@@ -6,10 +6,11 @@ so every check-and-append runs without interleaving.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from serving.streams import rules
 from serving.streams.errors import StreamGone, StreamNotFound
@@ -73,7 +74,7 @@ class MemoryStore(Store):
         )
         stream = _Stream(meta, [data for _, data in records], [end for end, _ in records])
         if source is not None:
-            source.meta = replace(source.meta, forks=source.meta.forks + 1)
+            source.meta = source.meta._replace(forks=source.meta.forks + 1)
         self._by_path[path] = stream
         self._by_id[meta.stream_id] = stream
         self._notifier.notify(path)
@@ -99,7 +100,7 @@ class MemoryStore(Store):
     async def read(self, path: str, after: Position, max_bytes: int) -> ReadResult:
         now = self._clock()
         stream = self._live(path, now)
-        stream.meta = replace(stream.meta, accessed_at=now)
+        stream.meta = stream.meta._replace(accessed_at=now)
         if after is TAIL:
             return ReadResult([], stream.meta.tail, stream.meta)
         assert isinstance(after, Offset)
@@ -140,7 +141,7 @@ class MemoryStore(Store):
             self._delete(stream)
             return None
         if state is rules.Liveness.TOMBSTONE and not stream.meta.tombstone:
-            stream.meta = replace(stream.meta, tombstone=True)
+            stream.meta = stream.meta._replace(tombstone=True)
             self._notifier.notify(path)
         return stream
 
@@ -155,7 +156,7 @@ class MemoryStore(Store):
     def _delete(self, stream: _Stream) -> None:
         """DELETE semantics: tombstone if forked, else remove and release the source chain."""
         if stream.meta.forks > 0:
-            stream.meta = replace(stream.meta, tombstone=True)
+            stream.meta = stream.meta._replace(tombstone=True)
             self._notifier.notify(stream.meta.path)
             return
         while True:
@@ -174,18 +175,29 @@ class MemoryStore(Store):
     def _read_records(
         self, meta: StreamMeta, after: Offset, max_bytes: int
     ) -> tuple[list[bytes], Offset]:
+        """Whole records after ``after`` up to ``max_bytes`` (at least one), and the next offset."""
         records: list[bytes] = []
-        size = 0
-        last_end = after
+        budget = max_bytes
+        next_offset = after
         for segment in rules.read_plan(meta, after):
             owner = self._by_id[segment.stream_id]
             first = segment.start.seq - owner.meta.base.seq
             last = segment.end.seq - owner.meta.base.seq
-            for index in range(first, last):
-                data = owner.records[index]
-                if records and size + len(data) > max_bytes:
-                    return records, last_end
-                records.append(data)
-                size += len(data)
-                last_end = owner.ends[index]
+            start_position = owner.ends[first - 1].position if first else owner.meta.base.position
+            # ends[i].position counts the bytes up to record i: bisect for the budget's end.
+            stop = bisect.bisect_right(
+                owner.ends, start_position + budget, first, last, key=_position
+            )
+            if stop == first and not records:
+                stop = first + 1
+            records.extend(owner.records[first:stop])
+            if stop > first:
+                next_offset = owner.ends[stop - 1]
+            if stop < last:
+                return records, next_offset
+            budget -= owner.ends[last - 1].position - start_position
         return records, meta.tail
+
+
+def _position(offset: Offset) -> int:
+    return offset.position

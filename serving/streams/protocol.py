@@ -37,6 +37,8 @@ PRODUCER_SEQ = "producer-seq"
 MAX_SAFE_INTEGER = 2**53 - 1
 _NON_NEGATIVE = re.compile(r"0|[1-9][0-9]*")
 _MAX_PATH = 1024
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+_EMPTY_OR_DOT_SEGMENT = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +59,9 @@ def stream_path(url_path: str) -> str:
         raise InvalidRequest("the URL names no stream: use /v1/stream/<name>")
     if len(path) > _MAX_PATH:
         raise InvalidRequest(f"stream names are limited to {_MAX_PATH} characters")
-    if any(ord(char) < 0x20 or char == "\x7f" for char in path):
+    if _CONTROL_CHARACTER.search(path):
         raise InvalidRequest("stream names cannot contain control characters")
-    if any(segment in ("", ".", "..") for segment in path.split("/")):
+    if _EMPTY_OR_DOT_SEGMENT.search(path):
         raise InvalidRequest(
             f"stream name {path!r} has an empty, '.' or '..' segment; use plain names like a/b"
         )
@@ -136,9 +138,10 @@ def encode_body(
 ) -> bytes | None:
     """Turn a request body into one record; None when there is nothing to store.
 
-    JSON mode: the body must be valid UTF-8 JSON; a top-level array is flattened one level
-    (each element is a message) and stored as comma-joined compact JSON. ``[]`` is an empty
-    stream on PUT (``initial``) and an error on POST. Other content types are stored verbatim.
+    JSON mode: the body must be valid UTF-8 JSON. A single value is one message, stored as
+    sent; a top-level array is flattened one level (each element is a message) and stored as
+    comma-joined compact JSON. ``[]`` is an empty stream on PUT (``initial``) and an error on
+    POST. Other content types are stored verbatim.
     """
     if not body:
         return None
@@ -155,14 +158,21 @@ def encode_body(
         raise InvalidRequest(f"JSON body is not valid UTF-8: {error.reason}") from None
     except ValueError as error:
         raise InvalidRequest(f"body is not valid JSON: {error}") from None
-    messages = value if isinstance(value, list) else [value]
-    if not messages:
+    if not isinstance(value, list):
+        record = body.strip()  # already valid JSON: stored as sent, no re-encoding
+        if len(record) > limits.max_message_bytes:
+            raise PayloadTooLarge(
+                f"a JSON message of {len(record)} bytes exceeds the limit of "
+                f"{limits.max_message_bytes} bytes"
+            )
+        return record
+    if not value:
         if initial:
             return None
         raise InvalidRequest("an empty JSON array appends nothing; send at least one message")
-    record = _dump_messages(messages)
+    record = _dump_messages(value)
     if len(record) > limits.max_message_bytes:
-        largest = max(len(_dump_messages([message])) for message in messages)
+        largest = max(len(_dump_messages([message])) for message in value)
         if largest > limits.max_message_bytes:
             raise PayloadTooLarge(
                 f"a JSON message of {largest} bytes exceeds the limit of "

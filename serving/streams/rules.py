@@ -8,8 +8,9 @@ store, and the rules are tested once (tests/serving/streams/test_rules.py).
 from __future__ import annotations
 
 import enum
+import functools
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from serving.streams.errors import (
     ConfigMismatch,
@@ -39,6 +40,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 JSON_CONTENT_TYPE = "application/json"
 
 
+@functools.lru_cache(maxsize=256)
 def media_type(content_type: str | None) -> str:
     """``Application/JSON; charset=utf-8`` -> ``application/json`` (for comparisons)."""
     if not content_type:
@@ -273,6 +275,7 @@ def plan_append(
     if (
         request.data
         and request.content_type is not None
+        and request.content_type != meta.content_type
         and media_type(request.content_type) != media_type(meta.content_type)
     ):
         raise ContentTypeMismatch(
@@ -288,8 +291,7 @@ def plan_append(
     if request.data:
         tail = tail.after(len(request.data))
         record = (tail, request.data)
-    new_meta = replace(
-        meta,
+    new_meta = meta._replace(
         tail=tail,
         accessed_at=now,
         closed=meta.closed or request.close,
@@ -367,5 +369,5 @@ def read_plan(meta: StreamMeta, after: Offset) -> list[Segment]:
 
 def release_source(source: StreamMeta) -> tuple[StreamMeta, bool]:
     """A fork of ``source`` was removed: the source's new metadata, and whether to remove it."""
-    released = replace(source, forks=max(0, source.forks - 1))
+    released = source._replace(forks=max(0, source.forks - 1))
     return released, released.tombstone and released.forks == 0

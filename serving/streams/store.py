@@ -105,6 +105,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from serving.streams.offsets import ZERO, Offset, Position
 
@@ -138,8 +139,7 @@ class CreateRequest:
     """One record of initial content (encoded by the protocol core), or None."""
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     """A piece of inherited history: records of ``stream_id`` ending in (start, end]."""
 
     stream_id: str
@@ -147,8 +147,7 @@ class Segment:
     end: Offset
 
 
-@dataclass(frozen=True, slots=True)
-class ForkOrigin:
+class ForkOrigin(NamedTuple):
     """Where a fork came from, as requested (kept to answer idempotent re-creation)."""
 
     source: str
@@ -157,9 +156,11 @@ class ForkOrigin:
     sub_offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class StreamMeta:
-    """Everything a store keeps about a stream besides its records and producer states."""
+class StreamMeta(NamedTuple):
+    """Everything a store keeps about a stream besides its records and producer states.
+
+    Immutable: rules return a new value (``meta._replace(...)``) for every change.
+    """
 
     path: str
     stream_id: str
@@ -193,8 +194,7 @@ class ProducerClaim:
     seq: int
 
 
-@dataclass(frozen=True, slots=True)
-class ProducerState:
+class ProducerState(NamedTuple):
     """What the store remembers per (stream, producer id)."""
 
     epoch: int
