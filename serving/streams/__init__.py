@@ -6,10 +6,12 @@ The public surface: the store contract and its data types, the stores, offsets a
 from serving.streams.errors import (
     ConfigMismatch,
     ContentTypeMismatch,
+    Forbidden,
     ForkSourceGone,
     InvalidForkOffset,
     InvalidOffset,
     InvalidRequest,
+    MethodNotAllowed,
     OffsetOutOfRange,
     PayloadTooLarge,
     ProducerEpochSeqInvalid,
@@ -21,6 +23,7 @@ from serving.streams.errors import (
     StreamGone,
     StreamNotFound,
     StreamSeqConflict,
+    Unauthorized,
 )
 from serving.streams.memory import MemoryStore
 from serving.streams.notify import Notifier
@@ -50,6 +53,7 @@ __all__ = [
     "ContentTypeMismatch",
     "CreateRequest",
     "CreateResult",
+    "Forbidden",
     "ForkOrigin",
     "ForkSourceGone",
     "ForkSpec",
@@ -57,6 +61,7 @@ __all__ = [
     "InvalidOffset",
     "InvalidRequest",
     "MemoryStore",
+    "MethodNotAllowed",
     "Notifier",
     "Offset",
     "OffsetOutOfRange",
@@ -76,6 +81,7 @@ __all__ = [
     "StreamMeta",
     "StreamNotFound",
     "StreamSeqConflict",
+    "Unauthorized",
     "open_store",
     "parse_position",
 ]

@@ -80,6 +80,13 @@ class ProducerStaleEpoch(StreamError):
         self.current_epoch = current_epoch
 
 
+# --- 405 -----------------------------------------------------------------------------------
+
+
+class MethodNotAllowed(StreamError):
+    """An HTTP method the streams do not speak (405)."""
+
+
 # --- 409: conflicts with the stream's state ----------------------------------------------
 
 

@@ -23,6 +23,7 @@ from serving.streams.errors import (
     Forbidden,
     ForkSourceGone,
     InvalidRequest,
+    MethodNotAllowed,
     PayloadTooLarge,
     ProducerSeqGap,
     ProducerStaleEpoch,
@@ -52,6 +53,7 @@ _STATUS: dict[type[StreamError], int] = {
     Forbidden: 403,
     ProducerStaleEpoch: 403,
     StreamNotFound: 404,
+    MethodNotAllowed: 405,
     StreamGone: 410,
     StreamConflict: 409,
     PayloadTooLarge: 413,
@@ -81,8 +83,9 @@ _COMMON: Headers = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers", _EXPOSE_HEADERS.encode()),
 ]
+_METHODS = b"GET, HEAD, POST, PUT, DELETE, OPTIONS"
 _PREFLIGHT: Headers = [
-    (b"access-control-allow-methods", b"GET, HEAD, POST, PUT, DELETE, OPTIONS"),
+    (b"access-control-allow-methods", _METHODS),
     (b"access-control-allow-headers", _ALLOW_HEADERS.encode()),
     (b"access-control-max-age", b"86400"),
 ]
@@ -110,6 +113,8 @@ def _error_headers(error: StreamError) -> Headers:
         ]
     if isinstance(error, Unauthorized):
         return [(b"www-authenticate", b'Bearer realm="streams"')]
+    if isinstance(error, MethodNotAllowed):
+        return [(b"allow", _METHODS)]
     return []
 
 
@@ -176,12 +181,9 @@ class StreamsApp:
                 await self.store.delete(path)
                 await _respond(send, 204, [])
             else:
-                await _respond(
-                    send,
-                    405,
-                    [(b"allow", b"GET, HEAD, POST, PUT, DELETE, OPTIONS")],
-                    b'{"error":{"code":"METHOD_NOT_ALLOWED","message":"use GET, HEAD, POST, '
-                    b'PUT, DELETE or OPTIONS"}}',
+                raise MethodNotAllowed(
+                    f"{method} is not part of the protocol: use GET, HEAD, POST, PUT, DELETE "
+                    "or OPTIONS"
                 )
         except StreamError as error:
             body = b"" if method == "HEAD" else _error_body(error)
@@ -260,7 +262,7 @@ class StreamsApp:
         if result.producer is not None:
             response.append((b"producer-epoch", str(result.producer.epoch).encode()))
             response.append((b"producer-seq", str(result.producer.last_seq).encode()))
-        fresh_producer_data = request.producer is not None and request.data and not result.duplicate
+        fresh_producer_data = bool(request.producer and request.data and not result.duplicate)
         await _respond(send, 200 if fresh_producer_data else 204, response)
 
     # --- HEAD ------------------------------------------------------------------------------
