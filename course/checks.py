@@ -7,7 +7,8 @@ to do next; that is also what keeps the learner versions of the notebooks runnab
 
 Writing a new check: take the answer first, call ``require_answer``, compare with the expected
 value, and return ``correct(...)`` or ``wrong(..., hint=...)`` with a message for each common
-mistake (see docs/notebooks.md).
+mistake (see docs/notebooks.md). Checks import scikit-learn, pandas and the course modules
+they need inside the function, so that importing this module stays fast.
 """
 
 from __future__ import annotations
@@ -22,13 +23,30 @@ import numpy as np
 
 __all__ = [
     "Feedback",
+    "beats_baseline",
+    "best_k",
+    "class_probability",
+    "class_share",
+    "clusters_match",
+    "confusion_cell",
     "correct",
     "digits_network",
     "discounted_return",
+    "grid_search",
+    "largest_coefficient",
+    "leaky_option",
+    "missing_values",
     "parameter_count",
+    "penguin_features",
+    "penguin_preprocessor",
+    "problem_kind",
     "q_update",
     "reaches_goal",
     "require_answer",
+    "stratified_split",
+    "strongest_correlation",
+    "time_ordered_split",
+    "valid_request",
     "wrong",
 ]
 
@@ -74,6 +92,712 @@ def require_answer(name: str, value: Any) -> None:
 def _is_number(value: Any) -> bool:
     numeric = isinstance(value, int | float | np.integer | np.floating)
     return numeric and not isinstance(value, bool)
+
+
+# --- Notebooks 00, 01 and the capstone: framing the problem ----------------------------------
+
+_KIND_WORDS = {
+    "regression": "regression",
+    "classification": "classification",
+    "binary classification": "classification",
+    "multiclass classification": "classification",
+    "clustering": "clustering",
+}
+
+
+def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
+    """Check a problem kind ("regression", "classification", "clustering") for a target."""
+    require_answer("kind", answer)
+    from course.advisor import ProblemKind, classify_problem
+
+    report = classify_problem(frame, target)
+    expected = report.kind
+    family = "classification" if expected.is_classification else expected.value
+    words = ", ".join(repr(word) for word in ("regression", "classification", "clustering"))
+    if not isinstance(answer, str):
+        return wrong(
+            f"the answer should be a word, got {type(answer).__name__} {answer!r}.",
+            hint=f"answer with one of {words}, in quotes.",
+        )
+    text = " ".join(str(answer).lower().replace("-", " ").split())
+    if text not in _KIND_WORDS:
+        return wrong(f"{answer!r} is not a kind of problem.", hint=f"answer with one of {words}.")
+    given = _KIND_WORDS[text]
+    if given == family:
+        if text != "classification" and text != expected.value:
+            classes = len(report.class_counts or {})
+            return wrong(
+                f"it is classification, but with {classes} classes it is {expected.value}.",
+                hint="binary means exactly two classes; multiclass means three or more.",
+            )
+        return correct(f"{expected.value}: {report.reason}")
+    if family == "clustering":
+        return wrong(
+            f"there is no target column, so there is nothing to predict ({given} needs one).",
+            hint="without a target, the task is to find groups of similar rows.",
+        )
+    if given == "clustering":
+        return wrong(
+            f"there is a target, {target!r}, with a value for the rows: learning to predict it "
+            "is supervised learning, not clustering.",
+            hint="clustering is for data without answers; ask what the target's values look like.",
+        )
+    if expected is ProblemKind.REGRESSION:
+        low, high = report.target_range or (float("nan"), float("nan"))
+        return wrong(
+            f"{target!r} is a quantity on a scale ({low:g} to {high:g}), not a label from a "
+            "short list.",
+            hint="classification predicts one of a few labels; a measured amount is regression.",
+        )
+    labels = ", ".join(str(label) for label in (report.class_counts or {}))
+    return wrong(
+        f"{target!r} holds labels ({labels}), not quantities.",
+        hint="regression predicts an amount; a label from a fixed list is classification.",
+    )
+
+
+def missing_values(answer: Any, frame: Any, column: str) -> Feedback:
+    """Check a count of the missing values in one column of a DataFrame."""
+    require_answer("n_missing", answer)
+    expected = int(frame[column].isna().sum())
+    if not _is_number(answer):
+        return wrong(
+            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
+            hint=f"count them with frame[{column!r}].isna().sum().",
+        )
+    if answer == expected:
+        return correct(f"{expected} of the {len(frame)} rows have no {column!r}.")
+    if answer == int(frame.isna().sum().sum()):
+        return wrong(
+            f"{answer} counts the missing values of every column, not only {column!r}.",
+            hint=f"select the column first: frame[{column!r}].isna().sum().",
+        )
+    if answer == len(frame) - expected:
+        return wrong(
+            f"{answer} counts the rows that *have* a {column!r}.",
+            hint="isna() is True where the value is missing; sum() counts the Trues.",
+        )
+    if answer == len(frame):
+        return wrong(f"{answer} is the number of rows.", hint="count only the missing ones.")
+    return wrong(
+        f"{answer} is not the number of missing values in {column!r}.",
+        hint=f"frame[{column!r}].isna().sum() counts them.",
+    )
+
+
+def penguin_features(answer: Any, frame: Any) -> Feedback:
+    """Check the feature columns chosen to predict a penguin's species."""
+    require_answer("features", answer)
+    from course.recipes import PENGUIN_FEATURES, PENGUIN_TARGET
+
+    if isinstance(answer, str) or not isinstance(answer, Sequence):
+        return wrong(
+            f"`features` should be a list of column names, got {type(answer).__name__}.",
+            hint='write it as a list: features = ["bill_length_mm", ...].',
+        )
+    chosen = list(answer)
+    unknown = [name for name in chosen if name not in frame.columns]
+    if unknown:
+        return wrong(
+            f"{unknown} {'is not a column' if len(unknown) == 1 else 'are not columns'} of the "
+            "table.",
+            hint=f"copy the names exactly from the table: {list(frame.columns)}.",
+        )
+    if PENGUIN_TARGET in chosen:
+        return wrong(
+            f"{PENGUIN_TARGET!r} is the answer itself: a model given it as an input learns "
+            "nothing useful, and a new bird comes without it.",
+            hint="the target never goes into the features.",
+        )
+    if "year" in chosen:
+        return wrong(
+            "'year' says when a bird was measured, not what it looks like: the model would "
+            "learn about 2007-2009, and every new bird comes from a later year.",
+            hint="keep the columns that describe the bird: its measurements, island and sex.",
+        )
+    left_out = [name for name in PENGUIN_FEATURES if name not in chosen]
+    if left_out:
+        return wrong(
+            f"you left out {left_out}: {'it describes' if len(left_out) == 1 else 'they describe'}"
+            " the bird and would be known for a new one.",
+            hint="use every column that describes the bird.",
+        )
+    return correct(f"{len(chosen)} features that describe a bird, and the target left out.")
+
+
+# --- Notebook 02: prepare the data -----------------------------------------------------------
+
+
+def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
+    """Check a preprocessor that fills, scales and one-hot encodes the penguin features."""
+    require_answer("preprocessor", preprocessor)
+    if isinstance(preprocessor, type):
+        return wrong(
+            f"`preprocessor` is the class {preprocessor.__name__}, not a transformer made from it.",
+            hint=f"call the class to make one: {preprocessor.__name__}(...).",
+        )
+    if not hasattr(preprocessor, "fit_transform"):
+        return wrong(
+            f"`preprocessor` should be a scikit-learn transformer, got "
+            f"{type(preprocessor).__name__}.",
+            hint="build it with ColumnTransformer([(name, transformer, columns), ...]).",
+        )
+    from sklearn.base import clone
+
+    try:
+        out = clone(preprocessor).fit_transform(X_train)
+        out = np.asarray(out.toarray() if hasattr(out, "toarray") else out)
+    except Exception as error:  # the learner's transformer may raise anything; report it
+        return wrong(
+            f"fitting it on X_train raised {type(error).__name__}: {error}",
+            hint="each entry is (name, transformer, list of column names); text columns need "
+            "a OneHotEncoder, numbers a StandardScaler, and both a SimpleImputer first.",
+        )
+    if out.dtype == object:
+        return wrong(
+            "the output still holds text: a model needs numbers.",
+            hint="encode island and sex with a OneHotEncoder.",
+        )
+    out = out.astype(float)
+    if np.isnan(out).any():
+        columns = sorted({int(c) for c in np.flatnonzero(np.isnan(out).any(axis=0))})
+        return wrong(
+            f"output columns {columns} still have missing values.",
+            hint="put a SimpleImputer before the scaler and before the encoder.",
+        )
+    n_expected = 4 + int(X_train["island"].nunique()) + int(X_train["sex"].nunique())
+    if out.shape[1] != n_expected:
+        return wrong(
+            f"the output has {out.shape[1]} columns; expected {n_expected}: 4 measurements, "
+            "one column per island and one per sex.",
+            hint="list the four measurements for the numeric part and island and sex for the "
+            "categorical part; the ColumnTransformer drops columns it is not given.",
+        )
+    binary = np.isin(out, (0.0, 1.0)).all(axis=0)
+    numbers = out[:, ~binary]
+    if numbers.shape[1] != 4:
+        return wrong(
+            f"{numbers.shape[1]} output columns are measurements, expected 4.",
+            hint="one-hot encode only island and sex; scale the four measurements.",
+        )
+    if not (
+        np.allclose(numbers.mean(axis=0), 0, atol=1e-6)
+        and np.allclose(numbers.std(axis=0), 1, atol=1e-6)
+    ):
+        return wrong(
+            "the measurements are not scaled: their means and spreads differ "
+            f"(means {np.round(numbers.mean(axis=0), 1).tolist()}).",
+            hint="add a StandardScaler after the imputer of the numeric columns.",
+        )
+    return correct(
+        f"{out.shape[1]} numeric columns with no missing values: 4 scaled measurements and "
+        f"{out.shape[1] - 4} one-hot columns."
+    )
+
+
+_LEAK_EXPLANATIONS = {
+    "a": "the scaler learns its mean and spread from every row, test rows included, before "
+    "the split: the test rows leak into training.",
+    "b": "the scaler is fitted on the training rows only, then applied to the test rows.",
+    "c": "the pipeline fits its scaler inside fit, on the training rows only.",
+}
+
+
+def leaky_option(answer: Any) -> Feedback:
+    """Check which of the three scaling recipes of notebook 02 leaks the test set ("a")."""
+    require_answer("leaky", answer)
+    text = str(answer).strip().lower().strip("()")
+    if text not in _LEAK_EXPLANATIONS:
+        return wrong(f"{answer!r} is not one of the options.", hint='answer "a", "b" or "c".')
+    if text == "a":
+        return correct(_LEAK_EXPLANATIONS["a"])
+    return wrong(
+        f"option {text} is safe: {_LEAK_EXPLANATIONS[text]}",
+        hint="look for the option where fit sees rows that later serve as the test set.",
+    )
+
+
+# --- Notebook 03: explore the data ---------------------------------------------------------
+
+
+def strongest_correlation(answer: Any, frame: Any, column: str) -> Feedback:
+    """Check which numeric column correlates most strongly (in absolute value) with ``column``."""
+    require_answer("strongest", answer)
+    numeric = frame.select_dtypes("number")
+    correlations = numeric.corr()[column].drop(column)
+    best = correlations.abs().idxmax()
+    if not isinstance(answer, str):
+        return wrong(
+            f"the answer should be a column name, got {type(answer).__name__} {answer!r}.",
+            hint='write the name in quotes, e.g. "bill_depth_mm".',
+        )
+    if answer == column:
+        return wrong(
+            "every column correlates perfectly (1.0) with itself; look at the *other* columns.",
+            hint=f"read the {column!r} row of the correlation matrix, skipping the diagonal.",
+        )
+    if answer not in frame.columns:
+        return wrong(
+            f"{answer!r} is not a column.", hint=f"pick one of {list(correlations.index)}."
+        )
+    if answer not in correlations.index:
+        return wrong(
+            f"{answer!r} is not a number, so it has no correlation coefficient.",
+            hint=f"pick one of the numeric columns {list(correlations.index)}.",
+        )
+    if answer == best:
+        return correct(f"{best!r} has the strongest correlation, {correlations[best]:.2f}.")
+    r = correlations[answer]
+    message = f"{answer!r} has a correlation of {r:.2f}, but another column's is stronger."
+    if abs(correlations.min()) > correlations.max() and answer == correlations.idxmax():
+        return wrong(message, hint="a strong negative correlation counts too: compare sizes.")
+    return wrong(message, hint=f"compare the numbers in the {column!r} row of the matrix.")
+
+
+def class_share(answer: Any, labels: Any, label: Any) -> Feedback:
+    """Check the share (a fraction between 0 and 1) of rows with one label."""
+    require_answer("share", answer)
+    import pandas as pd
+
+    counts = pd.Series(labels).value_counts()
+    expected = counts.get(label, 0) / counts.sum()
+    if not _is_number(answer):
+        return wrong(
+            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
+            hint="divide the count of that label by the number of rows.",
+        )
+    if math.isclose(answer, expected, abs_tol=0.005):
+        return correct(f"{expected:.1%} of the rows are {label!r}.")
+    if math.isclose(answer, 100 * expected, abs_tol=0.5):
+        return wrong(
+            f"{answer:g} is a percentage; the answer is a fraction.",
+            hint="give a number between 0 and 1, e.g. 0.25 for a quarter.",
+        )
+    if answer == counts.get(label, 0):
+        return wrong(
+            f"{answer} is the number of {label!r} rows, not their share.",
+            hint="divide it by the number of rows.",
+        )
+    for other, count in counts.items():
+        if other != label and math.isclose(answer, count / counts.sum(), abs_tol=0.005):
+            return wrong(
+                f"{answer:.3f} is the share of {other!r}, not {label!r}.",
+                hint="check which label you counted.",
+            )
+    return wrong(
+        f"{answer:.3f} is not the share of {label!r}.",
+        hint="value_counts(normalize=True) gives the share of every label.",
+    )
+
+
+# --- Notebook 04: split and build ----------------------------------------------------------
+
+
+def stratified_split(y_train: Any, y_test: Any, y: Any, *, test_size: float) -> Feedback:
+    """Check a stratified train/test split of ``y`` with ``test_size`` of the rows for testing."""
+    require_answer("y_train", y_train)
+    require_answer("y_test", y_test)
+    import pandas as pd
+
+    y_train, y_test, y = pd.Series(y_train), pd.Series(y_test), pd.Series(y)
+    expected_test = math.ceil(test_size * len(y))
+    if len(y_train) + len(y_test) != len(y):
+        return wrong(
+            f"train and test hold {len(y_train) + len(y_test)} rows together, but y has {len(y)}.",
+            hint="split the whole X and y: train_test_split(X, y, ...).",
+        )
+    if set(y_train.index) & set(y_test.index):
+        return wrong(
+            "some rows are in both the training and the test set.",
+            hint="split once with train_test_split; never pick test rows by hand.",
+        )
+    if len(y_test) != expected_test:
+        swapped = len(y_train) == expected_test
+        return wrong(
+            f"the test set has {len(y_test)} rows; with test_size={test_size} it should have "
+            f"{expected_test}.",
+            hint="train_test_split returns X_train, X_test, y_train, y_test in that order."
+            if swapped
+            else f"pass test_size={test_size}.",
+        )
+    train_share = y_train.value_counts(normalize=True)
+    test_share = y_test.value_counts(normalize=True)
+    gaps = (train_share - test_share).fillna(1).abs()
+    if gaps.max() > 0.02:
+        label = gaps.idxmax()
+        return wrong(
+            f"the split is not stratified: {label!r} is {train_share.get(label, 0):.1%} of the "
+            f"training rows but {test_share.get(label, 0):.1%} of the test rows.",
+            hint="pass stratify=y so every class keeps its share in both parts.",
+        )
+    return correct(
+        f"{len(y_train)} training and {len(y_test)} test rows, every class with the same share "
+        "in both."
+    )
+
+
+def beats_baseline(model: Any, X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> Feedback:
+    """Check a fitted model against the dummy baseline on the test set.
+
+    A label target compares accuracy with "always the most frequent class"; a quantity
+    compares the mean absolute error with "always the training mean".
+    """
+    require_answer("model", model)
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.exceptions import NotFittedError
+    from sklearn.metrics import mean_absolute_error
+
+    if not hasattr(model, "predict"):
+        return wrong(
+            f"`model` should be a scikit-learn model, got {type(model).__name__}.",
+            hint="build it, e.g. make_pipeline(...), then call model.fit(X_train, y_train).",
+        )
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if type(final).__name__.startswith("Dummy"):
+        return wrong(
+            "this is a baseline itself: it cannot beat the baseline.",
+            hint="use a model that learns from the features, e.g. a random forest.",
+        )
+    labels = _is_label_target(y_train)
+    if labels and is_regressor(model):
+        return wrong(
+            "the target is a label, but the model is a regressor.",
+            hint="use a classifier (LogisticRegression, or a name ending in Classifier).",
+        )
+    if not labels and is_classifier(model):
+        return wrong(
+            "the target is a quantity, but the model is a classifier.",
+            hint="use a regressor (LinearRegression, Ridge, or a name ending in Regressor).",
+        )
+    try:
+        predictions = np.asarray(model.predict(X_test))
+    except NotFittedError:
+        return wrong("the model is not fitted yet.", hint="call model.fit(X_train, y_train).")
+    except Exception as error:  # the learner's model may raise anything; report it kindly
+        return wrong(
+            f"the model cannot predict X_test: {type(error).__name__}: {error}",
+            hint="fit it on X_train, and put the preprocessing in the same pipeline so the "
+            "test rows get it too.",
+        )
+    if labels:
+        score = float(np.mean(predictions == np.asarray(y_test)))
+        base = DummyClassifier(strategy="most_frequent").fit(X_train, y_train).score(X_test, y_test)
+        better = score > base + 0.05
+        reached = f"test accuracy {score:.3f} against {base:.3f} for the baseline"
+    else:
+        score = mean_absolute_error(y_test, predictions)
+        base_predictions = DummyRegressor(strategy="mean").fit(X_train, y_train).predict(X_test)
+        base = mean_absolute_error(y_test, base_predictions)
+        better = score < 0.9 * base
+        reached = f"test mean absolute error {score:.1f} against {base:.1f} for the baseline"
+    if better:
+        return correct(f"{reached}.")
+    return wrong(
+        f"{reached}: not clearly better.",
+        hint="check the model was fitted on X_train and y_train; try other features, another "
+        "model or other settings.",
+    )
+
+
+def _is_label_target(y: Any) -> bool:
+    """True for a target of labels; False for a quantity (as course.advisor reads it)."""
+    from sklearn.utils.multiclass import type_of_target
+
+    from course.advisor import MAX_CLASSES
+
+    kind = type_of_target(np.asarray(y))
+    if kind == "continuous":
+        return False
+    numeric = np.issubdtype(np.asarray(y).dtype, np.number)
+    return not (numeric and kind == "multiclass" and len(np.unique(y)) > MAX_CLASSES)
+
+
+# --- Notebook 05: evaluate and tune --------------------------------------------------------
+
+
+def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) -> Feedback:
+    """Check a count read from a confusion matrix (rows: true class, columns: predicted)."""
+    require_answer("count", answer)
+    expected = int(confusion.loc[true, predicted])
+    if not _is_number(answer):
+        return wrong(
+            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
+            hint="read one cell of the confusion matrix.",
+        )
+    if answer == expected:
+        return correct(f"{expected} {true} penguins were predicted {predicted}.")
+    if answer == int(confusion.loc[predicted, true]):
+        return wrong(
+            f"{answer} is the number of {predicted} penguins predicted {true}: row and column "
+            "are swapped.",
+            hint="rows are the true class, columns the predicted class.",
+        )
+    if answer == int(confusion.loc[true].sum()):
+        return wrong(
+            f"{answer} is the number of {true} penguins in the test set.",
+            hint=f"only those predicted {predicted}: one cell of the {true!r} row.",
+        )
+    return wrong(
+        f"{answer} is not the number of {true} penguins predicted {predicted}.",
+        hint=f"row {true!r}, column {predicted!r}.",
+    )
+
+
+def grid_search(search: Any, X_train: Any, *, param: str, cv: int = 5) -> Feedback:
+    """Check a fitted GridSearchCV over ``param`` with ``cv`` folds, on the training rows only."""
+    require_answer("search", search)
+    if not hasattr(search, "param_grid"):
+        return wrong(
+            f"`search` should be a GridSearchCV, got {type(search).__name__}.",
+            hint=f"GridSearchCV(model, {{{param!r}: [values]}}, cv={cv}).",
+        )
+    if not hasattr(search, "cv_results_"):
+        return wrong("the search has not run yet.", hint="call search.fit(X_train, y_train).")
+    grids = search.param_grid if isinstance(search.param_grid, list) else [search.param_grid]
+    values = [value for grid in grids for value in grid.get(param, [])]
+    if not values:
+        names = sorted({name for grid in grids for name in grid})
+        return wrong(
+            f"the grid does not search {param!r} (it searches {names}).",
+            hint=f"use the key {param!r}: the pipeline step's name, two underscores, the "
+            "parameter's name.",
+        )
+    if len(values) < 3:
+        return wrong(
+            f"the grid tries only {len(values)} values of {param!r}.",
+            hint="try a range of values, e.g. list(range(1, 11)).",
+        )
+    if search.n_splits_ != cv:
+        return wrong(
+            f"the search uses {search.n_splits_}-fold cross-validation, expected {cv}.",
+            hint=f"pass cv={cv} to GridSearchCV.",
+        )
+    seen = _rows_seen(getattr(search, "best_estimator_", None))
+    if seen is not None and seen != len(X_train):
+        return wrong(
+            f"the search was fitted on {seen} rows, but X_train has {len(X_train)}: tuning on "
+            "the test rows too makes the final test score too good to be true.",
+            hint="call search.fit(X_train, y_train); keep the test set for the very end.",
+        )
+    best = search.best_params_[param]
+    return correct(
+        f"the best {param} is {best!r}, with a cross-validated accuracy of "
+        f"{search.best_score_:.3f}."
+    )
+
+
+def _rows_seen(model: Any) -> int | None:
+    """How many rows a fitted model (or the last step of a pipeline) was trained on, if known."""
+    steps = [step for _, step in model.steps] if hasattr(model, "steps") else [model]
+    for step in steps:
+        for attribute in ("n_samples_fit_", "n_samples_seen_"):
+            value = getattr(step, attribute, None)
+            if value is not None:
+                return int(np.max(value))
+        tree = getattr(step, "tree_", None)
+        if tree is not None:
+            return int(tree.n_node_samples[0])
+    return None
+
+
+# --- Notebook 06: predict on unseen data ----------------------------------------------------
+
+
+def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback:
+    """Check the probability a fitted classifier gives to ``label`` for one row (a 1-row frame)."""
+    require_answer("probability", answer)
+    probabilities = np.asarray(model.predict_proba(row))[0]
+    classes = list(model.classes_)
+    expected = float(probabilities[classes.index(label)])
+    if isinstance(answer, str):
+        return wrong(
+            f"{answer!r} is a label; the question asks for a probability.",
+            hint="model.predict_proba(row) gives one probability per class.",
+        )
+    if isinstance(answer, np.ndarray | list | tuple):
+        return wrong(
+            "that is one probability per class; the question asks for one of them.",
+            hint=f"pick the column of {label!r}: the columns follow model.classes_ = {classes}.",
+        )
+    if not _is_number(answer):
+        return wrong(
+            f"the answer should be a number, got {type(answer).__name__}.",
+            hint="model.predict_proba(row)[0, column] is a number.",
+        )
+    if math.isclose(answer, expected, abs_tol=5e-4):
+        return correct(f"the model gives {label!r} a probability of {expected:.3f}.")
+    if math.isclose(answer, 100 * expected, abs_tol=0.05):
+        return wrong(f"{answer:g} is a percentage.", hint="give it as a number from 0 to 1.")
+    for other, probability in zip(classes, probabilities, strict=True):
+        if other != label and math.isclose(answer, probability, abs_tol=5e-4):
+            return wrong(
+                f"{answer:.3f} is the probability of {other!r}.",
+                hint=f"the columns follow model.classes_ = {classes}.",
+            )
+    return wrong(
+        f"{answer:.3f} is not the probability of {label!r}.",
+        hint="use model.predict_proba on the new row, not on the test set.",
+    )
+
+
+def valid_request(row: Any, card: Any) -> Feedback:
+    """Check that a prediction request passes the model card's schema, as the server does."""
+    require_answer("fixed_request", row)
+    from course.schema import RowValidationError, validate_row
+
+    try:
+        _, warnings = validate_row(card, row)
+    except RowValidationError as error:
+        first = error.problems[0]
+        return wrong(
+            f"the server would refuse it: {error}",
+            hint=f"start with {first.field!r}: {first.problem}; expected {first.expected}.",
+        )
+    if warnings:
+        return wrong(
+            f"the server accepts it but warns: {warnings[0]}",
+            hint="a value far outside the training range makes the prediction a guess.",
+        )
+    return correct("the server would accept this request and predict from it.")
+
+
+# --- Notebook 07: regression ---------------------------------------------------------------
+
+
+def largest_coefficient(answer: Any, model: Any) -> Feedback:
+    """Check which input has the largest coefficient (in size) in a fitted linear pipeline."""
+    require_answer("largest", answer)
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    coefficients = np.ravel(final.coef_)
+    if hasattr(model, "steps") and len(model.steps) > 1:
+        names = list(model[:-1].get_feature_names_out())
+    else:
+        names = list(getattr(final, "feature_names_in_", range(len(coefficients))))
+    # A ColumnTransformer prefixes names with its part ("numeric__bmi"): keep the column's.
+    names = [str(name).rpartition("__")[2] for name in names]
+    sizes = dict(zip(names, coefficients, strict=True))
+    best = max(sizes, key=lambda name: abs(sizes[name]))
+    if answer == best:
+        return correct(
+            f"{best!r}: a change of one standard deviation moves the prediction by "
+            f"{sizes[best]:+.1f}."
+        )
+    if answer not in sizes:
+        return wrong(f"{answer!r} is not one of the model's inputs.", hint=f"pick one of {names}.")
+    most_positive = max(sizes, key=lambda name: sizes[name])
+    if answer == most_positive and sizes[best] < 0:
+        return wrong(
+            f"{answer!r} has the largest positive coefficient, but a negative one is larger.",
+            hint="compare sizes: abs(coefficient).",
+        )
+    return wrong(
+        f"{answer!r} has a coefficient of {sizes[answer]:+.1f}; another input's is larger.",
+        hint="sort the coefficients by their absolute value.",
+    )
+
+
+# --- Notebook 08: unsupervised learning ----------------------------------------------------
+
+
+def best_k(answer: Any, scores: Any) -> Feedback:
+    """Check the number of clusters with the highest silhouette in a ``cluster_scores`` table."""
+    require_answer("best_k", answer)
+    expected = int(scores["silhouette"].idxmax())
+    if not _is_number(answer):
+        return wrong(
+            f"the answer should be a whole number, got {type(answer).__name__} {answer!r}.",
+            hint="read the k with the highest silhouette.",
+        )
+    if answer == expected:
+        return correct(
+            f"k = {expected} has the highest silhouette, {scores['silhouette'][expected]:.3f}."
+        )
+    if answer not in scores.index:
+        return wrong(f"k = {answer} was not scored.", hint=f"pick one of {list(scores.index)}.")
+    if answer == int(scores["silhouette"].idxmin()):
+        return wrong(
+            f"k = {answer} has the *lowest* silhouette.",
+            hint="a higher silhouette means tighter, better separated clusters.",
+        )
+    if answer == int(scores["inertia"].idxmin()):
+        return wrong(
+            f"k = {answer} has the lowest inertia, but inertia always falls as k grows.",
+            hint="judge by the silhouette, which does not reward more clusters.",
+        )
+    return wrong(
+        f"k = {answer} has a silhouette of {scores['silhouette'][answer]:.3f}; another is higher.",
+        hint="scores['silhouette'].idxmax() gives the best k.",
+    )
+
+
+def clusters_match(labels: Any, truth: Any, *, n_clusters: int, min_agreement: float) -> Feedback:
+    """Check cluster labels against the true classes with the adjusted Rand index."""
+    require_answer("clusters", labels)
+    from sklearn.metrics import adjusted_rand_score
+
+    labels, truth = np.asarray(labels), np.asarray(truth)
+    if labels.ndim != 1 or len(labels) != len(truth):
+        return wrong(
+            f"expected one cluster label per row ({len(truth)}), got shape {labels.shape}.",
+            hint="clusters = model.fit_predict(X) on the rows of the whole table.",
+        )
+    found = len(np.unique(labels))
+    if found != n_clusters:
+        return wrong(
+            f"the rows fall into {found} clusters, expected {n_clusters}.",
+            hint=f"pass n_clusters={n_clusters} to KMeans.",
+        )
+    agreement = adjusted_rand_score(truth, labels)
+    if agreement >= min_agreement:
+        return correct(
+            f"the clusters agree with the species (adjusted Rand index {agreement:.2f}) without "
+            "ever seeing them."
+        )
+    return wrong(
+        f"the clusters agree little with the species (adjusted Rand index {agreement:.2f}, "
+        f"target {min_agreement:.2f}).",
+        hint="scale the features first: unscaled, body mass in grams outweighs everything else.",
+    )
+
+
+# --- Capstone: will it rain tomorrow in Seattle? ---------------------------------------------
+
+
+def time_ordered_split(train_dates: Any, test_dates: Any) -> Feedback:
+    """Check that every test day comes after every training day."""
+    require_answer("train_dates", train_dates)
+    require_answer("test_dates", test_dates)
+    import pandas as pd
+
+    train = pd.to_datetime(pd.Series(train_dates))
+    test = pd.to_datetime(pd.Series(test_dates))
+    if not len(train) or not len(test):
+        return wrong("one of the two parts is empty.", hint="choose a cut inside the dates.")
+    overlap = set(train) & set(test)
+    if overlap:
+        return wrong(
+            f"{len(overlap)} days are in both parts.",
+            hint="split once, at a date: time_split(X, y, dates=..., test_from=...).",
+        )
+    if train.max() >= test.min():
+        later = int((train > test.min()).sum())
+        return wrong(
+            f"{later} training days come after the first test day ({test.min().date()}): the "
+            "model would learn from the future it is tested on.",
+            hint="do not shuffle: train on the earlier days, test on the later ones "
+            "(course.timeseries.time_split).",
+        )
+    share = len(test) / (len(train) + len(test))
+    if not 0.1 <= share <= 0.4:
+        return wrong(
+            f"the test set holds {share:.0%} of the days.",
+            hint="keep between 10% and 40% of the days (the latest ones) for testing.",
+        )
+    return correct(
+        f"trained on {train.min().date()} to {train.max().date()}, tested on the "
+        f"{len(test)} days from {test.min().date()} to {test.max().date()}."
+    )
 
 
 # --- Notebook 09: deep learning ------------------------------------------------------------
