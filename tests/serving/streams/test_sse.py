@@ -1,0 +1,46 @@
+"""SSE framing: payloads can never forge events; binary travels as base64."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from serving.streams.offsets import Offset
+from serving.streams.sse import control_event, data_event, uses_base64
+
+
+def test_text_lines_become_data_lines_whatever_the_line_break() -> None:
+    event = data_event("text/plain", [b"a\r\n\r\nevent: control\rdata: x", b"\nz"])
+    assert event == (b"event: data\ndata:a\ndata:\ndata:event: control\ndata:data: x\ndata:z\n\n")
+    assert event.count(b"\n\n") == 1
+
+
+def test_json_records_become_one_array() -> None:
+    assert (
+        data_event("application/json", [b'{"a":1}', b"2,3"])
+        == b'event: data\ndata:[{"a":1},2,3]\n\n'
+    )
+
+
+def test_binary_is_base64() -> None:
+    assert uses_base64("application/octet-stream") and uses_base64("image/png")
+    assert not uses_base64("text/csv") and not uses_base64("application/json; charset=utf-8")
+    event = data_event("application/octet-stream", [b"\x00\n", b"\xff"])
+    assert base64.b64decode(event.split(b"data:")[1].strip()) == b"\x00\n\xff"
+
+
+def test_control_event_fields() -> None:
+    open_event = control_event(Offset(1, 2), "77", up_to_date=True)
+    body = json.loads(open_event.removeprefix(b"event: control\ndata:"))
+    assert body == {
+        "streamNextOffset": "0000000000000001_0000000000000002",
+        "streamCursor": "77",
+        "upToDate": True,
+    }
+    closed = json.loads(
+        control_event(Offset(1, 2), "77", up_to_date=True, closed=True).split(b"data:")[1]
+    )
+    assert closed["streamClosed"] is True
+    assert "streamCursor" not in closed
+    partial = json.loads(control_event(Offset(1, 2), "77", up_to_date=False).split(b"data:")[1])
+    assert "upToDate" not in partial
