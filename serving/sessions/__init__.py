@@ -1,0 +1,31 @@
+"""Sessions: durable, shared, steerable conversations on top of the streams layer.
+
+A session is one log of typed events (serving.sessions.events) that any number of devices
+follow and resume by offset; runs of agents write into it and go on when every client has
+gone; cancel and steer are events too. The wire protocol is documented in docs/PROTOCOL.md.
+"""
+
+from serving.sessions.agents import Agent, AgentRegistry, Param, demo_agents
+from serving.sessions.commands import Scope
+from serving.sessions.errors import SessionError
+from serving.sessions.events import Event, EventType
+from serving.sessions.http import add_session_routes
+from serving.sessions.runs import RunContext
+from serving.sessions.service import CreatedSession, SessionService
+from serving.sessions.settings import SessionSettings
+
+__all__ = [
+    "Agent",
+    "AgentRegistry",
+    "CreatedSession",
+    "Event",
+    "EventType",
+    "Param",
+    "RunContext",
+    "Scope",
+    "SessionError",
+    "SessionService",
+    "SessionSettings",
+    "add_session_routes",
+    "demo_agents",
+]

@@ -1,0 +1,131 @@
+"""The session event: one JSON envelope for everything that happens in a session.
+
+Every event in a session log has the same eight fields, always present (null when they do not
+apply), so a client needs one parser:
+
+``{"offset": str, "type": str, "session": str, "run": str|null, "agent": str|null,
+"device": str|null, "ts": float, "data": object}``
+
+``offset`` is added when the event is read (see serving.sessions.offsets); the log stores the
+other seven. This module is pure: it encodes and decodes, it does no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class EventType(enum.StrEnum):
+    """Every event type a session log holds."""
+
+    MESSAGE = "message"
+    """A user's message (``device`` sent it); ``run`` is the run it starts."""
+    RUN_STARTED = "run.started"
+    DELTA = "delta"
+    """A token or chunk of a streamed answer: ``data = {"text": str}``."""
+    PROGRESS = "progress"
+    """``data = {"done": number, "total": number|null, "note": str|null}``."""
+    PREDICTION = "prediction"
+    """A model's (or sub-agent's) result: ``data`` is the agent's object."""
+    CONTROL = "control"
+    """A cancel or steer, with the ``device`` that sent it."""
+    RUN_COMPLETED = "run.completed"
+    RUN_CANCELLED = "run.cancelled"
+    RUN_FAILED = "run.failed"
+    RUN_INTERRUPTED = "run.interrupted"
+    """The server stopped (crash, restart, shutdown) while the run was in progress."""
+    PRESENCE_JOINED = "presence.joined"
+    PRESENCE_LEFT = "presence.left"
+
+
+RUN_ENDINGS = frozenset(
+    {
+        EventType.RUN_COMPLETED,
+        EventType.RUN_CANCELLED,
+        EventType.RUN_FAILED,
+        EventType.RUN_INTERRUPTED,
+    }
+)
+"""A run has exactly one of these, and it is the run's last event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A decoded event, as clients see it."""
+
+    offset: str
+    type: str
+    """An EventType value; kept as ``str`` so a newer server's types do not break old clients."""
+    session: str
+    run: str | None
+    agent: str | None
+    device: str | None
+    ts: float
+    data: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> Event:
+        """Build from a decoded JSON object; KeyError/TypeError if it is not an event."""
+        data = fields["data"]
+        if not isinstance(data, dict):
+            raise TypeError(f"event data must be an object, got {type(data).__name__}")
+        return cls(
+            offset=str(fields["offset"]),
+            type=str(fields["type"]),
+            session=str(fields["session"]),
+            run=fields["run"],
+            agent=fields["agent"],
+            device=fields["device"],
+            ts=float(fields["ts"]),
+            data=data,
+        )
+
+    @property
+    def ends_run(self) -> bool:
+        return self.type in RUN_ENDINGS
+
+
+def _plain(value: object) -> object:
+    """JSON fallback for NumPy-like values (``.item()`` scalars, ``.tolist()`` arrays)."""
+    for method in ("tolist", "item"):
+        convert = getattr(value, method, None)
+        if callable(convert):
+            return convert()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: object) -> bytes:
+    """Compact ASCII JSON without line breaks (the log separates events with one)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False, default=_plain)
+    except ValueError:
+        raise ValueError("event data must be JSON: NaN and infinite numbers are not") from None
+    return text.encode("ascii")
+
+
+def encode_event(
+    type: EventType,
+    session: str,
+    *,
+    ts: float,
+    run: str | None = None,
+    agent: str | None = None,
+    device: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The stored form of an event: the envelope without ``offset``, as compact JSON."""
+    return dumps(
+        {
+            "type": type.value,
+            "session": session,
+            "run": run,
+            "agent": agent,
+            "device": device,
+            "ts": round(ts, 3),
+            "data": {} if data is None else data,
+        }
+    )

@@ -1,0 +1,235 @@
+"""The HTTP face of sessions: create, inspect, send commands, read events by SSE.
+
+For clients without WebSocket (and for creating sessions):
+
+- ``POST /v1/sessions`` creates a session: its id, URLs and tokens;
+- ``GET /v1/sessions/{id}`` tells what the session is doing (runs, devices, agents);
+- ``POST /v1/sessions/{id}/commands`` takes one command (send, cancel, steer), as on the socket;
+- ``GET /v1/sessions/{id}/events`` streams events as Server-Sent Events, each with its offset as
+  ``id``, so a browser's EventSource resumes by itself with ``Last-Event-ID``.
+
+Session logs are also readable as Durable Streams at ``/v1/stream/sessions/{id}``; writing them
+there is refused (ReadOnlySessionLogs): only this layer writes a session, so every event in it
+went through the checks here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as ASGIScope
+from starlette.websockets import WebSocket
+
+from serving.sessions.commands import REQUIRED_SCOPE, Heartbeat, Scope, Subscribe, parse_command
+from serving.sessions.errors import (
+    BadFrame,
+    CommandTooLarge,
+    InvalidCommand,
+    SessionError,
+    Unauthorized,
+)
+from serving.sessions.offsets import EventPosition, parse_start
+from serving.sessions.service import CreatedSession, SessionService
+from serving.sessions.session import PREFIX, Batch, SessionLog
+from serving.sessions.ws import bearer_token, session_socket
+from serving.streams.protocol import STREAM_PREFIX
+
+SESSIONS = "/v1/sessions"
+_OFFSET_START = len(b'{"offset":"')
+
+
+def add_session_routes(app: FastAPI, service: SessionService) -> None:
+    """Mount the session endpoints on ``app`` and guard session logs on the streams endpoint."""
+    app.include_router(session_router(service))
+    app.add_middleware(ReadOnlySessionLogs)
+
+
+def session_router(service: SessionService) -> APIRouter:
+    router = APIRouter(prefix=SESSIONS)
+
+    @router.post("")
+    async def create_session(request: Request) -> Response:
+        try:
+            body = await request.body()
+            if body.strip() not in (b"", b"{}"):
+                raise InvalidCommand("creating a session takes no options: send no body, or {}")
+            created = await service.create(bearer_token(request.headers, request.query_params))
+        except SessionError as error:
+            return error_response(error)
+        return JSONResponse(_created_body(request, created), status_code=201)
+
+    @router.get("/{session_id}")
+    async def session_info(session_id: str, request: Request) -> Response:
+        try:
+            service.authorize(_token(request), Scope.READ, session_id)
+            session = await service.open(session_id)
+            return JSONResponse(await service.info(session))
+        except SessionError as error:
+            return error_response(error)
+
+    @router.post("/{session_id}/commands")
+    async def session_command(session_id: str, request: Request) -> Response:
+        try:
+            token = _token(request)
+            if not service.open_access and not token:
+                service.authorize(token, Scope.READ, session_id)  # raises Unauthorized
+            command = parse_command(await _json_object(request, service.settings.max_command_bytes))
+            if isinstance(command, Subscribe | Heartbeat):
+                raise InvalidCommand(
+                    f"{type(command).__name__.lower()} is a WebSocket command; over HTTP, read "
+                    f"events with GET {SESSIONS}/{session_id}/events",
+                    command_id=command.id,
+                )
+            grant = service.authorize(token, REQUIRED_SCOPE[type(command)], session_id)
+            device = service.device(request.query_params.get("device"), grant, "http")
+            session = await service.open(session_id)
+            return JSONResponse(await service.execute(session, command, device))
+        except SessionError as error:
+            return error_response(error)
+
+    @router.get("/{session_id}/events")
+    async def session_events(session_id: str, request: Request) -> Response:
+        try:
+            service.authorize(_token(request), Scope.READ, session_id)
+            requested = request.headers.get("last-event-id") or request.query_params.get("from")
+            start = parse_start(requested or "start")
+            session = await service.open(session_id)
+            first = await session.log.read(start, service.settings.max_frame_bytes)
+        except SessionError as error:
+            return error_response(error)
+        position = start if isinstance(start, EventPosition) else first.position
+        return StreamingResponse(
+            _sse(service, session.log, first, str(position)),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    @router.websocket("/{session_id}/ws")
+    async def session_ws(websocket: WebSocket, session_id: str) -> None:
+        await session_socket(websocket, service, session_id)
+
+    return router
+
+
+def error_response(error: SessionError) -> JSONResponse:
+    headers = (
+        {"www-authenticate": 'Bearer realm="sessions"'} if isinstance(error, Unauthorized) else None
+    )
+    body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+    if error.command_id is not None:
+        body["error"]["id"] = error.command_id
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
+def _token(request: Request) -> str | None:
+    return bearer_token(request.headers, request.query_params)
+
+
+async def _json_object(request: Request, limit: int) -> dict[str, Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise CommandTooLarge(f"command of {declared} bytes exceeds the limit of {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise CommandTooLarge(f"command exceeds the limit of {limit} bytes")
+    try:
+        value = json.loads(body, parse_constant=_refuse)
+    except ValueError as error:
+        raise BadFrame(f"the body is not valid JSON ({error}); send one JSON object") from None
+    if not isinstance(value, dict):
+        raise BadFrame("a command is one JSON object")
+    return value
+
+
+def _refuse(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _created_body(request: Request, created: CreatedSession) -> dict[str, Any]:
+    base = str(request.base_url).rstrip("/")
+    url = f"{base}{SESSIONS}/{created.id}"
+    read = created.tokens["read"] if created.tokens else None
+    return {
+        "id": created.id,
+        "url": url,
+        "ws_url": "ws" + url.removeprefix("http") + "/ws",
+        "events_url": f"{url}/events",
+        "stream_url": f"{base}{STREAM_PREFIX}{PREFIX}{created.id}",
+        "watch_url": f"{url}?access_token={read}" if read else url,
+        "tokens": created.tokens,
+    }
+
+
+async def _sse(
+    service: SessionService, log: SessionLog, batch: Batch, start: str
+) -> AsyncIterator[bytes]:
+    """SSE: a ``subscribed`` event (its id is the start, for a resume before any event), then
+    every event with its offset as id; closed after ``sse_max_seconds`` (EventSource resumes)."""
+    settings = service.settings
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.sse_max_seconds
+    subscribed = json.dumps({"type": "subscribed", "offset": start})
+    yield f"retry: 1000\nevent: subscribed\nid: {start}\ndata: {subscribed}\n\n".encode()
+    while True:
+        if batch.events:
+            yield b"".join(_sse_event(event) for event in batch.events)
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        if batch.up_to_date:
+            news = await log.wait(batch.position, min(remaining, settings.sse_keepalive_seconds))
+            if not news:
+                yield b": keepalive\n\n"
+                continue
+        batch = await log.read(batch.position, settings.max_frame_bytes)
+
+
+def _sse_event(event: bytes) -> bytes:
+    offset = event[_OFFSET_START : event.index(b'"', _OFFSET_START)]
+    return b"id: " + offset + b"\ndata: " + event + b"\n\n"
+
+
+class ReadOnlySessionLogs:
+    """ASGI middleware: ``/v1/stream/sessions/...`` can be read, never written (403)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(STREAM_PREFIX + PREFIX)
+            and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        ):
+            body = json.dumps(
+                {
+                    "error": {
+                        "code": "SESSION_LOG_READ_ONLY",
+                        "message": "session logs are written only through the session API "
+                        f"({SESSIONS}/<id>/ws or {SESSIONS}/<id>/commands); here they can "
+                        "only be read",
+                    }
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"access-control-allow-origin", b"*"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

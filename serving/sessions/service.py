@@ -1,0 +1,433 @@
+"""SessionService: the sessions of one server process, for the transports to share.
+
+The WebSocket and HTTP layers do only I/O; everything a command means happens here: access
+checks, starting runs, cancel and steer, presence, remembering acks so a retried command is
+not done twice, and recovery after a crash. A ``Session`` holds one session's live state in
+this process (its log writer, active runs, attached devices); it is dropped when idle and
+rebuilt from the log on the next use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from serving.sessions import replies
+from serving.sessions.agents import AgentRegistry
+from serving.sessions.commands import Cancel, Command, Heartbeat, Scope, Send, Steer
+from serving.sessions.errors import (
+    Busy,
+    Forbidden,
+    InvalidDevice,
+    RunNotActive,
+    SessionNotFound,
+    Unauthorized,
+)
+from serving.sessions.events import EventType
+from serving.sessions.ledger import DEVICE, RUN, Ledger, RecoveryReport
+from serving.sessions.runs import Run, RunState
+from serving.sessions.session import PREFIX, SessionLog
+from serving.sessions.settings import SessionSettings
+from serving.streams.store import Store
+from serving.tokens import Grant, TokenError, TokenSigner
+
+_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+_DEVICE = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
+ENDED_RUNS_KEPT = 256
+"""Per session, how many ended runs are remembered to answer a late cancel precisely."""
+SHUTDOWN_REASON = "the server shut down while this was in progress"
+
+logger = logging.getLogger(__name__)
+
+
+def resource_of(session_id: str) -> str:
+    """The token resource (and stream path) of a session."""
+    return PREFIX + session_id
+
+
+@dataclass(frozen=True)
+class CreatedSession:
+    id: str
+    tokens: dict[str, str] | None
+    """``read`` (watch), ``write`` (read + send), ``control`` (read + send + cancel/steer);
+    None on an open server, which checks no tokens."""
+
+
+class Session:
+    """One session's live state in this process."""
+
+    def __init__(self, log: SessionLog) -> None:
+        self.id = log.id
+        self.log = log
+        self.runs: dict[str, Run] = {}
+        self.starting = 0
+        """Sends past the ``busy`` check whose run is not registered yet."""
+        self.ended_runs: OrderedDict[str, str] = OrderedDict()
+        """Recently ended runs -> their ending event type."""
+        self.connections: Counter[str] = Counter()
+        """Open connections per device."""
+        self.present: set[str] = set()
+        """Devices whose ``presence.joined`` has no ``presence.left`` yet."""
+        self.leaving: dict[str, asyncio.TimerHandle] = {}
+        """Devices with no connection left, that leave unless they come back in time."""
+
+    @property
+    def idle(self) -> bool:
+        return not (
+            self.runs or self.starting or self.connections or self.leaving or self.log.backlog
+        )
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        agents: AgentRegistry,
+        signer: TokenSigner | None,
+        open_access: bool = False,
+        settings: SessionSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if signer is None and not open_access:
+            raise ValueError("a SessionService that is not open needs a TokenSigner")
+        self.store = store
+        self.agents = agents
+        self.signer = signer
+        self.open_access = open_access
+        self.settings = settings or SessionSettings()
+        self.clock = clock
+        if self.settings.default_agent not in agents:
+            raise ValueError(f"the default agent {self.settings.default_agent!r} is not registered")
+        self.ledger = Ledger(store, lambda session_id: self._session(session_id).log)
+        self._sessions: dict[str, Session] = {}
+        self._remembered: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+        self._in_flight: dict[tuple[str, str, str], asyncio.Task[dict[str, Any]]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> RecoveryReport:
+        """Close what a previous server process left open (see serving.sessions.ledger)."""
+        report = await self.ledger.recover()
+        if report.interrupted_runs or report.departed_devices:
+            logger.warning(
+                "recovery: %d run(s) interrupted, %d device(s) marked as left",
+                len(report.interrupted_runs),
+                len(report.departed_devices),
+            )
+        return report
+
+    async def stop(self) -> None:
+        """Interrupt every run, mark every device as left, and write everything queued."""
+        self._stopping = True
+        runs = [run for session in self._sessions.values() for run in session.runs.values()]
+        for run in runs:
+            run.interrupt(SHUTDOWN_REASON)
+        await asyncio.gather(*(run.finished() for run in runs), return_exceptions=True)
+        for session in list(self._sessions.values()):
+            for device in list(session.leaving):
+                session.leaving.pop(device).cancel()
+            for device in list(session.present):
+                await self._leave(session, device, SHUTDOWN_REASON)
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        for session in list(self._sessions.values()):
+            await session.log.flushed()
+        await self.ledger.log.flushed()
+
+    # --- access ----------------------------------------------------------------------------
+
+    def authorize(self, token: str | None, scope: Scope, session_id: str) -> Grant | None:
+        """The grant of a token allowing ``scope`` on the session; None on an open server."""
+        if self.open_access:
+            return None
+        assert self.signer is not None
+        if not token:
+            raise Unauthorized(
+                "this server needs a token: send 'Authorization: Bearer <token>' or "
+                "'?access_token=<token>' (creating a session returns its tokens)"
+            )
+        try:
+            grant = self.signer.verify(token, now=self.clock())
+        except TokenError as error:
+            raise Unauthorized(str(error)) from None
+        self.check(grant, scope, session_id)
+        return grant
+
+    def check(self, grant: Grant | None, scope: Scope, session_id: str) -> None:
+        """Check a grant again for one command (it may have expired since the connection)."""
+        if grant is None:
+            return
+        if grant.expires_at is not None and self.clock() >= grant.expires_at:
+            raise Unauthorized("token expired; get a new one and reconnect")
+        if not grant.allows(scope, resource_of(session_id)):
+            raise Forbidden(
+                f"your token does not grant {scope.value!r} on session {session_id} (it grants "
+                f"{', '.join(sorted(grant.scopes))} on {grant.resource!r})"
+            )
+
+    def device(self, requested: str | None, grant: Grant | None, fallback: str) -> str:
+        """The device name a connection or request acts as."""
+        if requested is not None:
+            if not _DEVICE.fullmatch(requested):
+                raise InvalidDevice(
+                    f"invalid device {requested!r}: use 1 to 64 letters, digits or . _ : @ -"
+                )
+            return requested
+        if grant is not None and grant.subject and _DEVICE.fullmatch(grant.subject):
+            return grant.subject
+        return f"{fallback}-{secrets.token_hex(3)}"
+
+    # --- sessions --------------------------------------------------------------------------
+
+    async def create(self, token: str | None) -> CreatedSession:
+        session_id = secrets.token_hex(16)  # 128 random bits
+        grant = self.authorize(token, Scope.CREATE, session_id)
+        await self._session(session_id).log.create()
+        if self.signer is None:
+            return CreatedSession(session_id, None)
+        resource = resource_of(session_id)
+        subject = grant.subject if grant is not None else ""
+        ttl = self.settings.token_ttl_seconds
+        scopes = {
+            "read": [Scope.READ],
+            "write": [Scope.READ, Scope.WRITE],
+            "control": [Scope.READ, Scope.WRITE, Scope.CONTROL],
+        }
+        tokens = {
+            name: self.signer.mint(resource, granted, ttl_seconds=ttl, subject=subject)
+            for name, granted in scopes.items()
+        }
+        return CreatedSession(session_id, tokens)
+
+    async def open(self, session_id: str) -> Session:
+        """The live state of an existing session; SessionNotFound otherwise."""
+        if not _SESSION_ID.fullmatch(session_id):
+            raise SessionNotFound(
+                f"no session {session_id!r}: session ids are 32 lowercase hexadecimal characters"
+            )
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = self._session(session_id)
+            try:
+                await session.log.head()
+            except SessionNotFound:
+                self._forget_if_idle(session)
+                raise
+        return session
+
+    async def info(self, session: Session) -> dict[str, Any]:
+        meta = await session.log.head()
+        return {
+            "id": session.id,
+            "created_at": meta.created_at,
+            "offset": str(meta.tail),
+            "runs": [
+                {
+                    "run": run.id,
+                    "agent": run.agent.name,
+                    "state": run.state.value,
+                    "params": run.params,
+                }
+                for run in session.runs.values()
+            ],
+            "devices": sorted(session.present),
+            "agents": self.agents.describe(),
+        }
+
+    def _session(self, session_id: str) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            log = SessionLog(
+                self.store,
+                session_id,
+                max_event_bytes=self.settings.max_event_bytes,
+                clock=self.clock,
+            )
+            session = self._sessions[session_id] = Session(log)
+        return session
+
+    def _forget_if_idle(self, session: Session) -> None:
+        if session.idle and self._sessions.get(session.id) is session:
+            del self._sessions[session.id]
+
+    # --- commands --------------------------------------------------------------------------
+
+    async def execute(self, session: Session, command: Command, device: str) -> dict[str, Any]:
+        """Do a send, cancel, steer or heartbeat; return the ack (or raise a SessionError).
+
+        A command runs to completion even if the client goes away meanwhile. A command with an
+        ``id`` is done once per (session, device, id): a retry gets the first ack back.
+        """
+        if isinstance(command, Heartbeat):
+            return replies.ack(command.id)
+        if command.id is None:
+            return await self._shielded(self._execute(session, command, device), None)
+        key = (session.id, device, command.id)
+        remembered = self._remembered.get(key)
+        if remembered is not None:
+            return remembered
+        in_flight = self._in_flight.get(key)
+        if in_flight is not None:
+            return await asyncio.shield(in_flight)
+        return await self._shielded(self._execute(session, command, device), key)
+
+    async def _shielded(
+        self, work: Coroutine[Any, Any, dict[str, Any]], key: tuple[str, str, str] | None
+    ) -> dict[str, Any]:
+        task = asyncio.create_task(work)
+        if key is not None:
+            self._in_flight[key] = task
+        task.add_done_callback(lambda done: self._settle(done, key))
+        return await asyncio.shield(task)
+
+    def _settle(self, task: asyncio.Task[dict[str, Any]], key: tuple[str, str, str] | None) -> None:
+        if key is not None:
+            self._in_flight.pop(key, None)
+        if task.cancelled() or task.exception() is not None or key is None:
+            return
+        self._remembered[key] = task.result()
+        while len(self._remembered) > self.settings.remembered_commands:
+            self._remembered.popitem(last=False)
+
+    async def _execute(self, session: Session, command: Command, device: str) -> dict[str, Any]:
+        if isinstance(command, Send):
+            return await self._send(session, command, device)
+        if isinstance(command, Cancel):
+            return await self._cancel(session, command, device)
+        assert isinstance(command, Steer)
+        return await self._steer(session, command, device)
+
+    async def _send(self, session: Session, command: Send, device: str) -> dict[str, Any]:
+        agent = self.agents.get(command.agent or self.settings.default_agent)
+        params = agent.initial_params(command.params)
+        run_id = "r-" + secrets.token_hex(6)
+        message = session.log.encode(EventType.MESSAGE, run_id, None, device, command.data)
+        if len(session.runs) + session.starting >= self.settings.max_active_runs:
+            raise Busy(
+                f"this session already has {self.settings.max_active_runs} active runs; wait "
+                "for one to end, or cancel one"
+            )
+        session.starting += 1
+        try:
+            await self.ledger.open(session.id, RUN, run_id)
+            message_offset = await session.log.append_encoded(message)
+            run = Run(
+                run_id=run_id,
+                agent=agent,
+                log=session.log,
+                request=command.data,
+                params=params,
+                device=device,
+                cancel_grace=self.settings.cancel_grace_seconds,
+                on_end=lambda ended: self._run_ended(session, ended),
+            )
+            session.runs[run_id] = run
+        finally:
+            session.starting -= 1
+        session.log.publish(
+            EventType.RUN_STARTED,
+            run=run_id,
+            agent=agent.name,
+            device=device,
+            data={"message": message_offset, "params": params},
+        )
+        run.start()
+        return replies.ack(command.id, message_offset, run=run_id)
+
+    async def _cancel(self, session: Session, command: Cancel, device: str) -> dict[str, Any]:
+        run = self._active_run(session, command.run)
+        run.cancel(device)
+        offset = await session.log.append(
+            EventType.CONTROL, run=run.id, device=device, data={"action": "cancel"}
+        )
+        return replies.ack(command.id, offset)
+
+    async def _steer(self, session: Session, command: Steer, device: str) -> dict[str, Any]:
+        run = self._active_run(session, command.run)
+        params = run.agent.check_params(command.params)
+        run.steer(params)
+        offset = await session.log.append(
+            EventType.CONTROL,
+            run=run.id,
+            device=device,
+            data={"action": "steer", "params": params},
+        )
+        return replies.ack(command.id, offset)
+
+    def _active_run(self, session: Session, run_id: str) -> Run:
+        run = session.runs.get(run_id)
+        if run is not None and run.state is RunState.RUNNING:
+            return run
+        if run is not None:
+            raise RunNotActive(f"run {run_id} is already being cancelled (by {run.cancelled_by})")
+        ending = session.ended_runs.get(run_id)
+        if ending is not None:
+            raise RunNotActive(f"run {run_id} has already ended ({ending})")
+        raise RunNotActive(
+            f"no active run {run_id!r} in this session (unknown, or it ended before the server "
+            "restarted)"
+        )
+
+    def _run_ended(self, session: Session, run: Run) -> None:
+        session.runs.pop(run.id, None)
+        session.ended_runs[run.id] = run.ending.value if run.ending else "ended"
+        while len(session.ended_runs) > ENDED_RUNS_KEPT:
+            session.ended_runs.popitem(last=False)
+        self._spawn(self._close_run(session, run))
+
+    async def _close_run(self, session: Session, run: Run) -> None:
+        await self.ledger.close(session.id, RUN, run.id)
+        self._forget_if_idle(session)
+
+    # --- presence --------------------------------------------------------------------------
+
+    async def attach(self, session: Session, device: str) -> None:
+        """A connection of ``device`` opened: it joins, unless it is present already."""
+        session.connections[device] += 1
+        timer = session.leaving.pop(device, None)
+        if timer is not None:
+            timer.cancel()  # back within the grace period: it never left
+            return
+        if device in session.present:
+            return
+        session.present.add(device)
+        await self.ledger.open(session.id, DEVICE, device)
+        session.log.publish(EventType.PRESENCE_JOINED, device=device)
+
+    def detach(self, session: Session, device: str) -> None:
+        """A connection of ``device`` closed: it leaves after the grace period if none is left."""
+        session.connections[device] -= 1
+        if session.connections[device] > 0:
+            return
+        del session.connections[device]
+        if device not in session.present or self._stopping:
+            self._forget_if_idle(session)
+            return
+        session.leaving[device] = asyncio.get_running_loop().call_later(
+            self.settings.presence_grace_seconds,
+            lambda: self._spawn(self._leave(session, device, "disconnected")),
+        )
+
+    async def _leave(self, session: Session, device: str, reason: str) -> None:
+        session.leaving.pop(device, None)
+        if device not in session.present or session.connections[device]:
+            return
+        session.present.discard(device)
+        await session.log.append(EventType.PRESENCE_LEFT, device=device, data={"reason": reason})
+        await self.ledger.close(session.id, DEVICE, device)
+        self._forget_if_idle(session)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,251 @@
+"""SessionLog: one session's durable log of events, on one stream of the store.
+
+A session ``<id>`` lives in the JSON stream ``sessions/<id>``, so any Durable Streams client
+with a read token can read it at ``/v1/stream/sessions/<id>``.
+
+Writing is a *group commit*: ``publish`` queues an event and returns at once; one flusher task
+writes everything queued so far as a single record (one store append), so an agent streaming
+tokens costs one append per batch, not per token. Events reach the log in the order they were
+published. ``append`` does the same and waits until its event is durable, returning its offset
+(commands are acknowledged with it).
+
+Reading labels every event with its offset (serving.sessions.offsets) and never parses event
+JSON, so catching up on thousands of events costs little more than the store read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from serving.sessions.errors import EventTooLarge, InvalidOffset, SessionNotFound
+from serving.sessions.events import EventType, encode_event
+from serving.sessions.offsets import (
+    MAX_EVENTS_PER_RECORD,
+    START,
+    EventPosition,
+    join_record,
+    label_records,
+    record_offsets,
+)
+from serving.streams.errors import OffsetOutOfRange, StreamGone, StreamNotFound
+from serving.streams.offsets import TAIL, Position
+from serving.streams.store import AppendRequest, CreateRequest, Store, StreamMeta
+
+JSON = "application/json"
+PREFIX = "sessions/"
+MAX_RECORD_EVENTS = 4096
+MAX_RECORD_BYTES = 256 * 1024
+"""A flush writes at most this much as one record (a bigger single event is its own record)."""
+
+logger = logging.getLogger(__name__)
+
+assert MAX_RECORD_EVENTS <= MAX_EVENTS_PER_RECORD
+
+
+_Entry = tuple[bytes, "asyncio.Future[str] | None"]
+"""A queued event and, for ``append``, the future that receives its offset."""
+
+
+def stream_path(session_id: str) -> str:
+    return PREFIX + session_id
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events read from the log, each a JSON object with its ``offset``, and where to go on."""
+
+    events: list[bytes]
+    position: EventPosition
+    """After the last event of ``events`` (the next read starts here)."""
+    up_to_date: bool
+    """True when nothing more was in the log at the time of the read."""
+
+
+class SessionLog:
+    """Append events to a session and read them back with offsets."""
+
+    def __init__(
+        self,
+        store: Store,
+        session_id: str,
+        *,
+        max_event_bytes: int = 1024 * 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.id = session_id
+        self.path = stream_path(session_id)
+        self.max_event_bytes = max_event_bytes
+        self.clock = clock
+        self.failure: Exception | None = None
+        """Set when an append failed: the log accepts no more events."""
+        self._pending: deque[_Entry] = deque()
+        self._unwritten = 0
+        """Queued events plus the batch being written."""
+        self._flusher: asyncio.Task[None] | None = None
+        self._progress = asyncio.Event()
+        """Set (and replaced) after every flush: wakes ``flushed`` waiters."""
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def create(self) -> StreamMeta:
+        result = await self.store.create(self.path, CreateRequest(content_type=JSON))
+        return result.meta
+
+    async def head(self) -> StreamMeta:
+        try:
+            return await self.store.head(self.path)
+        except (StreamNotFound, StreamGone):
+            raise SessionNotFound(f"no session {self.id!r} on this server") from None
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def publish(
+        self,
+        type: EventType,
+        *,
+        run: str | None = None,
+        agent: str | None = None,
+        device: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue an event; it is written with the next flush, after every event queued before."""
+        self._enqueue(self.encode(type, run, agent, device, data), None)
+
+    async def append(
+        self,
+        type: EventType,
+        *,
+        run: str | None = None,
+        agent: str | None = None,
+        device: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Write an event (after every event queued before it) and return its offset."""
+        return await self.append_encoded(self.encode(type, run, agent, device, data))
+
+    async def append_encoded(self, event: bytes) -> str:
+        """Write an event already encoded with ``encode``; return its offset."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._enqueue(event, future)
+        return await future
+
+    @property
+    def backlog(self) -> int:
+        """Events queued and not yet durable."""
+        return self._unwritten
+
+    async def flushed(self, backlog: int = 0) -> None:
+        """Wait until at most ``backlog`` events are still queued (backpressure, shutdown)."""
+        while self._unwritten > backlog and self.failure is None:
+            await self._progress.wait()
+        if self.failure is not None:
+            raise self.failure
+
+    def encode(
+        self,
+        type: EventType,
+        run: str | None,
+        agent: str | None,
+        device: str | None,
+        data: Mapping[str, Any] | None,
+    ) -> bytes:
+        """The stored form of an event of this session (raises if the log cannot take it)."""
+        if self.failure is not None:
+            raise self.failure
+        event = encode_event(
+            type, self.id, ts=self.clock(), run=run, agent=agent, device=device, data=data
+        )
+        if len(event) > self.max_event_bytes:
+            raise EventTooLarge(
+                f"a {type.value} event of {len(event)} bytes exceeds the limit of "
+                f"{self.max_event_bytes} bytes"
+            )
+        return event
+
+    def _enqueue(self, event: bytes, future: asyncio.Future[str] | None) -> None:
+        self._pending.append((event, future))
+        self._unwritten += 1
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch = self._take_batch()
+                record = join_record([event for event, _ in batch])
+                try:
+                    result = await self.store.append(
+                        self.path, AppendRequest(data=record, content_type=JSON)
+                    )
+                except Exception as error:  # the store failed: nothing more can be written
+                    logger.exception("session %s: append failed; the log is closed", self.id)
+                    self._fail(error, batch)
+                    return
+                offsets = record_offsets(result.tail, len(record), len(batch))
+                for (_, future), offset in zip(batch, offsets, strict=True):
+                    if future is not None and not future.done():
+                        future.set_result(offset)
+                self._unwritten -= len(batch)
+                self._wake()
+        finally:
+            self._flusher = None
+
+    def _wake(self) -> None:
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+    def _take_batch(self) -> list[_Entry]:
+        batch = [self._pending.popleft()]
+        size = len(batch[0][0])
+        while self._pending and len(batch) < MAX_RECORD_EVENTS:
+            size += len(self._pending[0][0]) + 2
+            if size > MAX_RECORD_BYTES:
+                break
+            batch.append(self._pending.popleft())
+        return batch
+
+    def _fail(self, error: Exception, batch: list[_Entry]) -> None:
+        self.failure = error
+        lost = batch + list(self._pending)
+        self._pending.clear()
+        self._unwritten = 0
+        for _, future in lost:
+            if future is not None and not future.done():
+                future.set_exception(error)
+        self._wake()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def read(self, after: EventPosition | Position, max_bytes: int) -> Batch:
+        """Events after ``after`` (an EventPosition, or TAIL for none), up to about max_bytes."""
+        try:
+            if after is TAIL:
+                result = await self.store.read(self.path, TAIL, max_bytes)
+                return Batch([], EventPosition(result.next_offset), True)
+            assert isinstance(after, EventPosition)
+            result = await self.store.read(self.path, after.record, max_bytes)
+        except (StreamNotFound, StreamGone):
+            raise SessionNotFound(f"no session {self.id!r} on this server") from None
+        except OffsetOutOfRange:
+            raise InvalidOffset(f"offset {after} is past the last event of this session") from None
+        events, position = label_records(result.records, after, result.next_offset)
+        return Batch(events, position, result.up_to_date)
+
+    async def wait(self, position: EventPosition, timeout: float) -> bool:
+        """True as soon as there are events after ``position``; False after ``timeout``."""
+        return await self.store.wait(self.path, position.record, timeout)
+
+    async def scan(self, max_bytes: int = 4 * 1024 * 1024) -> AsyncIterator[Batch]:
+        """Every batch of the log from the start, up to the tail at the time of the call."""
+        batch = await self.read(START, max_bytes)
+        yield batch
+        while not batch.up_to_date:
+            batch = await self.read(batch.position, max_bytes)
+            yield batch

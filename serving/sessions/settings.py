@@ -1,0 +1,39 @@
+"""SessionSettings: the knobs of the sessions layer, with defaults that suit a laptop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    default_agent: str = "text"
+    """The agent that answers a ``send`` that names none."""
+    max_active_runs: int = 8
+    """Runs per session at once; one more ``send`` is refused with ``busy``."""
+    cancel_grace_seconds: float = 0.05
+    """After a cancel, the agent has this long to stop by itself before its task is cancelled;
+    keeps Stop under 100 ms even for agents slow to check the cancel signal."""
+    presence_grace_seconds: float = 2.0
+    """A device that reconnects within this time never appears to have left."""
+    max_command_bytes: int = 64 * 1024
+    max_event_bytes: int = 1024 * 1024
+    max_frame_bytes: int = 512 * 1024
+    """A catch-up read sends frames of about this size (at least one event each)."""
+    commands_per_second: float = 50.0
+    command_burst: int = 100
+    """A connection may send ``command_burst`` commands at once, then ``commands_per_second``."""
+    remembered_commands: int = 10_000
+    """Acks kept (server-wide) to answer a retried command (same session, device and id)
+    without doing it again."""
+    sse_max_seconds: float = 60.0
+    sse_keepalive_seconds: float = 15.0
+    token_ttl_seconds: float | None = None
+    """Lifetime of the tokens minted for a new session; None = they do not expire."""
+
+    def __post_init__(self) -> None:
+        for name in ("cancel_grace_seconds", "presence_grace_seconds", "commands_per_second"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.max_active_runs < 1 or self.command_burst < 1:
+            raise ValueError("max_active_runs and command_burst must be at least 1")

@@ -1,0 +1,180 @@
+"""The WebSocket endpoint ``/v1/sessions/{id}/ws``: events out, commands in, on one socket.
+
+A thin asyncio layer over SessionService. Each connection is two tasks: this one reads
+commands and answers each with exactly one reply (``ack`` or ``error``); after ``subscribe``,
+a sender task follows the session log from the requested offset and sends every event, once,
+in order, several per frame when several are waiting. A slow client only slows its own sender:
+the log is the buffer, so nothing piles up in memory and no other connection waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from serving.sessions import replies
+from serving.sessions.commands import REQUIRED_SCOPE, Subscribe, parse_frame
+from serving.sessions.errors import AlreadySubscribed, RateLimited, SessionError
+from serving.sessions.events import dumps
+from serving.sessions.offsets import EventPosition
+from serving.sessions.ratelimit import TokenBucket
+from serving.sessions.service import Session, SessionService
+from serving.sessions.session import Batch
+from serving.tokens import Grant
+
+WAIT_SECONDS = 30.0
+"""A subscribed connection re-checks the log at least this often, even with nothing new."""
+INTERNAL_ERROR = 1011
+MAX_REASON_BYTES = 123
+
+logger = logging.getLogger(__name__)
+
+
+class ConnectionState(enum.Enum):
+    OPEN = "open"
+    """Authorized and attached: commands are accepted, no events are sent yet."""
+    SUBSCRIBED = "subscribed"
+    """Events flow from the subscription's start."""
+    CLOSED = "closed"
+
+
+def bearer_token(headers: Any, query: Any) -> str | None:
+    """``Authorization: Bearer <token>``, else ``?access_token=`` (browsers cannot set headers
+    on a WebSocket or an EventSource)."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return query.get("access_token") or None
+
+
+async def session_socket(websocket: WebSocket, service: SessionService, session_id: str) -> None:
+    """Serve one WebSocket connection to a session."""
+    await websocket.accept()
+    try:
+        grant = service.authorize(
+            bearer_token(websocket.headers, websocket.query_params),
+            REQUIRED_SCOPE[Subscribe],
+            session_id,
+        )
+        device = service.device(websocket.query_params.get("device"), grant, "ws")
+        session = await service.open(session_id)
+    except SessionError as error:
+        await _close(websocket, error.close_code or INTERNAL_ERROR, error.message)
+        return
+    await Connection(websocket, service, session, device, grant).serve()
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    encoded = reason.encode()[:MAX_REASON_BYTES]
+    await websocket.close(code, encoded.decode(errors="ignore"))
+
+
+class Connection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        service: SessionService,
+        session: Session,
+        device: str,
+        grant: Grant | None,
+    ) -> None:
+        self.websocket = websocket
+        self.service = service
+        self.session = session
+        self.device = device
+        self.grant = grant
+        self.state = ConnectionState.OPEN
+        settings = service.settings
+        self._bucket = TokenBucket(settings.commands_per_second, settings.command_burst)
+        self._send_lock = asyncio.Lock()
+        self._sender: asyncio.Task[None] | None = None
+
+    async def serve(self) -> None:
+        await self.service.attach(self.session, self.device)
+        try:
+            await self._receive()
+        finally:
+            self.state = ConnectionState.CLOSED
+            if self._sender is not None:
+                self._sender.cancel()
+                await asyncio.gather(self._sender, return_exceptions=True)
+            self.service.detach(self.session, self.device)
+
+    async def _receive(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = message.get("text")
+            try:
+                reply = await self._handle(
+                    frame if frame is not None else message.get("bytes", b"")
+                )
+            except SessionError as error:
+                if error.close_code is not None:
+                    await _close(self.websocket, error.close_code, error.message)
+                    return
+                reply = replies.error(error)
+            if reply is not None:
+                await self._send([dumps(reply)])
+
+    async def _handle(self, frame: str | bytes) -> dict[str, Any] | None:
+        """One command -> its reply (None when the reply was sent already)."""
+        allowed = self._bucket.take()
+        command = parse_frame(frame, self.service.settings.max_command_bytes)
+        if not allowed:
+            raise RateLimited(
+                f"too many commands: at most {self.service.settings.command_burst} at once, then "
+                f"{self.service.settings.commands_per_second:g} per second; retry later",
+                command_id=command.id,
+            )
+        try:
+            self.service.check(self.grant, REQUIRED_SCOPE[type(command)], self.session.id)
+            if isinstance(command, Subscribe):
+                await self._subscribe(command)
+                return None
+            return await self.service.execute(self.session, command, self.device)
+        except SessionError as error:
+            error.command_id = command.id
+            raise
+
+    async def _subscribe(self, command: Subscribe) -> None:
+        if self.state is ConnectionState.SUBSCRIBED:
+            raise AlreadySubscribed(
+                "this connection is subscribed already; to read from another offset, reconnect"
+            )
+        first = await self.session.log.read(command.start, self.service.settings.max_frame_bytes)
+        start = command.start if isinstance(command.start, EventPosition) else first.position
+        self.state = ConnectionState.SUBSCRIBED
+        await self._send([dumps(replies.ack(command.id, str(start)))])
+        self._sender = asyncio.create_task(self._deliver(first), name=f"deliver to {self.device}")
+
+    async def _deliver(self, batch: Batch) -> None:
+        """Send every event from ``batch`` on, live, until the connection closes."""
+        log = self.session.log
+        max_bytes = self.service.settings.max_frame_bytes
+        try:
+            while True:
+                if batch.events:
+                    await self._send(batch.events)
+                if batch.up_to_date:
+                    await log.wait(batch.position, WAIT_SECONDS)
+                batch = await log.read(batch.position, max_bytes)
+        except asyncio.CancelledError:
+            raise
+        except SessionError as error:
+            await _close(self.websocket, error.close_code or INTERNAL_ERROR, error.message)
+        except Exception as error:  # the client went away mid-send, or the store failed
+            logger.debug("delivery to %s ended: %r", self.device, error)
+            if self.state is not ConnectionState.CLOSED:
+                with contextlib.suppress(Exception):  # it may be closed already
+                    await _close(self.websocket, INTERNAL_ERROR, "delivery failed; reconnect")
+
+    async def _send(self, items: list[bytes]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_text(replies.frame(items))
