@@ -1,0 +1,34 @@
+"""create_app: the streams under /v1/stream/, FastAPI for the rest, the store closed at exit."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from serving.app import create_app
+from serving.config import ServerConfig
+from serving.streams import MemoryStore
+
+
+class ClosingStore(MemoryStore):
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()
+
+
+def test_app_serves_streams_and_closes_the_store_on_shutdown() -> None:
+    store = ClosingStore()
+    app = create_app(ServerConfig(open_access=True), store=store)
+    with TestClient(app) as client:
+        assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
+        assert client.get("/openapi.json").status_code == 200
+    assert store.closed
+
+
+def test_app_opens_the_store_its_config_names() -> None:
+    app = create_app(ServerConfig(open_access=True, store_url="memory://"))
+    assert isinstance(app.state.store, MemoryStore)
+    with pytest.raises(ValueError, match="unknown store URL"):
+        create_app(ServerConfig(open_access=True, store_url="nosuch://"))

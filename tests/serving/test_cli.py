@@ -1,0 +1,123 @@
+"""The ``serving`` command: flags, tokens, and a real server process that enforces them."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serving.cli import main
+from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+
+
+def test_help_documents_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--host", "--port", "--store", "--open", "--long-poll-timeout", "--data-dir"):
+        assert flag in text
+    assert "memory://" in text and "sqlite:///" in text
+
+
+def test_token_command_mints_a_token_for_this_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["token", "--scope", "read,write", "--stream", "chat/*", "--data-dir", str(tmp_path)])
+        == 0
+    )
+    token = capsys.readouterr().out.strip()
+    grant = TokenSigner(load_or_create_secret(tmp_path, environ={})).verify(token)
+    assert grant.allows("write", "chat/7")
+    assert not grant.allows("read", "other")
+
+
+def test_unknown_store_url_exits_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--open", "--store", "nosuch://x"]) == 2
+    assert "unknown store URL" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``python -m serving FLAGS`` on a free port, until the block ends."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "serving", "--port", str(port), *flags],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.communicate()[1]
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def secured_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    with running_server("--store", "memory://", "--data-dir", str(tmp_path)) as (url, _):
+        yield url, tmp_path
+
+
+def test_a_real_server_needs_a_token_minted_with_its_secret(
+    secured_server: tuple[str, Path],
+) -> None:
+    url, data_dir = secured_server
+    assert (
+        httpx.put(f"{url}/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 401
+    )
+    minted = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "serving",
+            "token",
+            "--scope",
+            "read,write",
+            "--stream",
+            "s",
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    headers = {"content-type": "text/plain", "authorization": f"Bearer {minted.stdout.strip()}"}
+    assert httpx.put(f"{url}/v1/stream/s", headers=headers, content=b"hi").status_code == 201
+    assert httpx.get(f"{url}/v1/stream/s", headers=headers).text == "hi"
+
+
+def test_open_mode_warns_and_needs_no_token() -> None:
+    with running_server("--store", "memory://", "--open") as (url, process):
+        response = httpx.put(f"{url}/v1/stream/s", headers={"content-type": "text/plain"})
+        assert response.status_code == 201
+    assert "WARNING: --open" in process.stderr.read()
