@@ -2,8 +2,8 @@
 
 Four servers run side by side on loopback ports: ours with the memory store and with the SQLite
 store, and the reference (@durable-streams/server, pinned in benchmarks/peers/) with its memory
-store and its file store. One client (aiohttp on uvloop, HTTP/1.1 keep-alive, one connection
-per concurrent writer or reader) runs the same workloads against each of them:
+store and its file store. One client (benchmarks/http_client.py on uvloop: HTTP/1.1 keep-alive,
+one connection per concurrent writer or reader) runs the same workloads against each of them:
 
 - sequential appends: one writer, one small JSON message per POST, as fast as it can;
 - concurrent appends: 8 writers, each on its own stream, then 8 writers on one shared stream;
@@ -13,10 +13,12 @@ per concurrent writer or reader) runs the same workloads against each of them:
   send time, the reader notes when it arrives; p50 and p99 of append-to-delivery;
 - fan-out: 50 SSE readers on one stream, one writer appending; message deliveries per second.
 
-Rounds are interleaved (round 1 on every server, then round 2...) so the load of a shared
-machine falls on every server alike. Throughputs are the median of the rounds; latencies pool
-the samples of all rounds. Ratios read "times as good as the reference" (ours/reference for
-throughput, reference/ours for latency), so higher is better everywhere.
+Each scenario first runs a short, discarded warm-up trial on every server (Node's JIT compiles
+its hot paths in the first seconds). Rounds are interleaved (round 1 on every server, then
+round 2...) so the load of a shared machine falls on every server alike. Throughputs are the
+median of the rounds; latencies pool the samples of all rounds. Ratios read "times as good as
+the reference" (ours/reference for throughput, reference/ours for latency), so higher is
+better everywhere.
 
     python -m benchmarks.streams_bench            # full run, writes benchmarks/results/streams.md
     python -m benchmarks.streams_bench --quick    # smoke run in seconds, prints only
@@ -34,21 +36,23 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 if __package__ in (None, ""):  # run as a script: python benchmarks/streams_bench.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp
-
+from benchmarks.http_client import Client, ClientError, Response
 from benchmarks.servers import SERVERS, RunningServer, ServerStartError
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "streams.md"
 JSON_TYPE = "application/json"
+T = TypeVar("T")
 LATENCY_GAP = 0.005
 """Pause before each latency sample so the reader is parked again; not part of the latency."""
 
@@ -107,77 +111,71 @@ def is_last(body: bytes) -> bool:
 
 
 class StreamsClient:
-    """The few Durable Streams calls the workloads make, over one aiohttp session."""
+    """The few Durable Streams calls the workloads make, over keep-alive connections.
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self.session = session
-        self.base_url = base_url.rstrip("/") + "/v1/stream/"
+    Every request says ``Accept-Encoding: identity``: the reference gzips bodies of 1 KiB or
+    more when asked, ours never does, and on loopback compression only burns CPU.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.http = Client(base_url)
+
+    async def __aenter__(self) -> StreamsClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.http.aclose()
 
     async def create(self, name: str) -> str:
         """Create a JSON stream; return its tail offset."""
-        async with self.session.put(
-            self.base_url + name, headers={"content-type": JSON_TYPE}
-        ) as response:
-            await self._expect(response, (200, 201), f"PUT {name}")
-            return self._next_offset(response)
+        response = await self.http.request("PUT", _target(name), headers=_JSON_HEADERS)
+        return _next_offset(_check(response, (200, 201), f"PUT {name}"))
 
     async def append(self, name: str, body: bytes) -> None:
-        async with self.session.post(
-            self.base_url + name, data=body, headers={"content-type": JSON_TYPE}
-        ) as response:
-            await self._expect(response, (200, 204), f"POST {name}")
-            await response.read()
+        response = await self.http.request("POST", _target(name), body, _JSON_HEADERS)
+        _check(response, (200, 204), f"POST {name}")
 
     async def read(
         self, name: str, offset: str, live: str | None = None
     ) -> tuple[bytes, str, bool]:
         """One GET: (body, next offset, up to date); a long-poll timeout gives an empty body."""
-        params = {"offset": offset} if live is None else {"offset": offset, "live": live}
-        async with self.session.get(self.base_url + name, params=params) as response:
-            await self._expect(response, (200, 204), f"GET {name}")
-            body = await response.read()
-            up_to_date = response.headers.get("stream-up-to-date") == "true"
-            return body, self._next_offset(response), up_to_date
+        query = {"offset": offset} if live is None else {"offset": offset, "live": live}
+        response = await self.http.request("GET", _target(name, query), headers=_READ_HEADERS)
+        _check(response, (200, 204), f"GET {name}")
+        up_to_date = response.headers.get("stream-up-to-date") == "true"
+        return response.body, _next_offset(response), up_to_date
 
     @asynccontextmanager
-    async def subscribe(self, name: str, offset: str) -> AsyncIterator[aiohttp.ClientResponse]:
-        """An SSE GET from ``offset``: ``async with client.subscribe(...) as response``."""
-        async with self.session.get(
-            self.base_url + name,
-            params={"offset": offset, "live": "sse"},
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
-        ) as response:
-            await self._expect(response, (200,), f"GET {name} live=sse")
-            yield response
-
-    @staticmethod
-    async def _expect(
-        response: aiohttp.ClientResponse, statuses: tuple[int, ...], what: str
-    ) -> None:
-        if response.status not in statuses:
-            text = (await response.read())[:300].decode(errors="replace")
-            raise BenchmarkError(f"{what} answered {response.status}: {text}")
-
-    @staticmethod
-    def _next_offset(response: aiohttp.ClientResponse) -> str:
-        offset = response.headers.get("stream-next-offset")
-        if offset is None:
-            raise BenchmarkError(f"{response.method} {response.url} sent no Stream-Next-Offset")
-        return offset
+    async def subscribe(self, name: str, offset: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        """An SSE GET from ``offset``; yields the body's chunks as they arrive."""
+        target = _target(name, {"offset": offset, "live": "sse"})
+        async with self.http.stream("GET", target, _READ_HEADERS) as response:
+            if response.status != 200:
+                raise BenchmarkError(f"GET {name} live=sse answered {response.status}")
+            yield response.chunks()
 
 
-def open_session(connections: int) -> aiohttp.ClientSession:
-    """A keep-alive session with room for ``connections`` parallel requests.
+_JSON_HEADERS = {"content-type": JSON_TYPE, "accept-encoding": "identity"}
+_READ_HEADERS = {"accept-encoding": "identity"}
 
-    ``Accept-Encoding: identity`` for every server: the reference gzips bodies of 1 KiB or more
-    when asked, ours never does, and on loopback compression only burns CPU.
-    """
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections, force_close=False),
-        headers={"accept-encoding": "identity"},
-        auto_decompress=False,
-        timeout=aiohttp.ClientTimeout(total=120),
-    )
+
+def _target(name: str, query: dict[str, str] | None = None) -> str:
+    path = "/v1/stream/" + quote(name)
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _check(response: Response, statuses: tuple[int, ...], what: str) -> Response:
+    if response.status not in statuses:
+        text = response.body[:300].decode(errors="replace")
+        raise BenchmarkError(f"{what} answered {response.status}: {text}")
+    return response
+
+
+def _next_offset(response: Response) -> str:
+    offset = response.headers.get("stream-next-offset")
+    if offset is None:
+        raise BenchmarkError(f"a {response.status} answer had no Stream-Next-Offset header")
+    return offset
 
 
 class SSEEvents:
@@ -342,8 +340,8 @@ async def sse_latency(client: StreamsClient, sizes: Sizes, tag: str) -> Trial:
 
     async def reader(latencies: list[float], ready: asyncio.Event, delivered: asyncio.Event):
         events = SSEEvents()
-        async with client.subscribe(stream, offset) as response:
-            async for chunk in response.content.iter_any():
+        async with client.subscribe(stream, offset) as chunks:
+            async for chunk in chunks:
                 arrived = time.perf_counter()
                 for event, data in events.feed(chunk):
                     if event == "control":
@@ -367,8 +365,8 @@ async def fan_out(client: StreamsClient, sizes: Sizes, tag: str) -> Trial:
 
     async def reader(index: int) -> float:
         buffer = b""
-        async with client.subscribe(stream, offset) as response:
-            async for chunk in response.content.iter_any():
+        async with client.subscribe(stream, offset) as chunks:
+            async for chunk in chunks:
                 complete, separator, buffer = (buffer + chunk).rpartition(b"\n\n")
                 if not separator:
                     continue
@@ -412,8 +410,6 @@ class Scenario:
     title: str
     unit: str
     workload: Workload
-    connections: Callable[[Sizes], int]
-    """How many connections the client opens at once."""
     latency: bool = False
     """Reports p50/p99 of the trials' latencies instead of their median rate."""
     prepare: Preparation | None = None
@@ -421,31 +417,30 @@ class Scenario:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("sequential", "sequential appends (1 writer)", "appends/s", sequential_appends),
     Scenario(
-        "sequential", "sequential appends (1 writer)", "appends/s", sequential_appends,
-        lambda sizes: 1,
+        "concurrent_own",
+        "concurrent appends (8 writers, a stream each)",
+        "appends/s",
+        concurrent_appends_own_streams,
     ),
     Scenario(
-        "concurrent_own", "concurrent appends (8 writers, a stream each)", "appends/s",
-        concurrent_appends_own_streams, lambda sizes: sizes.writers,
+        "concurrent_shared",
+        "concurrent appends (8 writers, one stream)",
+        "appends/s",
+        concurrent_appends_one_stream,
     ),
     Scenario(
-        "concurrent_shared", "concurrent appends (8 writers, one stream)", "appends/s",
-        concurrent_appends_one_stream, lambda sizes: sizes.writers,
+        "catch_up",
+        "catch-up read ({messages} messages)",
+        "messages/s",
+        catch_up_read,
+        prepare=prefill_catch_up,
     ),
-    Scenario(
-        "catch_up", "catch-up read ({messages} messages)", "messages/s", catch_up_read,
-        lambda sizes: 1, prepare=prefill_catch_up,
-    ),
-    Scenario(
-        "long_poll", "long-poll latency", "ms", long_poll_latency, lambda sizes: 2, latency=True
-    ),
-    Scenario("sse", "SSE latency", "ms", sse_latency, lambda sizes: 2, latency=True),
-    Scenario(
-        "fan_out", "fan-out to {readers} SSE readers", "deliveries/s", fan_out,
-        lambda sizes: sizes.fan_out_readers + 1,
-    ),
-)  # fmt: skip
+    Scenario("long_poll", "long-poll latency", "ms", long_poll_latency, latency=True),
+    Scenario("sse", "SSE latency", "ms", sse_latency, latency=True),
+    Scenario("fan_out", "fan-out to {readers} SSE readers", "deliveries/s", fan_out),
+)
 
 
 @dataclass(frozen=True)
@@ -506,10 +501,9 @@ async def prepare(
     if scenario.prepare is None:
         return tag
     try:
-        async with open_session(scenario.connections(sizes)) as session:
-            async with asyncio.timeout(sizes.trial_timeout):
-                return await scenario.prepare(StreamsClient(session, server.url), sizes, tag)
-    except (BenchmarkError, aiohttp.ClientError, TimeoutError) as error:
+        async with StreamsClient(server.url) as client, asyncio.timeout(sizes.trial_timeout):
+            return await scenario.prepare(client, sizes, tag)
+    except (BenchmarkError, ClientError, TimeoutError) as error:
         outcome.error = f"set-up: {type(error).__name__}: {error}"
         return tag
 
@@ -520,10 +514,9 @@ async def run_trial(
     """Run one trial, adding its result and CPU use to ``outcome`` (or recording the error)."""
     server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
     try:
-        async with open_session(scenario.connections(sizes)) as session:
-            async with asyncio.timeout(sizes.trial_timeout):
-                trial = await scenario.workload(StreamsClient(session, server.url), sizes, tag)
-    except (BenchmarkError, aiohttp.ClientError, TimeoutError) as error:
+        async with StreamsClient(server.url) as client, asyncio.timeout(sizes.trial_timeout):
+            trial = await scenario.workload(client, sizes, tag)
+    except (BenchmarkError, ClientError, TimeoutError) as error:
         outcome.error = f"{type(error).__name__}: {error}"
         return
     after = server.cpu_seconds()
@@ -554,6 +547,14 @@ async def run_scenarios(
             )
             for server in servers
         }
+        for server in servers:  # untimed warm-up: Node's JIT, Python's caches, TCP buffers
+            name = server.spec.name
+            if outcomes[name].error is None:
+                tag = tags[name] if scenario.prepare else f"{tags[name]}-warm-up"
+                warm_up = Outcome()
+                await run_trial(server, scenario, _warm_up_sizes(sizes), tag, warm_up)
+                if warm_up.error:
+                    outcomes[name].error = f"warm-up: {warm_up.error}"
         for round_number in range(sizes.rounds):
             for server in servers:
                 name = server.spec.name
@@ -562,6 +563,14 @@ async def run_scenarios(
                     await run_trial(server, scenario, sizes, tag, outcomes[name])
         progress(_progress_line(scenario, outcomes))
     return results
+
+
+def _warm_up_sizes(sizes: Sizes) -> Sizes:
+    return replace(
+        sizes,
+        seconds=min(sizes.seconds, 0.5),
+        latency_samples=min(sizes.latency_samples, 20),
+    )
 
 
 def _progress_line(scenario: Scenario, outcomes: dict[str, Outcome]) -> str:
@@ -690,7 +699,7 @@ def machine_description() -> dict[str, str]:
         "OS": platform.platform(),
         "Python": platform.python_version(),
         "Node": node.strip() or "unknown",
-        "client": f"aiohttp {aiohttp.__version__}, {_loop_name()}",
+        "client": f"benchmarks/http_client.py (httptools), {_loop_name()}",
         "commit": commit or "unknown",
         "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
     }
@@ -728,8 +737,9 @@ def report(
         "- Servers: `python -m serving --open --store memory://` or `sqlite:///<tmp>/streams.db`; "
         "`node benchmarks/peers/reference_server.mjs` (@durable-streams/server "
         "0.3.7, memory store or `--data-dir <tmp>`). One process each, on 127.0.0.1.",
-        "- One client for every server (aiohttp, keep-alive, `Accept-Encoding: identity`), in "
-        "its own process, sharing the machine's cores with the server under test.",
+        "- One client for every server (benchmarks/http_client.py: HTTP/1.1 keep-alive, one "
+        "connection per concurrent writer or reader, `Accept-Encoding: identity`), in its own "
+        "process, sharing the machine's cores with the server under test.",
         f"- Whole run: {seconds:.0f} s.",
         "",
         "## Machine",
@@ -749,12 +759,13 @@ def _loop_name() -> str:
     return f"uvloop {uvloop.__version__}"
 
 
-def _run(coroutine: Awaitable[Results]) -> Results:
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run the client on uvloop where it is installed (it is, with uvicorn[standard])."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(coroutine)  # type: ignore[arg-type]
-    return uvloop.run(coroutine)  # type: ignore[arg-type]
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -797,7 +808,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 unavailable[name] = str(error).splitlines()[-1]
                 print(f"{name}: not started: {error}", file=sys.stderr)
         log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-        results = _run(run_scenarios(running, sizes, progress=log))
+        results = run(run_scenarios(running, sizes, progress=log))
     finally:
         for server in running:
             server.stop()

@@ -3,7 +3,6 @@ report computes ratios and verdicts right. No timing assertions: numbers only ne
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import pytest
@@ -25,10 +24,10 @@ from benchmarks.streams_bench import (
     count_messages,
     main,
     message,
-    open_session,
     prefill_catch_up,
     ratio,
     results_table,
+    run,
     run_scenarios,
 )
 
@@ -51,7 +50,7 @@ def server() -> RunningServer:
 
 
 def test_every_scenario_runs_against_our_memory_server(server: RunningServer) -> None:
-    results = asyncio.run(run_scenarios([server], TINY))
+    results = run(run_scenarios([server], TINY))
 
     assert list(results) == [scenario.key for scenario in SCENARIOS]
     for key, outcomes in results.items():
@@ -72,13 +71,12 @@ def test_a_catch_up_that_misses_messages_is_an_error_not_a_number(server: Runnin
     expecting_more = replace(TINY, catch_up_messages=TINY.catch_up_messages + 1)
 
     async def read_back() -> None:
-        async with open_session(1) as session:
-            client = StreamsClient(session, server.url)
+        async with StreamsClient(server.url) as client:
             stream = await prefill_catch_up(client, TINY, "short-history")
             await catch_up_read(client, expecting_more, stream)
 
     with pytest.raises(BenchmarkError, match="catch-up read 300 messages, expected 301"):
-        asyncio.run(read_back())
+        run(read_back())
 
 
 def test_sse_events_are_split_across_chunks() -> None:
