@@ -39,7 +39,13 @@ class _Stream:
 
 
 class MemoryStore(Store):
-    """Streams in a dict. ``clock`` returns Unix seconds (injectable for TTL tests)."""
+    """Streams in a dict. ``clock`` returns Unix seconds (injectable for TTL tests).
+
+    Expired streams are removed when next touched, and by a sweep over all streams at most
+    once per ``SWEEP_SECONDS``, so streams nobody asks about again do not pile up.
+    """
+
+    SWEEP_SECONDS = 60.0
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -47,6 +53,7 @@ class MemoryStore(Store):
         self._by_id: dict[str, _Stream] = {}
         self._ids = itertools.count(1)
         self._notifier = Notifier()
+        self._next_sweep = clock() + self.SWEEP_SECONDS
 
     # --- the contract ----------------------------------------------------------------------
 
@@ -133,6 +140,11 @@ class MemoryStore(Store):
 
     def _find(self, path: str, now: float) -> _Stream | None:
         """The stream at ``path`` (possibly a tombstone), applying expiry; None if absent."""
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            for other in list(self._by_path):
+                if other in self._by_path:
+                    self._find(other, now)
         stream = self._by_path.get(path)
         if stream is None:
             return None

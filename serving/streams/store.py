@@ -62,7 +62,9 @@ forks, otherwise removed, releasing its source as DELETE would).
     (idempotent retry) writes nothing and returns ``duplicate=True``. Closing a stream is an
     append with ``close=True`` (with or without data). No other writer may interleave between
     the check and the write for the same stream (in one process and, for shared stores, across
-    processes). When append returns, the record is durable (for stores that persist) and
+    processes: a shared store such as Redis can run the same rules inside an optimistic
+    transaction, WATCH the stream's keys, then MULTI/EXEC the plan, retrying on conflict).
+    When append returns, the record is durable (for stores that persist) and
     waiters on the path are woken.
 
 ``read(path, after, max_bytes) -> ReadResult``

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from serving.app import create_app
 from serving.config import ServerConfig
@@ -386,3 +388,75 @@ async def test_other_paths_still_reach_fastapi(client: httpx.AsyncClient) -> Non
     response = await client.get("/v1/streamless")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+# --- fuzzing: whatever a client sends, the answer is never a 500 ----------------------------
+
+_PROTOCOL_HEADERS = [
+    "content-type",
+    "stream-ttl",
+    "stream-expires-at",
+    "stream-closed",
+    "stream-seq",
+    "stream-forked-from",
+    "stream-fork-offset",
+    "stream-fork-sub-offset",
+    "producer-id",
+    "producer-epoch",
+    "producer-seq",
+    "if-none-match",
+]
+_VALUES = st.sampled_from(
+    [
+        "0",
+        "1",
+        "-1",
+        "07",
+        "true",
+        "false",
+        "now",
+        "application/json",
+        "text/plain",
+        "application/octet-stream",
+        "/v1/stream/s",
+        "/v1/stream/f",
+        "0000000000000000_0000000000000000",
+        "0000000000000001_0000000000000002",
+        "9999999999999999_9999999999999999",
+        "2030-01-01T00:00:00Z",
+        "",
+    ]
+) | st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20)
+_BODIES = st.sampled_from(
+    [b"", b"[]", b"{}", b'[{"a":1},2]', b"[[1]]", b"x", b"\xff", b"NaN"]
+) | st.binary(max_size=20)
+_QUERIES = st.dictionaries(
+    st.sampled_from(["offset", "live", "cursor"]),
+    st.sampled_from(
+        ["-1", "now", "", "sse", "long-poll", "x", "0000000000000000_0000000000000000"]
+    ),
+    max_size=3,
+)
+_REQUESTS = st.tuples(
+    st.sampled_from(["PUT", "POST", "GET", "HEAD", "DELETE"]),
+    st.sampled_from(["/v1/stream/s", "/v1/stream/f", "/v1/stream/s/x"]),
+    st.dictionaries(st.sampled_from(_PROTOCOL_HEADERS), _VALUES, max_size=5),
+    _QUERIES,
+    _BODIES,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_REQUESTS, min_size=1, max_size=12))
+def test_no_request_sequence_gets_a_server_error(requests: list[tuple]) -> None:
+    async def scenario() -> None:
+        async with make_client(long_poll_timeout=0.01, sse_max_seconds=0.01) as client:
+            for method, path, headers, query, body in requests:
+                response = await client.request(
+                    method, path, headers=headers, params=query, content=body
+                )
+                assert response.status_code < 500, (method, path, headers, query, body)
+                if response.status_code >= 400 and method != "HEAD":
+                    assert error_of(response)["message"]
+
+    asyncio.run(scenario())

@@ -45,3 +45,17 @@ def test_paged_reads_of_a_fork_return_every_record_once(
 
     inherited = source_chunks[: min(fork_at, len(source_chunks))]
     assert asyncio.run(scenario()) == inherited + fork_chunks
+
+
+def test_streams_nobody_touches_again_are_swept_after_expiry() -> None:
+    now = [1000.0]
+    store = MemoryStore(clock=lambda: now[0])
+
+    async def scenario() -> None:
+        await store.create("idle", CreateRequest(ttl_seconds=1))
+        await store.create("kept", CreateRequest())
+        now[0] += MemoryStore.SWEEP_SECONDS
+        await store.head("kept")
+
+    asyncio.run(scenario())
+    assert "idle" not in store._by_path
