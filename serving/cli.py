@@ -16,6 +16,7 @@ from serving.streams.protocol import Limits
 from serving.streams.stores import STORE_URLS
 from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
 
+SHUTDOWN_GRACE_SECONDS = 3
 OPEN_WARNING = (
     "WARNING: --open: no token is needed under /v1/stream/; anyone who can reach {url} can "
     "read, write and delete every stream. Use it only for local experiments and tests."
@@ -148,7 +149,14 @@ def serve(argv: Sequence[str]) -> int:
             "  serving token --scope read,write --stream 'NAME'",
             file=sys.stderr,
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere
+    )
     return 0
 
 

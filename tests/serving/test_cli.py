@@ -121,3 +121,14 @@ def test_open_mode_warns_and_needs_no_token() -> None:
         response = httpx.put(f"{url}/v1/stream/s", headers={"content-type": "text/plain"})
         assert response.status_code == 201
     assert "WARNING: --open" in process.stderr.read()
+
+
+def test_shutdown_does_not_wait_for_live_readers() -> None:
+    with running_server("--store", "memory://", "--open") as (url, process):
+        httpx.put(f"{url}/v1/stream/s", headers={"content-type": "text/plain"})
+        with httpx.stream("GET", f"{url}/v1/stream/s?offset=-1&live=sse", timeout=30) as live:
+            assert live.status_code == 200
+            started = time.monotonic()
+            process.terminate()
+            process.wait(timeout=15)
+    assert time.monotonic() - started < 10
