@@ -1,0 +1,57 @@
+"""Models: the artifacts the notebooks export, served safely, validated, explained and voted.
+
+The public surface: the registry of loaded models, one loaded model, the explanation (evidence
+and the steerable token writer), batch scoring of tables, the ensemble vote, retraining, and
+the HTTP routes. The agents that run these in sessions live in serving.models.agents.
+"""
+
+from serving.models.batch import ScoredChunk, score_table
+from serving.models.ensemble import Ballot, Vote, VoteMethod, vote
+from serving.models.evidence import Contribution, Evidence, Explainer, ScoreKind
+from serving.models.explanation import Audience, ExplanationWriter, Length, Steer, SteerError
+from serving.models.http import add_model_routes
+from serving.models.registry import ModelNotFound, ModelRegistry, RegistryError
+from serving.models.results import Results, ResultWriter
+from serving.models.retrain import (
+    Retrainer,
+    RetrainError,
+    RetrainResult,
+    RetrainStep,
+    retrain_data,
+)
+from serving.models.served import Predictions, ServedModel
+from serving.models.tables import TableCheck, TableError, check_table
+
+__all__ = [
+    "Audience",
+    "Ballot",
+    "Contribution",
+    "Evidence",
+    "Explainer",
+    "ExplanationWriter",
+    "Length",
+    "ModelNotFound",
+    "ModelRegistry",
+    "Predictions",
+    "RegistryError",
+    "ResultWriter",
+    "Results",
+    "RetrainError",
+    "RetrainResult",
+    "RetrainStep",
+    "Retrainer",
+    "ScoreKind",
+    "ScoredChunk",
+    "ServedModel",
+    "Steer",
+    "SteerError",
+    "TableCheck",
+    "TableError",
+    "Vote",
+    "VoteMethod",
+    "add_model_routes",
+    "check_table",
+    "retrain_data",
+    "score_table",
+    "vote",
+]

@@ -1,0 +1,115 @@
+"""The models' read-only HTTP endpoints: cards, versions, row validation, batch results.
+
+    GET  /v1/models                       every model: latest card and list of versions
+    GET  /v1/models/{name}                every version's card, oldest first
+    GET  /v1/models/{name}/{version}      one version's card
+    POST /v1/models/{name}/validate       check a row (JSON object) against the latest card
+    GET  /v1/results/{id}.csv             a batch run's result
+
+Predictions themselves run as session runs (the model agents); these endpoints let a page build
+its form from the card and show a field's error before anything is sent. Errors are JSON
+``{"error": {"code", "message"}}``, as in the sessions layer; a row's problems are listed per
+field under ``error.problems``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from course.schema import FieldProblem, RowValidationError
+from serving.models.registry import ModelNotFound, ModelRegistry
+from serving.models.results import Results
+from serving.models.served import ServedModel
+
+__all__ = ["MAX_ROW_BYTES", "add_model_routes", "problem_to_dict"]
+
+MAX_ROW_BYTES = 64 * 1024
+"""A row to validate is a few hundred bytes; anything much larger is a mistake."""
+
+
+def problem_to_dict(problem: FieldProblem) -> dict[str, str]:
+    return {"field": problem.field, "problem": problem.problem, "expected": problem.expected}
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
+
+
+def _summary(versions: list[ServedModel]) -> dict[str, Any]:
+    latest = versions[-1]
+    return {
+        "name": latest.name,
+        "latest": latest.version,
+        "versions": [served.version for served in versions],
+        "card": latest.card.to_dict(),
+    }
+
+
+def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) -> None:
+    """Add the endpoints above to ``app``, serving ``registry`` and ``results``."""
+
+    @app.get("/v1/models")
+    async def list_models() -> dict[str, Any]:
+        return {"models": [_summary(registry.versions(name)) for name in registry.names()]}
+
+    @app.get("/v1/models/{name}", response_model=None)
+    async def model_versions(name: str) -> dict[str, Any] | JSONResponse:
+        try:
+            versions = registry.versions(name)
+        except ModelNotFound as error:
+            return _error(404, "unknown_model", str(error))
+        return {**_summary(versions), "cards": [served.card.to_dict() for served in versions]}
+
+    @app.get("/v1/models/{name}/{version}", response_model=None)
+    async def model_card(name: str, version: str) -> dict[str, Any] | JSONResponse:
+        try:
+            return registry.get(name, version).card.to_dict()
+        except ModelNotFound as error:
+            return _error(404, "unknown_model", str(error))
+
+    @app.post("/v1/models/{name}/validate", response_model=None)
+    async def validate(name: str, request: Request) -> dict[str, Any] | JSONResponse:
+        try:
+            served = registry.latest(name)
+        except ModelNotFound as error:
+            return _error(404, "unknown_model", str(error))
+        body = await request.body()
+        if len(body) > MAX_ROW_BYTES:
+            return _error(413, "too_large", f"a row must be under {MAX_ROW_BYTES} bytes of JSON")
+        try:
+            row = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            return _error(
+                400,
+                "invalid_json",
+                f"the body is not valid JSON ({error}): send one object of feature values, "
+                'for example {"island": "Dream", ...}',
+            )
+        try:
+            clean, warnings = served.validate(row)
+        except RowValidationError as error:
+            problems = [problem_to_dict(problem) for problem in error.problems]
+            return _error(422, "invalid_row", str(error), problems=problems)
+        return {
+            "model": served.name,
+            "version": served.version,
+            "row": clean,
+            "warnings": [problem_to_dict(warning) for warning in warnings],
+        }
+
+    @app.get("/v1/results/{filename}", response_model=None)
+    async def result_file(filename: str) -> FileResponse | JSONResponse:
+        result_id = filename.removesuffix(".csv")
+        path = results.path_of(result_id) if filename.endswith(".csv") else None
+        if path is None:
+            return _error(
+                404,
+                "unknown_result",
+                "no batch result at this address: it is /v1/results/<id>.csv, with the id from "
+                "the batch run's final event (an unfinished run has no result yet)",
+            )
+        return FileResponse(path, media_type="text/csv", filename=f"predictions-{filename}")

@@ -1,0 +1,201 @@
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from course.evaluate import ProblemKind
+from course.schema import FieldProblem
+from serving.models import (
+    Audience,
+    Contribution,
+    Evidence,
+    ExplanationWriter,
+    Length,
+    ScoreKind,
+    Steer,
+    SteerError,
+)
+from serving.models.explanation import tokenize
+
+FEATURES = ["bill_depth_mm", "island", "flipper_length_mm", "sex", "body_mass_g", "bill_length_mm"]
+
+
+def penguin_evidence(effects=(0.31, 0.12, -0.06, 0.03, 0.02, 0.015)) -> Evidence:
+    values = {
+        "bill_depth_mm": (13.5, 17.07),
+        "island": ("Biscoe", None),
+        "flipper_length_mm": (217.0, 200.9),
+        "sex": ("female", None),
+        "body_mass_g": (None, 4183.5),
+        "bill_length_mm": (46.5, 43.85),
+    }
+    contributions = tuple(
+        Contribution(name, values[name][0], values[name][1], effect)
+        for name, effect in zip(FEATURES, effects, strict=True)
+    )
+    return Evidence(
+        ProblemKind.CLASSIFICATION, "species", "Gentoo", 0.934, ScoreKind.PROBABILITY, contributions
+    )
+
+
+def text_of(writer: ExplanationWriter) -> str:
+    return "".join(writer)
+
+
+def reasons_told(text: str) -> list[str]:
+    return [name for name in FEATURES if name.replace("_", " ") in text or name in text]
+
+
+def test_the_tokens_are_words_with_their_space_and_punctuation():
+    assert tokenize("It is Gentoo (93% sure): 4,183 g, p = 0.934.") == [
+        "It",
+        " is",
+        " Gentoo",
+        " (",
+        "93%",
+        " sure",
+        ")",
+        ":",
+        " 4,183",
+        " g",
+        ",",
+        " p",
+        " =",
+        " 0.934",
+        ".",
+    ]
+
+
+@given(st.text().map(str.rstrip))
+def test_joined_tokens_give_back_the_text(text):
+    assert "".join(tokenize(text)) == text
+
+
+def test_a_beginner_hears_the_answer_its_certainty_and_the_strongest_reasons():
+    text = text_of(ExplanationWriter(penguin_evidence()))
+    assert text.startswith(
+        "The model thinks the species is Gentoo, and it is very sure: 93% probability."
+    )
+    assert (
+        "The strongest reason is the bill depth mm of 13.5, lower than the average of 17.1" in text
+    )
+    assert "raised the chance of Gentoo by 31 percentage points" in text
+    assert "the island being Biscoe (rather than another island)" in text
+    assert "lowered the chance of Gentoo by 6 percentage points" in text
+    assert reasons_told(text) == ["bill_depth_mm", "island", "flipper_length_mm"]
+    assert text.endswith("so it can be wrong.")
+
+
+def test_an_expert_gets_names_numbers_and_the_method():
+    text = text_of(ExplanationWriter(penguin_evidence(), steer=Steer(audience="expert")))
+    assert text.startswith("Predicted species: Gentoo (p = 0.934).")
+    assert "bill_depth_mm = 13.5 (training mean 17.1): +31.0 percentage points for Gentoo." in text
+    assert "flipper_length_mm = 217 (training mean 201): -6.0 percentage points" in text
+    assert "Method: local perturbation" in text
+    assert "Remember" not in text
+
+
+@pytest.mark.parametrize(("length", "told"), [("short", 1), ("medium", 3), ("long", 6)])
+def test_the_length_sets_how_many_reasons_are_told(length, told):
+    text = text_of(ExplanationWriter(penguin_evidence(), steer=Steer(length=length)))
+    assert len(reasons_told(text)) == told
+
+
+def test_negligible_effects_are_not_told():
+    evidence = penguin_evidence(effects=(0.2, 0.05, 0.004, -0.003, 0.0, 0.0))
+    text = text_of(ExplanationWriter(evidence, steer=Steer(length="long")))
+    assert reasons_told(text) == ["bill_depth_mm", "island"]
+
+
+def test_when_no_feature_matters_alone_it_says_so():
+    evidence = penguin_evidence(effects=(0.004, 0.003, 0.0, 0.0, 0.0, 0.0))
+    text = text_of(ExplanationWriter(evidence))
+    assert "No single feature changed the answer much on its own." in text
+
+
+def test_a_missing_value_is_called_missing():
+    evidence = penguin_evidence(effects=(0.0, 0.0, 0.0, 0.0, 0.4, 0.0))
+    text = text_of(ExplanationWriter(evidence, steer=Steer(length="short")))
+    assert "the body mass g, which was missing (the model filled it in)" in text
+
+
+def test_warnings_are_always_told_even_in_short():
+    warning = FieldProblem(
+        "body_mass_g", "12000 is far outside the range seen in training (2700 to 6300)", "..."
+    )
+    writer = ExplanationWriter(penguin_evidence(), warnings=[warning], steer=Steer("short"))
+    assert "Careful with body_mass_g: 12000 is far outside the range" in text_of(writer)
+
+
+def test_steering_shorter_mid_sentence_finishes_the_sentence_then_wraps_up():
+    writer = ExplanationWriter(penguin_evidence(), steer=Steer(length="long"))
+    tokens = [writer.next_token() for _ in range(20)]  # inside the first reason
+    writer.steer({"length": "short"})
+    text = "".join(tokens) + text_of(writer)
+    assert reasons_told(text) == ["bill_depth_mm"]
+    assert "by 31 percentage points." in text  # the sentence that was under way is complete
+    assert writer.done
+
+
+def test_steering_longer_continues_without_repeating():
+    writer = ExplanationWriter(penguin_evidence(), steer=Steer(length="short"))
+    first = []
+    while not "".join(first).endswith("points."):
+        first.append(writer.next_token())
+    writer.steer({"length": "longer"})
+    writer.steer({"length": "longer"})
+    text = "".join(first) + text_of(writer)
+    assert reasons_told(text) == FEATURES
+    assert text.count("percentage point") == len(FEATURES)  # one sentence per reason
+
+
+def test_steering_the_audience_mid_sentence_keeps_the_sentence_in_its_first_style():
+    writer = ExplanationWriter(penguin_evidence())
+    tokens = [writer.next_token() for _ in range(3)]
+    assert writer.steer({"audience": "expert"}) == Steer(Length.MEDIUM, Audience.EXPERT)
+    text = "".join(tokens) + text_of(writer)
+    first, rest = text.split(". ", 1)
+    assert first == "The model thinks the species is Gentoo, and it is very sure: 93% probability"
+    assert rest.startswith("bill_depth_mm = 13.5")
+
+
+def test_relative_lengths_stop_at_the_ends():
+    assert Steer("short").updated({"length": "shorter"}).length is Length.SHORT
+    assert Steer("long").updated({"length": "longer"}).length is Length.LONG
+    assert Steer().updated({"length": "longer"}).length is Length.LONG
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"speed": 3}, "unknown steer parameter 'speed': the explanation accepts 'length'"),
+        ({"length": "tiny"}, "steer length must be one of short, medium, long, shorter, longer"),
+        ({"audience": 7}, "steer audience must be one of beginner, expert; got 7"),
+    ],
+)
+def test_a_bad_steer_says_what_is_accepted(changes, message):
+    writer = ExplanationWriter(penguin_evidence())
+    with pytest.raises(SteerError, match=re.escape(message)):
+        writer.steer(changes)
+    assert writer.settings == Steer()
+
+
+def test_regression_and_clusters_have_their_own_headlines():
+    contributions = (Contribution("bmi", 31.0, 26.4, 42.0),)
+    regression = Evidence(
+        ProblemKind.REGRESSION, "target", 210.4, None, ScoreKind.VALUE, contributions
+    )
+    text = text_of(ExplanationWriter(regression, steer=Steer("short")))
+    assert text.startswith("The model predicts that the target is about 210.")
+    assert "it pushed the prediction up by 42" in text
+    cluster = Evidence(ProblemKind.CLUSTERING, None, 2, None, ScoreKind.AGREEMENT, ())
+    assert text_of(ExplanationWriter(cluster, steer=Steer("short"))).startswith(
+        "The model puts this row in group 2."
+    )
+
+
+def test_a_beginner_never_sees_a_certainty_rounded_to_100_percent():
+    evidence = penguin_evidence()
+    sure = Evidence(**{**evidence.__dict__, "probability": 0.9987})
+    assert "over 99% probability" in text_of(ExplanationWriter(sure, steer=Steer("short")))

@@ -1,0 +1,56 @@
+import pandas as pd
+import pytest
+
+from course import datasets
+from serving.models import Results, check_table, score_table
+from serving.models.results import header
+
+
+@pytest.fixture
+def chunks(penguin):
+    table = datasets.load("penguins").head(30).astype({"island": object})
+    table.loc[4, "island"] = "Atlantis"
+    return list(
+        score_table(penguin, check_table(penguin.card, table), chunk_size=8, probabilities=True)
+    )
+
+
+def test_a_committed_result_is_a_csv_with_one_line_per_input_row(tmp_path, penguin, chunks):
+    results = Results(tmp_path / "results")
+    writer = results.create(header(penguin.card.classes))
+    for chunk in chunks:
+        writer.write(chunk)
+    assert results.path_of(writer.id) is None  # not visible before it is complete
+    path = writer.commit()
+    assert results.path_of(writer.id) == path and writer.url == f"/v1/results/{writer.id}.csv"
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == [
+        "row",
+        "prediction",
+        "probability_Adelie",
+        "probability_Chinstrap",
+        "probability_Gentoo",
+        "warning",
+        "error",
+    ]
+    assert frame["row"].tolist() == list(range(30)) and writer.rows == 30
+    predictions = [p for chunk in chunks for p in chunk.predictions]
+    assert frame["prediction"].fillna("-").tolist() == [p or "-" for p in predictions]
+    assert frame.loc[4, "error"].startswith("island: unknown category 'Atlantis'")
+    assert frame["error"].isna().sum() == 29
+    assert frame.filter(like="probability_").iloc[4].isna().all()
+
+
+def test_a_discarded_result_leaves_nothing(tmp_path, penguin, chunks):
+    results = Results(tmp_path)
+    writer = results.create(header(None))
+    writer.write(chunks[0])
+    writer.discard()
+    assert list(tmp_path.iterdir()) == []
+    assert results.path_of(writer.id) is None
+
+
+@pytest.mark.parametrize("bad", ["../secret", "..", "a" * 22 + "/..", "", "x" * 21, None])
+def test_only_the_exact_shape_of_an_id_reaches_the_file_system(tmp_path, bad):
+    (tmp_path / "secret.csv").write_text("no")
+    assert Results(tmp_path / "results").path_of(bad) is None
