@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from serving.streams import MemoryStore, Store
+from serving.streams.sqlite import SQLiteStore
 
 
 class FakeClock:
@@ -26,6 +27,7 @@ class FakeClock:
 # One line per store: name -> factory(tmp_path, clock). The contract suite runs on each.
 STORES: dict[str, Callable[[Path, FakeClock], Store]] = {
     "memory": lambda tmp_path, clock: MemoryStore(clock=clock),
+    "sqlite": lambda tmp_path, clock: SQLiteStore(tmp_path / "streams.db", clock=clock),
 }
 
 
