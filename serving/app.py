@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import __version__
 from serving.config import ServerConfig
+from serving.sessions import AgentRegistry, SessionService, add_session_routes, demo_agents
 from serving.streams import Store, open_store
 from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
@@ -36,16 +37,28 @@ class StreamsFirst:
             await self.app(scope, receive, send)
 
 
-def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
-    """Build the server. ``store`` defaults to ``open_store(config.store_url)``."""
+def create_app(
+    config: ServerConfig, store: Store | None = None, agents: AgentRegistry | None = None
+) -> FastAPI:
+    """Build the server. ``store`` defaults to ``open_store(config.store_url)``, ``agents`` to
+    the demo agents."""
     store = store if store is not None else open_store(config.store_url)
     signer = TokenSigner(config.secret) if config.secret is not None else None
+    sessions = SessionService(
+        store,
+        agents=agents if agents is not None else demo_agents(),
+        signer=signer,
+        open_access=config.open_access,
+        settings=config.sessions,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await sessions.start()
         try:
             yield
         finally:
+            await sessions.stop()
             await store.aclose()
 
     app = FastAPI(title="ML course kit server", version=__version__, lifespan=lifespan)
@@ -63,4 +76,6 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
         limits=config.limits,
     )
     app.add_middleware(StreamsFirst, streams=streams)
+    app.state.sessions = sessions
+    add_session_routes(app, sessions)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from serving.sessions.settings import SessionSettings
 from serving.streams.protocol import Limits
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -18,7 +19,8 @@ class ServerConfig:
     port: int = 8000
     store_url: str = DEFAULT_STORE_URL
     open_access: bool = False
-    """No bearer token needed under /v1/stream/ (local experiments, the conformance suite)."""
+    """No bearer token needed under /v1/stream/ and /v1/sessions (local experiments, the
+    conformance suite)."""
     secret: bytes | None = None
     """Signs and checks tokens; required unless ``open_access``."""
     data_dir: Path = DATA_DIR
@@ -30,6 +32,7 @@ class ServerConfig:
     max_read_bytes: int = 4 * 1024 * 1024
     """A catch-up read returns at most this many bytes of records (at least one record)."""
     limits: Limits = field(default_factory=Limits)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
 
     def __post_init__(self) -> None:
         if not self.open_access and self.secret is None:

@@ -181,14 +181,15 @@ async def _sse(
     while True:
         if batch.events:
             yield b"".join(_sse_event(event) for event in batch.events)
-        remaining = deadline - loop.time()
-        if remaining <= 0:
+        while batch.up_to_date:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            if await log.wait(batch.position, min(remaining, settings.sse_keepalive_seconds)):
+                break
+            yield b": keepalive\n\n"
+        if deadline <= loop.time():
             return
-        if batch.up_to_date:
-            news = await log.wait(batch.position, min(remaining, settings.sse_keepalive_seconds))
-            if not news:
-                yield b": keepalive\n\n"
-                continue
         batch = await log.read(batch.position, settings.max_frame_bytes)
 
 

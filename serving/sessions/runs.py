@@ -74,7 +74,6 @@ class Run:
         self.ending: EventType | None = None
         self.cancelled = asyncio.Event()
         self.cancelled_by: str | None = None
-        self.cancel_offset: str | None = None
         self.interrupt_reason: str | None = None
         self._changed = asyncio.Event()
         self._agent_task: asyncio.Task[Any] | None = None
@@ -98,13 +97,12 @@ class Run:
 
     # --- control ---------------------------------------------------------------------------
 
-    def cancel(self, device: str | None, control_offset: str) -> None:
+    def cancel(self, device: str | None) -> None:
         """Ask the agent to stop; force it ``cancel_grace`` seconds later."""
         if self.state is not RunState.RUNNING:
             return
         self.state = RunState.CANCELLING
         self.cancelled_by = device
-        self.cancel_offset = control_offset
         self.cancelled.set()
         self._wake()
         asyncio.get_running_loop().call_later(self.cancel_grace, self._force_stop)
@@ -160,7 +158,7 @@ class Run:
         if self.interrupt_reason is not None:
             return EventType.RUN_INTERRUPTED, None, {"reason": self.interrupt_reason}
         if self.cancelled.is_set():
-            return EventType.RUN_CANCELLED, self.cancelled_by, {"control": self.cancel_offset}
+            return EventType.RUN_CANCELLED, self.cancelled_by, {}
         if task.cancelled():
             return (
                 EventType.RUN_FAILED,

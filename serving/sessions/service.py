@@ -27,6 +27,7 @@ from serving.sessions.errors import (
     Forbidden,
     InvalidDevice,
     RunNotActive,
+    SessionError,
     SessionNotFound,
     Unauthorized,
 )
@@ -40,8 +41,8 @@ from serving.tokens import Grant, TokenError, TokenSigner
 
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
 _DEVICE = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
-ENDED_RUNS_KEPT = 256
-"""Per session, how many ended runs are remembered to answer a late cancel precisely."""
+ENDED_RUNS_KEPT = 10_000
+"""How many ended runs (server-wide) are remembered to answer a late cancel precisely."""
 SHUTDOWN_REASON = "the server shut down while this was in progress"
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,6 @@ class Session:
         self.runs: dict[str, Run] = {}
         self.starting = 0
         """Sends past the ``busy`` check whose run is not registered yet."""
-        self.ended_runs: OrderedDict[str, str] = OrderedDict()
-        """Recently ended runs -> their ending event type."""
         self.connections: Counter[str] = Counter()
         """Open connections per device."""
         self.present: set[str] = set()
@@ -110,6 +109,8 @@ class SessionService:
         self._sessions: dict[str, Session] = {}
         self._remembered: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self._in_flight: dict[tuple[str, str, str], asyncio.Task[dict[str, Any]]] = {}
+        self._ended_runs: OrderedDict[tuple[str, str], str] = OrderedDict()
+        """(session, run) -> the ending event type, for recently ended runs."""
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
 
@@ -137,7 +138,7 @@ class SessionService:
             for device in list(session.leaving):
                 session.leaving.pop(device).cancel()
             for device in list(session.present):
-                await self._leave(session, device, SHUTDOWN_REASON)
+                await self._leave(session, device, SHUTDOWN_REASON, even_if_connected=True)
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         for session in list(self._sessions.values()):
@@ -268,6 +269,15 @@ class SessionService:
         A command runs to completion even if the client goes away meanwhile. A command with an
         ``id`` is done once per (session, device, id): a retry gets the first ack back.
         """
+        try:
+            return await self._execute_once(session, command, device)
+        except SessionError as error:
+            error.command_id = command.id
+            raise
+
+    async def _execute_once(
+        self, session: Session, command: Command, device: str
+    ) -> dict[str, Any]:
         if isinstance(command, Heartbeat):
             return replies.ack(command.id)
         if command.id is None:
@@ -370,7 +380,7 @@ class SessionService:
             return run
         if run is not None:
             raise RunNotActive(f"run {run_id} is already being cancelled (by {run.cancelled_by})")
-        ending = session.ended_runs.get(run_id)
+        ending = self._ended_runs.get((session.id, run_id))
         if ending is not None:
             raise RunNotActive(f"run {run_id} has already ended ({ending})")
         raise RunNotActive(
@@ -380,9 +390,9 @@ class SessionService:
 
     def _run_ended(self, session: Session, run: Run) -> None:
         session.runs.pop(run.id, None)
-        session.ended_runs[run.id] = run.ending.value if run.ending else "ended"
-        while len(session.ended_runs) > ENDED_RUNS_KEPT:
-            session.ended_runs.popitem(last=False)
+        self._ended_runs[session.id, run.id] = run.ending.value if run.ending else "ended"
+        while len(self._ended_runs) > ENDED_RUNS_KEPT:
+            self._ended_runs.popitem(last=False)
         self._spawn(self._close_run(session, run))
 
     async def _close_run(self, session: Session, run: Run) -> None:
@@ -418,9 +428,13 @@ class SessionService:
             lambda: self._spawn(self._leave(session, device, "disconnected")),
         )
 
-    async def _leave(self, session: Session, device: str, reason: str) -> None:
+    async def _leave(
+        self, session: Session, device: str, reason: str, *, even_if_connected: bool = False
+    ) -> None:
         session.leaving.pop(device, None)
-        if device not in session.present or session.connections[device]:
+        if device not in session.present:
+            return
+        if session.connections[device] and not even_if_connected:
             return
         session.present.discard(device)
         await session.log.append(EventType.PRESENCE_LEFT, device=device, data={"reason": reason})

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 
 from serving.sessions import replies
 from serving.sessions.commands import REQUIRED_SCOPE, Subscribe, parse_frame
-from serving.sessions.errors import AlreadySubscribed, RateLimited, SessionError
+from serving.sessions.errors import AlreadySubscribed, RateLimited, SessionError, Unauthorized
 from serving.sessions.events import dumps
 from serving.sessions.offsets import EventPosition
 from serving.sessions.ratelimit import TokenBucket
@@ -115,10 +115,10 @@ class Connection:
                 reply = await self._handle(
                     frame if frame is not None else message.get("bytes", b"")
                 )
+            except Unauthorized as error:  # the token expired: the connection cannot go on
+                await _close(self.websocket, Unauthorized.close_code, error.message)
+                return
             except SessionError as error:
-                if error.close_code is not None:
-                    await _close(self.websocket, error.close_code, error.message)
-                    return
                 reply = replies.error(error)
             if reply is not None:
                 await self._send([dumps(reply)])

@@ -1,0 +1,273 @@
+"""The HTTP endpoints: create, info, commands, SSE with Last-Event-ID, the Durable Stream view."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from serving.tokens import TokenSigner
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def command(
+    client: TestClient, created: dict, body: Any, token: str | None = None, device: str = "tablet"
+) -> httpx.Response:
+    token = created["tokens"]["control"] if token is None else token
+    return client.post(
+        f"/v1/sessions/{created['id']}/commands?device={device}", headers=bearer(token), json=body
+    )
+
+
+def send(client: TestClient, created: dict, text: str, **extra: Any) -> dict:
+    response = command(
+        client,
+        created,
+        {"type": "send", "data": {"text": text}, "params": {"speed": 1000}, **extra},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_for_run_end(client: TestClient, created: dict) -> None:
+    deadline = time.monotonic() + 5
+    while client.get(
+        f"/v1/sessions/{created['id']}", headers=bearer(created["tokens"]["read"])
+    ).json()["runs"]:
+        assert time.monotonic() < deadline, "the run did not end"
+        time.sleep(0.01)
+
+
+def sse_events(client: TestClient, url: str, headers: dict[str, str]) -> list[dict[str, str]]:
+    """Every SSE event of one response (the server ends it after sse_max_seconds)."""
+    events: list[dict[str, str]] = []
+    fields: dict[str, str] = {}
+    with client.stream("GET", url, headers=headers) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if not line:
+                if fields:
+                    events.append(fields)
+                fields = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                fields[name] = value
+    return events
+
+
+# --- create and info ----------------------------------------------------------------------------
+
+
+def test_create_needs_a_create_token(client: TestClient, signer: TokenSigner) -> None:
+    missing = client.post("/v1/sessions")
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "unauthorized"
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    wrong = client.post("/v1/sessions", headers=bearer(signer.mint("sessions/*", ["read"])))
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (403, "forbidden")
+    options = client.post(
+        "/v1/sessions", headers=bearer(signer.mint("sessions/*", ["create"])), json={"agent": "x"}
+    )
+    assert options.status_code == 400
+    assert "takes no options" in options.json()["error"]["message"]
+
+
+def test_create_returns_urls_and_tokens(created: dict) -> None:
+    session = created["id"]
+    assert created["url"] == f"http://testserver/v1/sessions/{session}"
+    assert created["ws_url"] == f"ws://testserver/v1/sessions/{session}/ws"
+    assert created["events_url"] == f"{created['url']}/events"
+    assert created["stream_url"] == f"http://testserver/v1/stream/sessions/{session}"
+    assert created["watch_url"] == f"{created['url']}?access_token={created['tokens']['read']}"
+    assert set(created["tokens"]) == {"read", "write", "control"}
+
+
+def test_an_open_server_creates_without_tokens(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(open_access=True)
+    created = client.post("/v1/sessions").json()
+    assert created["tokens"] is None and created["watch_url"] == created["url"]
+    assert (
+        command(client, created, {"type": "send", "data": {"text": "hi"}}, token="").status_code
+        == 200
+    )
+
+
+def test_info_with_the_watch_link(client: TestClient, created: dict) -> None:
+    watch = created["watch_url"].removeprefix("http://testserver")
+    info = client.get(watch)
+    assert info.status_code == 200
+    assert info.json()["id"] == created["id"]
+    assert info.json()["offset"] == "0000000000000000_0000000000000000"
+    assert "text" in info.json()["agents"]
+
+
+def test_info_errors(client: TestClient, created: dict, signer: TokenSigner) -> None:
+    assert client.get(f"/v1/sessions/{created['id']}").status_code == 401
+    other = signer.mint("sessions/" + "e" * 32, ["read"])
+    assert client.get(f"/v1/sessions/{created['id']}", headers=bearer(other)).status_code == 403
+    everything = signer.mint("*", ["read"])
+    missing = client.get(f"/v1/sessions/{'e' * 32}", headers=bearer(everything))
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "session_not_found")
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def test_send_cancel_and_steer_over_http(client: TestClient, created: dict) -> None:
+    ack = command(client, created, {"type": "send", "id": "a", "agent": "slow", "data": {}}).json()
+    assert ack["type"] == "ack" and ack["id"] == "a" and ack["run"].startswith("r-")
+    steer = command(client, created, {"type": "steer", "run": ack["run"], "params": {"level": 2}})
+    assert steer.status_code == 200 and steer.json()["offset"] > ack["offset"]
+    cancel = command(client, created, {"type": "cancel", "run": ack["run"]}, device="phone")
+    assert cancel.status_code == 200
+    wait_for_run_end(client, created)
+    again = command(client, created, {"type": "cancel", "id": "late", "run": ack["run"]})
+    assert again.status_code == 409
+    assert again.json()["error"] == {
+        "code": "run_not_active",
+        "message": f"run {ack['run']} has already ended (run.cancelled)",
+        "id": "late",
+    }
+
+
+def test_a_retried_http_command_is_done_once(client: TestClient, created: dict) -> None:
+    body = {"type": "send", "id": "once", "data": {"text": "hi"}, "params": {"speed": 1000}}
+    first = command(client, created, body).json()
+    assert command(client, created, body).json() == first
+    wait_for_run_end(client, created)
+    log = client.get(
+        f"/v1/stream/sessions/{created['id']}?offset=-1", headers=bearer(created["tokens"]["read"])
+    )
+    assert [event["type"] for event in log.json()].count("message") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{oops", 400, "bad_frame"),
+        (b"[1]", 400, "bad_frame"),
+        (b'{"type": "subscribe", "from": "start"}', 400, "invalid_command"),
+        (b'{"type": "heartbeat"}', 400, "invalid_command"),
+        (b'{"type": "dance"}', 400, "unknown_command"),
+        (b'{"type": "cancel", "run": "r-0"}', 409, "run_not_active"),
+        (b'{"type": "send", "data": {"text": "' + b"x" * 70_000 + b'"}}', 413, "too_large"),
+    ],
+)
+def test_bad_http_commands(
+    client: TestClient, created: dict, body: bytes, status: int, code: str
+) -> None:
+    response = client.post(
+        f"/v1/sessions/{created['id']}/commands",
+        headers={**bearer(created["tokens"]["control"]), "content-type": "application/json"},
+        content=body,
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+
+
+def test_http_commands_check_scopes_and_write_nothing_when_refused(
+    client: TestClient, created: dict
+) -> None:
+    write_only = command(
+        client,
+        created,
+        {"type": "send", "agent": "slow", "data": {}},
+        token=created["tokens"]["write"],
+    )
+    assert write_only.status_code == 200
+    run = write_only.json()["run"]
+    refused = command(
+        client, created, {"type": "cancel", "run": run}, token=created["tokens"]["write"]
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    watcher = command(
+        client, created, {"type": "send", "data": {"text": "x"}}, token=created["tokens"]["read"]
+    )
+    assert watcher.status_code == 403
+    nobody = client.post(
+        f"/v1/sessions/{created['id']}/commands", json={"type": "send", "data": {}}
+    )
+    assert nobody.status_code == 401
+    log = client.get(
+        f"/v1/stream/sessions/{created['id']}?offset=-1", headers=bearer(created["tokens"]["read"])
+    )
+    assert [event["type"] for event in log.json()] == ["message", "run.started", "delta"]
+
+
+# --- SSE ---------------------------------------------------------------------------------
+
+
+def test_sse_sends_every_event_with_its_offset_and_resumes_with_last_event_id(
+    make_client: Callable[..., TestClient], signer: TokenSigner
+) -> None:
+    client = make_client(sse_max_seconds=0.3)
+    created = client.post(
+        "/v1/sessions", headers=bearer(signer.mint("sessions/*", ["create"]))
+    ).json()
+    send(client, created, "a b c")
+    wait_for_run_end(client, created)
+    url = f"/v1/sessions/{created['id']}/events?access_token={created['tokens']['read']}"
+    everything = sse_events(client, url, {})
+    subscribed, *events = everything
+    assert subscribed["event"] == "subscribed"
+    assert subscribed["id"] == "0000000000000000_0000000000000000"
+    assert [json.loads(e["data"])["offset"] for e in events] == [e["id"] for e in events]
+    assert [json.loads(e["data"])["type"] for e in events] == [
+        "message",
+        "run.started",
+        "delta",
+        "delta",
+        "delta",
+        "run.completed",
+    ]
+    resumed = sse_events(client, url, {"last-event-id": events[2]["id"]})
+    assert resumed[0]["id"] == events[2]["id"]
+    assert resumed[1:] == events[3:]
+    newest = sse_events(client, url + "&from=new", {})
+    assert [e["id"] for e in newest] == [events[-1]["id"]]
+
+
+def test_sse_refuses_bad_offsets_and_tokens(client: TestClient, created: dict) -> None:
+    url = f"/v1/sessions/{created['id']}/events"
+    bad = client.get(
+        url, headers={**bearer(created["tokens"]["read"]), "last-event-id": "yesterday"}
+    )
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_offset")
+    assert client.get(url).status_code == 401
+
+
+# --- the Durable Streams view ----------------------------------------------------------------
+
+
+def test_the_log_reads_as_a_durable_stream_and_cannot_be_written_there(
+    client: TestClient, created: dict, signer: TokenSigner
+) -> None:
+    send(client, created, "hi")
+    wait_for_run_end(client, created)
+    url = f"/v1/stream/sessions/{created['id']}"
+    log = client.get(url + "?offset=-1", headers=bearer(created["tokens"]["read"]))
+    assert log.status_code == 200 and log.headers["content-type"] == "application/json"
+    assert [event["type"] for event in log.json()] == [
+        "message",
+        "run.started",
+        "delta",
+        "run.completed",
+    ]
+    admin = bearer(signer.mint("*", ["read", "write"]))
+    for method in ("POST", "PUT", "DELETE"):
+        response = client.request(
+            method, url, headers={**admin, "content-type": "application/json"}, content=b"{}"
+        )
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "SESSION_LOG_READ_ONLY"
+    assert (
+        len(client.get(url + "?offset=-1", headers=bearer(created["tokens"]["read"])).json()) == 4
+    )

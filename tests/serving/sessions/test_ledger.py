@@ -1,0 +1,77 @@
+"""Recovery: what a killed server left open is closed, once, when the next one starts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from serving.sessions.events import EventType
+from serving.sessions.ledger import DEVICE, RUN, Ledger
+from serving.sessions.session import SessionLog
+from serving.streams import Store
+
+pytestmark = pytest.mark.anyio
+
+A = "a" * 32
+B = "b" * 32
+
+
+async def events_of(log: SessionLog) -> list[dict]:
+    await log.flushed()
+    return [json.loads(item) async for batch in log.scan() for item in batch.events]
+
+
+async def crashed_state(store: Store) -> dict[str, SessionLog]:
+    """What a server killed mid-way leaves: open runs and devices, some already ended."""
+    logs = {session: SessionLog(store, session) for session in (A, B)}
+    ledger = Ledger(store, logs.__getitem__)
+    await ledger.log.create()
+    for log in logs.values():
+        await log.create()
+    a = logs[A]
+    for run in ("r-live", "r-done"):
+        await ledger.open(A, RUN, run)
+        await a.append(EventType.RUN_STARTED, run=run, agent="text")
+    await a.append(EventType.RUN_COMPLETED, run="r-done", agent="text")  # killed before closing
+    await ledger.open(A, RUN, "r-unstarted")  # killed between the ledger and the message
+    for device in ("phone", "laptop"):
+        await ledger.open(A, DEVICE, device)
+        await a.append(EventType.PRESENCE_JOINED, device=device)
+    await a.append(EventType.PRESENCE_LEFT, device="laptop")
+    await ledger.open(B, RUN, "r-closed")
+    await logs[B].append(EventType.RUN_STARTED, run="r-closed", agent="text")
+    await logs[B].append(EventType.RUN_COMPLETED, run="r-closed", agent="text")
+    await ledger.close(B, RUN, "r-closed")  # a clean run: nothing to do
+    return logs
+
+
+async def test_recovery_ends_what_was_left_open_and_only_that(store: Store) -> None:
+    logs = await crashed_state(store)
+    before = {session: len(await events_of(log)) for session, log in logs.items()}
+    report = await Ledger(store, logs.__getitem__).recover()
+    assert sorted(report.interrupted_runs) == [(A, "r-live"), (A, "r-unstarted")]
+    assert report.departed_devices == [(A, "phone")]
+    added = (await events_of(logs[A]))[before[A] :]
+    assert sorted((e["type"], e["run"] or e["device"]) for e in added) == [
+        ("presence.left", "phone"),
+        ("run.interrupted", "r-live"),
+        ("run.interrupted", "r-unstarted"),
+    ]
+    assert all("the server stopped" in e["data"]["reason"] for e in added)
+    assert len(await events_of(logs[B])) == before[B]
+
+
+async def test_recovery_runs_once(store: Store) -> None:
+    logs = await crashed_state(store)
+    await Ledger(store, logs.__getitem__).recover()
+    count = len(await events_of(logs[A]))
+    report = await Ledger(store, logs.__getitem__).recover()
+    assert report.interrupted_runs == [] and report.departed_devices == []
+    assert len(await events_of(logs[A])) == count
+
+
+async def test_recovery_on_a_fresh_store_creates_the_ledger(store: Store) -> None:
+    report = await Ledger(store, lambda session: SessionLog(store, session)).recover()
+    assert report.interrupted_runs == [] and report.departed_devices == []
+    assert (await store.head("sessions/_ledger")).content_type == "application/json"
