@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.servers import SERVERS
-from benchmarks.streams_report import PAIRS, machine_description, ratio, report, results_table
+from benchmarks.streams_report import (
+    PAIRS,
+    cpu_table,
+    machine_description,
+    ratio,
+    report,
+    results_table,
+)
 from benchmarks.streams_scenarios import METRICS, SCENARIOS, Metric, Outcome, Results
 from benchmarks.streams_workloads import Sizes, Trial
 
@@ -76,4 +83,16 @@ def test_the_report_describes_the_machine_and_what_was_not_measured() -> None:
     assert "- ours-sqlite: not run: serving: the SQLite store is not available yet" in text
     assert "- sequential on reference-memory: ClientError: boom" in text
     # The CPU table: 0.5 s of server CPU for 850 appends, 0.1 s of client CPU in 1 s.
-    assert "| sequential appends (1 writer) | 588 | n/a | n/a | 10% |" in text
+    assert "| sequential appends (1 writer) | 588 | n/a | n/a | n/a | 10% |" in text
+
+
+def test_the_cpu_table_compares_cost_per_operation() -> None:
+    results = _results({"ours-memory": 500, "reference-memory": 1000}, SEQUENTIAL)
+    table = cpu_table(results, Sizes(), ["ours-memory", "reference-memory"])
+    assert table.splitlines()[0] == (
+        "| scenario | ours-memory µs/op | reference-memory µs/op "
+        "| reference-memory / ours-memory | client CPU (max) |"
+    )
+    assert _row(table, "sequential appends (1 writer)") == (
+        "| sequential appends (1 writer) | 1,000 | 500 | 0.50x | 10% |"
+    )
