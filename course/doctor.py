@@ -198,8 +198,8 @@ def check_ports(ports: Mapping[int, str] = COURSE_PORTS, host: str = "127.0.0.1"
                         Status.PROBLEM,
                         f"port {port} on {host}, used by {user}, is taken by another program.",
                         f"find it with `lsof -i :{port}` (macOS/Linux) or "
-                        f"`netstat -ano | findstr {port}` (Windows) and stop it, or choose "
-                        "another port when you start the server.",
+                        f"`netstat -ano | findstr {port}` (Windows) and stop it, or use another "
+                        "port: `serving --port 8001`, `jupyter lab --port 8889`.",
                     )
                 )
                 continue
