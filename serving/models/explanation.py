@@ -5,8 +5,9 @@ into sentences, and the sentences into tokens (words with their leading space, a
 that an agent streams like an AI chat answer: joined together, the tokens are the text.
 
 It is a pure state machine, no I/O and no clock: ``next_token()`` gives the next token or None
-when the answer is complete, and ``steer()`` changes the length (short, medium, long; or
-"shorter"/"longer") or the audience (beginner, expert) at any moment. The sentence being
+when the answer is complete, and ``steer()`` changes the length (short, medium, long) or the
+audience (beginner, expert) at any moment ("shorter" is the next length down: a page's button
+knows the current length from the run's events). The sentence being
 written is finished as it began; the next sentence follows the new setting, and what was
 already said is never repeated.
 """
@@ -40,9 +41,6 @@ class Audience(enum.StrEnum):
 
 # How many reasons (features) each length tells, at most.
 REASONS = {Length.SHORT: 1, Length.MEDIUM: 3, Length.LONG: 6}
-# Relative steps, as a user says them: "shorter", "longer".
-_LENGTH_ORDER = [Length.SHORT, Length.MEDIUM, Length.LONG]
-_RELATIVE = {"shorter": -1, "longer": +1}
 
 
 class SteerError(ValueError):
@@ -66,26 +64,19 @@ class Steer:
         steer = self
         for key, value in changes.items():
             if key == "length":
-                steer = replace(steer, length=_length(steer.length, value))
+                steer = replace(steer, length=_choice(Length, "length", value))
             elif key == "audience":
                 steer = replace(steer, audience=_choice(Audience, "audience", value))
             else:
                 raise SteerError(
                     f"unknown steer parameter {key!r}: the explanation accepts 'length' "
-                    "(short, medium, long, shorter, longer) and 'audience' (beginner, expert)"
+                    "(short, medium, long) and 'audience' (beginner, expert)"
                 )
         return steer
 
 
-def _length(current: Length, value: Any) -> Length:
-    if isinstance(value, str) and value in _RELATIVE:
-        index = _LENGTH_ORDER.index(current) + _RELATIVE[value]
-        return _LENGTH_ORDER[min(max(index, 0), len(_LENGTH_ORDER) - 1)]
-    return _choice(Length, "length", value, extra=tuple(_RELATIVE))
-
-
-def _choice(kind: type[enum.StrEnum], key: str, value: Any, extra: tuple[str, ...] = ()) -> Any:
-    allowed = [member.value for member in kind] + list(extra)
+def _choice(kind: type[enum.StrEnum], key: str, value: Any) -> Any:
+    allowed = [member.value for member in kind]
     if isinstance(value, str) and value in allowed:
         return kind(value)
     raise SteerError(f"steer {key} must be one of {', '.join(allowed)}; got {value!r}")

@@ -1,10 +1,11 @@
-"""The models' read-only HTTP endpoints: cards, versions, row validation, batch results.
+"""The models' HTTP endpoints: cards, versions, row validation, batch results, uploads.
 
     GET  /v1/models                       every model: latest card and list of versions
     GET  /v1/models/{name}                every version's card, oldest first
     GET  /v1/models/{name}/{version}      one version's card
     POST /v1/models/{name}/validate       check a row (JSON object) against the latest card
     GET  /v1/results/{id}.csv             a batch run's result
+    POST /v1/uploads?session={id}         a CSV for a batch run (the session's write token)
 
 Predictions themselves run as session runs (the model agents); these endpoints let a page build
 its form from the card and show a field's error before anything is sent. Errors are JSON
@@ -14,6 +15,7 @@ field under ``error.problems``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -24,8 +26,12 @@ from course.schema import FieldProblem, RowValidationError
 from serving.models.registry import ModelNotFound, ModelRegistry
 from serving.models.results import Results
 from serving.models.served import ServedModel
+from serving.models.uploads import MAX_UPLOAD_BYTES, Uploads
+from serving.sessions import Scope, SessionError, SessionService
+from serving.sessions.http import error_response
+from serving.sessions.ws import bearer_token
 
-__all__ = ["MAX_ROW_BYTES", "add_model_routes", "problem_to_dict"]
+__all__ = ["MAX_ROW_BYTES", "add_model_routes", "add_upload_route", "problem_to_dict"]
 
 MAX_ROW_BYTES = 64 * 1024
 """A row to validate is a few hundred bytes; anything much larger is a mistake."""
@@ -113,3 +119,34 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
                 "the batch run's final event (an unfinished run has no result yet)",
             )
         return FileResponse(path, media_type="text/csv", filename=f"predictions-{filename}")
+
+
+def add_upload_route(app: FastAPI, uploads: Uploads, sessions: SessionService) -> None:
+    """Add ``POST /v1/uploads?session=<id>``: store a CSV for a batch run of that session.
+
+    The token must grant ``write`` on the session (as a ``send`` does); the answer is
+    ``201 {"upload": "<id>", "bytes": n}``; the batch agent reads ``{"upload": "<id>"}``.
+    """
+
+    @app.post("/v1/uploads", response_model=None)
+    async def upload(request: Request, session: str = "") -> JSONResponse:
+        try:
+            sessions.authorize(
+                bearer_token(request.headers, request.query_params), Scope.WRITE, session
+            )
+            await sessions.open(session)
+        except SessionError as error:
+            return error_response(error)
+        declared = request.headers.get("content-length", "")
+        too_large = _error(413, "too_large", f"an upload must be at most {MAX_UPLOAD_BYTES} bytes")
+        if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+            return too_large
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_UPLOAD_BYTES:
+                return too_large
+        if not body:
+            return _error(400, "empty_upload", "the upload is empty: send the CSV as the body")
+        upload_id = await asyncio.to_thread(uploads.save, session, bytes(body))
+        return JSONResponse({"upload": upload_id, "bytes": len(body), "session": session}, 201)

@@ -1,0 +1,37 @@
+"""The model agents: what a session run does with the models of the registry.
+
+``model_agents`` builds the four agents a server with models offers, next to the demo agents:
+``predict`` (predict and explain one row), ``batch`` (score a table), ``ensemble`` (models as
+sub-agents, then a vote) and ``retrain`` (a new version, with live progress).
+"""
+
+from __future__ import annotations
+
+from serving.models.agents.ensemble import ensemble_agent
+from serving.models.agents.predict import predict_agent
+from serving.models.agents.requests import RequestError
+from serving.models.agents.retrain import retrain_agent
+from serving.models.agents.scoring import batch_agent
+from serving.models.registry import ModelRegistry
+from serving.models.results import Results
+from serving.models.uploads import Uploads
+from serving.sessions import Agent
+
+__all__ = [
+    "RequestError",
+    "batch_agent",
+    "ensemble_agent",
+    "model_agents",
+    "predict_agent",
+    "retrain_agent",
+]
+
+
+def model_agents(registry: ModelRegistry, results: Results, uploads: Uploads) -> list[Agent]:
+    """The model agents serving ``registry``; batch results and uploads go to the folders."""
+    return [
+        predict_agent(registry),
+        batch_agent(registry, results, uploads),
+        ensemble_agent(registry),
+        retrain_agent(registry),
+    ]

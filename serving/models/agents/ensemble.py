@@ -1,0 +1,124 @@
+"""The ensemble agent: several models answer as sub-agents; the orchestrator only votes.
+
+Request: ``{"row": {...}, "models": ["penguin-classifier", "penguin-knn"]}`` (``models``
+optional: every model whose card has exactly the row's features and the same kind of target).
+The row is checked against every member's card before any member runs, so one bad field fails
+the run at once, naming the model and the field.
+
+Each member is a sub-agent named ``model:<name>``: it publishes its own ``prediction`` event
+straight into the session (the orchestrator relays nothing). The orchestrator waits for them
+and writes only the vote, as the run's result (``method`` param: majority or
+mean_probability; steering it before the members finish changes the vote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from course.evaluate import ProblemKind
+from course.schema import RowValidationError
+from serving.models.agents.requests import RequestError, RequestReader
+from serving.models.ensemble import Ballot, VoteMethod, vote
+from serving.models.registry import ModelNotFound, ModelRegistry
+from serving.models.served import ServedModel
+from serving.sessions import Agent, Param, RunContext
+
+__all__ = ["ensemble_agent"]
+
+EXAMPLE = '{"row": {...}, "models": ["penguin-classifier", "penguin-knn"]}'
+
+PARAMS = {
+    "method": Param(
+        default=VoteMethod.MAJORITY.value,
+        choices=tuple(method.value for method in VoteMethod),
+        help="one vote per model, or the mean of their class probabilities",
+    ),
+}
+
+
+def ensemble_agent(registry: ModelRegistry) -> Agent:
+    """The ``ensemble`` agent, voting over models of ``registry``."""
+
+    async def ensemble(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
+        reader = RequestReader("ensemble", request, {"models", "row"}, EXAMPLE)
+        row = reader.get("row", dict, required=True)
+        members = _members(registry, reader.get("models", list), row)
+        cleaned = _validate_for_all(members, row)
+        answers = await asyncio.gather(
+            *(run.spawn(_member(served, cleaned[served.name])) for served in members)
+        )
+        regression = members[0].kind is ProblemKind.REGRESSION
+        ballots = [
+            Ballot(a["model"], a["prediction"], a.get("classes"), a.get("probabilities"))
+            for a in answers
+        ]
+        result = vote(ballots, run.params["method"], regression=regression)
+        return {
+            **result.to_dict(),
+            "members": [{"model": a["model"], "version": a["version"]} for a in answers],
+        }
+
+    return Agent(
+        "ensemble",
+        ensemble,
+        params=PARAMS,
+        description="Runs several models as sub-agents that publish their own predictions; "
+        "the orchestrator only writes the vote.",
+    )
+
+
+def _member(served: ServedModel, clean: dict[str, Any]) -> Agent:
+    """A sub-agent that predicts ``clean`` with ``served`` and publishes it itself."""
+
+    async def predict(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
+        answer = await asyncio.to_thread(lambda: served.predict(served.frame([clean])).row(0))
+        answer = {"model": served.name, "version": served.version, **answer}
+        await run.prediction(answer)
+        return answer
+
+    return Agent(f"model:{served.name}", predict)
+
+
+def _members(
+    registry: ModelRegistry, names: list[Any] | None, row: dict[str, Any]
+) -> list[ServedModel]:
+    if names is None:
+        fitting = [served for served in registry if set(served.card.feature_names) == set(row)]
+        if not fitting:
+            raise RequestError(
+                "no model has exactly the features of this row; name the members: "
+                f"send {EXAMPLE} with models among {', '.join(registry.names())}"
+            )
+        names = [served.name for served in fitting]
+    if not names or not all(isinstance(name, str) for name in names):
+        raise RequestError(f"'models' must be a list of model names: send {EXAMPLE}")
+    try:
+        members = [registry.latest(name) for name in dict.fromkeys(names)]
+    except ModelNotFound as error:
+        raise RequestError(str(error)) from None
+    kinds = {(served.kind, served.card.target_name) for served in members}
+    if len(kinds) > 1 or members[0].kind is ProblemKind.CLUSTERING:
+        described = ", ".join(f"{s.name} ({s.kind.value} of {s.card.target_name})" for s in members)
+        raise RequestError(
+            f"an ensemble needs models that predict the same target the same way; got {described}"
+        )
+    return members
+
+
+def _validate_for_all(members: list[ServedModel], row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The row cleaned for each member; one RowValidationError naming model and field."""
+    cleaned = {}
+    problems = []
+    for served in members:
+        try:
+            cleaned[served.name], _ = served.validate(row)
+        except RowValidationError as error:
+            problems += [
+                type(problem)(f"{served.name}: {problem.field}", problem.problem, problem.expected)
+                for problem in error.problems
+            ]
+    if problems:
+        raise RowValidationError(problems)
+    return cleaned

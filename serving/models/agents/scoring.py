@@ -1,0 +1,183 @@
+"""The batch scoring agent: a table in, predictions streamed chunk by chunk, a CSV out.
+
+Request: ``{"model": "penguin-classifier", "dataset": "penguins"}``, or ``"csv": "<text>"``
+(small tables, inside the message), or ``"upload": "<id>"`` (a CSV posted to /v1/uploads for
+this session); ``"probabilities": true`` adds the class probabilities. The table is checked
+against the model card as a whole first (a missing column fails the run; a bad value marks its
+row invalid, and that row never reaches the model). Then, for each chunk of rows:
+
+- a ``prediction`` event: ``{"rows": [start, stop], "predictions": [...], "errors": [[row,
+  message], ...], "warnings": [[row, message], ...]}`` (and ``"probabilities"`` if asked),
+  where ``predictions`` has one value per row, null for an invalid row;
+- a ``progress`` event: rows done out of the total.
+
+``run.completed`` points to the complete result: ``{"result_url": "/v1/results/<id>.csv",
+...}``. Stop ends the run after the chunk in progress, keeping the rows scored so far in a
+result file announced by one last ``prediction`` event (``"complete": false``). The events are
+in the session log, so a client that drops resumes where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from course import datasets
+from serving.models.agents.requests import RequestError, RequestReader
+from serving.models.batch import ScoredChunk, score_table
+from serving.models.registry import ModelRegistry
+from serving.models.results import Results, ResultWriter, header
+from serving.models.served import ServedModel
+from serving.models.tables import TableCheck, check_table
+from serving.models.uploads import Uploads
+from serving.sessions import Agent, Param, RunContext
+
+__all__ = ["batch_agent"]
+
+EXAMPLE = '{"model": "penguin-classifier", "dataset": "penguins"}'
+SOURCES = ("dataset", "csv", "upload")
+
+PARAMS = {
+    "chunk_size": Param(
+        default=5_000,
+        minimum=100,
+        maximum=10_000,
+        help="rows per model call and per prediction event",
+    ),
+}
+
+
+def batch_agent(registry: ModelRegistry, results: Results, uploads: Uploads) -> Agent:
+    """The ``batch`` agent: scores tables with the models of ``registry``."""
+
+    async def batch(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
+        reader = RequestReader(
+            "batch", request, {"model", "version", "probabilities", *SOURCES}, EXAMPLE
+        )
+        served = reader.model(registry)
+        probabilities = reader.get("probabilities", bool, default=False)
+        table, source = await asyncio.to_thread(_read_table, reader, uploads, run.session)
+        check = await asyncio.to_thread(check_table, served.card, table)
+        classes = served.card.classes if probabilities and served.gives_probabilities else None
+        writer = results.create(header(classes))
+        summary = {
+            "model": served.name,
+            "version": served.version,
+            "source": source,
+            "rows": check.n_rows,
+            "invalid_rows": check.n_invalid,
+            "ignored_columns": list(check.ignored_columns),
+        }
+        await run.progress(0, check.n_rows, note=_note(check))
+        try:
+            done = await _score(served, check, writer, run, classes is not None)
+        except BaseException:
+            writer.discard()
+            raise
+        writer.commit()
+        complete = done == check.n_rows
+        outcome = {**summary, "result_url": writer.url, "rows_scored": done, "complete": complete}
+        if not complete:  # stopped: the run ends cancelled, so say here where the rows are
+            await run.prediction(outcome)
+        return outcome
+
+    return Agent(
+        "batch",
+        batch,
+        params=PARAMS,
+        description="Scores a table (a shipped dataset, a CSV in the message, or an upload) "
+        "chunk by chunk with progress; the final event points to the result CSV.",
+    )
+
+
+async def _score(
+    served: ServedModel, check: TableCheck, writer: ResultWriter, run: RunContext, proba: bool
+) -> int:
+    """Score, write and publish chunk by chunk; return how many input rows are done.
+
+    The model works in a thread, on the next chunk while this one is written and published;
+    the file is only written here, so a stop never races a write.
+    """
+    done = 0
+    size = run.params["chunk_size"]
+    chunks = score_table(served, check, chunk_size=size, probabilities=proba)
+    pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    while True:
+        chunk = await pending
+        if chunk is None:
+            return done
+        writer.write(chunk)
+        done = chunk.stop
+        if run.cancelled.is_set():
+            return done
+        if run.params["chunk_size"] != size:  # steered: go on from here with the new size
+            size = run.params["chunk_size"]
+            chunks = score_table(served, check, chunk_size=size, probabilities=proba, start=done)
+        pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+        await run.prediction(_chunk_event(chunk))
+        await run.progress(done, chunk.total)
+
+
+def _read_table(reader: RequestReader, uploads: Uploads, session: str) -> tuple[pd.DataFrame, str]:
+    given = [source for source in SOURCES if source in reader.data]
+    if len(given) != 1:
+        raise RequestError(
+            f"the batch agent reads one table: give exactly one of {', '.join(SOURCES)} "
+            f"(got {', '.join(given) or 'none'}); for example {EXAMPLE}"
+        )
+    source = given[0]
+    value = reader.get(source, str)
+    if source == "dataset":
+        try:
+            return datasets.load(value), f"dataset {value}"
+        except datasets.DatasetError as error:
+            raise RequestError(str(error)) from None
+    if source == "upload":
+        path = uploads.path_of(session, value)
+        if path is None:
+            raise RequestError(
+                f"no upload {value!r} in this session: post the CSV to /v1/uploads?session="
+                f"{session} first, and send the upload id it returns"
+            )
+        return _parse_csv(path.read_bytes().decode("utf-8-sig"), "the upload"), f"upload {value}"
+    return _parse_csv(value, "the csv"), "csv"
+
+
+def _parse_csv(text: str, what: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise RequestError(
+            f"{what} could not be read as CSV ({error}): send comma-separated text with a "
+            "header line naming the columns"
+        ) from None
+
+
+def _note(check: TableCheck) -> str:
+    note = f"{check.n_rows} rows, {check.n_invalid} invalid"
+    if check.ignored_columns:
+        note += f"; ignoring the columns {', '.join(check.ignored_columns)}"
+    return note
+
+
+def _chunk_event(chunk: ScoredChunk) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "rows": [chunk.start, chunk.stop],
+        "predictions": chunk.predictions,
+        "errors": _sparse(chunk.start, chunk.errors),
+        "warnings": _sparse(chunk.start, chunk.warnings),
+    }
+    if chunk.probabilities is not None:
+        rounded = np.round(chunk.probabilities, 6)
+        event["classes"] = list(chunk.classes or ())
+        event["probabilities"] = [None if np.isnan(row[0]) else row for row in rounded.tolist()]
+    return event
+
+
+def _sparse(start: int, messages: list[str]) -> list[list[Any]]:
+    return [[start + offset, text] for offset, text in enumerate(messages) if text]

@@ -1,0 +1,56 @@
+GENTOO_LIKE = {
+    "bill_length_mm": 47.5,
+    "bill_depth_mm": 14.2,
+    "flipper_length_mm": 218.0,
+    "body_mass_g": 5200.0,
+    "island": "Biscoe",
+    "sex": "male",
+}
+MEMBERS = ["penguin-classifier", "penguin-knn"]
+
+
+def test_members_publish_their_own_predictions_and_the_orchestrator_only_votes(session):
+    run = session.send("ensemble", {"row": GENTOO_LIKE, "models": MEMBERS})
+    events = session.events(run)
+    written_by = {}
+    for event in events:
+        written_by.setdefault(event["agent"], []).append(event["type"])
+    assert written_by["model:penguin-classifier"] == ["prediction"]
+    assert written_by["model:penguin-knn"] == ["prediction"]
+    assert written_by["ensemble"] == ["run.started", "run.completed"]  # it relays nothing
+    members = {e["agent"]: e["data"] for e in events if e["type"] == "prediction"}
+    assert members["model:penguin-knn"]["model"] == "penguin-knn"
+    vote = events[-1]["data"]["result"]
+    assert vote["prediction"] == "Gentoo" and vote["method"] == "majority"
+    assert vote["votes"] == {"Adelie": 0, "Chinstrap": 0, "Gentoo": 2} and vote["agreement"] == 1.0
+    assert vote["members"] == [
+        {"model": "penguin-classifier", "version": "1"},
+        {"model": "penguin-knn", "version": "1"},
+    ]
+
+
+def test_without_a_list_every_model_with_the_rows_features_votes(session):
+    run = session.send("ensemble", {"row": GENTOO_LIKE}, method="mean_probability")
+    result = session.events(run)[-1]["data"]["result"]
+    assert [m["model"] for m in result["members"]] == MEMBERS
+    assert result["method"] == "mean_probability" and len(result["probabilities"]) == 3
+
+
+def test_a_bad_row_fails_before_any_member_runs_naming_model_and_field(session):
+    run = session.send(
+        "ensemble", {"row": {**GENTOO_LIKE, "island": "Atlantis"}, "models": MEMBERS}
+    )
+    events = session.events(run)
+    assert [event["type"] for event in events] == ["message", "run.started", "run.failed"]
+    error = events[-1]["data"]["error"]
+    assert "penguin-classifier: island: unknown category 'Atlantis'" in error
+    assert "penguin-knn: island: unknown category 'Atlantis'" in error
+
+
+def test_models_of_different_targets_do_not_vote_together(session):
+    run = session.send(
+        "ensemble", {"row": GENTOO_LIKE, "models": ["penguin-knn", "diabetes-linear"]}
+    )
+    error = session.events(run)[-1]["data"]["error"]
+    assert "an ensemble needs models that predict the same target the same way" in error
+    assert "diabetes-linear (regression of target)" in error

@@ -1,0 +1,92 @@
+def of_type(events, kind):
+    return [event for event in events if event["type"] == kind]
+
+
+GENTOO_LIKE = {
+    "bill_length_mm": 47.5,
+    "bill_depth_mm": 14.2,
+    "flipper_length_mm": 218.0,
+    "body_mass_g": 5200.0,
+    "island": "Biscoe",
+    "sex": "male",
+}
+FAST = {"speed": 1_000_000}
+
+
+def test_the_prediction_comes_first_then_the_explanation_token_by_token(session):
+    run = session.send("predict", {"model": "penguin-classifier", "row": GENTOO_LIKE}, **FAST)
+    events = session.events(run)
+    kinds = [event["type"] for event in events]
+    assert kinds[:3] == ["message", "run.started", "prediction"]
+    assert kinds[-1] == "run.completed" and set(kinds[3:-1]) == {"delta"}
+    prediction = events[2]["data"]
+    assert prediction["prediction"] == "Gentoo" and prediction["version"] == "1"
+    assert prediction["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert abs(sum(prediction["probabilities"]) - 1) < 1e-9 and prediction["warnings"] == []
+    text = "".join(event["data"]["text"] for event in of_type(events, "delta"))
+    result = events[-1]["data"]["result"]
+    assert text == result["text"]
+    assert text.startswith("The model thinks the species is Gentoo")
+    assert len(of_type(events, "delta")) > 30
+    assert {c["feature"] for c in result["evidence"]["contributions"]} == set(GENTOO_LIKE)
+
+
+def test_a_bad_row_fails_the_run_naming_each_field_and_the_session_goes_on(session):
+    row = {**GENTOO_LIKE, "island": "Atlantis", "body_mass_g": "heavy"}
+    run = session.send("predict", {"model": "penguin-classifier", "row": row}, **FAST)
+    failed = session.events(run)[-1]
+    assert failed["type"] == "run.failed" and failed["data"]["kind"] == "RowValidationError"
+    message = failed["data"]["error"]
+    assert "island: unknown category 'Atlantis', never seen in training" in message
+    assert "body_mass_g: got a string ('heavy'); expected a number (or null)" in message
+    again = session.send("predict", {"model": "penguin-classifier", "row": GENTOO_LIKE}, **FAST)
+    assert session.events(again)[-1]["type"] == "run.completed"
+
+
+def test_an_out_of_range_value_is_a_warning_told_in_the_explanation(session):
+    row = {**GENTOO_LIKE, "body_mass_g": 12000.0}
+    run = session.send("predict", {"model": "penguin-classifier", "row": row}, **FAST)
+    events = session.events(run)
+    assert [w["field"] for w in events[2]["data"]["warnings"]] == ["body_mass_g"]
+    assert "Careful with body_mass_g" in events[-1]["data"]["result"]["text"]
+
+
+def test_steering_mid_answer_changes_what_follows(session):
+    run = session.send(
+        "predict", {"row": GENTOO_LIKE, "model": "penguin-classifier"}, speed=200, length="long"
+    )
+    first = session.events(run, until=lambda event: event["type"] == "delta")
+    reply = session.command(type="steer", run=run, params={"length": "short", "audience": "expert"})
+    assert reply["type"] == "ack"
+    rest = session.events(run)
+    text = rest[-1]["data"]["result"]["text"]
+    assert text.startswith(first[-1]["data"]["text"])
+    # The headline was under way in beginner words; after it, one reason in expert style.
+    assert text.startswith("The model thinks the species is Gentoo")
+    assert text.count("percentage points") == 1 and " = " in text
+    assert "Remember" not in text
+
+
+def test_stop_ends_the_answer_early(session):
+    run = session.send("predict", {"model": "penguin-classifier", "row": GENTOO_LIKE}, speed=50)
+    session.events(run, until=lambda event: event["type"] == "delta")
+    assert session.command(type="cancel", run=run)["type"] == "ack"
+    events = session.events(run)
+    assert events[-1]["type"] == "run.cancelled" and events[-1]["device"] == "laptop"
+    assert len(of_type(events, "delta")) < 10
+
+
+def test_mistakes_in_the_request_are_explained(session):
+    run = session.send("predict", {"model": "nope", "row": GENTOO_LIKE})
+    assert (
+        "no model named 'nope': the models are diabetes-linear"
+        in session.events(run)[-1]["data"]["error"]
+    )
+    run = session.send("predict", {"model": "penguin-classifier", "rows": [GENTOO_LIKE]})
+    error = session.events(run)[-1]["data"]["error"]
+    assert "the predict agent does not know the field 'rows'; it reads model, row, version" in error
+    reply = session.command(
+        type="send", agent="predict", data={"row": GENTOO_LIKE}, params={"length": "tiny"}
+    )
+    assert reply["type"] == "error" and reply["code"] == "invalid_steer"
+    assert "length must be one of short, medium, long" in reply["message"]

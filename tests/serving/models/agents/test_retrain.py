@@ -1,0 +1,73 @@
+import pytest
+
+from serving.models import ModelRegistry
+
+PENGUIN = "penguin-classifier"
+
+
+@pytest.fixture
+def own_registry(models_dir):
+    """A registry of its own: retraining adds versions to it."""
+    return ModelRegistry.open(models_dir)
+
+
+@pytest.fixture
+def retraining(make_server, open_session, own_registry):
+    return open_session(make_server(own_registry))
+
+
+def of_type(events, kind):
+    return [event for event in events if event["type"] == kind]
+
+
+def test_progress_per_fold_then_a_new_version_with_its_card(retraining, own_registry):
+    run = retraining.send("retrain", {"model": PENGUIN, "dataset": "penguins", "folds": 3})
+    events = retraining.events(run)
+    notes = [event["data"]["note"] for event in of_type(events, "progress")]
+    assert notes[0].startswith("retraining penguin-classifier version 1 on penguins: 3 folds")
+    assert notes[1].startswith("fold 1 of 3: accuracy 0.9") and "best so far" in notes[1]
+    assert notes[-1].startswith("final fit on all training rows: test accuracy")
+    assert [e["data"]["done"] for e in of_type(events, "progress")] == [0, 1, 2, 3, 4]
+    result = events[-1]["data"]["result"]
+    assert result["registered"] == "2" and result["complete"] and result["previous_version"] == "1"
+    assert own_registry.latest(PENGUIN).version == "2"
+    card = retraining.client.get(f"/v1/models/{PENGUIN}/2").json()
+    assert card["metrics"]["accuracy"] == result["metrics"]["accuracy"] > 0.9
+    assert "Retrained on the dataset 'penguins' from version 1" in card["description"]
+
+
+def test_finish_now_from_another_device_keeps_the_best_model_so_far(
+    retraining, own_registry, open_session
+):
+    run = retraining.send("retrain", {"model": PENGUIN, "dataset": "penguins", "folds": 10})
+    retraining.events(run, until=lambda e: e["type"] == "progress" and e["data"]["done"] == 1)
+    phone = open_session(retraining.client, device="phone", join=retraining)
+    assert phone.command(type="steer", run=run, params={"finish": "now"})["type"] == "ack"
+    events = retraining.events(run)
+    result = events[-1]["data"]["result"]
+    assert events[-1]["type"] == "run.completed"
+    assert result["complete"] is False and 1 <= result["steps_done"] < 10
+    assert own_registry.latest(PENGUIN).version == result["registered"] == "2"
+    assert "stopped early" in own_registry.latest(PENGUIN).card.description
+
+
+def test_cancel_abandons_the_retraining(retraining, own_registry):
+    run = retraining.send("retrain", {"model": PENGUIN, "dataset": "penguins", "folds": 10})
+    retraining.events(run, until=lambda e: e["type"] == "progress" and e["data"]["done"] == 1)
+    assert retraining.command(type="cancel", run=run)["type"] == "ack"
+    assert retraining.events(run)[-1]["type"] == "run.cancelled"
+    assert own_registry.latest(PENGUIN).version == "1"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"model": PENGUIN}, "the retrain agent needs 'dataset'"),
+        ({"model": PENGUIN, "dataset": "diabetes"}, "dataset 'diabetes' has no column"),
+        ({"model": PENGUIN, "dataset": "penguins", "folds": 1}, "'folds' must be between 2"),
+        ({"model": PENGUIN, "dataset": "penguins", "folds": "3"}, "'folds' must be a whole"),
+    ],
+)
+def test_mistakes_are_explained(retraining, data, message):
+    run = retraining.send("retrain", data)
+    assert message in retraining.events(run)[-1]["data"]["error"]
