@@ -127,11 +127,10 @@ class SQLiteStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _claim(self.path)
         try:
-            connection = _open_database(self.path)
+            self._writer = _Writer(_open_database(self.path), clock, self._publish)
         except BaseException:
             _release(self._lock)
             raise
-        self._writer = _Writer(connection, clock, self._publish)
         self._metas: dict[str, StreamMeta] = {m.path: m for m in self._writer.metas.values()}
         """Committed metadata by path: what readers see."""
         self._tails: dict[str, _TailCache] = {}
@@ -362,6 +361,8 @@ class _Writer:
         self._connection = connection
         self._clock = clock
         self._publish = publish
+        self._broken: Exception | None = None
+        """Set when the metadata could not be reloaded after a failed commit."""
         self._load()
 
     def _load(self) -> None:
@@ -410,6 +411,10 @@ class _Writer:
         self._connection.close()
 
     def _commit(self, batch: list[_Request]) -> None:
+        if self._broken is not None:
+            failures = [(request.future, None, _commit_error(self._broken)) for request in batch]
+            self._publish(_Changes(), failures)
+            return
         outcomes: list[_Outcome] = []
         try:
             self._connection.execute("BEGIN IMMEDIATE")
@@ -424,11 +429,14 @@ class _Writer:
             self._connection.execute("COMMIT")
             changes = self._changes
         except Exception as error:  # SQLite failed (or a bug): keep nothing of this batch
-            if self._connection.in_transaction:
-                self._connection.execute("ROLLBACK")
-            self._load()
             changes = _Changes()
             outcomes = [(request.future, None, _commit_error(error)) for request in batch]
+            try:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                self._load()
+            except Exception as reload_error:  # the file is unusable: refuse from now on
+                self._broken = reload_error
         self._begin_batch()
         self._publish(changes, outcomes)
 
@@ -608,7 +616,8 @@ class _Writer:
 def _commit_error(error: Exception) -> SQLiteCommitError:
     failure = SQLiteCommitError(
         f"the SQLite store could not commit ({type(error).__name__}: {error}); nothing of "
-        "this request was stored, retry it (check the disk if this persists)"
+        "this request was stored: retry it, and if this persists check the disk and restart "
+        "the server"
     )
     failure.__cause__ = error
     return failure
