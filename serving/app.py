@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,6 +22,9 @@ from serving.streams import Store, open_store
 from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
 from serving.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from serving.models import ModelRegistry
 
 
 class StreamsFirst:
@@ -38,10 +42,13 @@ class StreamsFirst:
 
 
 def create_app(
-    config: ServerConfig, store: Store | None = None, agents: AgentRegistry | None = None
+    config: ServerConfig,
+    store: Store | None = None,
+    agents: AgentRegistry | None = None,
+    models: ModelRegistry | None = None,
 ) -> FastAPI:
     """Build the server. ``store`` defaults to ``open_store(config.store_url)``, ``agents`` to
-    the demo agents."""
+    the demo agents; ``models`` adds the model agents and endpoints (serving.models)."""
     store = store if store is not None else open_store(config.store_url)
     signer = TokenSigner(config.secret) if config.secret is not None else None
     sessions = SessionService(
@@ -78,4 +85,8 @@ def create_app(
     app.add_middleware(StreamsFirst, streams=streams)
     app.state.sessions = sessions
     add_session_routes(app, sessions)
+    if models is not None:
+        from serving.models import mount_models  # scikit-learn and pandas load only if needed
+
+        mount_models(app, models, sessions, config.data_dir)
     return app

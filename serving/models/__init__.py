@@ -10,6 +10,7 @@ from serving.models.ensemble import Ballot, Vote, VoteMethod, vote
 from serving.models.evidence import Contribution, Evidence, Explainer, ScoreKind
 from serving.models.explanation import Audience, ExplanationWriter, Length, Steer, SteerError
 from serving.models.http import add_model_routes
+from serving.models.mount import mount_models
 from serving.models.registry import ModelNotFound, ModelRegistry, RegistryError
 from serving.models.results import Results, ResultWriter
 from serving.models.retrain import (
@@ -51,6 +52,7 @@ __all__ = [
     "VoteMethod",
     "add_model_routes",
     "check_table",
+    "mount_models",
     "retrain_data",
     "score_table",
     "vote",

@@ -13,11 +13,8 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from serving.app import create_app
 from serving.config import ServerConfig
-from serving.models import ModelRegistry, Results, add_model_routes
-from serving.models.agents import model_agents
-from serving.models.http import add_upload_route
-from serving.models.uploads import Uploads
-from serving.sessions import SessionSettings, demo_agents
+from serving.models import ModelRegistry
+from serving.sessions import SessionSettings
 from serving.streams import MemoryStore
 from serving.tokens import TokenSigner
 
@@ -25,20 +22,13 @@ SECRET = b"model-agent-tests-secret-0123456789"
 
 
 def build_client(registry: ModelRegistry, data_dir: Path) -> TestClient:
-    agents = demo_agents()
-    results, uploads = Results(data_dir / "results"), Uploads(data_dir / "uploads")
-    for agent in model_agents(registry, results, uploads):
-        agents.add(agent)
     config = ServerConfig(
         store_url="memory://",
         secret=SECRET,
         data_dir=data_dir,
         sessions=SessionSettings(presence_grace_seconds=0.05),
     )
-    app = create_app(config, MemoryStore(), agents=agents)
-    add_model_routes(app, registry, results)
-    add_upload_route(app, uploads, app.state.sessions)
-    return TestClient(app)
+    return TestClient(create_app(config, MemoryStore(), models=registry))
 
 
 class SessionDriver:

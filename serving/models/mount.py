@@ -1,0 +1,33 @@
+"""Adding the models to a server: their agents to the sessions, their routes to the app.
+
+``create_app(config, models=registry)`` calls ``mount_models``; batch results and uploads are
+kept under the server's data folder (``data/results``, ``data/uploads``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from serving.models.agents import model_agents
+from serving.models.http import add_model_routes, add_upload_route
+from serving.models.registry import ModelRegistry
+from serving.models.results import Results
+from serving.models.uploads import Uploads
+from serving.sessions import SessionService
+
+__all__ = ["mount_models"]
+
+
+def mount_models(
+    app: FastAPI, registry: ModelRegistry, sessions: SessionService, data_dir: Path
+) -> None:
+    """Offer the model agents in ``sessions`` and add the model endpoints to ``app``."""
+    results = Results(data_dir / "results")
+    uploads = Uploads(data_dir / "uploads")
+    for agent in model_agents(registry, results, uploads):
+        sessions.agents.add(agent)
+    add_model_routes(app, registry, results)
+    add_upload_route(app, uploads, sessions)
+    app.state.models = registry
