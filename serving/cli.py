@@ -17,6 +17,9 @@ from serving.streams.stores import STORE_URLS
 from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
 
 SHUTDOWN_GRACE_SECONDS = 3
+KEEP_ALIVE_SECONDS = 65
+"""Idle keep-alive connections live longer than clients keep them pooled (Node: 4 s, browsers
+and proxies up to 60 s), so a client never sends a request on a socket we just closed."""
 OPEN_WARNING = (
     "WARNING: --open: no token is needed under /v1/stream/; anyone who can reach {url} can "
     "read, write and delete every stream. Use it only for local experiments and tests."
@@ -156,6 +159,7 @@ def serve(argv: Sequence[str]) -> int:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
 

@@ -90,6 +90,8 @@ _PREFLIGHT: Headers = [
     (b"access-control-max-age", b"86400"),
 ]
 _TRUE = b"true"
+DRAIN_LIMIT = 64 * 1024 * 1024
+"""A refused upload up to this size is read to its end, so the client sees the 413."""
 _HISTORIC_CACHE = b"private, max-age=60, stale-while-revalidate=300"
 
 
@@ -439,12 +441,21 @@ def _location(scope: Scope, path: str) -> bytes:
 
 
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    """The whole request body, or PayloadTooLarge once it passes ``limit`` bytes.
+
+    A refused body is still drained (up to DRAIN_LIMIT bytes) so the client can finish sending
+    and read the 413; closing on it mid-upload would show up as a network error instead.
+    """
     declared = headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
             raise InvalidRequest(f"Content-Length must be a number, got {declared!r}")
         if int(declared) > limit:
-            raise PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {limit}")
+            if int(declared) <= DRAIN_LIMIT:
+                await _drain(receive, DRAIN_LIMIT)
+            raise PayloadTooLarge(
+                f"request body of {declared} bytes exceeds the limit of {limit} bytes"
+            )
     chunks = []
     size = 0
     while True:
@@ -452,12 +463,26 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> b
         if message["type"] == "http.disconnect":
             raise _ClientGone
         chunk = message.get("body", b"")
+        more = message.get("more_body", False)
         size += len(chunk)
         if size > limit:
+            if more:
+                await _drain(receive, DRAIN_LIMIT - size)
             raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not more:
             return b"".join(chunks)
+
+
+async def _drain(receive: Receive, budget: int) -> None:
+    """Read and drop the rest of a request body, up to ``budget`` bytes."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def _respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:

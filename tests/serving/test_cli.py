@@ -132,3 +132,28 @@ def test_shutdown_does_not_wait_for_live_readers() -> None:
             process.terminate()
             process.wait(timeout=15)
     assert time.monotonic() - started < 10
+
+
+def test_an_oversized_upload_gets_a_readable_413() -> None:
+    """The 413 comes after the whole upload: the client is not cut off mid-send."""
+    with running_server("--store", "memory://", "--open", "--max-request-bytes", "1000") as (
+        url,
+        _,
+    ):
+        httpx.put(f"{url}/v1/stream/s", headers={"content-type": "application/octet-stream"})
+        port = int(url.rsplit(":", 1)[1])
+        size = 4 * 1024 * 1024
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(
+                b"POST /v1/stream/s HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/octet-stream\r\n"
+                + f"Content-Length: {size}\r\n\r\n".encode()
+            )
+            connection.sendall(b"x" * 65536)
+            time.sleep(0.5)  # the server has decided by now
+            connection.sendall(b"x" * (size - 65536))
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+                answer += connection.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 413")
+        assert b"exceeds the limit of 1000 bytes" in answer
