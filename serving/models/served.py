@@ -9,7 +9,9 @@ the checksum and the allowed types: loading never runs code from the artifact.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from course.card import ModelCard
-from course.evaluate import ProblemKind, is_keras_model
-from course.export import load_model, read_card
+from course.evaluate import ProblemKind
+from course.export import CARD_FILE, KERAS_FILE, ArtifactError, load_model, read_card
 from course.schema import FieldProblem, to_frame, validate_row
 
 __all__ = ["Predictions", "ServedModel", "plain"]
@@ -55,23 +57,47 @@ class Predictions:
         return answer
 
 
-@dataclass(frozen=True, eq=False)
 class ServedModel:
-    """A loaded artifact: ``name``/``version``, its folder, its card and the fitted model."""
+    """An artifact: ``name``/``version``, its folder, its card and the fitted model.
 
-    name: str
-    version: str
-    path: Path
-    card: ModelCard
-    model: Any
+    ``load`` checks the artifact at once: the model file's checksum against the card for every
+    artifact, and, for a scikit-learn model, the whole of ``course.export.load_model`` (type
+    allow-list included), so a tampered or unsafe artifact is refused when the server starts.
+    A Keras network is read on first use (in Keras' safe mode): importing TensorFlow takes
+    seconds, and a server with many exported versions should not pay for each at start-up.
+    """
+
+    def __init__(self, path: Path, card: ModelCard, model: Any = None) -> None:
+        self.path = path
+        self.card = card
+        self.name = card.name
+        self.version = card.version
+        self._model = model
+        self._loading = threading.Lock()
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ServedModel:
-        """Load the artifact folder ``models/<name>/<version>``; ArtifactError if unsafe."""
+        """Check and load the artifact folder ``models/<name>/<version>``; ArtifactError if it
+        is incomplete, tampered with or unsafe."""
         folder = Path(path)
         card = read_card(folder)
-        model = load_model(folder)
-        return cls(card.name, card.version, folder, card, model)
+        if card.model_file == KERAS_FILE:
+            _check_checksum(folder, card)
+            return cls(folder, card)
+        return cls(folder, card, load_model(folder))
+
+    @property
+    def model(self) -> Any:
+        """The fitted model (a Keras network is loaded here, the first time)."""
+        if self._model is None:
+            with self._loading:
+                if self._model is None:
+                    self._model = load_model(self.path)
+        return self._model
+
+    @property
+    def is_keras(self) -> bool:
+        return self.card.model_file == KERAS_FILE
 
     @property
     def kind(self) -> ProblemKind:
@@ -82,7 +108,7 @@ class ServedModel:
         """Whether ``predict`` can give class probabilities (classifiers that have them)."""
         if self.kind is not ProblemKind.CLASSIFICATION:
             return False
-        return is_keras_model(self.model) or hasattr(self.model, "predict_proba")
+        return self.is_keras or hasattr(self.model, "predict_proba")
 
     def validate(self, row: Any) -> tuple[dict[str, Any], list[FieldProblem]]:
         """Check one request row against the card; RowValidationError lists every problem."""
@@ -99,7 +125,7 @@ class ServedModel:
         Labels always come from the model's own ``predict``, so that a single row and a batch
         get the same answer.
         """
-        if is_keras_model(self.model):
+        if self.is_keras:
             return self._predict_keras(frame)
         labels = np.asarray(self.model.predict(frame))
         proba = None
@@ -117,3 +143,19 @@ class ServedModel:
         classes = self.card.classes or tuple(range(output.shape[1]))
         labels = np.asarray(classes, dtype=object)[output.argmax(axis=1)]
         return Predictions(labels, output.astype(float), classes)
+
+
+def _check_checksum(folder: Path, card: ModelCard) -> None:
+    """The check ``load_model`` starts with, done early for a model loaded later."""
+    model_path = folder / card.model_file
+    if not model_path.is_file():
+        raise ArtifactError(f"{model_path} is missing: re-export the model")
+    digest = hashlib.sha256()
+    with model_path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != card.model_sha256:
+        raise ArtifactError(
+            f"{model_path} does not match the sha256 checksum in its {CARD_FILE}: the artifact "
+            "was changed after export (tampered or corrupted); do not load it, re-export the model"
+        )

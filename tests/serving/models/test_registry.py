@@ -109,6 +109,18 @@ def test_an_unknown_version_lists_the_versions(registry):
 def _rewrite_card(folder, **changes):
     card_path = folder / "card.json"
     card = json.loads(card_path.read_text())
-    card["model_sha256"] = hashlib.sha256((folder / "model.skops").read_bytes()).hexdigest()
     card.update(changes)
+    model_file = folder / card["model_file"]
+    card["model_sha256"] = hashlib.sha256(model_file.read_bytes()).hexdigest()
     card_path.write_text(json.dumps(card))
+
+
+def test_a_keras_artifact_is_checked_at_start_up_and_read_on_first_use(models_dir):
+    folder = models_dir / PENGUIN / "1"
+    (folder / "model.skops").rename(folder / "model.keras")
+    _rewrite_card(folder, model_file="model.keras")
+    served = ModelRegistry.open(models_dir).latest(PENGUIN)
+    assert served.is_keras and served._model is None  # TensorFlow is not imported at start-up
+    (folder / "model.keras").write_bytes(b"changed")
+    with pytest.raises(RegistryError, match="does not match the sha256 checksum"):
+        ModelRegistry.open(models_dir)
