@@ -24,6 +24,9 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
+conformance: setup
+	$(BIN)/python -m pytest tests/serving/conformance -v
+
 lab: setup
 	$(BIN)/python -m pip install --quiet jupyterlab
 	$(BIN)/jupyter lab notebooks/

@@ -28,6 +28,7 @@ from serving.streams.errors import (
 from serving.streams.memory import MemoryStore
 from serving.streams.notify import Notifier
 from serving.streams.offsets import TAIL, ZERO, Offset, parse_position
+from serving.streams.sqlite import SQLiteStore
 from serving.streams.store import (
     AppendRequest,
     AppendResult,
@@ -72,6 +73,7 @@ __all__ = [
     "ProducerStaleEpoch",
     "ProducerState",
     "ReadResult",
+    "SQLiteStore",
     "Segment",
     "Store",
     "StreamClosed",
