@@ -1,6 +1,6 @@
 """The ``serving`` command: run the server, or mint a token for it.
 
-serving [serve] [--host H] [--port P] [--store URL] [--open] [--long-poll-timeout S]
+serving [serve] [--host H] [--port P] [--store URL] [--models DIR] [--open] [--long-poll-timeout S]
 serving token --scope read,write --stream NAME [--ttl SECONDS]
 """
 
@@ -10,11 +10,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from serving.config import DATA_DIR, DEFAULT_STORE_URL, ServerConfig
+from serving.config import DATA_DIR, DEFAULT_STORE_URL, PROJECT_DIR, ServerConfig
 from serving.streams.protocol import Limits
 from serving.streams.stores import STORE_URLS
 from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
+
+if TYPE_CHECKING:
+    from serving.models import ModelRegistry
 
 SHUTDOWN_GRACE_SECONDS = 3
 KEEP_ALIVE_SECONDS = 65
@@ -48,6 +52,14 @@ def _serve_parser() -> argparse.ArgumentParser:
         default=DEFAULT_STORE_URL,
         metavar="URL",
         help=f"where streams are kept: {STORE_URLS} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=PROJECT_DIR / "models",
+        metavar="DIR",
+        help="the exported models to serve (models/<name>/<version>/, as course.export writes "
+        "them); a tampered or unsafe one stops the start (default: %(default)s)",
     )
     parser.add_argument(
         "--open",
@@ -139,7 +151,8 @@ def serve(argv: Sequence[str]) -> int:
         limits=Limits(args.max_request_bytes, args.max_message_bytes),
     )
     try:
-        app = create_app(config)
+        models = _load_models(args.models)
+        app = create_app(config, models=models)
     except ValueError as error:
         print(f"serving: {error}", file=sys.stderr)
         return 2
@@ -162,6 +175,27 @@ def serve(argv: Sequence[str]) -> int:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
+
+
+def _load_models(models_dir: Path) -> ModelRegistry | None:
+    """The registry of ``models_dir``, or None when it holds no artifact (then scikit-learn is
+    not even imported). ValueError names every artifact refused."""
+    if not any(models_dir.glob("*/*/card.json")):
+        print(
+            f"No exported models in {models_dir}: serving sessions only (export one with "
+            "course.export.export_model, or course.recipes.train_penguin_model).",
+            file=sys.stderr,
+        )
+        return None
+    from serving.models import ModelRegistry, RegistryError
+
+    try:
+        registry = ModelRegistry.open(models_dir)
+    except RegistryError as error:
+        raise ValueError(str(error)) from None
+    served = ", ".join(f"{model.name} (version {model.version})" for model in registry)
+    print(f"Models from {models_dir}: {served}", file=sys.stderr)
+    return registry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
