@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,10 +45,6 @@ MAX_RECORD_BYTES = 256 * 1024
 logger = logging.getLogger(__name__)
 
 assert MAX_RECORD_EVENTS <= MAX_EVENTS_PER_RECORD
-
-
-_Entry = tuple[bytes, "asyncio.Future[str] | None"]
-"""A queued event and, for ``append``, the future that receives its offset."""
 
 
 def stream_path(session_id: str) -> str:
@@ -85,9 +80,12 @@ class SessionLog:
         self.clock = clock
         self.failure: Exception | None = None
         """Set when an append failed: the log accepts no more events."""
-        self._pending: deque[_Entry] = deque()
-        self._unwritten = 0
-        """Queued events plus the batch being written."""
+        self._queue: list[bytes] = []
+        self._queued_bytes = 0
+        self._futures: dict[int, asyncio.Future[str]] = {}
+        """Index in ``_queue`` -> the future of an ``append`` waiting for that event's offset."""
+        self._in_flight = 0
+        """Events of the record being written."""
         self._flusher: asyncio.Task[None] | None = None
         self._progress = asyncio.Event()
         """Set (and replaced) after every flush: wakes ``flushed`` waiters."""
@@ -139,11 +137,11 @@ class SessionLog:
     @property
     def backlog(self) -> int:
         """Events queued and not yet durable."""
-        return self._unwritten
+        return len(self._queue) + self._in_flight
 
     async def flushed(self, backlog: int = 0) -> None:
         """Wait until at most ``backlog`` events are still queued (backpressure, shutdown)."""
-        while self._unwritten > backlog and self.failure is None:
+        while self.backlog > backlog and self.failure is None:
             await self._progress.wait()
         if self.failure is not None:
             raise self.failure
@@ -170,29 +168,33 @@ class SessionLog:
         return event
 
     def _enqueue(self, event: bytes, future: asyncio.Future[str] | None) -> None:
-        self._pending.append((event, future))
-        self._unwritten += 1
+        if future is not None:
+            self._futures[len(self._queue)] = future
+        self._queue.append(event)
+        self._queued_bytes += len(event)
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         try:
-            while self._pending:
-                batch = self._take_batch()
-                record = join_record([event for event, _ in batch])
+            while self._queue:
+                events, futures = self._take_batch()
+                self._in_flight = len(events)
+                record = join_record(events)
                 try:
                     result = await self.store.append(
                         self.path, AppendRequest(data=record, content_type=JSON)
                     )
                 except Exception as error:  # the store failed: nothing more can be written
                     logger.exception("session %s: append failed; the log is closed", self.id)
-                    self._fail(error, batch)
+                    self._fail(error, futures)
                     return
-                offsets = record_offsets(result.tail, len(record), len(batch))
-                for (_, future), offset in zip(batch, offsets, strict=True):
-                    if future is not None and not future.done():
-                        future.set_result(offset)
-                self._unwritten -= len(batch)
+                if futures:
+                    offsets = record_offsets(result.tail, len(record), len(events))
+                    for index, future in futures.items():
+                        if not future.done():
+                            future.set_result(offsets[index])
+                self._in_flight = 0
                 self._wake()
         finally:
             self._flusher = None
@@ -201,23 +203,38 @@ class SessionLog:
         self._progress.set()
         self._progress = asyncio.Event()
 
-    def _take_batch(self) -> list[_Entry]:
-        batch = [self._pending.popleft()]
-        size = len(batch[0][0])
-        while self._pending and len(batch) < MAX_RECORD_EVENTS:
-            size += len(self._pending[0][0]) + 2
-            if size > MAX_RECORD_BYTES:
-                break
-            batch.append(self._pending.popleft())
-        return batch
+    def _take_batch(self) -> tuple[list[bytes], dict[int, asyncio.Future[str]]]:
+        """The oldest queued events that fit in one record, and the futures among them."""
+        queue = self._queue
+        count = len(queue)
+        if count > MAX_RECORD_EVENTS or self._queued_bytes + 2 * count > MAX_RECORD_BYTES:
+            count = size = 0
+            for event in queue[:MAX_RECORD_EVENTS]:
+                size += len(event) + 2
+                if count and size > MAX_RECORD_BYTES:
+                    break
+                count += 1
+        events = queue[:count]
+        del queue[:count]
+        self._queued_bytes -= sum(map(len, events))
+        futures: dict[int, asyncio.Future[str]] = {}
+        if self._futures:
+            waiting, self._futures = self._futures, {}
+            for index, future in waiting.items():
+                if index < count:
+                    futures[index] = future
+                else:
+                    self._futures[index - count] = future
+        return events, futures
 
-    def _fail(self, error: Exception, batch: list[_Entry]) -> None:
+    def _fail(self, error: Exception, futures: dict[int, asyncio.Future[str]]) -> None:
         self.failure = error
-        lost = batch + list(self._pending)
-        self._pending.clear()
-        self._unwritten = 0
-        for _, future in lost:
-            if future is not None and not future.done():
+        lost = [*futures.values(), *self._futures.values()]
+        self._queue.clear()
+        self._futures.clear()
+        self._queued_bytes = self._in_flight = 0
+        for future in lost:
+            if not future.done():
                 future.set_exception(error)
         self._wake()
 
