@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import uvicorn
 
@@ -19,6 +19,9 @@ from serving.app import create_app
 from serving.config import ServerConfig
 from serving.sessions import AgentRegistry
 from serving.streams import Store
+
+if TYPE_CHECKING:
+    from serving.models import ModelRegistry
 
 
 class BackgroundServer:
@@ -28,10 +31,11 @@ class BackgroundServer:
         *,
         store: Store | None = None,
         agents: AgentRegistry | None = None,
+        models: ModelRegistry | None = None,
         port: int | None = None,
     ) -> None:
         """``port`` defaults to a free one (0); ``config.port`` is not used."""
-        app = create_app(config, store, agents)
+        app = create_app(config, store, agents, models)
         self.app = app
         self._server = uvicorn.Server(
             uvicorn.Config(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from serving.app import create_app
+from serving.background import BackgroundServer
+from serving.client import AsyncSessionClient, Backoff
 from serving.config import ServerConfig
 from serving.models import ModelRegistry
-from serving.sessions import SessionSettings
+from serving.sessions import Event, SessionSettings
 from serving.streams import MemoryStore
 from serving.tokens import TokenSigner
 
@@ -148,3 +151,111 @@ def open_session(signer) -> Iterator[Callable[[TestClient], SessionDriver]]:
 @pytest.fixture
 def session(server, open_session) -> SessionDriver:
     return open_session(server)
+
+
+# --- a real server on 127.0.0.1, for the tests that go through serving.client ------------------
+
+CREATE_TOKEN = TokenSigner(SECRET).mint("sessions/*", ["create"])
+FAST_BACKOFF = Backoff(initial=0.02, maximum=0.3)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def start_live_server(registry: ModelRegistry, data_dir: Path) -> BackgroundServer:
+    config = ServerConfig(
+        store_url="memory://",
+        secret=SECRET,
+        data_dir=data_dir,
+        sessions=SessionSettings(presence_grace_seconds=0.2),
+    )
+    return BackgroundServer(config, store=MemoryStore(), models=registry)
+
+
+class LiveSessions:
+    """Clients of serving.client on a real server: connect, follow a run, cut the network."""
+
+    def __init__(self, server: BackgroundServer) -> None:
+        self.server = server
+        self.clients: list[AsyncSessionClient] = []
+
+    async def connect(self, device: str, join: AsyncSessionClient | None = None):
+        """A client on a new session, or a second device on the session of ``join``."""
+        if join is None:
+            client = await AsyncSessionClient.create(
+                self.server.url, token=CREATE_TOKEN, device=device, backoff=FAST_BACKOFF
+            )
+        else:
+            assert join.created is not None
+            client = AsyncSessionClient(
+                join.created["url"],
+                token=join.created["tokens"]["control"],
+                device=device,
+                backoff=FAST_BACKOFF,
+            )
+            await client.connect()
+        self.clients.append(client)
+        return client
+
+    @staticmethod
+    async def run_events(client: AsyncSessionClient, run: str, on_event=None) -> list[Event]:
+        """Every event of ``run`` up to its ending; ``on_event(event, so_far)`` sees each."""
+        events: list[Event] = []
+        async with asyncio.timeout(60):
+            while True:
+                event = await client.next_event()
+                if event.run != run:
+                    continue
+                events.append(event)
+                if on_event is not None:
+                    on_event(event, events)
+                if event.ends_run:
+                    return events
+
+    @staticmethod
+    def drop(client: AsyncSessionClient) -> None:
+        """The network goes away under the client (it reconnects and resumes by itself)."""
+        if client._ws is not None:
+            client._ws.transport.abort()
+
+    @staticmethod
+    def assert_once_in_order(events: list[Event]) -> None:
+        offsets = [event.offset for event in events]
+        assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(registry, tmp_path_factory) -> Iterator[BackgroundServer]:
+    """A real server on 127.0.0.1 over the session-wide registry."""
+    with start_live_server(registry, tmp_path_factory.mktemp("data")) as server:
+        yield server
+
+
+@pytest.fixture
+async def live(live_server) -> AsyncIterator[LiveSessions]:
+    sessions = LiveSessions(live_server)
+    yield sessions
+    await sessions.aclose()
+
+
+@pytest.fixture
+async def make_live(tmp_path) -> AsyncIterator[Callable[[ModelRegistry], LiveSessions]]:
+    """Real servers over registries of their own (for agents that add versions)."""
+    built: list[LiveSessions] = []
+
+    def build(registry: ModelRegistry) -> LiveSessions:
+        server = start_live_server(registry, tmp_path / f"live-{len(built)}")
+        server.start()
+        built.append(LiveSessions(server))
+        return built[-1]
+
+    yield build
+    for sessions in built:
+        await sessions.aclose()
+        sessions.server.stop()

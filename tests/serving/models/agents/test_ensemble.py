@@ -1,3 +1,5 @@
+import pytest
+
 GENTOO_LIKE = {
     "bill_length_mm": 47.5,
     "bill_depth_mm": 14.2,
@@ -54,3 +56,18 @@ def test_models_of_different_targets_do_not_vote_together(session):
     error = session.events(run)[-1]["data"]["error"]
     assert "an ensemble needs models that predict the same target the same way" in error
     assert "diabetes-linear (regression of target)" in error
+
+
+@pytest.mark.anyio
+async def test_through_the_client_a_late_device_sees_each_member_and_the_vote(live):
+    laptop = await live.connect("laptop")
+    ack = await laptop.send({"row": GENTOO_LIKE, "models": MEMBERS}, agent="ensemble")
+    answer = await laptop.wait_for_answer(ack.run)
+    assert answer.status == "completed" and answer.result["prediction"] == "Gentoo"
+    late = await live.connect("phone", join=laptop)  # joins after the end: replays the history
+    events = await live.run_events(late, ack.run)
+    assert {e.agent for e in events if e.type == "prediction"} == {
+        "model:penguin-classifier",
+        "model:penguin-knn",
+    }
+    assert events[-1].agent == "ensemble" and events[-1].data["result"] == answer.result

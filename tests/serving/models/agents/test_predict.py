@@ -1,3 +1,8 @@
+import asyncio
+
+import pytest
+
+
 def of_type(events, kind):
     return [event for event in events if event["type"] == kind]
 
@@ -90,3 +95,54 @@ def test_mistakes_in_the_request_are_explained(session):
     )
     assert reply["type"] == "error" and reply["code"] == "invalid_steer"
     assert "length must be one of short, medium, long" in reply["message"]
+
+
+# --- through serving.client, on a real server ---------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_drop_mid_answer_loses_and_repeats_no_token(live):
+    client = await live.connect("laptop")
+    ack = await client.send(
+        {"model": "penguin-classifier", "row": GENTOO_LIKE}, agent="predict", params={"speed": 300}
+    )
+
+    def cut_twice(event, events):
+        if event.type == "delta" and len(of_type_events(events, "delta")) in (5, 25):
+            live.drop(client)
+
+    events = await live.run_events(client, ack.run, cut_twice)
+    assert client.reconnects >= 2
+    live.assert_once_in_order(events)
+    assert events[-1].type == "run.completed"
+    text = "".join(event.data["text"] for event in of_type_events(events, "delta"))
+    assert text == events[-1].data["result"]["text"]
+    assert text.startswith("The model thinks the species is Gentoo")
+
+
+@pytest.mark.anyio
+async def test_a_second_device_stops_the_answer_and_both_see_it(live):
+    laptop = await live.connect("laptop")
+    phone = await live.connect("phone", join=laptop)
+    ack = await laptop.send(
+        {"model": "penguin-classifier", "row": GENTOO_LIKE}, agent="predict", params={"speed": 20}
+    )
+    first_delta = asyncio.Event()
+
+    async def follow_phone():
+        return await live.run_events(
+            phone, ack.run, lambda e, _: e.type == "delta" and first_delta.set()
+        )
+
+    watching = asyncio.create_task(follow_phone())
+    await asyncio.wait_for(first_delta.wait(), 10)
+    await phone.cancel(ack.run)
+    answer = await laptop.wait_for_answer(ack.run)
+    assert answer.status == "cancelled"
+    phone_events = await watching
+    assert phone_events[-1].type == "run.cancelled" and phone_events[-1].device == "phone"
+    assert 0 < len(of_type_events(phone_events, "delta")) < 10
+
+
+def of_type_events(events, kind):
+    return [event for event in events if event.type == kind]

@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 
 from serving.models import ModelRegistry
@@ -71,3 +73,32 @@ def test_cancel_abandons_the_retraining(retraining, own_registry):
 def test_mistakes_are_explained(retraining, data, message):
     run = retraining.send("retrain", data)
     assert message in retraining.events(run)[-1]["data"]["error"]
+
+
+@pytest.fixture
+def own_live(make_live, own_registry):
+    return make_live(own_registry)
+
+
+@pytest.mark.anyio
+async def test_through_the_client_progress_survives_a_drop_and_finish_now_comes_from_another_device(
+    own_live, own_registry
+):
+    laptop = await own_live.connect("laptop")
+    phone = await own_live.connect("phone", join=laptop)
+    ack = await laptop.send({"model": PENGUIN, "dataset": "penguins", "folds": 10}, agent="retrain")
+    steered = asyncio.Event()
+
+    def on_progress(event, events):
+        if event.type == "progress" and event.data["done"] == 1:
+            own_live.drop(laptop)
+            steered.set()
+
+    following = asyncio.create_task(own_live.run_events(laptop, ack.run, on_progress))
+    await asyncio.wait_for(steered.wait(), 60)
+    await phone.steer(ack.run, finish="now")
+    events = await following
+    own_live.assert_once_in_order(events)
+    result = events[-1].data["result"]
+    assert result["complete"] is False and result["registered"] == "2"
+    assert own_registry.latest(PENGUIN).version == "2"

@@ -1,6 +1,9 @@
+import asyncio
 import io
 
+import httpx
 import pandas as pd
+import pytest
 
 from course import datasets
 
@@ -110,3 +113,56 @@ def test_uploads_need_the_sessions_write_token_and_stay_in_their_session(session
     elsewhere = open_session(session.client, device="phone")
     run = elsewhere.send("batch", {"model": "penguin-classifier", "upload": upload})
     assert f"no upload '{upload}' in this session" in elsewhere.events(run)[-1]["data"]["error"]
+
+
+# --- through serving.client, on a real server ---------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_through_the_client_chunks_arrive_once_across_drops_and_a_second_device_stops_it(
+    live,
+):
+    laptop = await live.connect("laptop")
+    phone = await live.connect("phone", join=laptop)
+    ack = await laptop.send(
+        {"model": "penguin-classifier", "dataset": "penguins"},
+        agent="batch",
+        params={"chunk_size": 100},
+    )
+
+    def cut_after_the_first_chunk(event, events):
+        if event.type == "prediction" and event.data["rows"] == [0, 100]:
+            live.drop(laptop)
+
+    events = await live.run_events(laptop, ack.run, cut_after_the_first_chunk)
+    live.assert_once_in_order(events)
+    chunks = [event.data["rows"] for event in events if event.type == "prediction"]
+    assert chunks == [[0, 100], [100, 200], [200, 300], [300, 344]]
+    assert events[-1].data["result"]["result_url"].endswith(".csv")
+
+    big = pd.concat([datasets.load("penguins")] * 30, ignore_index=True).to_csv(index=False)
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{live.server.url}/v1/uploads?session={laptop.session}",
+            content=big.encode(),
+            headers={"authorization": f"Bearer {laptop.token}"},
+        )
+    ack = await laptop.send(
+        {"model": "penguin-classifier", "upload": response.json()["upload"]},
+        agent="batch",
+        params={"chunk_size": 100},
+    )
+    stopped = asyncio.Event()
+
+    def stop_on_the_first_chunk(event, events):
+        if event.type == "prediction":
+            stopped.set()
+
+    following = asyncio.create_task(live.run_events(phone, ack.run, stop_on_the_first_chunk))
+    await asyncio.wait_for(stopped.wait(), 30)
+    await phone.cancel(ack.run)
+    answer = await laptop.wait_for_answer(ack.run)
+    assert answer.status == "cancelled"
+    events = await following
+    partial = [e.data for e in events if e.type == "prediction" and "complete" in e.data]
+    assert partial and partial[0]["complete"] is False
