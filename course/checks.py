@@ -757,7 +757,8 @@ def clusters_match(labels: Any, truth: Any, *, n_clusters: int, min_agreement: f
     return wrong(
         f"the clusters agree little with the species (adjusted Rand index {agreement:.2f}, "
         f"target {min_agreement:.2f}).",
-        hint="scale the features first: unscaled, body mass in grams outweighs everything else.",
+        hint="scale the features first (unscaled, body mass in grams outweighs everything "
+        "else), and cluster on the measurements that separate the species (notebook 03).",
     )
 
 
