@@ -36,6 +36,7 @@ __all__ = [
     "largest_coefficient",
     "leaky_option",
     "missing_values",
+    "model_ready_features",
     "parameter_count",
     "penguin_features",
     "penguin_preprocessor",
@@ -607,7 +608,13 @@ def _rows_seen(model: Any) -> int | None:
 def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback:
     """Check the probability a fitted classifier gives to ``label`` for one row (a 1-row frame)."""
     require_answer("probability", answer)
-    probabilities = np.asarray(model.predict_proba(row))[0]
+    try:
+        probabilities = np.asarray(model.predict_proba(row))[0]
+    except Exception as error:  # a row the model cannot read: say so instead of crashing
+        return wrong(
+            f"the model cannot score the row: {type(error).__name__}: {error}",
+            hint="give the row the same columns, in the same order, as the training features.",
+        )
     classes = list(model.classes_)
     expected = float(probabilities[classes.index(label)])
     if isinstance(answer, str):
@@ -765,20 +772,77 @@ def clusters_match(labels: Any, truth: Any, *, n_clusters: int, min_agreement: f
 # --- Capstone: will it rain tomorrow in Seattle? ---------------------------------------------
 
 
-def time_ordered_split(train_dates: Any, test_dates: Any) -> Feedback:
-    """Check that every test day comes after every training day."""
-    require_answer("train_dates", train_dates)
-    require_answer("test_dates", test_dates)
+def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
+    """Check a feature table built from ``table``: same rows, numbers only, no gaps, no target."""
+    require_answer("X", X)
     import pandas as pd
 
-    train = pd.to_datetime(pd.Series(train_dates))
-    test = pd.to_datetime(pd.Series(test_dates))
+    if not isinstance(X, pd.DataFrame):
+        return wrong(
+            f"`X` should be a DataFrame of features, got {type(X).__name__}.",
+            hint="select the feature columns of the table: table[[...]].",
+        )
+    if len(X) != len(table):
+        return wrong(
+            f"`X` has {len(X)} rows but the table has {len(table)}.",
+            hint="build X from `table`, with one row per row of the table.",
+        )
+    if target in X.columns:
+        return wrong(
+            f"`X` contains the target {target!r}: the model would be handed the answer.",
+            hint=f"leave it out: table.drop(columns=[{target!r}, ...]).",
+        )
+    dates = [str(c) for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c])]
+    if dates:
+        return wrong(
+            f"{dates} hold dates, and a model needs numbers.",
+            hint="turn a date into numbers a model can use, such as the month: "
+            "table['date'].dt.month.",
+        )
+    numeric = X.select_dtypes(["number", "bool"]).columns
+    text = [str(c) for c in X.columns if c not in numeric]
+    if text:
+        return wrong(
+            f"{text} hold labels, not numbers.",
+            hint="drop them, or one-hot encode them in a pipeline (and check the datasheet: "
+            "some labels are unreliable).",
+        )
+    if not len(X.columns):
+        return wrong("`X` has no columns.", hint="choose at least one feature.")
+    gaps = [str(c) for c in X.columns if X[c].isna().any()]
+    if gaps:
+        return wrong(f"{gaps} have missing values.", hint="fill or drop them first.")
+    y = pd.Series(table[target]).to_numpy()
+    for column in X.columns:
+        if X[column].nunique() > 1 and ((X[column].to_numpy() > 0) == y).mean() > 0.99:
+            return wrong(
+                f"{column!r} gives the target away: it is positive exactly on the rows where "
+                f"{target!r} is true, so it must come from the future.",
+                hint="use only what is known on the day of the prediction.",
+            )
+    return correct(f"{X.shape[1]} numeric features for {len(X)} rows: {[str(c) for c in X]}.")
+
+
+def time_ordered_split(X_train: Any, X_test: Any, *, dates: Any) -> Feedback:
+    """Check that every test row comes after every training row; ``dates`` is indexed by row."""
+    require_answer("X_train", X_train)
+    require_answer("X_test", X_test)
+    import pandas as pd
+
+    dates = pd.to_datetime(pd.Series(dates))
+    missing = [index for index in (*X_train.index, *X_test.index) if index not in dates.index]
+    if missing:
+        return wrong(
+            f"{len(missing)} rows of X_train and X_test are not rows of the table.",
+            hint="split the X and y built from the table, without resetting their index.",
+        )
+    train, test = dates.loc[X_train.index], dates.loc[X_test.index]
     if not len(train) or not len(test):
         return wrong("one of the two parts is empty.", hint="choose a cut inside the dates.")
-    overlap = set(train) & set(test)
+    overlap = set(X_train.index) & set(X_test.index)
     if overlap:
         return wrong(
-            f"{len(overlap)} days are in both parts.",
+            f"{len(overlap)} rows are in both parts.",
             hint="split once, at a date: time_split(X, y, dates=..., test_from=...).",
         )
     if train.max() >= test.min():

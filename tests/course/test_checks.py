@@ -18,6 +18,7 @@ from course import checks, datasets, recipes
 from course.clustering import cluster_scores
 from course.export import read_card
 from course.rl import GridWorld, QLearningAgent
+from course.weather import RAIN_TOMORROW, rain_tomorrow
 
 
 def test_feedback_reads_as_a_verdict_with_a_hint():
@@ -222,7 +223,8 @@ def test_every_new_check_treats_the_placeholder_as_not_answered(penguins, split,
         lambda: checks.largest_coefficient(..., fitted),
         lambda: checks.best_k(..., None),
         lambda: checks.clusters_match(..., penguins["species"], n_clusters=3, min_agreement=0.5),
-        lambda: checks.time_ordered_split(..., ["2015-01-01"]),
+        lambda: checks.time_ordered_split(..., X_test, dates=None),
+        lambda: checks.model_ready_features(..., penguins, target="species"),
     ]
     for call in calls:
         with pytest.raises(NotImplementedError, match=r"is still `\.\.\.`"):
@@ -699,12 +701,60 @@ def test_clusters_match_rewards_scaling(penguins):
 
 
 def test_time_ordered_split_names_the_mistake():
-    days = pd.Series(pd.date_range("2012-01-01", periods=100, freq="D"))
-    assert checks.time_ordered_split(days[:80], days[80:]).passed
-    train, test = train_test_split(days, test_size=0.2, random_state=0)
-    feedback = checks.time_ordered_split(train, test)
+    days = pd.Series(pd.date_range("2012-01-01", periods=100, freq="D"), index=range(100, 200))
+    X = pd.DataFrame({"temp": range(100)}, index=days.index)
+    feedback = checks.time_ordered_split(X.iloc[:80], X.iloc[80:], dates=days)
+    assert feedback.passed
+    assert "tested on the 20 days from 2012-03-21 to 2012-04-09" in feedback.message
+    train, test = train_test_split(X, test_size=0.2, random_state=0)
+    feedback = checks.time_ordered_split(train, test, dates=days)
     assert "training days come after the first test day" in feedback.message
     assert "time_split" in feedback.hint
-    assert "in both parts" in checks.time_ordered_split(days[:81], days[80:]).message
-    assert "holds 50% of the days" in checks.time_ordered_split(days[:50], days[50:]).message
-    assert "empty" in checks.time_ordered_split(days, days[:0]).message
+    feedback = checks.time_ordered_split(X.iloc[:81], X.iloc[80:], dates=days)
+    assert "in both parts" in feedback.message
+    feedback = checks.time_ordered_split(X.iloc[:50], X.iloc[50:], dates=days)
+    assert "holds 50% of the days" in feedback.message
+    assert "empty" in checks.time_ordered_split(X, X.iloc[:0], dates=days).message
+    feedback = checks.time_ordered_split(X.reset_index(drop=True), X.iloc[:0], dates=days)
+    assert "not rows of the table" in feedback.message
+
+
+@pytest.fixture(scope="module")
+def rain_table():
+    weather = datasets.load("seattle_weather")
+    return rain_tomorrow(weather.assign(month=weather["date"].dt.month))
+
+
+def test_model_ready_features_accepts_numbers_known_today(rain_table):
+    X = rain_table[["precipitation", "temp_max", "temp_min", "wind", "month"]]
+    feedback = checks.model_ready_features(X, rain_table, target=RAIN_TOMORROW)
+    assert feedback.passed
+    assert "5 numeric features for 1460 rows" in feedback.message
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda t: t[["precipitation", RAIN_TOMORROW]], "contains the target"),
+        (lambda t: t[["precipitation", "date"]], "['date'] hold dates"),
+        (lambda t: t[["precipitation", "weather"]], "['weather'] hold labels"),
+        (lambda t: t[["precipitation"]].iloc[:-1], "has 1459 rows but the table has 1460"),
+        (lambda t: t[["precipitation"]].assign(gap=np.nan), "['gap'] have missing values"),
+        (lambda t: t[[]], "has no columns"),
+        (lambda t: t["precipitation"], "should be a DataFrame"),
+        (
+            lambda t: t[["wind"]].assign(rain_next=t["precipitation"].shift(-1).fillna(0)),
+            "'rain_next' gives the target away",
+        ),
+    ],
+)
+def test_model_ready_features_names_the_mistake(rain_table, make, says):
+    feedback = checks.model_ready_features(make(rain_table), rain_table, target=RAIN_TOMORROW)
+    assert not feedback.passed
+    assert says in feedback.message
+    assert feedback.hint
+
+
+def test_class_probability_reports_a_row_the_model_cannot_read(split, fitted):
+    feedback = checks.class_probability(0.5, fitted, split[1].head(1)[["island"]], "Adelie")
+    assert "cannot score the row" in feedback.message
