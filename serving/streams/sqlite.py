@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
 import os
 import queue
 import sqlite3
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.streams import rules
+from serving.streams.codec import decode_meta, encode_meta
 from serving.streams.errors import StreamError, StreamGone, StreamNotFound
 from serving.streams.notify import Notifier
 from serving.streams.offsets import TAIL, Offset, Position
@@ -54,7 +54,6 @@ from serving.streams.store import (
     AppendResult,
     CreateRequest,
     CreateResult,
-    ForkOrigin,
     ProducerState,
     ReadResult,
     Segment,
@@ -371,7 +370,7 @@ class _Writer:
         for stream_id, path, text in self._connection.execute(
             "SELECT stream_id, path, meta FROM streams"
         ):
-            self.metas[str(stream_id)] = _decode_meta(str(stream_id), path, text)
+            self.metas[str(stream_id)] = decode_meta(str(stream_id), path, text)
         self._paths = {meta.path: stream_id for stream_id, meta in self.metas.items()}
         self._producers: dict[str, dict[str, ProducerState]] = {}
         for stream_id, producer_id, epoch, last_seq in self._connection.execute(
@@ -445,7 +444,7 @@ class _Writer:
         self._connection.executemany(
             "UPDATE streams SET meta = ? WHERE stream_id = ?",
             [
-                (_encode_meta(self.metas[stream_id]), int(stream_id))
+                (encode_meta(self.metas[stream_id]), int(stream_id))
                 for stream_id in self._dirty_metas
                 if stream_id in self.metas
             ],
@@ -799,53 +798,3 @@ def _claim(path: Path) -> int | None:
 def _release(descriptor: int | None) -> None:
     if descriptor is not None:
         os.close(descriptor)  # closing the descriptor releases the flock
-
-
-def _encode_meta(meta: StreamMeta) -> str:
-    """StreamMeta as JSON, without the path and stream id (they are columns)."""
-    fork = meta.fork
-    return json.dumps(
-        {
-            "content_type": meta.content_type,
-            "tail": str(meta.tail),
-            "created_at": meta.created_at,
-            "accessed_at": meta.accessed_at,
-            "ttl_seconds": meta.ttl_seconds,
-            "expires_at": meta.expires_at,
-            "closed": meta.closed,
-            "last_stream_seq": meta.last_stream_seq,
-            "base": str(meta.base),
-            "fork": None
-            if fork is None
-            else [fork.source, fork.source_id, str(fork.offset), fork.sub_offset],
-            "lineage": [[s.stream_id, str(s.start), str(s.end)] for s in meta.lineage],
-            "forks": meta.forks,
-            "tombstone": meta.tombstone,
-        },
-        separators=(",", ":"),
-    )
-
-
-def _decode_meta(stream_id: str, path: str, text: str) -> StreamMeta:
-    row = json.loads(text)
-    fork = row["fork"]
-    return StreamMeta(
-        path=path,
-        stream_id=stream_id,
-        content_type=row["content_type"],
-        tail=Offset.parse(row["tail"]),
-        created_at=row["created_at"],
-        accessed_at=row["accessed_at"],
-        ttl_seconds=row["ttl_seconds"],
-        expires_at=row["expires_at"],
-        closed=row["closed"],
-        last_stream_seq=row["last_stream_seq"],
-        base=Offset.parse(row["base"]),
-        fork=None if fork is None else ForkOrigin(fork[0], fork[1], Offset.parse(fork[2]), fork[3]),
-        lineage=tuple(
-            Segment(source_id, Offset.parse(start), Offset.parse(end))
-            for source_id, start, end in row["lineage"]
-        ),
-        forks=row["forks"],
-        tombstone=row["tombstone"],
-    )
