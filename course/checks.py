@@ -40,6 +40,7 @@ __all__ = [
     "parameter_count",
     "penguin_features",
     "penguin_preprocessor",
+    "persistence_accuracy",
     "problem_kind",
     "q_update",
     "reaches_goal",
@@ -862,6 +863,39 @@ def time_ordered_split(X_train: Any, X_test: Any, *, dates: Any) -> Feedback:
     return correct(
         f"trained on {train.min().date()} to {train.max().date()}, tested on the "
         f"{len(test)} days from {test.min().date()} to {test.max().date()}."
+    )
+
+
+def persistence_accuracy(
+    answer: Any, X_test: Any, y_test: Any, *, column: str = "precipitation"
+) -> Feedback:
+    """Check the test accuracy of the rule "tomorrow like today": rain when ``column`` > 0."""
+    require_answer("persistence", answer)
+    truth = np.asarray(y_test).astype(bool)
+    rule = np.asarray(X_test[column]) > 0
+    expected = float((rule == truth).mean())
+    if not _is_number(answer):
+        return wrong(
+            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
+            hint="compare the rule's answers with y_test and take the mean.",
+        )
+    if math.isclose(answer, expected, abs_tol=5e-4):
+        return correct(f"tomorrow is like today on {expected:.1%} of the test days.")
+    if math.isclose(answer, 100 * expected, abs_tol=0.05):
+        return wrong(f"{answer:g} is a percentage.", hint="give it as a number from 0 to 1.")
+    if math.isclose(answer, 1 - expected, abs_tol=5e-4):
+        return wrong(
+            f"{answer:.3f} is the share of days the rule gets wrong.",
+            hint="count the days where the rule's answer equals the truth.",
+        )
+    if math.isclose(answer, float(truth.mean()), abs_tol=5e-4):
+        return wrong(
+            f"{answer:.3f} is the share of rainy days, not the rule's accuracy.",
+            hint=f"the rule predicts rain when {column} > 0; compare that with y_test.",
+        )
+    return wrong(
+        f"{answer:.3f} is not the accuracy of the rule on the test days.",
+        hint=f"((X_test[{column!r}] > 0) == y_test).mean(), on the test days only.",
     )
 
 

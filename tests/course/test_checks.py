@@ -225,6 +225,7 @@ def test_every_new_check_treats_the_placeholder_as_not_answered(penguins, split,
         lambda: checks.clusters_match(..., penguins["species"], n_clusters=3, min_agreement=0.5),
         lambda: checks.time_ordered_split(..., X_test, dates=None),
         lambda: checks.model_ready_features(..., penguins, target="species"),
+        lambda: checks.persistence_accuracy(..., X_test, y_test),
     ]
     for call in calls:
         with pytest.raises(NotImplementedError, match=r"is still `\.\.\.`"):
@@ -758,3 +759,22 @@ def test_model_ready_features_names_the_mistake(rain_table, make, says):
 def test_class_probability_reports_a_row_the_model_cannot_read(split, fitted):
     feedback = checks.class_probability(0.5, fitted, split[1].head(1)[["island"]], "Adelie")
     assert "cannot score the row" in feedback.message
+
+
+def test_persistence_accuracy_names_the_mistake():
+    X_test = pd.DataFrame({"precipitation": [0.0, 2.0, 0.5, 0.0, 0.0]})
+    y_test = pd.Series([False, True, False, False, True])  # the rule is right on 3 of 5 days
+    assert checks.persistence_accuracy(0.6, X_test, y_test).passed
+    for answer, says in [
+        (60, "percentage"),
+        (0.4, "gets wrong"),
+        ("0.6", "should be a number"),
+        (0.9, "not the accuracy"),
+    ]:
+        feedback = checks.persistence_accuracy(answer, X_test, y_test)
+        assert not feedback.passed
+        assert says in feedback.message
+    rainy = pd.Series([False, True, True, True, False])  # 60% rainy, the rule right on 20%
+    today = pd.DataFrame({"precipitation": [1.0, 0.0, 0.0, 0.0, 0.0]})
+    feedback = checks.persistence_accuracy(0.6, today, rainy)
+    assert "share of rainy days" in feedback.message
