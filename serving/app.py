@@ -22,6 +22,7 @@ from serving.streams import Store, open_store
 from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
 from serving.tokens import TokenSigner
+from serving.web import add_web_page
 
 if TYPE_CHECKING:
     from serving.models import ModelRegistry
@@ -85,6 +86,7 @@ def create_app(
     app.add_middleware(StreamsFirst, streams=streams)
     app.state.sessions = sessions
     add_session_routes(app, sessions)
+    add_web_page(app, sessions)
     if models is not None:
         from serving.models import mount_models  # scikit-learn and pandas load only if needed
 

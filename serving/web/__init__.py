@@ -1,0 +1,13 @@
+"""The web page: a prediction form, the streamed answer, Stop and steer from any tab or device.
+
+The page is plain HTML and JavaScript modules in serving/web/static/, served as written (no
+build step), so a learner can read every line: ``session.js`` is the protocol client,
+``transcript.js`` folds the session's events into runs, ``form.js`` builds the form from the
+model card, ``view.js`` draws, ``app.js`` wires them together. serving.web.page serves them and
+hands the page the token it starts its session with.
+"""
+
+from serving.web.local import is_loopback_host, why_not_local
+from serving.web.page import add_web_page
+
+__all__ = ["add_web_page", "is_loopback_host", "why_not_local"]

@@ -1,0 +1,94 @@
+"""Serving the web page: ``/`` and its files, and the token that lets it start a session.
+
+    GET  /             the page (serving/web/static/index.html)
+    GET  /web/<file>   its modules and style sheet, as written: no build step
+    POST /web/token    a short-lived ``create`` token, for a browser on this computer only
+
+How the page gets its session (secure by default, no friction on your own computer): the page
+asks ``POST /web/token`` for a token that may only create sessions and expires in a minute,
+then creates its session with the ordinary ``POST /v1/sessions`` and keeps the three tokens it
+gets back. The server hands that token only to a request from this computer's own page (see
+serving.web.local), so a server started with ``--host 0.0.0.0`` does not let the whole network
+in: another device joins with a link shared from the page (its token travels in the link's
+``#fragment``, which browsers never send to a server), or with a ``create`` token minted by
+``serving token --scope create --stream 'sessions/*'`` and put in the address as
+``/#create=<token>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.staticfiles import StaticFiles
+
+from serving.sessions import Scope, SessionService
+from serving.sessions.session import PREFIX
+from serving.web.local import why_not_local
+
+__all__ = ["CREATE_TOKEN_SECONDS", "STATIC_DIR", "add_web_page"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+CREATE_TOKEN_SECONDS = 60
+"""The page uses its create token at once; a minute covers a slow start and nothing more."""
+PAGE_HEADERS = {
+    # Learners edit these files: always check for a newer version (ETags keep it cheap).
+    "cache-control": "no-cache",
+    # The page runs only its own scripts and talks only to this server.
+    "content-security-policy": "default-src 'self'; connect-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
+
+
+class _PageFiles(StaticFiles):
+    """The page's files, with the page's headers."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().file_response(*args, **kwargs)
+        response.headers.update(PAGE_HEADERS)
+        return response
+
+
+def add_web_page(app: FastAPI, sessions: SessionService) -> None:
+    """Serve the page at ``/`` and its files under ``/web/`` for the sessions of ``sessions``."""
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+    @app.post("/web/token", include_in_schema=False)
+    async def create_token(request: Request) -> JSONResponse:
+        headers = {"cache-control": "no-store"}
+        if sessions.open_access:
+            return JSONResponse({"create": None, "expires_in": None}, headers=headers)
+        client = request.client.host if request.client else None
+        reason = why_not_local(
+            client, request.headers.get("host", ""), request.headers.get("origin")
+        )
+        if reason is not None:
+            return JSONResponse(
+                {"error": {"code": "not_local", "message": _not_local_message(reason)}},
+                status_code=403,
+                headers=headers,
+            )
+        assert sessions.signer is not None  # a server that is not open has one
+        token = sessions.signer.mint(
+            PREFIX + "*", [Scope.CREATE], ttl_seconds=CREATE_TOKEN_SECONDS, subject="web"
+        )
+        return JSONResponse({"create": token, "expires_in": CREATE_TOKEN_SECONDS}, headers=headers)
+
+    app.mount("/web", _PageFiles(directory=STATIC_DIR), name="web")
+
+
+def _not_local_message(reason: str) -> str:
+    return (
+        f"the page starts sessions by itself only in a browser on the server's own computer, "
+        f"and this request is not from there: {reason}. From another device, open a link "
+        "shared from the page ('Watch on another device' or 'Share control'), or add a create "
+        "token to the address: /#create=<token>, with the token from "
+        "serving token --scope create --stream 'sessions/*'"
+    )

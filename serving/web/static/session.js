@@ -1,0 +1,278 @@
+// session.js: a browser client of the session protocol (docs/PROTOCOL.md).
+//
+// It keeps the promises of the Python client (serving/client.py):
+//   - every event of the session is delivered once, in log order, whatever happens to the
+//     network: after a drop it reconnects by itself and subscribes again from the offset of
+//     the last event it delivered, so the server sends exactly the events it missed;
+//   - every command carries a fresh id and is resent after a reconnect until its reply
+//     arrives; the server does a command once per id, so a lost reply never doubles it.
+//
+// It does no drawing: the page gives it two callbacks, `onEvent(event)` and
+// `onStateChange(state, detail)`.
+
+/** Where the connection stands; the page shows it as the connection indicator. */
+export const ConnectionState = Object.freeze({
+  CONNECTING: "connecting", // the first attempt: nothing received yet
+  LIVE: "live", // subscribed: events flow as they are written
+  RECONNECTING: "reconnecting", // the connection dropped: trying again, with growing pauses
+  OFFLINE: "offline", // the browser has no network: waiting for it to come back
+  CLOSED: "closed", // refused for good (a bad token, no such session), or closed by the page
+});
+
+/** The server refused a command; `code` is the protocol's error code (e.g. run_not_active). */
+export class CommandError extends Error {
+  constructor(code, message, commandId = null) {
+    super(`${code}: ${message}`);
+    this.code = code;
+    this.serverMessage = message;
+    this.commandId = commandId;
+  }
+}
+
+/** The connection is closed for good; `code` is the close code (4401, 4404...) if any. */
+export class SessionClosed extends Error {
+  constructor(message, code = null) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const HEARTBEAT_SECONDS = 10; // ask "are you there?" after this long without any frame
+const SILENCE_SECONDS = 20; // no frame at all for this long: the connection is dead
+const WORDS = new Set(["start", "new"]); // subscribe positions that are not offsets
+
+/** A random hex string: command ids, device names (works on plain http, unlike randomUUID). */
+export function randomHex(bytes = 8) {
+  const values = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(values, (value) => value.toString(16).padStart(2, "0")).join("");
+}
+
+export class SessionConnection {
+  /**
+   * @param {object} options
+   * @param {string} options.server   the server's base URL, e.g. "http://127.0.0.1:8000"
+   * @param {string} options.session  the session id
+   * @param {string|null} options.token  a read, write or control token (null: open server)
+   * @param {string} options.device   this client's name, written in the events it causes
+   * @param {string} [options.start]  "start" (the whole history), "new", or an offset
+   */
+  constructor({ server, session, token, device, start = "start", onEvent, onStateChange }) {
+    this.server = server.replace(/\/+$/, "");
+    this.session = session;
+    this.token = token;
+    this.device = device;
+    this.onEvent = onEvent;
+    this.onStateChange = onStateChange;
+    this.state = ConnectionState.CONNECTING;
+    this.reconnects = 0; // how many times the connection was established again
+    this.position = start; // the offset of the last event delivered (or where to start)
+    this.pending = new Map(); // command id -> {payload, resolve, reject}: waiting for a reply
+    this.socket = null;
+    this.subscribeId = null;
+    this.delay = 0.05; // seconds before the next attempt: doubles up to 2 s, as in Python
+    this.retryTimer = null;
+    this.heartbeatTimer = null;
+    this.lastFrameAt = 0;
+    this.heartbeatSent = false;
+    this.wasLive = false; // "connecting" until the first subscription, "reconnecting" after
+    this.onOnline = () => this.#networkBack();
+    this.onOffline = () => this.#networkGone();
+  }
+
+  /** Open the connection; it then keeps itself open until `close()` or a refusal. */
+  connect() {
+    window.addEventListener("online", this.onOnline);
+    window.addEventListener("offline", this.onOffline);
+    this.heartbeatTimer = setInterval(() => this.#checkAlive(), 1000);
+    if (navigator.onLine === false) this.#setState(ConnectionState.OFFLINE);
+    else this.#open();
+  }
+
+  close() {
+    this.#fail(new SessionClosed("the page closed the connection"));
+  }
+
+  // --- commands -------------------------------------------------------------------------
+
+  /** Send a message: it starts a run of `agent`. Resolves to the ack ({run, offset}). */
+  send(data, { agent, params } = {}) {
+    const command = { type: "send", data };
+    if (agent) command.agent = agent;
+    if (params && Object.keys(params).length) command.params = params;
+    return this.#command(command);
+  }
+
+  cancel(run) {
+    return this.#command({ type: "cancel", run });
+  }
+
+  steer(run, params) {
+    return this.#command({ type: "steer", run, params });
+  }
+
+  #command(command) {
+    if (this.state === ConnectionState.CLOSED) {
+      return Promise.reject(new SessionClosed("the connection is closed"));
+    }
+    command.id = randomHex(8);
+    const payload = JSON.stringify(command);
+    return new Promise((resolve, reject) => {
+      this.pending.set(command.id, { payload, resolve, reject });
+      // Sent now if the socket is up and subscribed; otherwise resent by #resume().
+      if (this.#ready()) this.socket.send(payload);
+    });
+  }
+
+  #ready() {
+    return this.socket !== null && this.socket.readyState === WebSocket.OPEN && this.subscribeId;
+  }
+
+  // --- the connection -------------------------------------------------------------------
+
+  #url() {
+    const query = new URLSearchParams({ device: this.device });
+    if (this.token) query.set("access_token", this.token); // a browser WebSocket has no headers
+    const base = this.server.replace(/^http/, "ws");
+    return `${base}/v1/sessions/${this.session}/ws?${query}`;
+  }
+
+  #open() {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.subscribeId = null;
+    const socket = new WebSocket(this.#url());
+    this.socket = socket;
+    socket.onopen = () => this.#resume(socket);
+    socket.onmessage = (message) => this.#receive(message.data);
+    socket.onclose = (closed) => this.#closed(socket, closed.code, closed.reason);
+    // onerror is always followed by onclose, which decides what to do.
+  }
+
+  /** Subscribe from the last event delivered, then resend every command still unanswered. */
+  #resume(socket) {
+    this.lastFrameAt = Date.now();
+    this.subscribeId = `sub-${randomHex(4)}`;
+    socket.send(JSON.stringify({ type: "subscribe", id: this.subscribeId, from: this.position }));
+    for (const { payload } of this.pending.values()) socket.send(payload);
+  }
+
+  #receive(frame) {
+    this.lastFrameAt = Date.now();
+    for (const item of JSON.parse(frame)) {
+      if ("session" in item) this.#receiveEvent(item);
+      else if (item.id === this.subscribeId) this.#subscribed(item);
+      else this.#reply(item);
+    }
+  }
+
+  #receiveEvent(event) {
+    // Offsets of one session sort as strings in log order: one not after the last event
+    // delivered is a repeat from before a reconnect, and is dropped.
+    if (!WORDS.has(this.position) && event.offset <= this.position) return;
+    this.position = event.offset;
+    this.onEvent(event);
+  }
+
+  #subscribed(reply) {
+    if (reply.type === "error") {
+      this.#fail(new SessionClosed(`cannot resume: ${reply.message}`, 4400));
+      return;
+    }
+    // Resume from here if the connection drops before any event arrives.
+    if (WORDS.has(this.position)) this.position = reply.offset;
+    this.delay = 0.05;
+    this.wasLive = true;
+    this.#setState(ConnectionState.LIVE);
+  }
+
+  #reply(reply) {
+    const pending = this.pending.get(reply.id);
+    if (pending === undefined) return; // the heartbeat's, or a repeat for a resent command
+    this.pending.delete(reply.id);
+    if (reply.type === "ack") pending.resolve(reply);
+    else pending.reject(new CommandError(reply.code, reply.message, reply.id));
+  }
+
+  #closed(socket, code, reason) {
+    if (socket !== this.socket) return; // an old socket, already replaced
+    this.socket = null;
+    this.subscribeId = null;
+    if (this.state === ConnectionState.CLOSED) return;
+    if (code >= 4400 && code < 4500) {
+      // A client error (bad token, no such session): trying again as is cannot help.
+      this.#fail(new SessionClosed(reason || `the server refused the connection (${code})`, code));
+    } else if (navigator.onLine === false) {
+      this.#setState(ConnectionState.OFFLINE);
+    } else {
+      this.#retryLater();
+    }
+  }
+
+  #retryLater() {
+    this.#setState(this.wasLive ? ConnectionState.RECONNECTING : ConnectionState.CONNECTING);
+    const pause = this.delay * (0.5 + Math.random() / 2); // jitter: tabs do not retry in step
+    this.delay = Math.min(this.delay * 2, 2);
+    this.retryTimer = setTimeout(() => {
+      this.reconnects += 1;
+      this.#open();
+    }, pause * 1000);
+  }
+
+  /** Forget the current socket at once (its close event is ignored) and act as if closed. */
+  #drop() {
+    const socket = this.socket;
+    if (socket === null) return;
+    this.socket = null;
+    this.subscribeId = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    socket.close();
+  }
+
+  #networkGone() {
+    // The browser knows the network is gone: do not wait for the socket to notice.
+    if (this.state === ConnectionState.CLOSED) return;
+    clearTimeout(this.retryTimer);
+    this.#drop();
+    this.#setState(ConnectionState.OFFLINE);
+  }
+
+  #networkBack() {
+    if (this.state !== ConnectionState.OFFLINE) return;
+    this.#setState(this.wasLive ? ConnectionState.RECONNECTING : ConnectionState.CONNECTING);
+    this.reconnects += 1;
+    this.#open();
+  }
+
+  /** Once a second: a quiet connection gets a heartbeat; a silent one is dropped. */
+  #checkAlive() {
+    if (!this.#ready()) return;
+    const quiet = (Date.now() - this.lastFrameAt) / 1000;
+    if (quiet > SILENCE_SECONDS) {
+      this.#drop();
+      this.#retryLater();
+    } else if (quiet > HEARTBEAT_SECONDS && !this.heartbeatSent) {
+      this.socket.send(JSON.stringify({ type: "heartbeat", id: `hb-${randomHex(4)}` }));
+      this.heartbeatSent = true;
+    } else if (quiet <= HEARTBEAT_SECONDS) {
+      this.heartbeatSent = false;
+    }
+  }
+
+  #fail(error) {
+    if (this.state === ConnectionState.CLOSED) return;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeatTimer);
+    window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
+    this.#drop();
+    for (const { reject } of this.pending.values()) reject(error);
+    this.pending.clear();
+    this.#setState(ConnectionState.CLOSED, error);
+  }
+
+  #setState(state, detail = null) {
+    if (state === this.state && detail === null) return;
+    this.state = state;
+    this.onStateChange(state, detail);
+  }
+}
