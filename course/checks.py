@@ -824,13 +824,14 @@ def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
     return correct(f"{X.shape[1]} numeric features for {len(X)} rows: {[str(c) for c in X]}.")
 
 
-def time_ordered_split(X_train: Any, X_test: Any, *, dates: Any) -> Feedback:
-    """Check that every test row comes after every training row; ``dates`` is indexed by row."""
+def time_ordered_split(X_train: Any, X_test: Any, table: Any, *, date: str = "date") -> Feedback:
+    """Check that every test row comes after every training row of ``table`` (by ``date``)."""
     require_answer("X_train", X_train)
     require_answer("X_test", X_test)
+    require_answer("table", table)
     import pandas as pd
 
-    dates = pd.to_datetime(pd.Series(dates))
+    dates = pd.to_datetime(table[date])
     missing = [index for index in (*X_train.index, *X_test.index) if index not in dates.index]
     if missing:
         return wrong(

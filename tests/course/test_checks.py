@@ -223,7 +223,7 @@ def test_every_new_check_treats_the_placeholder_as_not_answered(penguins, split,
         lambda: checks.largest_coefficient(..., fitted),
         lambda: checks.best_k(..., None),
         lambda: checks.clusters_match(..., penguins["species"], n_clusters=3, min_agreement=0.5),
-        lambda: checks.time_ordered_split(..., X_test, dates=None),
+        lambda: checks.time_ordered_split(..., ..., ...),
         lambda: checks.model_ready_features(..., penguins, target="species"),
         lambda: checks.persistence_accuracy(..., X_test, y_test),
     ]
@@ -702,21 +702,23 @@ def test_clusters_match_rewards_scaling(penguins):
 
 
 def test_time_ordered_split_names_the_mistake():
-    days = pd.Series(pd.date_range("2012-01-01", periods=100, freq="D"), index=range(100, 200))
+    days = pd.DataFrame(
+        {"date": pd.date_range("2012-01-01", periods=100, freq="D")}, index=range(100, 200)
+    )
     X = pd.DataFrame({"temp": range(100)}, index=days.index)
-    feedback = checks.time_ordered_split(X.iloc[:80], X.iloc[80:], dates=days)
+    feedback = checks.time_ordered_split(X.iloc[:80], X.iloc[80:], days)
     assert feedback.passed
     assert "tested on the 20 days from 2012-03-21 to 2012-04-09" in feedback.message
     train, test = train_test_split(X, test_size=0.2, random_state=0)
-    feedback = checks.time_ordered_split(train, test, dates=days)
+    feedback = checks.time_ordered_split(train, test, days)
     assert "training days come after the first test day" in feedback.message
     assert "time_split" in feedback.hint
-    feedback = checks.time_ordered_split(X.iloc[:81], X.iloc[80:], dates=days)
+    feedback = checks.time_ordered_split(X.iloc[:81], X.iloc[80:], days)
     assert "in both parts" in feedback.message
-    feedback = checks.time_ordered_split(X.iloc[:50], X.iloc[50:], dates=days)
+    feedback = checks.time_ordered_split(X.iloc[:50], X.iloc[50:], days)
     assert "holds 50% of the days" in feedback.message
-    assert "empty" in checks.time_ordered_split(X, X.iloc[:0], dates=days).message
-    feedback = checks.time_ordered_split(X.reset_index(drop=True), X.iloc[:0], dates=days)
+    assert "empty" in checks.time_ordered_split(X, X.iloc[:0], days).message
+    feedback = checks.time_ordered_split(X.reset_index(drop=True), X.iloc[:0], days)
     assert "not rows of the table" in feedback.message
 
 
