@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= test,tf
 
-.PHONY: setup serve test lint lab conformance bench clean
+.PHONY: setup serve test lint lab conformance bench doctor learner clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ conformance: setup
 lab: setup
 	$(BIN)/python -m pip install --quiet jupyterlab
 	$(BIN)/jupyter lab notebooks/
+
+doctor: setup
+	$(BIN)/course doctor
+
+learner: setup
+	$(BIN)/course exercises build
 
 clean:
 	rm -rf $(VENV) build *.egg-info
