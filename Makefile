@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= test,tf
+EXTRAS ?= test,tf,browser
 
 .PHONY: setup serve test lint lab conformance bench doctor learner clean
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 serve: setup
-	$(BIN)/python -m serving
+	$(BIN)/python -m serving --train-default-model
 
 lint: setup
 	$(BIN)/python -m ruff check course serving tests benchmarks

@@ -1,6 +1,7 @@
 """The ``serving`` command: run the server, or mint a token for it.
 
-serving [serve] [--host H] [--port P] [--store URL] [--models DIR] [--open] [--long-poll-timeout S]
+serving [serve] [--host H] [--port P] [--store URL] [--models DIR] [--train-default-model]
+                [--open] [--long-poll-timeout S]
 serving token --scope read,write --stream NAME [--ttl SECONDS]
 """
 
@@ -60,6 +61,12 @@ def _serve_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the exported models to serve (models/<name>/<version>/, as course.export writes "
         "them); a tampered or unsafe one stops the start (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--train-default-model",
+        action="store_true",
+        help="first train and export the course's default model (penguin species) into "
+        "--models, if no version of it is there yet (what 'make serve' does)",
     )
     parser.add_argument(
         "--open",
@@ -138,6 +145,7 @@ def serve(argv: Sequence[str]) -> int:
     import uvicorn
 
     from serving.app import create_app
+    from serving.launch import ListeningServer, ensure_default_model
 
     secret = None if args.open else load_or_create_secret(args.data_dir)
     config = ServerConfig(
@@ -151,6 +159,8 @@ def serve(argv: Sequence[str]) -> int:
         limits=Limits(args.max_request_bytes, args.max_message_bytes),
     )
     try:
+        if args.train_default_model:
+            ensure_default_model(args.models)
         models = _load_models(args.models)
         app = create_app(config, models=models)
     except ValueError as error:
@@ -165,15 +175,29 @@ def serve(argv: Sequence[str]) -> int:
             "  serving token --scope read,write --stream 'NAME'",
             file=sys.stderr,
         )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    server = ListeningServer(  # prints the page's address once it listens
+        uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
     )
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn has shut down cleanly, then re-raised it
+        pass
+    except SystemExit:  # uvicorn could not start, and logged why
+        print(
+            f"serving: could not start on {args.host}:{args.port} (if the port is taken, "
+            "choose another with --port)",
+            file=sys.stderr,
+        )
+        return 1
+    print("Stopped.", file=sys.stderr)
     return 0
 
 
