@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= test,tf,browser
+EXTRAS ?= test,tf,browser,redis
 
 .PHONY: setup serve test lint lab conformance bench doctor learner clean
 

@@ -58,6 +58,17 @@ class StreamGone(StreamError):
     """
 
 
+class OffsetTrimmed(StreamError):
+    """The records right after this offset were removed by the store's retention limit (410).
+
+    ``earliest`` is the oldest offset the stream can still be read from.
+    """
+
+    def __init__(self, message: str, earliest: Offset) -> None:
+        super().__init__(message)
+        self.earliest = earliest
+
+
 # --- 401 / 403: access control ------------------------------------------------------------
 
 
@@ -132,3 +143,17 @@ class ProducerSeqGap(StreamConflict):
 
 class PayloadTooLarge(StreamError):
     """A message or request body exceeds the server's limit (413)."""
+
+
+# --- 503 ----------------------------------------------------------------------------------
+
+
+class StoreUnavailable(StreamError):
+    """The store cannot serve the request right now (Redis down, loading or out of memory) (503).
+
+    Nothing acknowledged is lost; the client should retry after ``retry_after`` seconds.
+    """
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

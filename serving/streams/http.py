@@ -24,9 +24,11 @@ from serving.streams.errors import (
     ForkSourceGone,
     InvalidRequest,
     MethodNotAllowed,
+    OffsetTrimmed,
     PayloadTooLarge,
     ProducerSeqGap,
     ProducerStaleEpoch,
+    StoreUnavailable,
     StreamClosed,
     StreamConflict,
     StreamError,
@@ -55,8 +57,10 @@ _STATUS: dict[type[StreamError], int] = {
     StreamNotFound: 404,
     MethodNotAllowed: 405,
     StreamGone: 410,
+    OffsetTrimmed: 410,
     StreamConflict: 409,
     PayloadTooLarge: 413,
+    StoreUnavailable: 503,
 }
 _CODES: dict[type[StreamError], str] = {
     ConfigMismatch: "CONFIG_MISMATCH",
@@ -65,6 +69,8 @@ _CODES: dict[type[StreamError], str] = {
     StreamClosed: "STREAM_CLOSED",
     ProducerSeqGap: "PRODUCER_SEQ_GAP",
     ProducerStaleEpoch: "PRODUCER_STALE_EPOCH",
+    OffsetTrimmed: "OFFSET_TRIMMED",
+    StoreUnavailable: "STORE_UNAVAILABLE",
 }
 
 _ALLOW_HEADERS = (
@@ -117,6 +123,8 @@ def _error_headers(error: StreamError) -> Headers:
         return [(b"www-authenticate", b'Bearer realm="streams"')]
     if isinstance(error, MethodNotAllowed):
         return [(b"allow", _METHODS)]
+    if isinstance(error, StoreUnavailable):
+        return [(b"retry-after", str(error.retry_after).encode())]
     return []
 
 

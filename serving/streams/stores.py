@@ -1,4 +1,4 @@
-"""Choosing a store from a URL: ``memory://``, ``sqlite:///path.db``, later ``redis://``."""
+"""Choosing a store from a URL: ``memory://``, ``sqlite:///path.db``, ``redis://host:port/db``."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ from pathlib import Path
 
 from serving.streams.store import Store
 
-STORE_URLS = "memory://, sqlite:///relative/path.db or sqlite:////absolute/path.db"
+STORE_URLS = (
+    "memory://, sqlite:///relative/path.db, sqlite:////absolute/path.db or "
+    "redis://host:port/db (several server processes sharing one Redis)"
+)
 
 
 def open_store(url: str) -> Store:
     """Open the store a URL names.
 
     ``sqlite:///`` is followed by the file path, as in SQLAlchemy: ``sqlite:///data/x.db`` is
-    relative to the working directory, ``sqlite:////var/lib/x.db`` is absolute.
+    relative to the working directory, ``sqlite:////var/lib/x.db`` is absolute. A Redis URL
+    takes the store's options as query parameters (serving.streams.redis_store.RedisStore.from_url).
     """
     if url == "memory://":
         from serving.streams.memory import MemoryStore
@@ -33,6 +37,14 @@ def open_store(url: str) -> Store:
                 "use --store memory:// for now"
             ) from None
         return SQLiteStore(Path(path))
-    if url.startswith("redis://"):
-        raise ValueError("the Redis store is not available yet; use memory:// or sqlite:///")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from serving.streams.redis_store import RedisStore
+        except ModuleNotFoundError as error:
+            if error.name != "redis":
+                raise
+            raise ValueError(
+                "the Redis store needs the redis package: pip install -e '.[redis]'"
+            ) from None
+        return RedisStore.from_url(url)
     raise ValueError(f"unknown store URL {url!r}; use {STORE_URLS}")

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def _store_urls() -> list[object]:
         urls.append(pytest.param("sqlite", marks=pytest.mark.skip(reason="no SQLite store yet")))
     else:
         urls.append("sqlite")
+    urls.append("redis")
     return urls
 
 
@@ -92,6 +94,10 @@ def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     store = request.param
     if store == "sqlite":
         store = f"sqlite:///{tmp_path / 'streams.db'}"
+    elif store == "redis":
+        store = (
+            f"{request.getfixturevalue('redis_server').url}?prefix=conformance-{uuid.uuid4().hex}:"
+        )
     port = _free_port()
     process = subprocess.Popen(
         [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from serving.streams import MemoryStore, Store
+from serving.streams.redis_store import RedisStore
 from serving.streams.sqlite import SQLiteStore
 
 
@@ -24,10 +26,17 @@ class FakeClock:
         self.now += seconds
 
 
-# One line per store: name -> factory(tmp_path, clock). The contract suite runs on each.
-STORES: dict[str, Callable[[Path, FakeClock], Store]] = {
-    "memory": lambda tmp_path, clock: MemoryStore(clock=clock),
-    "sqlite": lambda tmp_path, clock: SQLiteStore(tmp_path / "streams.db", clock=clock),
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The session's redis-server, with a key prefix of this test's own."""
+    server = request.getfixturevalue("redis_server")
+    return f"{server.url}?prefix=test-{uuid.uuid4().hex[:12]}:"
+
+
+# One line per store: name -> factory(request, tmp_path, clock). The contract suite runs on each.
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path, FakeClock], Store]] = {
+    "memory": lambda request, tmp_path, clock: MemoryStore(clock=clock),
+    "sqlite": lambda request, tmp_path, clock: SQLiteStore(tmp_path / "streams.db", clock=clock),
+    "redis": lambda request, tmp_path, clock: RedisStore.from_url(redis_url(request), clock=clock),
 }
 
 
@@ -45,7 +54,7 @@ def clock() -> FakeClock:
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Store]:
-    instance = STORES[request.param](tmp_path, clock)
+    instance = STORES[request.param](request, tmp_path, clock)
     try:
         yield instance
     finally:

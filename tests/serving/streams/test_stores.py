@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from serving.streams import MemoryStore, open_store
+from serving.streams.redis_store import Retention
 
 
 def test_memory_url() -> None:
@@ -21,11 +22,21 @@ def test_sqlite_url_names_a_file(tmp_path: Path) -> None:
     assert isinstance(store, SQLiteStore)
 
 
+def test_redis_url_takes_the_store_options() -> None:
+    from serving.streams.redis_store import RedisStore
+
+    store = open_store("redis://localhost:6379/2?prefix=app:&max_records=500&idle_seconds=none")
+    assert isinstance(store, RedisStore)
+    assert store.retention == Retention(idle_seconds=None, max_records=500)
+    assert store.prefix == "app:"
+
+
 @pytest.mark.parametrize(
     ("url", "words"),
     [
         ("sqlite:///", "names no file"),
-        ("redis://localhost:6379/0", "Redis store is not available yet"),
+        ("redis://localhost:6379/0?max_records=0", "max_records must be at least 1"),
+        ("redis://localhost:6379/0?idle_seconds=soon", "'soon' is not a number"),
         ("postgres://db", "unknown store URL"),
         ("memory", "unknown store URL"),
     ],
