@@ -1,0 +1,181 @@
+"""The web page in a real browser (Chromium via Playwright) against a real server process.
+
+What a user depends on: several tabs and devices see the same answer; a dropped network loses
+and repeats nothing; Stop works from any tab; a bad value is explained next to its field. The
+page's answer is always compared with the session log on the server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+WAIT_MS = 20_000  # the longest a page may take to show something (loaded CI machine)
+
+
+def open_page(context: Any, url: str) -> Any:
+    """A tab on ``url``, once its connection is live."""
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#connection[data-state=live]", timeout=WAIT_MS)
+    return page
+
+
+def link_tokens(page: Any) -> dict[str, str]:
+    """The session id and tokens in the page's "share control" link."""
+    fragment = urlsplit(page.input_value("#control-link")).fragment
+    return {key: values[0] for key, values in parse_qs(fragment).items()}
+
+
+def session_log(server_url: str, page: Any) -> list[dict[str, Any]]:
+    """Every event of the page's session so far, read on the server (as a Durable Stream)."""
+    link = link_tokens(page)
+    response = httpx.get(
+        f"{server_url}v1/stream/sessions/{link['session']}",
+        params={"offset": "-1"},
+        headers={"authorization": f"Bearer {link['read']}"},
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def logged_text(events: list[dict[str, Any]], run: str) -> list[str]:
+    return [e["data"]["text"] for e in events if e["type"] == "delta" and e["run"] == run]
+
+
+def shown_tokens(page: Any, run: str) -> list[tuple[str, str]]:
+    """(offset, text) of every token the page shows for ``run``."""
+    return page.eval_on_selector_all(
+        f'[data-run="{run}"] .explanation .token',
+        "spans => spans.map(span => [span.dataset.offset, span.textContent])",
+    )
+
+
+def ask(page: Any, length: str = "long") -> str:
+    """Predict with the form as it is; the run's id once the page shows it."""
+    page.check(f'input[name="steer-length"][value="{length}"]')
+    page.click("#predict")
+    page.wait_for_selector(".run", timeout=WAIT_MS)
+    return page.get_attribute(".run", "data-run")
+
+
+def wait_for_tokens(page: Any, run: str, count: int) -> None:
+    page.wait_for_function(
+        "([run, count]) => document.querySelectorAll("
+        "`[data-run='${run}'] .explanation .token`).length >= count",
+        arg=[run, count],
+        timeout=WAIT_MS,
+    )
+
+
+def wait_for_status(page: Any, run: str, status: str) -> None:
+    page.wait_for_selector(f'[data-run="{run}"][data-status="{status}"]', timeout=WAIT_MS)
+
+
+def test_tabs_and_devices_on_one_session_see_the_same_answer(browser: Any, server_url: str) -> None:
+    laptop = browser.new_context()
+    first = open_page(laptop, server_url)
+    second = open_page(laptop, server_url)  # a second tab continues the same session
+    assert link_tokens(second)["session"] == link_tokens(first)["session"]
+    phone = browser.new_context()  # another device, with the read-only link
+    watcher = open_page(phone, first.input_value("#watch-link"))
+    assert watcher.is_hidden("#prediction-form") and watcher.is_visible("#watch-only")
+
+    run = ask(first)
+    for page in (first, second, watcher):
+        wait_for_status(page, run, "completed")
+    logged = logged_text(session_log(server_url, first), run)
+    assert len(logged) > 20
+    for page in (first, second, watcher):
+        assert [text for _, text in shown_tokens(page, run)] == logged
+        assert page.inner_text(f'[data-run="{run}"] .answer').startswith("Prediction: ")
+    laptop.close()
+    phone.close()
+
+
+def test_a_network_drop_mid_answer_loses_and_repeats_no_token(
+    browser: Any, server_url: str
+) -> None:
+    context = browser.new_context()
+    page = open_page(context, server_url)
+    run = ask(page)
+    wait_for_tokens(page, run, 3)
+
+    context.set_offline(True)
+    page.wait_for_selector("#connection[data-state=offline]", timeout=WAIT_MS)
+    cut_at = len(shown_tokens(page, run))
+    page.wait_for_timeout(1500)  # the server writes on meanwhile
+    assert len(shown_tokens(page, run)) == cut_at, "the page was not cut off"
+    context.set_offline(False)
+
+    wait_for_status(page, run, "completed")
+    page.wait_for_selector("#connection[data-state=live]", timeout=WAIT_MS)
+    assert int(page.get_attribute("#connection", "data-reconnects")) >= 1
+    shown = shown_tokens(page, run)
+    logged = logged_text(session_log(server_url, page), run)
+    assert cut_at < len(logged), "the answer ended before the drop: nothing was resumed"
+    assert [text for _, text in shown] == logged
+    offsets = [offset for offset, _ in shown]
+    assert offsets == sorted(set(offsets))  # each token once, in log order
+    context.close()
+
+
+def test_stop_in_one_tab_stops_the_answer_in_another(browser: Any, server_url: str) -> None:
+    laptop = browser.new_context()
+    asker = open_page(laptop, server_url)
+    tablet = browser.new_context()  # another device, given control with the share link
+    stopper = open_page(tablet, asker.input_value("#control-link"))
+    stopper_device = stopper.evaluate("sessionStorage.getItem('device')")
+
+    run = ask(asker)
+    wait_for_tokens(asker, run, 2)
+    stopper.wait_for_selector("#stop:enabled", timeout=WAIT_MS)
+    stopper.click("#stop")
+
+    wait_for_status(asker, run, "cancelled")
+    ending = asker.inner_text(f'[data-run="{run}"] .ending')
+    assert ending == f"Stopped by {stopper_device}."
+    assert asker.is_disabled("#stop")
+    events = session_log(server_url, asker)
+    (cancelled,) = [e for e in events if e["type"] == "run.cancelled" and e["run"] == run]
+    assert cancelled["device"] == stopper_device
+    logged = logged_text(events, run)
+    assert len(logged) < 30, "the answer was not stopped early"
+    assert [text for _, text in shown_tokens(asker, run)] == logged
+    laptop.close()
+    tablet.close()
+
+
+def test_a_bad_value_shows_the_servers_error_next_to_its_field(
+    browser: Any, server_url: str
+) -> None:
+    context = browser.new_context()
+    page = open_page(context, server_url)
+    page.fill('[name="body_mass_g"]', "heavy")
+    page.click("#predict")
+
+    message = '[data-field="body_mass_g"] .message'
+    page.wait_for_selector(f"{message}.error", timeout=WAIT_MS)
+    assert page.inner_text(message) == "Got a string ('heavy'); expected a number (or null)."
+    assert page.get_attribute('[name="body_mass_g"]', "aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.name") == "body_mass_g"
+    assert page.inner_text('[data-field="bill_length_mm"] .message') == ""
+    assert page.locator(".run").count() == 0
+    assert [e["type"] for e in session_log(server_url, page) if e["type"] == "message"] == []
+
+    # A value far outside the training range is a warning: the prediction still runs.
+    page.fill('[name="body_mass_g"]', "20000")
+    page.click("#predict")
+    page.wait_for_selector(f"{message}.warning", timeout=WAIT_MS)
+    assert page.get_attribute('[name="body_mass_g"]', "aria-invalid") is None
+    run = page.get_attribute(".run", "data-run")
+    (sent,) = [e for e in session_log(server_url, page) if e["type"] == "message"]
+    assert sent["run"] == run and sent["data"]["row"]["body_mass_g"] == 20000
+    assert json.dumps(sent["data"]["row"]).count("null") == 0
+    context.close()
