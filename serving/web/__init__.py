@@ -3,7 +3,8 @@
 The page is plain HTML and JavaScript modules in serving/web/static/, served as written (no
 build step), so a learner can read every line: ``session.js`` is the protocol client,
 ``transcript.js`` folds the session's events into runs, ``form.js`` builds the form from the
-model card, ``view.js`` draws, ``app.js`` wires them together. serving.web.page serves them and
+model card, ``steering.js`` the steer controls from the agent's parameters, ``view.js`` draws,
+``app.js`` wires them together. serving.web.page serves them and
 hands the page the token it starts its session with.
 """
 

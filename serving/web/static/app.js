@@ -2,6 +2,7 @@
 //   session.js     the protocol client (reconnects, resumes, never loses or repeats an event)
 //   transcript.js  the session's events folded into runs
 //   form.js        the prediction form, built from the model card
+//   steering.js    the steer controls, built from the agent's parameters
 //   view.js        drawing
 //
 // How the page finds its session, in order:
@@ -13,8 +14,9 @@
 //      can only create sessions (POST /web/token, see serving/web/page.py).
 // The address bar then shows /#session=<id>, without tokens.
 
-import { CommandError, ConnectionState, SessionConnection, randomHex } from "./session.js";
 import { PredictionForm } from "./form.js";
+import { CommandError, ConnectionState, SessionConnection, randomHex } from "./session.js";
+import { SteeringControls } from "./steering.js";
 import { Transcript } from "./transcript.js";
 import { HistoryView, RunsView, showConnection } from "./view.js";
 
@@ -53,6 +55,7 @@ function readLink() {
   return link;
 }
 
+/** The server's error message from a failed response (see docs/PROTOCOL.md, errors). */
 async function errorOf(response) {
   try {
     return (await response.json()).error.message;
@@ -71,7 +74,7 @@ async function createSession() {
   const headers = token ? { authorization: `Bearer ${token}` } : {};
   const response = await fetch("/v1/sessions", { method: "POST", headers });
   if (response.status === 401 && localStorage.getItem("create-token")) {
-    localStorage.removeItem("create-token"); // expired or from another server: ask again
+    localStorage.removeItem("create-token"); // expired, or from another server: ask again
     return createSession();
   }
   if (!response.ok) throw new Error(`cannot create a session: ${await errorOf(response)}`);
@@ -101,12 +104,22 @@ async function startNewSession() {
   }
 }
 
+/** The session this browser remembered is gone (a wiped store, another server's secret). */
+function replaceLostSession(closed) {
+  const last = Number(sessionStorage.getItem("replaced-lost-session-at") ?? 0);
+  if (Date.now() - last < 10_000) {
+    // Just did that, and it failed again: say so rather than loop.
+    showBanner(`The session cannot be opened: ${closed.message}`);
+    return;
+  }
+  sessionStorage.setItem("replaced-lost-session-at", String(Date.now()));
+  startNewSession();
+}
+
 function showBanner(text) {
   $("banner").textContent = text;
   $("banner").hidden = false;
 }
-
-// --- the model ---------------------------------------------------------------------------
 
 async function loadModels() {
   const response = await fetch("/v1/models");
@@ -115,11 +128,17 @@ async function loadModels() {
   return (await response.json()).models;
 }
 
+async function agentParams(sessionId, token) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const response = await fetch(`/v1/sessions/${sessionId}`, { headers });
+  if (!response.ok) return {};
+  return (await response.json()).agents[PREDICT_AGENT]?.params ?? {};
+}
+
 function describe(model) {
-  const card = model.card;
-  const accuracy = card.metrics?.accuracy;
+  const accuracy = model.card.metrics?.accuracy;
   const score = accuracy === undefined ? "" : ` Test accuracy: ${(accuracy * 100).toFixed(1)}%.`;
-  return `${card.description} (${model.name}, version ${model.latest}.)${score}`;
+  return `${model.card.description} (${model.name}, version ${model.latest}.)${score}`;
 }
 
 // --- the page ----------------------------------------------------------------------------
@@ -145,8 +164,7 @@ async function main() {
   const transcript = new Transcript();
   const runs = new RunsView($("runs"), me);
   const historyView = new HistoryView($("history-rows"), me);
-  const preferences = JSON.parse(localStorage.getItem("preferences") ?? "{}");
-  let steerInputs = new Map(); // param name -> its radio buttons
+  let steering = null;
 
   const connection = new SessionConnection({
     server: location.origin,
@@ -162,9 +180,9 @@ async function main() {
     onStateChange(state, detail) {
       showConnection($("connection"), state, detail);
       $("connection").dataset.reconnects = connection.reconnects;
-      const gone = [4401, 4403, 4404].includes(detail?.code);
-      if (state === ConnectionState.CLOSED && gone && !session.fromLink) {
-        startNewSession(); // our remembered session is gone (a new server, a wiped store)
+      const lost = [4401, 4403, 4404].includes(detail?.code);
+      if (state === ConnectionState.CLOSED && lost && !session.fromLink) {
+        replaceLostSession(detail);
       }
     },
   });
@@ -174,32 +192,18 @@ async function main() {
     const active = transcript.activeRuns();
     $("stop").disabled = !can.control || active.length === 0;
     $("no-answers").hidden = transcript.runs.size > 0;
-    const steered = active.filter((run) => run.agent === PREDICT_AGENT).at(-1);
-    for (const [name, inputs] of steerInputs) {
-      const value = steered?.params[name] ?? preferences[name];
-      for (const input of inputs) input.checked = input.value === value;
-    }
+    steering?.show(active.filter((run) => run.agent === PREDICT_AGENT).at(-1));
     const here = [...transcript.present].map((device) => (device === me ? "this tab" : device));
     $("present").textContent = here.join(", ") || "nobody";
   }
 
-  // Links to this session for other tabs and devices.
-  const base = `${location.origin}/#session=${session.id}`;
-  $("watch-link").value = tokens.read ? `${base}&read=${tokens.read}` : base;
-  $("control-link").value = tokens.control
-    ? `${base}&read=${tokens.read}&control=${tokens.control}`
-    : base;
-  $("control-sharing").hidden = !can.control;
-  $("loopback-note").hidden = !["127.0.0.1", "localhost", "[::1]"].includes(location.hostname);
-  for (const button of document.querySelectorAll("[data-copy]")) {
-    button.addEventListener("click", () => copy($(button.dataset.copy), button));
-  }
+  showLinks(session.id, tokens, can);
   $("new-session").addEventListener("click", startNewSession);
-
-  // The form: from the card of the chosen model, or a plain message without models.
   $("watch-only").hidden = can.ask;
   $("prediction-form").hidden = !can.ask;
   $("steering").hidden = !can.ask;
+
+  // The form: from the card of the chosen model, or a plain message when there is no model.
   let form = null;
   let model = null;
   function chooseModel(name) {
@@ -226,7 +230,7 @@ async function main() {
     const button = $("predict");
     button.disabled = true;
     try {
-      if (form) await predict(connection, form, model, preferences);
+      if (form) await predict(connection, form, model, steering?.preferences ?? {});
       else await connection.send({ text: $("message").value });
     } catch (error) {
       $("form-message").textContent = error.message;
@@ -241,30 +245,30 @@ async function main() {
     }
   });
 
-  // Steer controls, from the parameters the predict agent declares (those with choices).
-  steerInputs = await steerControls(session.id, tokens[scope], preferences, (name, value) => {
-    preferences[name] = value;
-    localStorage.setItem("preferences", JSON.stringify(preferences));
-    if (!can.control) return;
-    for (const run of transcript.activeRuns()) {
-      if (run.agent === PREDICT_AGENT) {
-        connection.steer(run.id, { [name]: value }).catch(ignoreEndedRun);
-      }
-    }
+  const params = await agentParams(session.id, tokens[scope]);
+  steering = new SteeringControls($("steer-controls"), params, (name, value) => {
+    const steered = transcript.activeRuns().filter((run) => run.agent === PREDICT_AGENT);
+    const sent = can.control ? steered.map((run) => connection.steer(run.id, { [name]: value })) : [];
+    return Promise.allSettled(sent);
   });
   refresh();
   connection.connect();
 }
 
 /** Check the row with the server first: its problems show next to the fields, nothing sent. */
-async function predict(connection, form, model, preferences) {
+async function predict(connection, form, model, params) {
   form.clear();
   const row = form.read();
-  const response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/validate`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(row),
-  });
+  let response;
+  try {
+    response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/validate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(row),
+    });
+  } catch {
+    throw new Error("Cannot reach the server to check the values: try again once it is back.");
+  }
   const body = await response.json();
   if (response.status === 422) {
     form.show(body.error.problems);
@@ -272,8 +276,9 @@ async function predict(connection, form, model, preferences) {
   }
   if (!response.ok) throw new Error(body.error.message);
   form.show([], body.warnings);
-  // Sent over the WebSocket: if the connection is down, it goes as soon as it is back.
-  await connection.send({ model: model.name, row }, { agent: PREDICT_AGENT, params: preferences });
+  // Over the WebSocket: if the connection drops now, it is sent again once it is back,
+  // with the same id, and the server does it once.
+  await connection.send({ model: model.name, row }, { agent: PREDICT_AGENT, params });
 }
 
 function messageField() {
@@ -290,39 +295,18 @@ function messageField() {
   return wrapper;
 }
 
-async function steerControls(sessionId, token, preferences, onChange) {
-  const headers = token ? { authorization: `Bearer ${token}` } : {};
-  const response = await fetch(`/v1/sessions/${sessionId}`, { headers });
-  const inputs = new Map();
-  if (!response.ok) return inputs;
-  const params = (await response.json()).agents[PREDICT_AGENT]?.params ?? {};
-  const groups = [];
-  for (const [name, param] of Object.entries(params)) {
-    if (!param.choices) continue;
-    preferences[name] ??= param.default;
-    const fieldset = document.createElement("fieldset");
-    fieldset.className = "choices";
-    const legend = document.createElement("legend");
-    legend.textContent = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
-    legend.title = param.help;
-    fieldset.append(legend);
-    const radios = [];
-    for (const choice of param.choices) {
-      const label = document.createElement("label");
-      const radio = document.createElement("input");
-      radio.type = "radio";
-      radio.name = `steer-${name}`;
-      radio.value = choice;
-      radio.addEventListener("change", () => onChange(name, choice));
-      label.append(radio, ` ${choice}`);
-      fieldset.append(label);
-      radios.push(radio);
-    }
-    inputs.set(name, radios);
-    groups.push(fieldset);
+/** The links that open this session elsewhere: read-only, and (for controllers) control. */
+function showLinks(sessionId, tokens, can) {
+  const base = `${location.origin}/#session=${sessionId}`;
+  $("watch-link").value = tokens.read ? `${base}&read=${tokens.read}` : base;
+  $("control-link").value = tokens.control
+    ? `${base}&read=${tokens.read}&control=${tokens.control}`
+    : base;
+  $("control-sharing").hidden = !can.control;
+  $("loopback-note").hidden = !["127.0.0.1", "localhost", "[::1]"].includes(location.hostname);
+  for (const button of document.querySelectorAll("[data-copy]")) {
+    button.addEventListener("click", () => copy($(button.dataset.copy), button));
   }
-  $("steer-controls").replaceChildren(...groups);
-  return inputs;
 }
 
 function ignoreEndedRun(error) {

@@ -8,6 +8,7 @@ page's answer is always compared with the session log on the server.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,9 +20,18 @@ pytestmark = pytest.mark.timeout(120)
 WAIT_MS = 20_000  # the longest a page may take to show something (loaded CI machine)
 
 
-def open_page(context: Any, url: str) -> Any:
+@pytest.fixture
+def page_errors() -> Iterator[list[str]]:
+    """Uncaught errors in the tabs of a test: there must be none."""
+    errors: list[str] = []
+    yield errors
+    assert errors == []
+
+
+def open_page(context: Any, url: str, errors: list[str]) -> Any:
     """A tab on ``url``, once its connection is live."""
     page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url)
     page.wait_for_selector("#connection[data-state=live]", timeout=WAIT_MS)
     return page
@@ -80,11 +90,11 @@ def wait_for_status(page: Any, run: str, status: str) -> None:
 
 def test_tabs_and_devices_on_one_session_see_the_same_answer(browser: Any, server_url: str) -> None:
     laptop = browser.new_context()
-    first = open_page(laptop, server_url)
-    second = open_page(laptop, server_url)  # a second tab continues the same session
+    first = open_page(laptop, server_url, page_errors)
+    second = open_page(laptop, server_url, page_errors)  # a second tab continues the same session
     assert link_tokens(second)["session"] == link_tokens(first)["session"]
     phone = browser.new_context()  # another device, with the read-only link
-    watcher = open_page(phone, first.input_value("#watch-link"))
+    watcher = open_page(phone, first.input_value("#watch-link"), page_errors)
     assert watcher.is_hidden("#prediction-form") and watcher.is_visible("#watch-only")
 
     run = ask(first)
@@ -100,10 +110,10 @@ def test_tabs_and_devices_on_one_session_see_the_same_answer(browser: Any, serve
 
 
 def test_a_network_drop_mid_answer_loses_and_repeats_no_token(
-    browser: Any, server_url: str
+    browser: Any, server_url: str, page_errors: list[str]
 ) -> None:
     context = browser.new_context()
-    page = open_page(context, server_url)
+    page = open_page(context, server_url, page_errors)
     run = ask(page)
     wait_for_tokens(page, run, 3)
 
@@ -126,11 +136,13 @@ def test_a_network_drop_mid_answer_loses_and_repeats_no_token(
     context.close()
 
 
-def test_stop_in_one_tab_stops_the_answer_in_another(browser: Any, server_url: str) -> None:
+def test_stop_in_one_tab_stops_the_answer_in_another(
+    browser: Any, server_url: str, page_errors: list[str]
+) -> None:
     laptop = browser.new_context()
-    asker = open_page(laptop, server_url)
+    asker = open_page(laptop, server_url, page_errors)
     tablet = browser.new_context()  # another device, given control with the share link
-    stopper = open_page(tablet, asker.input_value("#control-link"))
+    stopper = open_page(tablet, asker.input_value("#control-link"), page_errors)
     stopper_device = stopper.evaluate("sessionStorage.getItem('device')")
 
     run = ask(asker)
@@ -152,11 +164,36 @@ def test_stop_in_one_tab_stops_the_answer_in_another(browser: Any, server_url: s
     tablet.close()
 
 
-def test_a_bad_value_shows_the_servers_error_next_to_its_field(
-    browser: Any, server_url: str
+def test_steer_from_another_tab_applies_to_the_answer_being_written(
+    browser: Any, server_url: str, page_errors: list[str]
 ) -> None:
     context = browser.new_context()
-    page = open_page(context, server_url)
+    asker = open_page(context, server_url, page_errors)
+    steerer = open_page(context, server_url, page_errors)  # a second tab: the same session
+    steerer_device = steerer.evaluate("sessionStorage.getItem('device')")
+
+    run = ask(asker)
+    wait_for_tokens(asker, run, 2)
+    steerer.wait_for_selector("#stop:enabled", timeout=WAIT_MS)
+    steerer.check('input[name="steer-audience"][value="expert"]')
+
+    # The asking tab follows the log: its control shows the new value while the run goes on.
+    asker.wait_for_selector('input[name="steer-audience"][value="expert"]:checked', timeout=WAIT_MS)
+    steered = f"{steerer_device} steered: audience expert"
+    asker.wait_for_selector(f'[data-run="{run}"] .controls-log li:has-text("{steered}")')
+    wait_for_status(asker, run, "completed")
+    events = session_log(server_url, asker)
+    (control,) = [e for e in events if e["type"] == "control" and e["run"] == run]
+    assert control["device"] == steerer_device
+    assert control["data"] == {"action": "steer", "params": {"audience": "expert"}}
+    context.close()
+
+
+def test_a_bad_value_shows_the_servers_error_next_to_its_field(
+    browser: Any, server_url: str, page_errors: list[str]
+) -> None:
+    context = browser.new_context()
+    page = open_page(context, server_url, page_errors)
     page.fill('[name="body_mass_g"]', "heavy")
     page.click("#predict")
 

@@ -42,7 +42,7 @@ def test_every_file_the_page_loads_is_served(server: str) -> None:
     names = set(re.findall(r'"/web/([\w.-]+)"', (STATIC_DIR / "index.html").read_text()))
     for module in STATIC_DIR.glob("*.js"):
         names |= set(re.findall(r'from "\./([\w.-]+)"', module.read_text()))
-    assert {"app.js", "session.js", "transcript.js", "form.js", "view.js", "style.css"} <= names
+    assert {"app.js", "session.js", "transcript.js", "form.js", "steering.js", "view.js"} <= names
     for name in names:
         response = httpx.get(f"{server}/web/{name}")
         assert response.status_code == 200, name
