@@ -48,6 +48,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from benchmarks.servers import SERVERS, RunningServer, ServerSpec, free_port
+from serving.client import AsyncSessionClient
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "sessions.md"
 TEXT = "the quick brown fox jumps over the lazy dog"
@@ -189,16 +190,21 @@ async def subscribe(ws: ClientConnection, start: str) -> None:
         raise RuntimeError(f"subscribe refused: {reply}")
 
 
+DELTA = '"type":"delta"'
+
+
 async def count_deltas(ws: ClientConnection, ending: str = "run.completed") -> int:
-    """Parse every frame; count deltas until the ending event."""
+    """Count deltas until the ending event, without decoding the JSON: a quoted ``"type":``
+    can only be an envelope's (a quote inside a JSON string is escaped), and decoding would
+    make this client, not the server, the bottleneck (the SDK row measures a decoding one)."""
+    marker = f'"type":"{ending}"'
     deltas = 0
     while True:
-        for item in json.loads(await ws.recv()):
-            kind = item.get("type")
-            if kind == "delta":
-                deltas += 1
-            elif kind == ending:
-                return deltas
+        frame = await ws.recv()
+        assert isinstance(frame, str)
+        deltas += frame.count(DELTA)
+        if marker in frame:
+            return deltas
 
 
 def send_text(length: int, command_id: str = "go") -> str:
@@ -218,6 +224,26 @@ async def ours_one_client(base: str, sizes: Sizes) -> float:
         elapsed = time.perf_counter() - started
     if deltas != sizes.one_client_events:
         raise RuntimeError(f"received {deltas} deltas of {sizes.one_client_events}")
+    return deltas / elapsed
+
+
+async def sdk_one_client(base: str, sizes: Sizes) -> float:
+    """The same, received with the Python SDK (it decodes every event into an Event)."""
+    async with await AsyncSessionClient.create(base, start="new") as client:
+        started = time.perf_counter()
+        ack = await client.send(
+            {"text": TEXT}, params={"speed": 1_000_000, "length": sizes.one_client_events}
+        )
+        deltas = 0
+        while True:
+            event = await client.next_event()
+            if event.type == "delta":
+                deltas += 1
+            elif event.ends_run and event.run == ack.run:
+                break
+        elapsed = time.perf_counter() - started
+    if deltas != sizes.one_client_events:
+        raise RuntimeError(f"the SDK received {deltas} deltas of {sizes.one_client_events}")
     return deltas / elapsed
 
 
@@ -278,9 +304,12 @@ async def ours_resume(base: str, sizes: Sizes) -> list[float]:
         async with await open_socket(url) as ws:
             began = time.perf_counter()
             await ws.send(json.dumps({"type": "subscribe", "id": "sub", "from": start}))
+            await ws.recv()  # the subscribe ack
             received = 0
             while received < sizes.resume_missed:
-                received += sum(1 for item in json.loads(await ws.recv()) if "session" in item)
+                frame = await ws.recv()
+                assert isinstance(frame, str)
+                received += frame.count('"session":')
             samples.append((time.perf_counter() - began) * 1000)
     return samples
 
@@ -369,35 +398,44 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 async def run_all(sizes: Sizes, server_names: list[str]) -> dict[str, dict[str, float]]:
     """Every scenario on every server, rounds interleaved; medians (and pooled percentiles)."""
-    servers = {name: RunningServer(sessions_server(name)) for name in server_names}
-    peer = PeerServer()
     throughput: dict[tuple[str, str], list[float]] = {}
     latency: dict[tuple[str, str], list[float]] = {}
     memory: dict[str, float] = {}
+    baseline: dict[str, float] = {}
+    peer = PeerServer()
     try:
-        baseline = {name: rss_megabytes(server.pid) for name, server in servers.items()}
+        servers = {name: RunningServer(sessions_server(name)) for name in server_names}
+        try:
+            for _ in range(sizes.rounds):
+                for name, server in servers.items():
+                    for scenario, measure in (
+                        ("one", ours_one_client),
+                        ("fan", ours_fan_out),
+                        ("sdk", sdk_one_client),
+                    ):
+                        throughput.setdefault((scenario, name), []).append(
+                            await measure(server.url, sizes)
+                        )
+                throughput.setdefault(("one", "peer"), []).append(
+                    await peer_one_client(peer.url, sizes)
+                )
+                throughput.setdefault(("fan", "peer"), []).append(
+                    await peer_fan_out(peer.url, sizes)
+                )
+        finally:
+            for server in servers.values():
+                server.stop()
+        # memory and latencies on fresh servers, not ones holding the data of the runs above
+        for name in server_names:
+            with RunningServer(sessions_server(name)) as server:
+                latency["resume", name] = await ours_resume(server.url, sizes)
+                latency["stop", name] = await ours_stop(server.url, sizes)
+            with RunningServer(sessions_server(name)) as server:
+                baseline[name] = rss_megabytes(server.pid)
+                memory[name] = await ours_capacity(server.url, server.pid, sizes)
         baseline["peer"] = rss_megabytes(peer.pid)
-        for _ in range(sizes.rounds):
-            for name, server in servers.items():
-                throughput.setdefault(("one", name), []).append(
-                    await ours_one_client(server.url, sizes)
-                )
-                throughput.setdefault(("fan", name), []).append(
-                    await ours_fan_out(server.url, sizes)
-                )
-            throughput.setdefault(("one", "peer"), []).append(
-                await peer_one_client(peer.url, sizes)
-            )
-            throughput.setdefault(("fan", "peer"), []).append(await peer_fan_out(peer.url, sizes))
-        for name, server in servers.items():
-            latency["resume", name] = await ours_resume(server.url, sizes)
-            latency["stop", name] = await ours_stop(server.url, sizes)
-        for name, server in servers.items():
-            memory[name] = await ours_capacity(server.url, server.pid, sizes)
         memory["peer"] = await peer_capacity(peer.url, peer.pid, sizes)
     finally:
-        for server in servers.values():
-            server.stop()
         peer.stop()
     results: dict[str, dict[str, float]] = {}
     for (scenario, name), values in throughput.items():
@@ -449,6 +487,15 @@ def report(
             lambda name: cell("one", name),
             lambda name: ratio("one", name),
             verdict("one", 50_000),
+        ),
+        (
+            "one client with the Python SDK (decodes every event)",
+            "events/s",
+            "",
+            "sdk",
+            lambda name: cell("sdk", name),
+            lambda name: "",
+            "",
         ),
         (
             f"fan-out, {sizes.fan_out_clients} clients on one session",
@@ -537,7 +584,8 @@ def report(
         f"{sizes.one_client_events:,} deltas for one client, {sizes.fan_out_events:,} deltas to "
         f"each of {sizes.fan_out_clients} clients; {sizes.resume_trials} resume trials "
         f"(a new connection each, timed from its subscribe); {sizes.stop_trials} stop trials "
-        "(the text agent at 50 tokens/s, cancelled after its first delta).",
+        "(the text agent at 50 tokens/s, cancelled after its first delta). Resume and stop, "
+        "then memory, each run on a fresh server per store, after the throughput rounds.",
         "- Deltas come from the demo `text` agent at full speed; each event is a ~200-byte JSON "
         "envelope; our server batches waiting events into one frame.",
         "- Servers: `python -m serving --open --store memory://` or `sqlite:///<tmp>/streams.db` "
@@ -545,7 +593,9 @@ def report(
         "agents, so no scikit-learn in memory); the peer: "
         "`python -m benchmarks.sessions_bench --serve-peer PORT`. One process each, on 127.0.0.1.",
         "- One client process (this benchmark, uvloop, `websockets` without compression), "
-        "parsing every frame, sharing the machine's cores with the server under test.",
+        "sharing the machine's cores with the server under test. It counts events in each "
+        "frame without decoding them (decoding costs the client more than the server spends "
+        "sending), except in the SDK row, where `serving.client` decodes every event.",
         f"- Memory: RSS after start-up and with the sessions and clients ({memory_notes}).",
         f"- Whole run: {seconds:.0f} s.",
         "",

@@ -100,7 +100,7 @@ def session_router(service: SessionService) -> APIRouter:
             requested = request.headers.get("last-event-id") or request.query_params.get("from")
             start = parse_start(requested or "start")
             session = await service.open(session_id)
-            first = await session.log.read(start, service.settings.max_frame_bytes)
+            first = await session.log.read(start, service.settings.max_read_bytes)
         except SessionError as error:
             return error_response(error)
         position = start if isinstance(start, EventPosition) else first.position
@@ -190,7 +190,7 @@ async def _sse(
             yield b": keepalive\n\n"
         if deadline <= loop.time():
             return
-        batch = await log.read(batch.position, settings.max_frame_bytes)
+        batch = await log.read(batch.position, settings.max_read_bytes)
 
 
 def _sse_event(event: bytes) -> bytes:

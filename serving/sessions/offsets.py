@@ -30,7 +30,7 @@ SEPARATOR: Final = b",\n"
 SUB_DIGITS: Final = 6
 MAX_EVENTS_PER_RECORD: Final = 10**SUB_DIGITS - 1
 _OFFSET = re.compile(r"([0-9]{16}_[0-9]{16})(?:\.([0-9]{6}))?")
-_PREFIX: Final = b'{"offset":"'
+_BOUNDARY: Final = SEPARATOR + b"{"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +103,16 @@ def label_records(
         raise InvalidOffset(f"offset {after} is past the last event of this session")
     for record in records:
         end = start.after(len(record))
-        events = record.split(SEPARATOR)
-        last = len(events) - 1
+        bodies = record[1:].split(_BOUNDARY)  # every event without its opening brace
+        last = len(bodies) - 1
         if skip > last:
             raise InvalidOffset(f"offset {after} does not name an event of this session")
-        start_text = str(start).encode()
-        for index in range(skip, last):
-            sub = b"%s.%0*d" % (start_text, SUB_DIGITS, index + 1)
-            labelled.append(_PREFIX + sub + b'",' + events[index][1:])
-        labelled.append(_PREFIX + str(end).encode() + b'",' + events[last][1:])
+        head = b'{"offset":"%s.' % str(start).encode()
+        labelled += [
+            b'%s%0*d",%s' % (head, SUB_DIGITS, index + 1, bodies[index])
+            for index in range(skip, last)
+        ]
+        labelled.append(b'{"offset":"%s",%s' % (str(end).encode(), bodies[last]))
         start = end
         skip = 0
     if start != next_offset:

@@ -18,8 +18,11 @@ class SessionSettings:
     """A device that reconnects within this time never appears to have left."""
     max_command_bytes: int = 64 * 1024
     max_event_bytes: int = 1024 * 1024
+    max_read_bytes: int = 4 * 1024 * 1024
+    """A catch-up reads the log in pieces of about this size (fewer store round trips)..."""
     max_frame_bytes: int = 512 * 1024
-    """A catch-up read sends frames of about this size (at least one event each)."""
+    """...and sends them in frames of about this size (at least one event each), so a client
+    can show the first events before the last ones arrive."""
     commands_per_second: float = 50.0
     command_burst: int = 100
     """A connection may send ``command_burst`` commands at once, then ``commands_per_second``."""

@@ -148,7 +148,7 @@ class Connection:
             raise AlreadySubscribed(
                 "this connection is subscribed already; to read from another offset, reconnect"
             )
-        first = await self.session.log.read(command.start, self.service.settings.max_frame_bytes)
+        first = await self.session.log.read(command.start, self.service.settings.max_read_bytes)
         start = command.start if isinstance(command.start, EventPosition) else first.position
         self.state = ConnectionState.SUBSCRIBED
         await self._send([dumps(replies.ack(command.id, str(start)))])
@@ -157,11 +157,11 @@ class Connection:
     async def _deliver(self, batch: Batch) -> None:
         """Send every event from ``batch`` on, live, until the connection closes."""
         log = self.session.log
-        max_bytes = self.service.settings.max_frame_bytes
+        max_bytes = self.service.settings.max_read_bytes
         try:
             while True:
                 if batch.events:
-                    await self._send(batch.events)
+                    await self._send_events(batch.events)
                 if batch.up_to_date:
                     await log.wait(batch.position, WAIT_SECONDS)
                 batch = await log.read(batch.position, max_bytes)
@@ -174,6 +174,17 @@ class Connection:
             if self.state is not ConnectionState.CLOSED:
                 with contextlib.suppress(Exception):  # it may be closed already
                     await _close(self.websocket, INTERNAL_ERROR, "delivery failed; reconnect")
+
+    async def _send_events(self, events: list[bytes]) -> None:
+        """Send events in frames of about ``max_frame_bytes``."""
+        limit = self.service.settings.max_frame_bytes
+        first = size = 0
+        for index, event in enumerate(events):
+            size += len(event) + 1
+            if size > limit and index > first:
+                await self._send(events[first:index])
+                first, size = index, len(event) + 1
+        await self._send(events[first:])
 
     async def _send(self, items: list[bytes]) -> None:
         async with self._send_lock:

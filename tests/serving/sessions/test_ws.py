@@ -300,3 +300,23 @@ def test_a_flood_of_commands_is_rate_limited_with_one_reply_each(
     assert {reply["code"] for reply in limited} == {"rate_limited"}
     assert 75 <= len(limited) <= 80
     assert "retry later" in limited[0]["message"]
+
+
+def test_a_long_catch_up_comes_in_bounded_frames(
+    make_client: Callable[..., TestClient], signer: TokenSigner
+) -> None:
+    client = make_client(max_frame_bytes=2000)
+    token = signer.mint("sessions/*", ["create"])
+    created = client.post("/v1/sessions", headers={"authorization": f"Bearer {token}"}).json()
+    ask(client, created, " ".join(f"word{index}" for index in range(60)))
+    with client.websocket_connect(ws_url(created)) as ws:
+        subscribe(ws)
+        frames = []
+        while not frames or '"run.completed"' not in frames[-1]:
+            frames.append(ws.receive_text())
+    events = [item for frame in frames for item in json.loads(frame)]
+    assert len(frames) > 5
+    assert all(len(frame) <= 2000 for frame in frames)
+    assert [e["data"]["text"].strip() for e in events if e["type"] == "delta"] == [
+        f"word{index}" for index in range(60)
+    ]
