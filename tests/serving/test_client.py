@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from serving.background import BackgroundServer
@@ -189,6 +190,30 @@ async def test_a_dropped_connection_resumes_without_loss_or_duplicates(
         assert answer.text == "one two three four five six seven eight"
         deltas = "".join(e.data["text"] for e in events if e.type == "delta")
         assert deltas == answer.text
+
+
+@pytest.mark.anyio
+async def test_the_run_goes_on_when_every_client_has_gone(server: BackgroundServer) -> None:
+    laptop = await AsyncSessionClient.create(server.url, token=CREATE, device="laptop")
+    ack = await laptop.send({"text": "one two three four five six"}, params={"speed": 30})
+    first = await laptop.next_event()
+    await laptop.close()  # the lid closes mid-answer: nobody is connected any more
+    assert laptop.created is not None
+    url = laptop.created["url"]
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {laptop.token}"}) as http:
+        async with asyncio.timeout(20):  # the run finishes with no client connected
+            while (await http.get(url)).json()["runs"]:
+                await asyncio.sleep(0.05)
+    async with AsyncSessionClient(
+        url, token=laptop.token, device="laptop", start=first.offset
+    ) as again:
+        events = await until_ending(again, {ack.run or ""})
+        answer = await again.wait_for_answer(ack.run or "")
+    assert [e.type for e in events if e.run == ack.run][-1] == "run.completed", (
+        "a drop never cancels"
+    )
+    assert answer.result == {"text": "one two three four five six"}
+    assert all(event.offset > first.offset for event in events)
 
 
 def test_the_blocking_client_for_notebooks(server: BackgroundServer) -> None:
