@@ -22,11 +22,11 @@ TINY = Sizes(
 
 def test_every_scenario_runs_and_the_report_has_a_row_for_each() -> None:
     results, text = benchmark(TINY, ["ours-memory"])
-    for scenario in ("one", "fan", "resume p99", "stop p99", "rss"):
+    for scenario in ("one", "sdk", "fan", "resume p99", "stop p99", "rss"):
         assert results[scenario]["ours-memory"] > 0
     assert results["one"]["peer"] > 0 and results["rss"]["peer"] > 0
     rows = [line for line in text.splitlines() if line.startswith("| ")]
-    assert len(rows) == 1 + 7
+    assert len(rows) == 1 + 8
     assert any(row.startswith("| one client, delta events delivered") for row in rows)
 
 
