@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
@@ -325,16 +325,25 @@ async def sse_latency(client: StreamsClient, sizes: Sizes, tag: str) -> Trial:
     return await _latency(client, sizes, stream, reader)
 
 
-async def fan_out(client: StreamsClient, sizes: Sizes, tag: str) -> Trial:
-    """One writer appends for ``seconds``, then a last message; every reader must get them all."""
+async def fan_out(
+    client: StreamsClient,
+    sizes: Sizes,
+    tag: str,
+    reader_clients: Sequence[StreamsClient] = (),
+) -> Trial:
+    """One writer appends for ``seconds``, then a last message; every reader must get them all.
+
+    Readers use ``reader_clients`` in turn when given (servers sharing one store), else ``client``.
+    """
     stream = f"{tag}-fan-out"
     offset = await client.create(stream)
     attached = [asyncio.Event() for _ in range(sizes.fan_out_readers)]
     received = [0] * sizes.fan_out_readers
+    clients = list(reader_clients) or [client]
 
     async def reader(index: int) -> float:
         buffer = b""
-        async with client.subscribe(stream, offset) as chunks:
+        async with clients[index % len(clients)].subscribe(stream, offset) as chunks:
             async for chunk in chunks:
                 complete, separator, buffer = (buffer + chunk).rpartition(b"\n\n")
                 if not separator:
