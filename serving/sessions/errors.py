@@ -116,3 +116,10 @@ class EventTooLarge(SessionError):
 
     code = "too_large"
     status = 413
+
+
+class InternalError(SessionError):
+    """The server failed to do a command (a bug or a store failure; it is logged)."""
+
+    code = "internal"
+    status = 500

@@ -134,16 +134,19 @@ class SessionService:
         for run in runs:
             run.interrupt(SHUTDOWN_REASON)
         await asyncio.gather(*(run.finished() for run in runs), return_exceptions=True)
+        departures = []
         for session in list(self._sessions.values()):
             for device in list(session.leaving):
                 session.leaving.pop(device).cancel()
-            for device in list(session.present):
-                await self._leave(session, device, SHUTDOWN_REASON, even_if_connected=True)
+            departures += [
+                self._leave(session, device, SHUTDOWN_REASON, even_if_connected=True)
+                for device in list(session.present)
+            ]
+        await asyncio.gather(*departures, return_exceptions=True)  # a failing store: go on
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-        for session in list(self._sessions.values()):
-            await session.log.flushed()
-        await self.ledger.log.flushed()
+        logs = [session.log for session in self._sessions.values()] + [self.ledger.log]
+        await asyncio.gather(*(log.flushed() for log in logs), return_exceptions=True)
 
     # --- access ----------------------------------------------------------------------------
 
@@ -444,4 +447,9 @@ class SessionService:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("sessions: background write failed", exc_info=task.exception())

@@ -15,11 +15,17 @@ import enum
 import logging
 from typing import Any
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from serving.sessions import replies
 from serving.sessions.commands import REQUIRED_SCOPE, Subscribe, parse_frame
-from serving.sessions.errors import AlreadySubscribed, RateLimited, SessionError, Unauthorized
+from serving.sessions.errors import (
+    AlreadySubscribed,
+    InternalError,
+    RateLimited,
+    SessionError,
+    Unauthorized,
+)
 from serving.sessions.events import dumps
 from serving.sessions.offsets import EventPosition
 from serving.sessions.ratelimit import TokenBucket
@@ -95,9 +101,16 @@ class Connection:
         self._sender: asyncio.Task[None] | None = None
 
     async def serve(self) -> None:
-        await self.service.attach(self.session, self.device)
+        try:
+            await self.service.attach(self.session, self.device)
+        except Exception:  # presence is not worth refusing a reader: go on without it
+            logger.exception(
+                "session %s: cannot record %s as present", self.session.id, self.device
+            )
         try:
             await self._receive()
+        except (WebSocketDisconnect, OSError):
+            pass  # the client went away while we answered it
         finally:
             self.state = ConnectionState.CLOSED
             if self._sender is not None:
@@ -142,6 +155,12 @@ class Connection:
         except SessionError as error:
             error.command_id = command.id
             raise
+        except Exception:
+            logger.exception("session %s: %s from %s failed", self.session.id, command, self.device)
+            raise InternalError(
+                "the server failed to do this command (the failure is logged); retry later",
+                command_id=command.id,
+            ) from None
 
     async def _subscribe(self, command: Subscribe) -> None:
         if self.state is ConnectionState.SUBSCRIBED:

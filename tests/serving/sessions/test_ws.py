@@ -11,6 +11,10 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from serving.app import create_app
+from serving.config import ServerConfig
+from serving.streams import MemoryStore
+from serving.streams.store import AppendRequest, AppendResult
 from serving.tokens import TokenSigner
 
 
@@ -320,3 +324,24 @@ def test_a_long_catch_up_comes_in_bounded_frames(
     assert [e["data"]["text"].strip() for e in events if e["type"] == "delta"] == [
         f"word{index}" for index in range(60)
     ]
+
+
+class BrokenDiskStore(MemoryStore):
+    """A real memory store whose appends fail, as a full disk would."""
+
+    async def append(self, path: str, request: AppendRequest) -> AppendResult:
+        raise OSError("No space left on device")
+
+
+def test_a_server_failure_is_an_internal_error_reply_and_the_connection_lives_on() -> None:
+    config = ServerConfig(store_url="memory://", open_access=True)
+    with TestClient(create_app(config, BrokenDiskStore())) as client:
+        session = client.post("/v1/sessions").json()["id"]
+        with client.websocket_connect(f"/v1/sessions/{session}/ws?device=laptop") as ws:
+            command(ws, type="send", id="s", data={"text": "hi"})
+            failed, _ = reply_to(ws, "s")
+            command(ws, type="heartbeat", id="h")
+            alive, _ = reply_to(ws, "h")
+    assert (failed["type"], failed["code"]) == ("error", "internal")
+    assert "retry later" in failed["message"]
+    assert alive["type"] == "ack"
