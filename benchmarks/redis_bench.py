@@ -1,0 +1,250 @@
+"""The Redis store benchmark: the streams scenarios on Redis and SQLite in one run, then scale-out.
+
+1. The streams benchmark's scenarios (benchmarks/streams_scenarios.py) run on ``ours-sqlite``
+   and ``ours-redis`` (one server process each), rounds interleaved. Targets: appends/s and
+   fan-out deliveries/s of Redis at least 0.7x those of SQLite.
+2. Scale-out: fan-out on one Redis-backed process against fan-out with its readers spread over
+   two processes sharing the same Redis (the writer stays on the first). Target: two processes
+   deliver at least 1.5x as many messages per second as one.
+3. Cross-process wake-up: an SSE reader on one process, a writer on the other; the
+   append-to-delivery latency (reported, no target: "within milliseconds").
+
+Redis runs as production should (docs/SCALING.md): ``appendonly yes``, ``appendfsync
+everysec``, ``maxmemory-policy noeviction``, on loopback, sharing the machine with everything.
+
+    python -m benchmarks.redis_bench            # full run (~3 min), writes the results file
+    python -m benchmarks.redis_bench --quick    # smoke run in seconds, prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: python benchmarks/redis_bench.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.redis_server import RedisServer
+from benchmarks.servers import SERVERS, RunningServer, ServerSpec
+from benchmarks.streams_report import machine_description, metric_value, ratio
+from benchmarks.streams_scenarios import METRICS, Results, run, run_scenarios
+from benchmarks.streams_workloads import (
+    FULL,
+    QUICK,
+    Sizes,
+    StreamsClient,
+    Trial,
+    fan_out,
+    sse_latency,
+)
+
+RESULTS_PATH = Path(__file__).resolve().parent / "results" / "redis.md"
+STORE_TARGET = 0.7
+"""Redis appends/s and fan-out deliveries/s against SQLite's, one process each."""
+SCALE_OUT_TARGET = 1.5
+"""Fan-out deliveries/s with two processes against one."""
+TARGETED = ("sequential", "concurrent_own", "concurrent_shared", "fan_out")
+
+
+@dataclass(frozen=True)
+class RedisSpec(ServerSpec):
+    """Our server on the Redis store at ``redis_url`` (every process of one run shares it)."""
+
+    redis_url: str = ""
+
+    def command(self, port: int, data_dir: Path) -> list[str]:
+        return [
+            sys.executable,
+            *("-m", "serving", "--open", "--store", self.redis_url, "--port", str(port)),
+            *("--data-dir", str(data_dir)),
+        ]
+
+
+@dataclass
+class ScaleOut:
+    """Fan-out trials with one process and with two."""
+
+    one: list[Trial]
+    two: list[Trial]
+    latencies: list[float]
+    """Cross-process append-to-delivery times, seconds."""
+    cpu_one: float
+    """Server CPU seconds (every process) per delivery, one process..."""
+    cpu_two: float
+    """...and two: equal costs mean capacity grows with the processes (and the cores)."""
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(t.rate for t in self.two) / statistics.median(
+            t.rate for t in self.one
+        )
+
+
+async def scale_out(first: RunningServer, second: RunningServer, sizes: Sizes) -> ScaleOut:
+    """Interleaved rounds of fan-out on one process and spread over two, then wake latency."""
+    one, two = [], []
+    cpu = {"one": 0.0, "two": 0.0}
+
+    def server_cpu() -> float:
+        return sum(server.cpu_seconds() or 0.0 for server in (first, second))
+
+    async with StreamsClient(first.url) as a, StreamsClient(second.url) as b:
+        await fan_out(a, _warm_up(sizes), "warm-up-one")
+        await fan_out(a, _warm_up(sizes), "warm-up-two", reader_clients=[a, b])
+        stamp = time.monotonic_ns()
+        for round_number in range(sizes.rounds):
+            for mode, trials, readers in (("one", one, ()), ("two", two, (a, b))):
+                before = server_cpu()
+                trials.append(await fan_out(a, sizes, f"{stamp}-{mode}-{round_number}", readers))
+                cpu[mode] += server_cpu() - before
+        latency = await sse_latency(_Split(a, b), sizes, f"{stamp}-cross")  # type: ignore[arg-type]
+    return ScaleOut(
+        one,
+        two,
+        latency.latencies,
+        cpu["one"] / sum(t.operations for t in one),
+        cpu["two"] / sum(t.operations for t in two),
+    )
+
+
+class _Split:
+    """A StreamsClient whose writes go to one server and whose reads go to the other."""
+
+    def __init__(self, writer: StreamsClient, reader: StreamsClient) -> None:
+        self.create = writer.create
+        self.append = writer.append
+        self.subscribe = reader.subscribe
+
+
+def _warm_up(sizes: Sizes) -> Sizes:
+    from dataclasses import replace
+
+    return replace(sizes, seconds=min(sizes.seconds, 0.5))
+
+
+def report(results: Results, scaled: ScaleOut, sizes: Sizes, seconds: float) -> str:
+    machine = machine_description()
+    lines = [
+        "# Redis store benchmark: Redis against SQLite, and two processes against one",
+        "",
+        "Written by `python -m benchmarks.redis_bench` (see its docstring).",
+        "",
+        "## The streams scenarios, one server process each",
+        "",
+        f"| scenario | unit | ours-sqlite | ours-redis | redis / sqlite | ≥ {STORE_TARGET}x |",
+        "|---|---|---|---|---|---|",
+    ]
+    for metric in METRICS:
+        sqlite = metric_value(results, metric, "ours-sqlite")
+        redis = metric_value(results, metric, "ours-redis")
+        times = ratio(metric, redis, sqlite)
+        targeted = metric.scenario.key in TARGETED
+        status = "n/a" if times is None or not targeted else _status(times, STORE_TARGET)
+        lines.append(
+            f"| {metric.title(sizes)} | {metric.scenario.unit} | {_number(sqlite, metric)} | "
+            f"{_number(redis, metric)} | {'n/a' if times is None else f'{times:.2f}x'} | "
+            f"{status if targeted else '(no target)'} |"
+        )
+    load = machine.get("load average (1 min) at start", "?")
+    samples = sorted(scaled.latencies)
+    p50 = 1000 * samples[len(samples) // 2]
+    p99 = 1000 * samples[min(len(samples) - 1, int(0.99 * len(samples)))]
+    one = statistics.median(t.rate for t in scaled.one)
+    two = statistics.median(t.rate for t in scaled.two)
+    lines += [
+        "",
+        "## Scale-out: processes sharing one Redis",
+        "",
+        f"| scenario | unit | 1 process | 2 processes | 2 / 1 | ≥ {SCALE_OUT_TARGET}x |",
+        "|---|---|---|---|---|---|",
+        f"| fan-out to {sizes.fan_out_readers} SSE readers (spread over the processes) | "
+        f"deliveries/s | {one:,.0f} | {two:,.0f} | {scaled.ratio:.2f}x | "
+        f"{_status(scaled.ratio, SCALE_OUT_TARGET)} |",
+        "",
+        f"Server CPU per delivery (all processes): {1e6 * scaled.cpu_one:.0f} µs with one "
+        f"process, {1e6 * scaled.cpu_two:.0f} µs with two. When these match, two processes "
+        "can deliver twice as much given a core each; the rate above is bounded by the cores "
+        f"the machine has free (load average at start: {load}; the client and Redis run on "
+        "the same cores).",
+        "",
+        f"Cross-process wake-up (SSE reader on one process, writer on the other): "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms over {len(samples)} appends.",
+        "",
+        "## Setup",
+        "",
+        f"- {sizes.rounds} interleaved rounds per scenario, {sizes.seconds} s per throughput "
+        f"trial; {sizes.fan_out_readers} fan-out readers; messages are ~60-byte JSON objects.",
+        "- Servers: `python -m serving --open --store sqlite:///<tmp>/streams.db` and "
+        "`--store redis://127.0.0.1:<port>/0`; one redis-server "
+        "(`appendonly yes`, `appendfsync everysec`, `maxmemory-policy noeviction`) on loopback.",
+        "- Client: benchmarks/http_client.py, one process, sharing the cores with the servers "
+        "and Redis.",
+        f"- Whole run: {seconds:.0f} s.",
+        "",
+        "## Machine",
+        "",
+        *(f"- {key}: {value}" for key, value in machine.items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _status(times: float, target: float) -> str:
+    return "PASS" if times >= target else "**MISS**"
+
+
+def _number(value: float | None, metric) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if metric.higher_is_better else f"{value:.2f}"
+
+
+def benchmark(sizes: Sizes, progress: Callable[[str], None] = lambda line: None) -> str:
+    started = time.perf_counter()
+    with RedisServer(appendonly=True) as redis:
+        spec = RedisSpec("ours-redis", "ours", durable=True, redis_url=redis.url)
+        servers = [RunningServer(SERVERS["ours-sqlite"]), RunningServer(spec)]
+        try:
+            results = run(run_scenarios(servers, sizes, progress=progress))
+            second = RunningServer(spec)
+            try:
+                scaled = run(scale_out(servers[1], second, sizes))
+            finally:
+                second.stop()
+        finally:
+            for server in servers:
+                server.stop()
+    progress(f"scale-out: fan-out 2 processes / 1 process = {scaled.ratio:.2f}x")
+    return report(results, scaled, sizes, time.perf_counter() - started)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.redis_bench",
+        description="Benchmark the Redis store against the SQLite store, and two processes "
+        "against one.",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--output", type=Path, default=None, help="where to write the report")
+    args = parser.parse_args(argv)
+    output = args.output or (None if args.quick else RESULTS_PATH)
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    text = benchmark(QUICK if args.quick else FULL, log)
+    print(text)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+        log(f"written to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
