@@ -138,7 +138,7 @@ async function agentParams(sessionId, token) {
 function describe(model) {
   const accuracy = model.card.metrics?.accuracy;
   const score = accuracy === undefined ? "" : ` Test accuracy: ${(accuracy * 100).toFixed(1)}%.`;
-  return `${model.card.description} (${model.name}, version ${model.latest}.)${score}`;
+  return `${model.name} v${model.latest}: ${model.card.description}${score}`;
 }
 
 // --- the page ----------------------------------------------------------------------------
@@ -220,7 +220,7 @@ async function main() {
     chooseModel(select.value);
   } else {
     $("model-summary").textContent =
-      "This server serves no model. Start it with `make serve` (it trains the course's " +
+      "This server serves no model. Start it with 'make serve' (it trains the course's " +
       "penguin model), or export one from notebook 06. Meanwhile, talk to the demo agent:";
     $("fields").replaceChildren(messageField());
   }
@@ -251,6 +251,7 @@ async function main() {
     const sent = can.control ? steered.map((run) => connection.steer(run.id, { [name]: value })) : [];
     return Promise.allSettled(sent);
   });
+  $("steering-help").hidden = steering.radios.size === 0;
   refresh();
   connection.connect();
 }
