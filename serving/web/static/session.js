@@ -38,7 +38,7 @@ export class SessionClosed extends Error {
 }
 
 const HEARTBEAT_SECONDS = 10; // ask "are you there?" after this long without any frame
-const SILENCE_SECONDS = 20; // no frame at all for this long: the connection is dead
+const ANSWER_SECONDS = 10; // no frame at all this long after asking: the connection is dead
 const WORDS = new Set(["start", "new"]); // subscribe positions that are not offsets
 
 /** A random hex string: command ids, device names (works on plain http, unlike randomUUID). */
@@ -64,7 +64,7 @@ export class SessionConnection {
     this.onEvent = onEvent;
     this.onStateChange = onStateChange;
     this.state = ConnectionState.CONNECTING;
-    this.reconnects = 0; // how many times the connection was established again
+    this.reconnects = 0; // how many times it tried to connect again after a drop
     this.position = start; // the offset of the last event delivered (or where to start)
     this.pending = new Map(); // command id -> {payload, resolve, reject}: waiting for a reply
     this.socket = null;
@@ -72,8 +72,8 @@ export class SessionConnection {
     this.delay = 0.05; // seconds before the next attempt: doubles up to 2 s, as in Python
     this.retryTimer = null;
     this.heartbeatTimer = null;
-    this.lastFrameAt = 0;
-    this.heartbeatSent = false;
+    this.lastFrameAt = 0; // when the server last sent anything (Date.now())
+    this.heartbeatSentAt = null; // when we asked "are you there?", until anything arrives
     this.wasLive = false; // "connecting" until the first subscription, "reconnecting" after
     this.onOnline = () => this.#networkBack();
     this.onOffline = () => this.#networkGone();
@@ -118,13 +118,14 @@ export class SessionConnection {
     const payload = JSON.stringify(command);
     return new Promise((resolve, reject) => {
       this.pending.set(command.id, { payload, resolve, reject });
-      // Sent now if the socket is up and subscribed; otherwise resent by #resume().
+      // Sent now if the subscribe has gone out on an open socket; otherwise by #resume().
       if (this.#ready()) this.socket.send(payload);
     });
   }
 
   #ready() {
-    return this.socket !== null && this.socket.readyState === WebSocket.OPEN && this.subscribeId;
+    const open = this.socket !== null && this.socket.readyState === WebSocket.OPEN;
+    return open && this.subscribeId !== null;
   }
 
   // --- the connection -------------------------------------------------------------------
@@ -151,6 +152,7 @@ export class SessionConnection {
   /** Subscribe from the last event delivered, then resend every command still unanswered. */
   #resume(socket) {
     this.lastFrameAt = Date.now();
+    this.heartbeatSentAt = null;
     this.subscribeId = `sub-${randomHex(4)}`;
     socket.send(JSON.stringify({ type: "subscribe", id: this.subscribeId, from: this.position }));
     for (const { payload } of this.pending.values()) socket.send(payload);
@@ -243,18 +245,23 @@ export class SessionConnection {
     this.#open();
   }
 
-  /** Once a second: a quiet connection gets a heartbeat; a silent one is dropped. */
+  /**
+   * About once a second (less in a background tab): a quiet connection gets a heartbeat; one
+   * that sends nothing back is dead (a network can vanish without closing anything) and is
+   * replaced by a new one, which resumes from the last event.
+   */
   #checkAlive() {
     if (!this.#ready()) return;
-    const quiet = (Date.now() - this.lastFrameAt) / 1000;
-    if (quiet > SILENCE_SECONDS) {
+    const now = Date.now();
+    if (this.heartbeatSentAt !== null && this.lastFrameAt >= this.heartbeatSentAt) {
+      this.heartbeatSentAt = null; // something came back: alive
+    }
+    if (this.heartbeatSentAt !== null && now - this.heartbeatSentAt > ANSWER_SECONDS * 1000) {
       this.#drop();
       this.#retryLater();
-    } else if (quiet > HEARTBEAT_SECONDS && !this.heartbeatSent) {
+    } else if (this.heartbeatSentAt === null && now - this.lastFrameAt > HEARTBEAT_SECONDS * 1000) {
       this.socket.send(JSON.stringify({ type: "heartbeat", id: `hb-${randomHex(4)}` }));
-      this.heartbeatSent = true;
-    } else if (quiet <= HEARTBEAT_SECONDS) {
-      this.heartbeatSent = false;
+      this.heartbeatSentAt = now;
     }
   }
 
