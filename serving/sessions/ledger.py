@@ -2,11 +2,15 @@
 
 Runs and device attachments are *open* things: a run must end with one ending event, a device
 that joined must leave. When the server is killed, nothing writes those endings, so before an
-open thing starts the service records it in a ledger (the JSON stream ``sessions/_ledger``) and
-records it closed after its ending is written. On start-up, ``recover`` reads the ledger,
-checks each session that still has open things against its own log (the ending may have been
-written just before the crash), writes ``run.interrupted`` / ``presence.left`` for the rest,
-and closes them in the ledger.
+open thing starts the service records it in a ledger (the JSON stream
+``sessions/_ledger-<instance>``) and records it closed after its ending is written. On
+start-up, ``recover`` reads the ledger, checks each session that still has open things against
+its own log (the ending may have been written just before the crash), writes
+``run.interrupted`` / ``presence.left`` for the rest, and closes them in the ledger.
+
+Each server instance has its own ledger: several processes sharing one store (Redis) must have
+different instance names, so that one restarting never ends the runs another is executing. A
+restarted process keeps its name and recovers what it left open.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from serving.sessions.events import RUN_ENDINGS, EventType, dumps
 from serving.sessions.session import SessionLog
 from serving.streams.store import Store
 
-LEDGER_ID = "_ledger"
-"""Session ids are hex, so this name cannot clash with a session."""
+LEDGER_PREFIX = "_ledger-"
+"""Session ids are hex, so ledger names cannot clash with a session."""
 RUN = "run"
 DEVICE = "device"
 RESTART_REASON = "the server stopped while this was in progress"
@@ -37,8 +41,10 @@ class RecoveryReport:
 
 
 class Ledger:
-    def __init__(self, store: Store, session_log: Callable[[str], SessionLog]) -> None:
-        self.log = SessionLog(store, LEDGER_ID)
+    def __init__(
+        self, store: Store, session_log: Callable[[str], SessionLog], instance: str = "main"
+    ) -> None:
+        self.log = SessionLog(store, LEDGER_PREFIX + instance)
         self.session_log = session_log
         """Returns the SessionLog of a session id (the service's, so writes share one queue)."""
 

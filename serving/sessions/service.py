@@ -105,7 +105,9 @@ class SessionService:
         self.clock = clock
         if self.settings.default_agent not in agents:
             raise ValueError(f"the default agent {self.settings.default_agent!r} is not registered")
-        self.ledger = Ledger(store, lambda session_id: self._session(session_id).log)
+        self.ledger = Ledger(
+            store, lambda session_id: self._session(session_id).log, self.settings.instance
+        )
         self._sessions: dict[str, Session] = {}
         self._remembered: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self._in_flight: dict[tuple[str, str, str], asyncio.Task[dict[str, Any]]] = {}

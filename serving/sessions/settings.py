@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_INSTANCE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class SessionSettings:
     without doing it again."""
     sse_max_seconds: float = 60.0
     sse_keepalive_seconds: float = 15.0
+    instance: str = "main"
+    """This server's name for its ledger of open runs (serving.sessions.ledger): processes
+    sharing one store need different names, and keep theirs when they restart."""
     token_ttl_seconds: float | None = None
     """Lifetime of the tokens minted for a new session; None = they do not expire."""
 
@@ -38,5 +44,9 @@ class SessionSettings:
         for name in ("cancel_grace_seconds", "presence_grace_seconds", "commands_per_second"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if not _INSTANCE.fullmatch(self.instance):
+            raise ValueError(
+                f"invalid instance name {self.instance!r}: use 1 to 64 letters, digits or . _ -"
+            )
         if self.max_active_runs < 1 or self.command_burst < 1:
             raise ValueError("max_active_runs and command_burst must be at least 1")

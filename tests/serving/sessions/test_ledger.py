@@ -74,4 +74,19 @@ async def test_recovery_runs_once(store: Store) -> None:
 async def test_recovery_on_a_fresh_store_creates_the_ledger(store: Store) -> None:
     report = await Ledger(store, lambda session: SessionLog(store, session)).recover()
     assert report.interrupted_runs == [] and report.departed_devices == []
-    assert (await store.head("sessions/_ledger")).content_type == "application/json"
+    assert (await store.head("sessions/_ledger-main")).content_type == "application/json"
+
+
+async def test_each_instance_recovers_only_its_own_ledger(store: Store) -> None:
+    """Two processes on one store: one restarting must not end the other's live runs."""
+    log = SessionLog(store, A)
+    await log.create()
+    mine = Ledger(store, lambda session: log, "one")
+    theirs = Ledger(store, lambda session: log, "two")
+    for ledger, run in ((mine, "r-mine"), (theirs, "r-theirs")):
+        await ledger.log.create()
+        await ledger.open(A, RUN, run)
+        await log.append(EventType.RUN_STARTED, run=run, agent="text")
+    report = await Ledger(store, lambda session: log, "one").recover()
+    assert report.interrupted_runs == [(A, "r-mine")]
+    assert [e["run"] for e in await events_of(log) if e["type"] == "run.interrupted"] == ["r-mine"]
