@@ -31,6 +31,9 @@ lab: setup
 	$(BIN)/python -m pip install --quiet jupyterlab
 	$(BIN)/jupyter lab notebooks/
 
+bench: setup
+	$(BIN)/python -m benchmarks.streams_bench
+
 doctor: setup
 	$(BIN)/course doctor
 
