@@ -75,12 +75,34 @@ def normalize(nb: NotebookNode) -> NotebookNode:
         if cell.execution_count is not None:
             count += 1
             cell.execution_count = count
+        cell.outputs = _merge_streams(cell.outputs)
         for output in cell.outputs:
             if "metadata" in output:
                 output.metadata = nbformat.from_dict({})
             if output.output_type == "execute_result":
                 output.execution_count = cell.execution_count
     return nb
+
+
+def _merge_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
+    """Join consecutive pieces of the same stream.
+
+    The kernel flushes printed text in chunks that depend on timing, so one ``print`` loop may
+    be saved as one output or as three; merged, a rerun gives the same file.
+    """
+    merged: list[NotebookNode] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and output.output_type == "stream"
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
 
 
 def _stable_id(cell: NotebookNode, index: int, seen: set[str]) -> str:

@@ -197,3 +197,25 @@ def test_run_reports_the_failing_cell(tmp_path):
     with pytest.raises(Exception, match="boom"):
         notebooks.run(path)
     assert not Path(path).read_text().count('"output_type"')  # the file is left as it was
+
+
+def test_normalize_joins_the_pieces_of_one_printed_stream():
+    cell = new_code_cell(
+        "for i in range(3): print(i)",
+        execution_count=1,
+        outputs=[
+            new_output("stream", name="stdout", text="0\n"),
+            new_output("stream", name="stdout", text="1\n2\n"),
+            new_output("stream", name="stderr", text="careful\n"),
+            new_output("execute_result", data={"text/plain": "3"}, execution_count=1),
+            new_output("stream", name="stdout", text="after\n"),
+        ],
+    )
+    nb = notebooks.normalize(new_notebook(cells=[cell]))
+    outputs = nb.cells[0].outputs
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in outputs] == [
+        ("stream", "stdout", "0\n1\n2\n"),
+        ("stream", "stderr", "careful\n"),
+        ("execute_result", None, None),
+        ("stream", "stdout", "after\n"),
+    ]
