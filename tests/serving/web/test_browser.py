@@ -8,8 +8,10 @@ page's answer is always compared with the session log on the server.
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -134,6 +136,89 @@ def test_a_network_drop_mid_answer_loses_and_repeats_no_token(
     offsets = [offset for offset, _ in shown]
     assert offsets == sorted(set(offsets))  # each token once, in log order
     context.close()
+
+
+class FreezingProxy:
+    """A TCP relay to the server whose open connections can be frozen: bytes stop flowing
+    both ways and nothing is closed, as when a network vanishes (a Wi-Fi switch, a router
+    asleep). New connections pass as usual."""
+
+    def __init__(self, server_url: str) -> None:
+        host, port = urlsplit(server_url).netloc.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        self.sockets: list[socket.socket] = []
+        self.frozen: list[threading.Event] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(self.target)
+            frozen = threading.Event()
+            self.sockets += [client, upstream]
+            self.frozen.append(frozen)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(
+                    target=self._pump, args=(source, sink, frozen), daemon=True
+                ).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket, frozen: threading.Event) -> None:
+        try:
+            while data := source.recv(65536):
+                if not frozen.is_set():  # frozen: swallowed, like a dead link
+                    sink.sendall(data)
+            if not frozen.is_set():
+                sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def freeze(self) -> None:
+        for frozen in self.frozen:
+            frozen.set()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.listener.close()
+        for open_socket in self.sockets:
+            open_socket.close()
+
+
+def test_a_connection_gone_silent_is_replaced_and_resumed(
+    browser: Any, server_url: str, page_errors: list[str]
+) -> None:
+    """No close, no offline event: the page notices from an unanswered heartbeat."""
+    with FreezingProxy(server_url) as proxy:
+        context = browser.new_context()
+        page = context.new_page()
+        page.clock.install()  # the page's timers, fast-forwarded below
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        page.goto(proxy.url)
+        page.wait_for_selector("#connection[data-state=live]", timeout=WAIT_MS)
+        run = ask(page)
+        wait_for_tokens(page, run, 2)
+
+        proxy.freeze()
+        page.wait_for_timeout(500)
+        frozen_at = len(shown_tokens(page, run))
+        page.clock.fast_forward("11")  # quiet for 10 s: the page sends a heartbeat...
+        assert page.get_attribute("#connection", "data-state") == "live"
+        page.clock.fast_forward("11")  # ...unanswered for 10 s: it connects again
+        wait_for_status(page, run, "completed")
+
+        shown = shown_tokens(page, run)
+        logged = logged_text(session_log(server_url, page), run)
+        assert frozen_at < len(logged), "the answer ended before the freeze"
+        assert [text for _, text in shown] == logged
+        assert int(page.get_attribute("#connection", "data-reconnects")) >= 1
+        context.close()
 
 
 def test_stop_in_one_tab_stops_the_answer_in_another(
