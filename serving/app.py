@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from serving import __version__
 from serving.config import ServerConfig
 from serving.sessions import AgentRegistry, SessionService, add_session_routes, demo_agents
+from serving.sessions.leases import Leases
 from serving.streams import Store, open_store
 from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
@@ -28,18 +29,35 @@ if TYPE_CHECKING:
     from serving.models import ModelRegistry
 
 
-class StreamsFirst:
-    """ASGI middleware: ``/v1/stream/...`` to the streams app, everything else onward."""
+class StreamsFirstApp(FastAPI):
+    """The FastAPI app, with ``/v1/stream/...`` dispatched ahead of FastAPI's own layers.
 
-    def __init__(self, app: ASGIApp, streams: StreamsApp) -> None:
-        self.app = app
+    Stream requests skip FastAPI's built-in stack (error and telemetry middleware, body limit,
+    exception handling, router: ~15 µs of a ~140 µs append) but still pass through every
+    middleware added with ``add_middleware`` (ReadOnlySessionLogs, for one), so a guard that
+    a layer installs covers the streams too. Everything else, lifespan included, is FastAPI.
+    """
+
+    def __init__(self, streams: ASGIApp, **settings: Any) -> None:
         self.streams = streams
+        self._streams_stack: ASGIApp = streams
+        super().__init__(**settings)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """FastAPI's stack, and the streams app wrapped in the added middleware alone."""
+        stack = self.streams
+        for middleware_class, args, kwargs in reversed(self.user_middleware):
+            stack = middleware_class(stack, *args, **kwargs)
+        self._streams_stack = stack
+        return super().build_middleware_stack()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(STREAM_PREFIX):
-            await self.streams(scope, receive, send)
+            if self.middleware_stack is None:  # both stacks are built on the first request
+                self.middleware_stack = self.build_middleware_stack()
+            await self._streams_stack(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -47,7 +65,7 @@ def create_app(
     store: Store | None = None,
     agents: AgentRegistry | None = None,
     models: ModelRegistry | None = None,
-) -> FastAPI:
+) -> StreamsFirstApp:
     """Build the server. ``store`` defaults to ``open_store(config.store_url)``, ``agents`` to
     the demo agents; ``models`` adds the model agents and endpoints (serving.models)."""
     store = store if store is not None else open_store(config.store_url)
@@ -60,19 +78,20 @@ def create_app(
         settings=config.sessions,
     )
 
+    leases = Leases(store, sessions.settings.instance)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await leases.start()  # waits while a survivor still ends this instance's old runs
         await sessions.start()
+        leases.serve()  # from now on, end the runs of instances that die (shared stores)
         try:
             yield
         finally:
             await sessions.stop()
+            await leases.stop()
             await store.aclose()
 
-    app = FastAPI(title="ML course kit server", version=__version__, lifespan=lifespan)
-    app.state.config = config
-    app.state.store = store
-    app.state.signer = signer
     streams = StreamsApp(
         store,
         signer=signer,
@@ -83,7 +102,12 @@ def create_app(
         max_read_bytes=config.max_read_bytes,
         limits=config.limits,
     )
-    app.add_middleware(StreamsFirst, streams=streams)
+    app = StreamsFirstApp(
+        streams, title="ML course kit server", version=__version__, lifespan=lifespan
+    )
+    app.state.config = config
+    app.state.store = store
+    app.state.signer = signer
     app.state.sessions = sessions
     add_session_routes(app, sessions)
     add_web_page(app, sessions)

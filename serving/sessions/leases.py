@@ -1,0 +1,187 @@
+"""Leases: when a server process dies for good, a surviving one ends the runs it left open.
+
+A process that restarts closes what it left open itself (serving.sessions.ledger). With several
+processes on one store (Redis), one may die and never come back; its runs must still end, with
+``run.interrupted``, written by a survivor:
+
+- Each instance (SessionSettings.instance) holds a *lease*: the stream ``sessions/_lease-<name>``
+  created with a TTL of ``lease_seconds`` and renewed by a heartbeat (reading a stream renews
+  its TTL) every third of that. It also writes its name once in ``sessions/_instances``.
+- Every ``lease_seconds`` each instance looks at the registry: an instance whose lease has
+  expired is dead. A survivor *claims* it (creating ``sessions/_claim-<name>`` succeeds for one
+  process only) and recovers its ledger exactly as the dead instance would have at restart.
+- An instance starting up takes its own claim before recovering its ledger, so it never
+  recovers at the same time as a survivor (which would write two endings for one run).
+
+So a run of a dead process ends within about two ``lease_seconds``. An instance stalled longer
+than its lease (a frozen machine) is taken for dead: keep the lease well above any pause.
+These are ordinary streams, so this works on every store, and the state is visible with any
+Durable Streams client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+
+from serving.sessions.events import dumps
+from serving.sessions.ledger import LEDGER_PREFIX, Ledger
+from serving.sessions.session import SessionLog, stream_path
+from serving.streams.errors import StreamError, StreamNotFound
+from serving.streams.offsets import TAIL
+from serving.streams.store import CreateRequest, Store
+
+LEASE_SECONDS = 15
+REGISTRY = "_instances"
+CLAIM_SECONDS = 600
+"""A claim left by a process that died while recovering frees itself after this long."""
+
+logger = logging.getLogger(__name__)
+
+
+class Leases:
+    """This instance's lease, and the reaping of dead instances' open runs."""
+
+    def __init__(
+        self,
+        store: Store,
+        instance: str,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        session_log: Callable[[str], SessionLog] | None = None,
+    ) -> None:
+        self.store = store
+        self.instance = instance
+        self.lease_seconds = lease_seconds
+        self._session_log = session_log or (lambda session_id: SessionLog(store, session_id))
+        self._registry = SessionLog(store, REGISTRY)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._registered = False
+
+    async def start(self) -> None:
+        """Take the lease and this instance's claim (waiting while a survivor holds it).
+
+        Call before the instance recovers its own ledger, then ``serve()`` after it.
+        """
+        lease = CreateRequest(content_type="application/json", ttl_seconds=self._lease_ttl())
+        await self.store.create(_lease_path(self.instance), lease)
+        await self._register()
+        while not await self._claim(self.instance):
+            await asyncio.sleep(1)
+
+    def serve(self) -> None:
+        """Release this instance's claim; heartbeat and reap in the background."""
+        self._tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._reap())]
+        self._tasks.append(asyncio.create_task(self._release(self.instance)))
+
+    async def stop(self) -> None:
+        """Stop heartbeating and give the lease up (a clean shutdown ended its own runs)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(StreamError):
+            await self.store.delete(_lease_path(self.instance))
+
+    async def reap_once(self) -> list[str]:
+        """Recover the ledgers of the dead instances this process could claim; their names."""
+        reaped = []
+        for instance in sorted(await self._instances() - {self.instance}):
+            if await self._alive(instance) or not await self._has_ledger(instance):
+                continue
+            if not await self._claim(instance):
+                continue  # another survivor is on it
+            try:
+                if await self._alive(instance):  # it came back meanwhile: it recovers itself
+                    continue
+                report = await Ledger(self.store, self._session_log, instance).recover()
+                await self.store.delete(stream_path(LEDGER_PREFIX + instance))
+                logger.warning(
+                    "instance %r is gone: %d run(s) interrupted, %d device(s) marked as left",
+                    instance,
+                    len(report.interrupted_runs),
+                    len(report.departed_devices),
+                )
+                reaped.append(instance)
+            finally:
+                await self._release(instance)
+        return reaped
+
+    # --- the lease -------------------------------------------------------------------------
+
+    async def renew(self) -> None:
+        """Renew the lease (reading a stream renews its TTL); take it again if it expired."""
+        try:
+            await self.store.read(_lease_path(self.instance), TAIL, 0)
+        except StreamNotFound:  # this process stalled past its lease: it is alive again
+            lease = CreateRequest(content_type="application/json", ttl_seconds=self._lease_ttl())
+            await self.store.create(_lease_path(self.instance), lease)
+
+    async def _register(self) -> None:
+        """Write this instance's name where survivors look (retried by the heartbeat)."""
+        try:
+            await self._registry.create()
+            await self._registry.append_encoded(dumps({"instance": self.instance}))
+        except (StreamError, OSError) as error:
+            logger.warning("could not register instance %r (%s); retrying", self.instance, error)
+        else:
+            self._registered = True
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self.renew()
+                if not self._registered:
+                    await self._register()
+            except StreamError as error:
+                logger.warning("lease heartbeat failed (%s); retrying", error.message)
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds)
+            try:
+                await self.reap_once()
+            except StreamError as error:
+                logger.warning("reaping dead instances failed (%s); retrying", error.message)
+
+    async def _alive(self, instance: str) -> bool:
+        try:
+            await self.store.head(_lease_path(instance))
+        except StreamNotFound:
+            return False
+        return True
+
+    async def _has_ledger(self, instance: str) -> bool:
+        try:
+            await self.store.head(stream_path(LEDGER_PREFIX + instance))
+        except StreamNotFound:
+            return False
+        return True
+
+    async def _instances(self) -> set[str]:
+        names = set()
+        async for batch in self._registry.scan():
+            names.update(json.loads(raw)["instance"] for raw in batch.events)
+        return names
+
+    async def _claim(self, instance: str) -> bool:
+        claim = CreateRequest(content_type="application/json", ttl_seconds=CLAIM_SECONDS)
+        return (await self.store.create(_claim_path(instance), claim)).created
+
+    async def _release(self, instance: str) -> None:
+        with contextlib.suppress(StreamNotFound):
+            await self.store.delete(_claim_path(instance))
+
+    def _lease_ttl(self) -> int:
+        return max(1, round(self.lease_seconds))
+
+
+def _lease_path(instance: str) -> str:
+    return stream_path(f"_lease-{instance}")
+
+
+def _claim_path(instance: str) -> str:
+    return stream_path(f"_claim-{instance}")

@@ -1,0 +1,96 @@
+"""Leases: a dead instance's open runs are ended once, by one survivor, and never a live one's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from serving.sessions.events import EventType
+from serving.sessions.leases import Leases
+from serving.sessions.ledger import RUN, Ledger
+from serving.sessions.session import SessionLog
+from serving.streams import MemoryStore
+
+pytestmark = pytest.mark.anyio
+LEASE = 10
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def start_with_a_run(store: MemoryStore, instance: str, session: str, run: str) -> Leases:
+    """An instance that holds its lease and has a run open in ``session``."""
+    leases = Leases(store, instance, lease_seconds=LEASE)
+    await leases.start()
+    log = SessionLog(store, session)
+    await log.create()
+    ledger = Ledger(store, lambda session_id: SessionLog(store, session_id), instance)
+    await ledger.log.create()
+    await ledger.open(session, RUN, run)
+    await leases._release(instance)  # what serve() does once the instance has recovered
+    return leases
+
+
+async def events(store: MemoryStore, session: str) -> list[dict]:
+    found = []
+    async for batch in SessionLog(store, session).scan():
+        found += [json.loads(raw) for raw in batch.events]
+    return found
+
+
+async def test_survivors_end_a_dead_instances_run_exactly_once() -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    await start_with_a_run(store, "a", "s1", "r1")
+    survivors = [await start_with_a_run(store, name, f"s-{name}", "r") for name in ("b", "c")]
+    clock.now += LEASE + 1  # a stopped heartbeating (it died); b and c renew theirs
+    for survivor in survivors:
+        await survivor.renew()
+    reaped = await asyncio.gather(*(survivor.reap_once() for survivor in survivors))
+    assert sorted(reaped) == [[], ["a"]]
+    interrupted = [e for e in await events(store, "s1") if e["type"] == EventType.RUN_INTERRUPTED]
+    assert [event["run"] for event in interrupted] == ["r1"]
+    # the survivors' own runs are untouched, and reaping again does nothing
+    for name in ("b", "c"):
+        assert not any(
+            e["type"] == EventType.RUN_INTERRUPTED for e in await events(store, f"s-{name}")
+        )
+    assert await survivors[0].reap_once() == []
+
+
+async def test_a_live_instance_is_never_reaped() -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    alive = await start_with_a_run(store, "a", "s1", "r1")
+    other = await start_with_a_run(store, "b", "s2", "r2")
+    for _ in range(5):
+        clock.now += LEASE / 2
+        await alive.renew()
+        await other.renew()
+        assert await other.reap_once() == []
+    assert not any(e["type"] == EventType.RUN_INTERRUPTED for e in await events(store, "s1"))
+
+
+async def test_an_instance_restarting_waits_while_a_survivor_recovers_it() -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    await start_with_a_run(store, "a", "s1", "r1")
+    survivor = await start_with_a_run(store, "b", "s2", "r2")
+    assert await survivor._claim("a")  # a survivor is recovering a right now
+    restarting = asyncio.create_task(Leases(store, "a", lease_seconds=LEASE).start())
+    await asyncio.sleep(0.1)
+    assert not restarting.done()
+    await survivor._release("a")
+    await asyncio.wait_for(restarting, 5)
