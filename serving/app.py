@@ -2,8 +2,9 @@
 
 Later layers (sessions, models, the web page) add their routes to the FastAPI app built here.
 The streams protocol is the hot path (every append, every live read), so requests under
-/v1/stream/ go straight to the plain-ASGI StreamsApp, ahead of FastAPI's router: that saves
-the routing and per-request machinery that would cost more than the work itself.
+/v1/stream/ go straight to the plain-ASGI StreamsApp (through the middleware layers add, such
+as ReadOnlySessionLogs), ahead of FastAPI's own middleware and router: that saves per-request
+machinery that would cost more than the work itself.
 """
 
 from __future__ import annotations
