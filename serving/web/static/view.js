@@ -194,7 +194,7 @@ export class RunsView {
   #status(item, run) {
     item.root.dataset.status = run.status;
     const labels = {
-      [RunStatus.RUNNING]: run.prediction ? "answering…" : "thinking…",
+      [RunStatus.RUNNING]: run.prediction || run.tokens.length ? "answering…" : "thinking…",
       [RunStatus.CANCELLING]: "stopping…",
       [RunStatus.COMPLETED]: "done",
       [RunStatus.CANCELLED]: "stopped",
