@@ -172,6 +172,7 @@ class AsyncSessionClient:
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: SessionClosed | None = None
+        self._next: asyncio.Future[Event] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -268,16 +269,27 @@ class AsyncSessionClient:
 
     async def next_event(self) -> Event:
         """The next event of the session (waits for it)."""
-        if self._events.empty():
-            self._raise_if_failed()
-            getter = asyncio.ensure_future(self._events.get())
-            assert self._task is not None, "connect() first"
-            await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
-            if not getter.done():
-                getter.cancel()
+        assert self._task is not None, "connect() first"
+        while True:
+            if self._next is None:
+                if not self._events.empty():
+                    return self._events.get_nowait()
                 self._raise_if_failed()
-            return getter.result()
-        return self._events.get_nowait()
+                # Kept until it is read: a caller that stops waiting (a timeout) leaves the
+                # event it takes to the next call, instead of losing it.
+                self._next = asyncio.ensure_future(self._events.get())
+            getter = self._next
+            await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():  # the connection task has ended: the client is closed
+                getter.cancel()
+                self._next = None
+                self._raise_if_failed()
+                self._task.result()  # its exception, if it crashed
+                raise SessionClosed("the connection has ended")
+            if self._next is getter:
+                self._next = None
+                return getter.result()
+            # another caller, woken by the same event, has taken it: wait for the next one
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()

@@ -216,6 +216,38 @@ async def test_the_run_goes_on_when_every_client_has_gone(server: BackgroundServ
     assert all(event.offset > first.offset for event in events)
 
 
+@pytest.mark.anyio
+async def test_a_wait_that_times_out_loses_no_event(server: BackgroundServer) -> None:
+    async with await AsyncSessionClient.create(server.url, token=CREATE) as client:
+        assert (await client.next_event()).type == "presence.joined"
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.next_event(), 0.1)
+        ack = await client.send({"text": "one two"}, params={"speed": 1000})
+        assert (await client.next_event()).offset == ack.offset  # the message: not lost
+
+
+def test_the_blocking_client_loses_no_event_when_a_wait_times_out(
+    server: BackgroundServer,
+) -> None:
+    with SessionClient.create(server.url, token=CREATE, timeout=30) as client:
+        assert client.next_event().type == "presence.joined"
+        with pytest.raises(TimeoutError):
+            client.next_event(timeout=0.1)
+        ack = client.send({"text": "one two"}, params={"speed": 1000})
+        assert client.next_event().offset == ack.offset
+
+
+@pytest.mark.anyio
+async def test_concurrent_waits_each_get_their_own_event(server: BackgroundServer) -> None:
+    async with await AsyncSessionClient.create(server.url, token=CREATE) as client:
+        await client.next_event()  # presence.joined
+        waits = [asyncio.create_task(client.next_event()) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        await client.send({"text": "one two"}, params={"speed": 1000})
+        first, second = await asyncio.wait_for(asyncio.gather(*waits), 10)
+        assert [first.type, second.type] == ["message", "run.started"]
+
+
 def test_the_blocking_client_for_notebooks(server: BackgroundServer) -> None:
     with SessionClient.create(server.url, token=CREATE, timeout=30, device="notebook") as client:
         answer = client.ask("hello notebook", params={"speed": 1000})
