@@ -41,10 +41,6 @@ export class Run {
     this.result = null; // what the agent returned (completed)
   }
 
-  get text() {
-    return this.tokens.map((token) => token.text).join("");
-  }
-
   get active() {
     return this.status === RunStatus.RUNNING || this.status === RunStatus.CANCELLING;
   }
@@ -60,13 +56,6 @@ export class Transcript {
   /** The runs that have not ended yet. */
   activeRuns() {
     return [...this.runs.values()].filter((run) => run.active);
-  }
-
-  /** The most recent run, or null. */
-  lastRun() {
-    let last = null;
-    for (const run of this.runs.values()) last = run;
-    return last;
   }
 
   /**

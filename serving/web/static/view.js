@@ -208,6 +208,10 @@ export class RunsView {
       [RunStatus.INTERRUPTED]: `Interrupted: ${run.error}. Ask again to get a full answer.`,
     };
     item.ending.textContent = endings[run.status] ?? "";
+    if (run.status === RunStatus.COMPLETED && run.tokens.length === 0 && run.result !== null) {
+      // An agent that writes no text (batch scoring, a vote): show what it returned.
+      item.ending.textContent = `Result: ${JSON.stringify(run.result)}`;
+    }
   }
 }
 
