@@ -4,7 +4,8 @@ The WebSocket and HTTP layers do only I/O; everything a command means happens he
 checks, starting runs, cancel and steer, presence, remembering acks so a retried command is
 not done twice, and recovery after a crash. A ``Session`` holds one session's live state in
 this process (its log writer, active runs, attached devices); it is dropped when idle and
-rebuilt from the log on the next use.
+rebuilt from the log on the next use. On a shared store (Redis), a cancel or steer for a run
+executing in another process travels through the log (serving.sessions.control).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from serving.sessions import replies
 from serving.sessions.agents import AgentRegistry
 from serving.sessions.commands import Cancel, Command, Heartbeat, Scope, Send, Steer
+from serving.sessions.control import ControlFollower, LoggedRun, find_run
 from serving.sessions.errors import (
     Busy,
     Forbidden,
@@ -33,6 +35,7 @@ from serving.sessions.errors import (
 )
 from serving.sessions.events import EventType
 from serving.sessions.ledger import DEVICE, RUN, Ledger, RecoveryReport
+from serving.sessions.offsets import parse_offset
 from serving.sessions.runs import Run, RunState
 from serving.sessions.session import PREFIX, SessionLog
 from serving.sessions.settings import SessionSettings
@@ -64,10 +67,12 @@ class CreatedSession:
 class Session:
     """One session's live state in this process."""
 
-    def __init__(self, log: SessionLog) -> None:
+    def __init__(self, log: SessionLog, *, max_read_bytes: int) -> None:
         self.id = log.id
         self.log = log
         self.runs: dict[str, Run] = {}
+        self.follower = ControlFollower(log, self.runs, max_read_bytes=max_read_bytes)
+        """Applies control events sent through other processes (shared stores only)."""
         self.starting = 0
         """Sends past the ``busy`` check whose run is not registered yet."""
         self.connections: Counter[str] = Counter()
@@ -259,7 +264,9 @@ class SessionService:
                 max_event_bytes=self.settings.max_event_bytes,
                 clock=self.clock,
             )
-            session = self._sessions[session_id] = Session(log)
+            session = self._sessions[session_id] = Session(
+                log, max_read_bytes=self.settings.max_read_bytes
+            )
         return session
 
     def _forget_if_idle(self, session: Session) -> None:
@@ -357,29 +364,45 @@ class SessionService:
             data={"message": message_offset, "params": params},
         )
         run.start()
+        if self.store.shared:
+            session.follower.follow(parse_offset(message_offset))
         return replies.ack(command.id, message_offset, run=run_id)
 
     async def _cancel(self, session: Session, command: Cancel, device: str) -> dict[str, Any]:
-        run = self._active_run(session, command.run)
-        run.cancel(device)
-        offset = await session.log.append(
-            EventType.CONTROL, run=run.id, device=device, data={"action": "cancel"}
-        )
-        return replies.ack(command.id, offset)
+        run = await self._active_run(session, command.run)
+        if isinstance(run, Run):
+            run.cancel(device)
+        return await self._control(session, run, device, {"action": "cancel"}, command.id)
 
     async def _steer(self, session: Session, command: Steer, device: str) -> dict[str, Any]:
-        run = self._active_run(session, command.run)
-        params = run.agent.check_params(command.params)
-        run.steer(params)
-        offset = await session.log.append(
-            EventType.CONTROL,
-            run=run.id,
-            device=device,
-            data={"action": "steer", "params": params},
+        run = await self._active_run(session, command.run)
+        agent = run.agent if isinstance(run, Run) else self.agents.get(run.agent)
+        params = agent.check_params(command.params)
+        if isinstance(run, Run):
+            run.steer(params)
+        return await self._control(
+            session, run, device, {"action": "steer", "params": params}, command.id
         )
-        return replies.ack(command.id, offset)
 
-    def _active_run(self, session: Session, run_id: str) -> Run:
+    async def _control(
+        self,
+        session: Session,
+        run: Run | LoggedRun,
+        device: str,
+        data: dict[str, Any],
+        command_id: str | None,
+    ) -> dict[str, Any]:
+        """Write the control event of a cancel or steer; a run executing in another process
+        applies it when it reads it there."""
+        event = session.log.encode(EventType.CONTROL, run.id, None, device, data)
+        if isinstance(run, Run) and session.follower.following:
+            session.follower.applied_here(event, run.id, data.get("params"))
+        offset = await session.log.append_encoded(event)
+        return replies.ack(command_id, offset)
+
+    async def _active_run(self, session: Session, run_id: str) -> Run | LoggedRun:
+        """The run a cancel or steer is for: executing here, or (on a shared store) in another
+        process according to the log; RunNotActive if it is not running."""
         run = session.runs.get(run_id)
         if run is not None and run.state is RunState.RUNNING:
             return run
@@ -388,13 +411,24 @@ class SessionService:
         ending = self._ended_runs.get((session.id, run_id))
         if ending is not None:
             raise RunNotActive(f"run {run_id} has already ended ({ending})")
-        raise RunNotActive(
-            f"no active run {run_id!r} in this session (unknown, or it ended before the server "
-            "restarted)"
-        )
+        logged = await find_run(session.log, run_id) if self.store.shared else None
+        if logged is None:
+            raise RunNotActive(
+                f"no active run {run_id!r} in this session (unknown, or it ended before the "
+                "server restarted)"
+            )
+        if logged.ending is not None:
+            raise RunNotActive(f"run {run_id} has already ended ({logged.ending})")
+        if logged.cancelled_by is not None:
+            raise RunNotActive(
+                f"run {run_id} is already being cancelled (by {logged.cancelled_by})"
+            )
+        return logged
 
     def _run_ended(self, session: Session, run: Run) -> None:
         session.runs.pop(run.id, None)
+        if not session.runs:
+            session.follower.stop()
         self._ended_runs[session.id, run.id] = run.ending.value if run.ending else "ended"
         while len(self._ended_runs) > ENDED_RUNS_KEPT:
             self._ended_runs.popitem(last=False)

@@ -136,6 +136,7 @@ class RedisStore(Store):
     """
 
     SWEEP_SECONDS = 60.0
+    shared = True
 
     def __init__(
         self,

@@ -107,7 +107,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from serving.streams.offsets import ZERO, Offset, Position
 
@@ -254,6 +254,10 @@ class ReadResult:
 
 class Store(abc.ABC):
     """The contract every store implements; see the module docstring for the semantics."""
+
+    shared: ClassVar[bool] = False
+    """True when other server processes may write to the same streams (Redis), so a process
+    must follow the logs it acts on to see what the others do."""
 
     @abc.abstractmethod
     async def create(self, path: str, request: CreateRequest) -> CreateResult: ...
