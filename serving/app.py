@@ -79,7 +79,9 @@ def create_app(
         settings=config.sessions,
     )
 
-    leases = Leases(store, sessions.settings.instance)
+    leases = Leases(
+        store, sessions.settings.instance, lease_seconds=sessions.settings.lease_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

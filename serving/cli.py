@@ -1,19 +1,22 @@
 """The ``serving`` command: run the server, or mint a token for it.
 
-serving [serve] [--host H] [--port P] [--store URL] [--models DIR] [--train-default-model]
-                [--open] [--long-poll-timeout S]
+serving [serve] [--host H] [--port P] [--store URL] [--instance NAME] [--models DIR]
+                [--train-default-model] [--open] [--long-poll-timeout S] [--lease-seconds S]
 serving token --scope read,write --stream NAME [--ttl SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from serving.config import DATA_DIR, DEFAULT_STORE_URL, PROJECT_DIR, ServerConfig
+from serving.sessions.settings import SessionSettings
 from serving.streams.protocol import Limits
 from serving.streams.stores import STORE_URLS
 from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from serving.models import ModelRegistry
 
 SHUTDOWN_GRACE_SECONDS = 3
+SHARED_STORES = ("redis://", "rediss://", "unix://")
+"""Store URLs that several server processes share, each under its own instance name."""
 KEEP_ALIVE_SECONDS = 65
 """Idle keep-alive connections live longer than clients keep them pooled (Node: 4 s, browsers
 and proxies up to 60 s), so a client never sends a request on a socket we just closed."""
@@ -36,6 +41,16 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
+
+
+def default_instance(store_url: str, port: int) -> str:
+    """``main`` for a store of one process; for a shared store, ``<host name>-<port>``: stable
+    across restarts, and different for every process of a machine (they listen on different
+    ports). Processes on machines with the same host name must be given --instance."""
+    if not store_url.startswith(SHARED_STORES):
+        return SessionSettings.instance
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())
+    return f"{name[:57]}-{port}"
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -53,6 +68,22 @@ def _serve_parser() -> argparse.ArgumentParser:
         default=DEFAULT_STORE_URL,
         metavar="URL",
         help=f"where streams are kept: {STORE_URLS} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--instance",
+        metavar="NAME",
+        help="this process's name on a shared store (Redis): it names the ledger of its open "
+        "runs and its lease, so it must differ between processes and stay the same when one "
+        "restarts; 1 to 64 letters, digits or . _ - (default: 'main', or HOSTNAME-PORT with a "
+        "redis:// store)",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=_positive,
+        default=SessionSettings.lease_seconds,
+        metavar="SECONDS",
+        help="when a process dies, a surviving one ends its open runs with run.interrupted "
+        "within about twice this (at least 1; default: %(default)s)",
     )
     parser.add_argument(
         "--models",
@@ -148,17 +179,21 @@ def serve(argv: Sequence[str]) -> int:
     from serving.launch import ListeningServer, ensure_default_model
 
     secret = None if args.open else load_or_create_secret(args.data_dir)
-    config = ServerConfig(
-        host=args.host,
-        port=args.port,
-        store_url=args.store,
-        open_access=args.open,
-        secret=secret,
-        data_dir=args.data_dir,
-        long_poll_timeout=args.long_poll_timeout,
-        limits=Limits(args.max_request_bytes, args.max_message_bytes),
-    )
     try:
+        config = ServerConfig(
+            host=args.host,
+            port=args.port,
+            store_url=args.store,
+            open_access=args.open,
+            secret=secret,
+            data_dir=args.data_dir,
+            long_poll_timeout=args.long_poll_timeout,
+            limits=Limits(args.max_request_bytes, args.max_message_bytes),
+            sessions=SessionSettings(
+                instance=args.instance or default_instance(args.store, args.port),
+                lease_seconds=args.lease_seconds,
+            ),
+        )
         if args.train_default_model:
             ensure_default_model(args.models)
         models = _load_models(args.models)

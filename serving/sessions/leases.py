@@ -30,11 +30,12 @@ from collections.abc import Callable
 from serving.sessions.events import dumps
 from serving.sessions.ledger import LEDGER_PREFIX, Ledger
 from serving.sessions.session import SessionLog, stream_path
+from serving.sessions.settings import SessionSettings
 from serving.streams.errors import StreamError, StreamNotFound
 from serving.streams.offsets import TAIL
 from serving.streams.store import CreateRequest, Store
 
-LEASE_SECONDS = 15
+LEASE_SECONDS = SessionSettings.lease_seconds
 REGISTRY = "_instances"
 CLAIM_SECONDS = 600
 """A claim left by a process that died while recovering frees itself after this long."""

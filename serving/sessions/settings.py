@@ -37,6 +37,9 @@ class SessionSettings:
     instance: str = "main"
     """This server's name for its ledger of open runs (serving.sessions.ledger): processes
     sharing one store need different names, and keep theirs when they restart."""
+    lease_seconds: float = 15.0
+    """This instance's lease (serving.sessions.leases): when it dies, a surviving process ends
+    its open runs within about twice this. Keep it well above any pause of the process."""
     token_ttl_seconds: float | None = None
     """Lifetime of the tokens minted for a new session; None = they do not expire."""
 
@@ -48,5 +51,7 @@ class SessionSettings:
             raise ValueError(
                 f"invalid instance name {self.instance!r}: use 1 to 64 letters, digits or . _ -"
             )
+        if self.lease_seconds < 1:
+            raise ValueError("lease_seconds must be at least 1 (a lease is a TTL in seconds)")
         if self.max_active_runs < 1 or self.command_burst < 1:
             raise ValueError("max_active_runs and command_burst must be at least 1")

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving.cli import main
+from serving.cli import default_instance, main
+from serving.sessions.settings import SessionSettings
 from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
 
 
@@ -27,7 +28,8 @@ def test_help_documents_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--host", "--port", "--store", "--open", "--long-poll-timeout", "--data-dir"):
+    flags = ("--host", "--port", "--store", "--open", "--long-poll-timeout", "--data-dir")
+    for flag in (*flags, "--instance", "--lease-seconds"):
         assert flag in text
     assert "memory://" in text and "sqlite:///" in text
 
@@ -157,3 +159,20 @@ def test_an_oversized_upload_gets_a_readable_413() -> None:
                 answer += connection.recv(65536)
         assert answer.startswith(b"HTTP/1.1 413")
         assert b"exceeds the limit of 1000 bytes" in answer
+
+
+def test_instance_names_default_to_main_or_host_and_port_on_a_shared_store() -> None:
+    assert default_instance("sqlite:///data/streams.db", 8001) == "main"
+    assert default_instance("memory://", 8001) == "main"
+    named = default_instance("redis://127.0.0.1:6379/0", 8001)
+    assert named.endswith("-8001") and named != default_instance("redis://x:6379/0", 8002)
+    assert SessionSettings(instance=named).instance == named  # a valid instance name
+
+
+def test_an_invalid_instance_name_exits_with_a_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--open", "--store", "memory://", "--instance", "two words"]) == 2
+    assert "invalid instance name 'two words'" in capsys.readouterr().err
+    assert main(["--open", "--store", "memory://", "--lease-seconds", "0.5"]) == 2
+    assert "lease_seconds must be at least 1" in capsys.readouterr().err

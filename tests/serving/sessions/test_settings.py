@@ -25,3 +25,9 @@ def test_defaults_suit_one_process() -> None:
     settings = SessionSettings()
     assert settings.instance == "main"
     assert settings.cancel_grace_seconds < 0.1
+
+
+def test_a_lease_shorter_than_a_second_is_refused() -> None:
+    with pytest.raises(ValueError, match="lease_seconds must be at least 1"):
+        SessionSettings(lease_seconds=0.5)
+    assert SessionSettings(lease_seconds=2).lease_seconds == 2
