@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -134,7 +135,7 @@ def _error_body(error: StreamError) -> bytes:
 
 
 class _ClientGone(Exception):
-    """The client disconnected while we were reading its request."""
+    """The client disconnected while we were reading its request or waiting for news."""
 
 
 class StreamsApp:
@@ -177,7 +178,7 @@ class StreamsApp:
                 await _respond(send, 204, _PREFLIGHT)
                 return
             path = protocol.stream_path(scope["path"])
-            query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            query = _parse_query(scope["query_string"])
             if method == "GET":
                 await self._get(path, headers, query, receive, send)
             elif method == "POST":
@@ -309,7 +310,8 @@ class StreamsApp:
             await self._sse(path, read, result, receive, send)
             return
         if read.live is Live.LONG_POLL and not result.records and not result.end_of_stream:
-            result = await self._wait_for_records(path, result)
+            async with _client_watch(receive):
+                result = await self._wait_for_records(path, result)
         meta = result.meta
         response = [
             (b"content-type", meta.content_type.encode()),
@@ -362,15 +364,9 @@ class StreamsApp:
         if sse.uses_base64(content_type):
             response.append((b"stream-sse-data-encoding", b"base64"))
         await send({"type": "http.response.start", "status": 200, "headers": _COMMON + response})
-        watcher = asyncio.create_task(_cancel_on_disconnect(receive, asyncio.current_task()))
-        try:
+        async with _client_watch(receive):
             await self._sse_events(path, read, first, content_type, send)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if not watcher.done():
-                raise
-        finally:
-            watcher.cancel()
 
     async def _sse_events(
         self, path: str, read: ReadQuery, result: ReadResult, content_type: str, send: Send
@@ -411,11 +407,35 @@ class StreamsApp:
                 return
 
 
-async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any] | None) -> None:
+@asynccontextmanager
+async def _client_watch(receive: Receive) -> AsyncIterator[None]:
+    """Run the block while listening for the client to leave; if it does, stop the block and
+    raise _ClientGone, so an abandoned live read frees its task and waiter at once."""
+    task = asyncio.current_task()
+    assert task is not None
+    watcher = asyncio.create_task(_cancel_on_disconnect(receive, task))
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not watcher.done():  # cancelled by someone else (shutdown): not ours to absorb
+            raise
+        task.uncancel()
+        raise _ClientGone from None
+    finally:
+        watcher.cancel()
+
+
+async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-    if task is not None:
-        task.cancel()
+    task.cancel()
+
+
+def _parse_query(query_string: bytes) -> dict[str, list[str]]:
+    """The query parameters; most appends have none, so skip parsing an empty string."""
+    if not query_string:
+        return {}
+    return parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
 
 
 def _bearer(headers: dict[str, str], query: dict[str, list[str]]) -> str | None:

@@ -16,25 +16,24 @@ class Notifier:
     """Per-path wake-ups: ``await wait(path, timeout)`` returns True when notified."""
 
     def __init__(self) -> None:
-        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._waiters: dict[str, set[asyncio.Future[bool]]] = {}
 
     async def wait(self, path: str, timeout: float) -> bool:
         """Sleep until notify(path) or timeout; True if notified.
 
         The waiter is registered before the first suspension, so a caller that checked the
-        store and then calls wait() cannot miss a change made in between.
+        store and then calls wait() cannot miss a change made in between. The timeout is one
+        plain timer that resolves the future with False: cheaper than ``asyncio.timeout``,
+        which matters when one append wakes many readers.
         """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         self._waiters.setdefault(path, set()).add(future)
+        timer = loop.call_later(timeout, _resolve, future, False)
         try:
-            async with asyncio.timeout(timeout):
-                await future
-            return True
-        except TimeoutError:
-            return False
+            return await future
         finally:
-            if not future.done():
-                future.cancel()
+            timer.cancel()
             current = self._waiters.get(path)
             if current is not None:
                 current.discard(future)
@@ -44,8 +43,7 @@ class Notifier:
     def notify(self, path: str) -> None:
         """Wake every waiter on ``path``."""
         for future in self._waiters.pop(path, ()):
-            if not future.done():
-                future.set_result(None)
+            _resolve(future, True)
 
     def notify_all(self) -> None:
         """Wake everyone (shutdown)."""
@@ -55,3 +53,8 @@ class Notifier:
     def waiting(self, path: str) -> int:
         """How many readers wait on ``path`` (for tests and metrics)."""
         return len(self._waiters.get(path, ()))
+
+
+def _resolve(future: asyncio.Future[bool], notified: bool) -> None:
+    if not future.done():
+        future.set_result(notified)

@@ -133,6 +133,10 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""One strict decoder for every body: json.loads with options builds a new one per call."""
+
+
 def encode_body(
     content_type: str | None, body: bytes, limits: Limits, *, initial: bool
 ) -> bytes | None:
@@ -152,8 +156,10 @@ def encode_body(
                 f"{limits.max_message_bytes} bytes"
             )
         return body
+    if body.startswith(b"\xef\xbb\xbf"):
+        raise InvalidRequest("JSON body starts with a byte order mark: send UTF-8 without a BOM")
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        value = _JSON_DECODER.decode(body.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"JSON body is not valid UTF-8: {error.reason}") from None
     except ValueError as error:

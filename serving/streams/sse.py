@@ -16,6 +16,8 @@ from serving.streams.offsets import Offset
 from serving.streams.rules import is_json, media_type
 
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_PLAIN_ASCII = re.compile(r"[ !#-\[\]-~]*")
+"""Printable ASCII but the quote and the backslash: a JSON string's content as it is."""
 
 
 def uses_base64(content_type: str) -> bool:
@@ -38,15 +40,25 @@ def data_event(content_type: str, records: list[bytes]) -> bytes:
 def control_event(
     next_offset: Offset, cursor: str, *, up_to_date: bool, closed: bool = False
 ) -> bytes:
-    """``{"streamNextOffset", "streamCursor", "upToDate"}``; a closed stream drops the cursor."""
-    control: dict[str, object] = {"streamNextOffset": str(next_offset)}
+    """``{"streamNextOffset", "streamCursor", "upToDate"}``; a closed stream drops the cursor.
+
+    Written by hand rather than with json.dumps (one per live delivery): an offset is digits
+    and an underscore, and the cursor is quoted as is when it needs no escaping.
+    """
+    fields = f'"streamNextOffset":"{next_offset}"'
     if closed:
-        control["streamClosed"] = True
+        fields += ',"streamClosed":true'
     else:
-        control["streamCursor"] = cursor
+        fields += ',"streamCursor":' + _json_string(cursor)
     if up_to_date:
-        control["upToDate"] = True
-    return b"event: control\ndata:" + json.dumps(control, separators=(",", ":")).encode() + b"\n\n"
+        fields += ',"upToDate":true'
+    return f"event: control\ndata:{{{fields}}}\n\n".encode()
+
+
+def _json_string(text: str) -> str:
+    if _PLAIN_ASCII.fullmatch(text):
+        return f'"{text}"'
+    return json.dumps(text)
 
 
 KEEPALIVE = b": keepalive\n\n"

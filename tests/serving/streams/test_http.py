@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -13,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from serving.app import create_app
+from serving.background import BackgroundServer
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
+from serving.streams.offsets import Offset
 from serving.streams.protocol import Limits
 from serving.tokens import TokenSigner
 
@@ -330,6 +335,46 @@ async def test_long_poll_times_out_with_204_and_a_cursor(client: httpx.AsyncClie
     assert response.headers["stream-up-to-date"] == "true"
     assert response.headers["stream-next-offset"] == "0000000000000000_0000000000000000"
     assert response.headers["stream-cursor"].isdigit()
+
+
+class CountingStore(MemoryStore):
+    """A memory store that counts the live reads waiting in it right now."""
+
+    waiting = 0
+
+    async def wait(self, path: str, after: Offset, timeout: float) -> bool:
+        self.waiting += 1
+        try:
+            return await super().wait(path, after, timeout)
+        finally:
+            self.waiting -= 1
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.parametrize("live", ["long-poll", "sse"])
+def test_a_live_read_the_client_abandons_stops_waiting_at_once(live: str) -> None:
+    """On a real server: closing the connection frees the reader's task and waiter, long
+    before the long-poll timeout or the SSE connection's time is up."""
+    store = CountingStore()
+    config = ServerConfig(open_access=True, long_poll_timeout=60, sse_max_seconds=60)
+    with BackgroundServer(config, store=store) as server:
+        assert httpx.put(server.url + "/v1/stream/s", headers=TEXT).status_code == 201
+        address = urlsplit(server.url)
+        with socket.create_connection((address.hostname, address.port)) as connection:
+            connection.sendall(
+                f"GET /v1/stream/s?offset=now&live={live} HTTP/1.1\r\n"
+                f"Host: {address.netloc}\r\n\r\n".encode()
+            )
+            assert eventually(lambda: store.waiting == 1)
+        assert eventually(lambda: store.waiting == 0), f"the abandoned {live} read still waits"
 
 
 async def test_sse_pairs_data_and_control_events(client: httpx.AsyncClient) -> None:

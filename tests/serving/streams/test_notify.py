@@ -35,3 +35,16 @@ async def test_notify_all_releases_everyone() -> None:
     await asyncio.sleep(0)
     notifier.notify_all()
     assert await asyncio.gather(*waiters) == [True, True]
+
+
+async def test_a_cancelled_waiter_is_forgotten() -> None:
+    """A reader that hangs up (its task cancelled) leaves no waiter behind."""
+    notifier = Notifier()
+    waiter = asyncio.create_task(notifier.wait("a", 5))
+    await asyncio.sleep(0)
+    assert notifier.waiting("a") == 1
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert notifier.waiting("a") == 0
+    notifier.notify("a")  # nobody left: a no-op

@@ -69,6 +69,11 @@ def test_invalid_json_is_refused(body: bytes) -> None:
         encode_body(JSON, body, LIMITS, initial=False)
 
 
+def test_a_byte_order_mark_is_named_in_the_error() -> None:
+    with pytest.raises(InvalidRequest, match="byte order mark"):
+        encode_body(JSON, b"\xef\xbb\xbf{}", LIMITS, initial=False)
+
+
 def test_other_content_types_are_stored_verbatim() -> None:
     assert encode_body("text/plain", b"a\x00b", LIMITS, initial=False) == b"a\x00b"
     assert encode_body("text/plain", b"", LIMITS, initial=False) is None

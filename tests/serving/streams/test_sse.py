@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from serving.streams.offsets import Offset
 from serving.streams.sse import control_event, data_event, uses_base64
 
@@ -44,3 +47,22 @@ def test_control_event_fields() -> None:
     assert "streamCursor" not in closed
     partial = json.loads(control_event(Offset(1, 2), "77", up_to_date=False).split(b"data:")[1])
     assert "upToDate" not in partial
+
+
+@given(cursor=st.text(), up_to_date=st.booleans(), closed=st.booleans())
+def test_control_event_is_one_line_of_valid_json_whatever_the_cursor(
+    cursor: str, up_to_date: bool, closed: bool
+) -> None:
+    event = control_event(Offset(3, 40), cursor, up_to_date=up_to_date, closed=closed)
+    head, separator, payload = event.partition(b"\ndata:")
+    assert head == b"event: control" and separator and payload.endswith(b"\n\n")
+    assert b"\n" not in payload.removesuffix(b"\n\n")  # a cursor can never break the event
+    expected: dict[str, object] = {"streamNextOffset": "0000000000000003_0000000000000040"}
+    if closed:
+        expected["streamClosed"] = True
+    else:
+        expected["streamCursor"] = cursor
+    if up_to_date:
+        expected["upToDate"] = True
+    assert json.loads(payload) == expected
+    assert list(json.loads(payload)) == list(expected)  # the fields in the protocol's order
