@@ -207,6 +207,10 @@ class AsyncSessionClient:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._next is not None:  # a wait that timed out: nobody will read its event
+            self._next.cancel()
+            await asyncio.gather(self._next, return_exceptions=True)
+            self._next = None
         if self._ws is not None:
             await self._ws.close()
 
