@@ -1,0 +1,209 @@
+"""The course server started from a notebook: one line to start, one to stop.
+
+    server = NotebookServer(models_dir).start()
+    laptop = server.new_session(device="laptop")          # a SessionClient on a new session
+    ack = laptop.send({"model": "penguin-classifier", "row": bird}, agent="predict")
+    for event in follow(laptop, ack.run):                 # the run's events, as they arrive
+        ...
+    phone = server.join(laptop, device="phone")            # a second device, same session
+    server.network.cut()                                   # every connection drops
+    server.stop()
+
+It is the same application ``make serve`` runs (serving.app.create_app, through
+BackgroundServer), serving the models of ``models_dir``, with tokens, on a free port of
+127.0.0.1. Its log is a fresh SQLite file, in a temporary folder unless ``data_dir`` names one,
+so every run of a notebook starts from an empty session store. Every client reaches it through
+``server.network``, a Relay: unplugging that shows what a dropped connection does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Self
+from urllib.parse import urlencode
+
+from serving.background import BackgroundServer
+from serving.client import Backoff, SessionClient
+from serving.config import ServerConfig
+from serving.models import ModelRegistry
+from serving.relay import Relay
+from serving.sessions import Event
+from serving.tokens import TokenSigner
+
+__all__ = ["NotebookServer", "follow"]
+
+NOTEBOOK_BACKOFF = Backoff(initial=0.05, maximum=0.5)
+"""The server is on this computer: after a drop, try again soon and often."""
+QUIET_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+"""uvicorn logs to stderr from the notebook's own process; a notebook shows errors only."""
+
+
+class NotebookServer:
+    """The course server on a thread of this process, serving the models of ``models_dir``."""
+
+    def __init__(
+        self,
+        models_dir: str | os.PathLike[str],
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        """``data_dir`` keeps the session log (SQLite) and batch results; a temporary folder,
+        deleted by ``stop``, when None. ``timeout`` bounds each call of the clients it makes."""
+        self.models_dir = Path(models_dir)
+        self.data_dir = None if data_dir is None else Path(data_dir)
+        self.timeout = timeout
+        self.registry: ModelRegistry | None = None
+        """The models being served (after ``start``)."""
+        self.network: Relay | None = None
+        """What stands between the clients and the server (after ``start``): ``cut()`` it."""
+        self._server: BackgroundServer | None = None
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        self._create_token = ""
+        self._clients: list[SessionClient] = []
+
+    @property
+    def url(self) -> str:
+        """Where clients and browsers reach the server (through ``network``)."""
+        return self._started().url
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> Self:
+        """Load the models, start the server and its network; return the server."""
+        if self._server is not None:
+            raise RuntimeError("this server is already running; stop() it before starting again")
+        registry = ModelRegistry.open(self.models_dir)
+        if not len(registry):
+            raise ValueError(
+                f"{self.models_dir} holds no exported model: export one first, for example "
+                "course.recipes.train_penguin_model(models_dir)"
+            )
+        if self.data_dir is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="course-server-")
+        data_dir = self.data_dir or Path(self._temporary.name)
+        secret = secrets.token_bytes(32)
+        config = ServerConfig(
+            store_url=f"sqlite:///{data_dir / 'streams.db'}", secret=secret, data_dir=data_dir
+        )
+        server = BackgroundServer(config, models=registry)
+        for name in QUIET_LOGGERS:  # after BackgroundServer: uvicorn sets its levels there
+            logging.getLogger(name).setLevel(logging.ERROR)
+        server.start()
+        self.registry = registry
+        self._server = server
+        self.network = Relay(server.url).start()
+        self._create_token = TokenSigner(secret).mint("sessions/*", ["create"])
+        atexit.register(self.stop)
+        return self
+
+    def new_session(self, device: str = "notebook") -> SessionClient:
+        """Create a session and connect to it as ``device``, with every right (control)."""
+        self._started()
+        client = SessionClient.create(
+            self.url,
+            token=self._create_token,
+            device=device,
+            timeout=self.timeout,
+            backoff=NOTEBOOK_BACKOFF,
+        )
+        self._clients.append(client)
+        return client
+
+    def join(self, client: SessionClient, device: str, *, start: str = "start") -> SessionClient:
+        """Connect ``device`` to the session of ``client`` (made by ``new_session``).
+
+        ``start`` is where its events begin: ``"start"`` (the whole history), ``"new"`` (only
+        what happens from now on) or the offset of the last event it already has.
+        """
+        self._started()
+        created = _created_by(client)
+        joined = SessionClient(
+            created["url"],
+            token=created["tokens"]["control"],
+            device=device,
+            start=start,
+            timeout=self.timeout,
+            backoff=NOTEBOOK_BACKOFF,
+        )
+        self._clients.append(joined)
+        return joined
+
+    def page_link(self, client: SessionClient) -> str:
+        """The web page, opened on the session of ``client``, with the right to act in it.
+
+        The tokens travel after ``#``, a part of an address browsers never send to a server.
+        """
+        created = _created_by(client)
+        tokens = created["tokens"]
+        fragment = urlencode(
+            {"session": created["id"], "read": tokens["read"], "control": tokens["control"]}
+        )
+        return f"{self.url}/#{fragment}"
+
+    def stop(self) -> None:
+        """Close its clients, stop the server (runs still going are interrupted, as on Ctrl-C)
+        and the network, and delete the temporary folder. Safe to call twice."""
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self.network is not None:
+            self.network.stop()
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+        atexit.unregister(self.stop)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _started(self) -> Relay:
+        if self._server is None or self.network is None:
+            raise RuntimeError("the server is not running: start it with server.start()")
+        return self.network
+
+
+def follow(client: SessionClient, run: str, *, timeout: float = 10.0) -> Iterator[Event]:
+    """The events of ``run``, in order, as they arrive, up to the one that ends the run.
+
+    Other events the client receives meanwhile (other runs, devices joining) are passed over.
+    Waits at most ``timeout`` seconds for each event.
+    """
+    while True:
+        try:
+            event = client.next_event(timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"nothing arrived for {timeout:g} s while following run {run}. If the run "
+                "ended before this client's starting point, the client will never see it: "
+                "start from an earlier offset (or 'start'). If it is just slow, pass a longer "
+                "timeout."
+            ) from None
+        if event.run != run:
+            continue
+        yield event
+        if event.ends_run:
+            return
+
+
+def _created_by(client: SessionClient) -> dict:
+    if client.created is None:
+        raise ValueError(
+            "this client joined an existing session, so it does not hold the session's tokens: "
+            "pass the client that new_session() returned"
+        )
+    return client.created

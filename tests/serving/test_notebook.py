@@ -1,0 +1,159 @@
+"""NotebookServer and follow: the server a notebook starts, its clients, its unpluggable network."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from course.recipes import train_penguin_model
+from serving.notebook import NotebookServer, follow
+
+BIRD = {
+    "bill_length_mm": 50.2,
+    "bill_depth_mm": 18.7,
+    "flipper_length_mm": 198,
+    "body_mass_g": 3775,
+    "island": "Dream",
+    "sex": "female",
+}
+REQUEST = {"model": "penguin-classifier", "row": BIRD}
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    models = tmp_path_factory.mktemp("models")
+    train_penguin_model(models)
+    return models
+
+
+@pytest.fixture(scope="module")
+def server(models_dir: Path) -> Iterator[NotebookServer]:
+    with NotebookServer(models_dir, timeout=20) as running:
+        yield running
+
+
+def test_a_prediction_streams_its_explanation(server: NotebookServer) -> None:
+    laptop = server.new_session(device="laptop")
+    ack = laptop.send(REQUEST, agent="predict", params={"speed": 1000})
+    events = list(follow(laptop, ack.run or ""))
+    kinds = [event.type for event in events]
+    assert kinds[:3] == ["message", "run.started", "prediction"]
+    assert kinds[-1] == "run.completed" and set(kinds[3:-1]) == {"delta"}
+    assert events[2].data["prediction"] == "Chinstrap"
+    text = "".join(event.data["text"] for event in events if event.type == "delta")
+    assert text == events[-1].data["result"]["text"]
+    assert server.registry is not None and server.registry.names() == ["penguin-classifier"]
+
+
+def test_an_outage_mid_answer_loses_and_repeats_nothing(server: NotebookServer) -> None:
+    laptop = server.new_session(device="laptop")
+    ack = laptop.send(REQUEST, agent="predict", params={"speed": 100})
+    events = []
+    for event in follow(laptop, ack.run or ""):
+        events.append(event)
+        if len(events) == 6:
+            assert server.network is not None
+            assert server.network.down() >= 1  # the laptop, and the clients of other tests
+            time.sleep(0.3)  # the answer goes on in the server meanwhile
+            server.network.up()
+    offsets = [event.offset for event in events]
+    assert offsets == sorted(set(offsets)), "an event came twice or out of order"
+    text = "".join(event.data["text"] for event in events if event.type == "delta")
+    assert text == events[-1].data["result"]["text"], "a token was lost"
+    assert laptop.reconnects >= 1
+
+
+def test_a_second_device_replays_the_history_and_can_stop_a_run(server: NotebookServer) -> None:
+    laptop = server.new_session(device="laptop")
+    first = laptop.send({"text": "one two three"}, agent="text", params={"speed": 1000})
+    laptop.wait_for_answer(first.run or "")
+    phone = server.join(laptop, device="phone")
+    replayed = list(follow(phone, first.run or ""))
+    assert [event.type for event in replayed][-1] == "run.completed"
+    slow = laptop.send(REQUEST, agent="predict", params={"speed": 5})
+    for event in follow(phone, slow.run or ""):
+        if event.type == "delta":
+            phone.cancel(slow.run or "")
+    answer = laptop.wait_for_answer(slow.run or "")
+    assert (answer.status, answer.error) == ("cancelled", "cancelled by phone")
+
+
+def test_a_client_resumes_from_the_last_offset_it_saw(server: NotebookServer) -> None:
+    tablet = server.new_session(device="tablet")
+    ack = tablet.send(REQUEST, agent="predict", params={"speed": 200})
+    seen = list(islice(follow(tablet, ack.run or ""), 5))
+    tablet.close()
+    again = server.join(tablet, device="tablet", start=seen[-1].offset)
+    missed = list(follow(again, ack.run or ""))
+    assert missed[0].offset > seen[-1].offset
+    text = "".join(event.data["text"] for event in seen + missed if event.type == "delta")
+    assert text == missed[-1].data["result"]["text"]
+
+
+def test_the_page_link_opens_the_session_with_its_tokens(server: NotebookServer) -> None:
+    laptop = server.new_session()
+    link = server.page_link(laptop)
+    assert link.startswith(f"{server.url}/#")
+    fragment = parse_qs(urlsplit(link).fragment)
+    assert fragment["session"] == [laptop.session]
+    info = httpx.get(
+        f"{server.url}/v1/sessions/{laptop.session}",
+        headers={"authorization": f"Bearer {fragment['control'][0]}"},
+    )
+    assert info.status_code == 200 and "predict" in info.json()["agents"]
+    assert httpx.get(f"{server.url}/").status_code == 200
+
+
+def test_joined_clients_do_not_hold_the_tokens(server: NotebookServer) -> None:
+    phone = server.join(server.new_session(), device="phone")
+    with pytest.raises(ValueError, match="pass the client that new_session"):
+        server.page_link(phone)
+    with pytest.raises(ValueError, match="pass the client that new_session"):
+        server.join(phone, device="watch")
+
+
+def test_follow_says_why_nothing_arrives(server: NotebookServer) -> None:
+    laptop = server.new_session()
+    ack = laptop.send({"text": "done already"}, agent="text", params={"speed": 1000})
+    laptop.wait_for_answer(ack.run or "")
+    late = server.join(laptop, device="late", start="new")
+    with pytest.raises(TimeoutError, match="start from an earlier offset"):
+        list(follow(late, ack.run or "", timeout=0.3))
+
+
+def test_start_and_stop(models_dir: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    server = NotebookServer(models_dir)
+    with pytest.raises(RuntimeError, match=r"start it with server\.start"):
+        server.new_session()
+    server.start()
+    with pytest.raises(RuntimeError, match="already running"):
+        server.start()
+    laptop = server.new_session()
+    laptop.send(REQUEST, agent="predict", params={"speed": 1})  # still running at the stop
+    data_dir = Path(server._temporary.name) if server._temporary else None
+    assert data_dir is not None and (data_dir / "streams.db").exists()
+    url = server.url
+    server.stop()
+    server.stop()  # twice is fine
+    assert not server.running and not data_dir.exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url)
+    captured = capfd.readouterr()
+    assert captured.err == "", "the server must be quiet in a notebook"
+
+
+def test_a_named_data_dir_is_kept(models_dir: Path, tmp_path: Path) -> None:
+    with NotebookServer(models_dir, data_dir=tmp_path) as server:
+        server.new_session()
+    assert (tmp_path / "streams.db").exists()
+
+
+def test_no_models_no_server(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="holds no exported model: export one first"):
+        NotebookServer(tmp_path).start()
