@@ -170,6 +170,9 @@ class AsyncSessionClient:
         self._subscribe_id = ""
         self._subscribed = asyncio.Event()
         self._ws: ClientConnection | None = None
+        # Where commands go out: the connection once its subscribe is sent. The server handles
+        # frames in order, so a command need not wait for the subscription's reply.
+        self._commands_ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: SessionClosed | None = None
         self._next: asyncio.Future[Event] | None = None
@@ -261,9 +264,9 @@ class AsyncSessionClient:
         payload = json.dumps(command)
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._pending[command_id] = (payload, future)
-        if self._ws is not None and self._subscribed.is_set():
+        if self._commands_ws is not None:
             with contextlib.suppress(ConnectionClosed):  # if so, resent after the reconnect
-                await self._ws.send(payload)
+                await self._commands_ws.send(payload)
         try:
             return await future
         finally:
@@ -362,7 +365,7 @@ class AsyncSessionClient:
                 logger.debug("session %s: cannot connect: %r", self.session, error)
                 closed = None
             finally:
-                self._ws = None
+                self._ws = self._commands_ws = None
                 self._subscribed.clear()
             if closed is not None and 4400 <= closed < 4500:
                 reason = f"the server refused the connection (close code {closed})"
@@ -378,6 +381,9 @@ class AsyncSessionClient:
         self._subscribe_id = "sub-" + secrets.token_hex(4)
         subscribe = {"type": "subscribe", "id": self._subscribe_id, "from": self._position}
         await ws.send(json.dumps(subscribe))
+        # From here on, new commands go out at once; the ones already waiting are resent now
+        # (one sent twice is answered once: the server remembers command ids).
+        self._commands_ws = ws
         for payload, _ in list(self._pending.values()):
             await ws.send(payload)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import random
 import signal
@@ -190,6 +191,59 @@ async def test_a_dropped_connection_resumes_without_loss_or_duplicates(
         assert answer.text == "one two three four five six seven eight"
         deltas = "".join(e.data["text"] for e in events if e.type == "delta")
         assert deltas == answer.text
+
+
+@pytest.mark.anyio
+async def test_a_command_sent_while_a_resume_is_being_answered_goes_out_at_once() -> None:
+    """Between a reconnect's subscribe and its reply (a long catch-up), commands still flow.
+
+    The peer is a bare WebSocket server that speaks just enough of the protocol: it drops the
+    first connection once subscribed, then on the second one answers nothing until a command
+    arrives, as a server busy sending a large backlog would. The command must not wait for
+    the next reconnect.
+    """
+    from websockets.asyncio.server import serve
+
+    connections = 0
+    resubscribed = asyncio.Event()
+    command_seen = asyncio.Event()
+
+    async def peer(ws) -> None:
+        nonlocal connections
+        connections += 1
+        subscribe = json.loads(await ws.recv())
+        if connections == 1:
+            await ws.send(
+                json.dumps([{"type": "subscribed", "id": subscribe["id"], "offset": "0"}])
+            )
+            await ws.close()
+            return
+        resubscribed.set()
+        command = json.loads(await ws.recv())  # before the subscription is answered
+        command_seen.set()
+        await ws.send(
+            json.dumps(
+                [
+                    {"type": "subscribed", "id": subscribe["id"], "offset": "0"},
+                    {"type": "ack", "id": command["id"], "offset": "1", "run": "r1"},
+                ]
+            )
+        )
+        await ws.wait_closed()
+
+    async with serve(peer, "127.0.0.1", 0) as listener:
+        port = listener.sockets[0].getsockname()[1]
+        client = AsyncSessionClient(
+            f"http://127.0.0.1:{port}/v1/sessions/{'ab' * 16}", backoff=FAST
+        )
+        await client.connect()
+        async with asyncio.timeout(10):
+            await resubscribed.wait()  # dropped, reconnected, subscribe sent but not answered
+            await asyncio.sleep(0.05)  # the client has finished resending what was pending
+            ack = await client.send({"text": "hi"})
+        await client.close()
+    assert command_seen.is_set()
+    assert ack.run == "r1"
 
 
 @pytest.mark.anyio
