@@ -275,14 +275,16 @@ def parse_append(headers: Mapping[str, str], body: bytes, limits: Limits) -> App
 
 
 def parse_producer(headers: Mapping[str, str]) -> ProducerClaim | None:
-    values = [headers.get(name) for name in (PRODUCER_ID, PRODUCER_EPOCH, PRODUCER_SEQ)]
-    if all(value is None for value in values):
+    producer_id = headers.get(PRODUCER_ID)
+    epoch = headers.get(PRODUCER_EPOCH)
+    seq = headers.get(PRODUCER_SEQ)
+    if producer_id is None and epoch is None and seq is None:
         return None
-    if any(value is None for value in values):
+    if producer_id is None or epoch is None or seq is None:
         raise InvalidRequest(
             "Producer-Id, Producer-Epoch and Producer-Seq must be sent together or not at all"
         )
-    producer_id, epoch, seq = (value.strip() for value in values if value is not None)
+    producer_id, epoch, seq = producer_id.strip(), epoch.strip(), seq.strip()
     if not producer_id:
         raise InvalidRequest("Producer-Id must not be empty")
     return ProducerClaim(
