@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from course.card import ModelCard
 from course.evaluate import ProblemKind
@@ -127,11 +128,16 @@ class ServedModel:
         """
         if self.is_keras:
             return self._predict_keras(frame)
-        labels = np.asarray(self.model.predict(frame))
-        proba = None
-        if probabilities and self.gives_probabilities:
-            proba = np.asarray(self.model.predict_proba(frame), dtype=float)
-        return Predictions(labels, proba, self.card.classes if proba is not None else None)
+        if not (probabilities and self.gives_probabilities):
+            return Predictions(np.asarray(self.model.predict(frame)), None, None)
+        model, inputs = self.model, frame
+        if isinstance(model, Pipeline) and len(model.steps) > 1:
+            # What Pipeline.predict and .predict_proba each do, with the preprocessing done
+            # once: for one row it is most of the time (ColumnTransformer on a DataFrame).
+            model, inputs = model[-1], model[:-1].transform(frame)
+        labels = np.asarray(model.predict(inputs))
+        proba = np.asarray(model.predict_proba(inputs), dtype=float)
+        return Predictions(labels, proba, self.card.classes)
 
     def _predict_keras(self, frame: pd.DataFrame) -> Predictions:
         inputs = frame.to_numpy(dtype="float32", na_value=np.nan)

@@ -1,0 +1,393 @@
+"""The models benchmark: the model agents over sessions against calling the model directly.
+
+The issue's targets, for the course's penguin classifier (course.recipes.train_penguin_model),
+with our server in its own process (``python -m serving --open --models DIR``, memory and SQLite
+stores) and one client process (this one, plain ``websockets`` connections that parse every
+frame):
+
+- predict-and-explain: from sending the request to receiving the ``prediction`` event, p50
+  and p90 (target p50 within 5 ms); the explanation streams afterwards and is not timed;
+- batch scoring: 100,000 rows uploaded as a CSV, from sending the batch request to receiving
+  its ``run.completed``, every chunk of predictions parsed on the way; rows per second (target
+  at least 50,000/s) and the ratio to ``model.predict`` (target within 1.5x).
+
+The peer, in this process, is the model called directly: for one row, the card check, the
+frame and ``predict_proba`` (what the agent cannot avoid); for the batch, ``model.predict`` on
+the same 100,000 rows already in a DataFrame. Ratios are ours/peer (time), so lower is better.
+Rounds are interleaved across servers; the result is the median round (latencies are pooled).
+
+    python -m benchmarks.models_bench            # full run, writes benchmarks/results/models.md
+    python -m benchmarks.models_bench --quick    # smoke run in seconds, prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: python benchmarks/models_bench.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+import pandas as pd
+from websockets.asyncio.client import ClientConnection, connect
+
+from benchmarks.servers import SERVERS, RunningServer, ServerSpec
+from course import datasets, recipes
+from serving.models import ServedModel
+
+RESULTS_PATH = Path(__file__).resolve().parent / "results" / "models.md"
+MODEL = recipes.PENGUIN_MODEL_NAME
+ROW = {
+    "bill_length_mm": 47.5,
+    "bill_depth_mm": 14.2,
+    "flipper_length_mm": 218.0,
+    "body_mass_g": 5200.0,
+    "island": "Biscoe",
+    "sex": "male",
+}
+STARTUP_TIMEOUT = 120.0
+"""scikit-learn and pandas load at start-up; a busy shared machine needs a long wait."""
+TRIAL_TIMEOUT = 600.0
+"""A round on one server that takes longer than this has hung: fail, do not wait forever."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int = 3
+    predict_trials: int = 200
+    batch_rows: int = 100_000
+    chunk_size: int = 10_000
+
+
+FULL = Sizes()
+QUICK = Sizes(rounds=1, predict_trials=10, batch_rows=3_000, chunk_size=1_000)
+
+
+@dataclass(frozen=True)
+class WithModels(ServerSpec):
+    """Our server serving the models of ``models_dir``."""
+
+    models_dir: Path = Path()
+
+    def command(self, port: int, data_dir: Path) -> list[str]:
+        return [*super().command(port, data_dir), "--models", str(self.models_dir)]
+
+
+def model_server(name: str, models_dir: Path) -> WithModels:
+    spec = SERVERS[name]
+    return WithModels(spec.name, spec.implementation, spec.durable, models_dir)
+
+
+# --- the peer: the model called directly --------------------------------------------------------
+
+
+def peer_predict(served: ServedModel, trials: int) -> list[float]:
+    """Milliseconds per direct prediction of one row, card check and frame included."""
+    samples = []
+    for _ in range(trials):
+        began = time.perf_counter()
+        clean, _ = served.validate(ROW)
+        served.predict(served.frame([clean]))
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples
+
+
+def peer_batch(served: ServedModel, frame: pd.DataFrame) -> float:
+    """Rows per second of ``model.predict`` on the whole frame at once."""
+    began = time.perf_counter()
+    served.model.predict(frame)
+    return len(frame) / (time.perf_counter() - began)
+
+
+# --- our server, from a client -------------------------------------------------------------------
+
+
+def ws_base(url: str) -> str:
+    return "ws" + url.removeprefix("http")
+
+
+async def open_session(base: str) -> tuple[str, ClientConnection]:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{base}/v1/sessions")
+        response.raise_for_status()
+    session = response.json()["id"]
+    ws = await connect(
+        f"{ws_base(base)}/v1/sessions/{session}/ws",
+        compression=None,
+        max_size=None,
+        open_timeout=60,
+        ping_interval=None,
+    )
+    await ws.send(json.dumps({"type": "subscribe", "id": "sub", "from": "new"}))
+    reply = json.loads(await ws.recv())
+    if reply[0].get("type") != "ack":
+        raise RuntimeError(f"subscribe refused: {reply}")
+    return session, ws
+
+
+async def until(ws: ClientConnection, kinds: set[str]) -> dict[str, Any]:
+    """Parse frames until an event of one of ``kinds``; return it."""
+    while True:
+        for item in json.loads(await ws.recv()):
+            if item.get("type") in kinds and "session" in item:
+                return item
+
+
+async def ours_predict(base: str, trials: int) -> list[float]:
+    """Milliseconds from sending a predict request to its ``prediction`` event, per trial."""
+    _, ws = await open_session(base)
+    samples = []
+    async with ws:
+        for trial in range(trials):
+            command = {
+                "type": "send",
+                "id": f"p{trial}",
+                "agent": "predict",
+                "data": {"model": MODEL, "row": ROW},
+                "params": {"speed": 1_000_000, "length": "short"},
+            }
+            began = time.perf_counter()
+            await ws.send(json.dumps(command))
+            event = await until(ws, {"prediction", "run.failed"})
+            samples.append((time.perf_counter() - began) * 1000)
+            if event["type"] != "prediction":
+                raise RuntimeError(f"the predict run failed: {event['data']}")
+            await until(ws, {"run.completed", "run.failed"})
+    return samples
+
+
+async def ours_batch(base: str, csv: bytes, sizes: Sizes) -> tuple[float, float]:
+    """Rows per second of a batch run: from the send to ``run.completed`` (end to end), and
+    from its first ``progress`` event (the table is read and checked) to ``run.completed``
+    (scoring, writing and streaming)."""
+    session, ws = await open_session(base)
+    async with httpx.AsyncClient(timeout=120) as http:
+        response = await http.post(f"{base}/v1/uploads?session={session}", content=csv)
+        response.raise_for_status()
+    command = {
+        "type": "send",
+        "id": "batch",
+        "agent": "batch",
+        "data": {"model": MODEL, "upload": response.json()["upload"]},
+        "params": {"chunk_size": sizes.chunk_size},
+    }
+    received = 0
+    checked = None
+    async with ws:
+        began = time.perf_counter()
+        await ws.send(json.dumps(command))
+        while True:
+            items = json.loads(await ws.recv())
+            for item in items:
+                kind = item.get("type")
+                if kind == "progress" and checked is None:
+                    checked = time.perf_counter()
+                elif kind == "prediction" and "predictions" in item["data"]:
+                    received += len(item["data"]["predictions"])
+                elif kind in ("run.completed", "run.failed"):
+                    ended = time.perf_counter()
+                    if kind == "run.failed" or received != sizes.batch_rows or checked is None:
+                        raise RuntimeError(f"batch ended with {received} rows: {item['data']}")
+                    return received / (ended - began), received / (ended - checked)
+
+
+# --- the run and the report ------------------------------------------------------------------
+
+
+def batch_table(rows: int) -> pd.DataFrame:
+    penguins = datasets.load("penguins").dropna()
+    repeats = math.ceil(rows / len(penguins))
+    return pd.concat([penguins] * repeats, ignore_index=True).iloc[:rows]
+
+
+async def run_all(sizes: Sizes, names: list[str], models_dir: Path) -> dict[str, dict[str, Any]]:
+    served = ServedModel.load(models_dir / MODEL / "1")
+    table = batch_table(sizes.batch_rows)
+    frame = table[served.card.feature_names]
+    csv = table.to_csv(index=False).encode()
+    servers = {
+        name: RunningServer(model_server(name, models_dir), startup_timeout=STARTUP_TIMEOUT)
+        for name in names
+    }
+    latency: dict[str, list[float]] = {}
+    end_to_end: dict[str, list[float]] = {}
+    scoring: dict[str, list[float]] = {}
+    try:
+        async with asyncio.timeout(TRIAL_TIMEOUT * sizes.rounds * len(servers)):
+            for _ in range(sizes.rounds):
+                for name, server in servers.items():
+                    latency.setdefault(name, []).extend(
+                        await ours_predict(server.url, sizes.predict_trials)
+                    )
+                    whole, streamed = await ours_batch(server.url, csv, sizes)
+                    end_to_end.setdefault(name, []).append(whole)
+                    scoring.setdefault(name, []).append(streamed)
+                latency.setdefault("peer", []).extend(peer_predict(served, sizes.predict_trials))
+                direct = peer_batch(served, frame)
+                end_to_end.setdefault("peer", []).append(direct)
+                scoring.setdefault("peer", []).append(direct)
+    finally:
+        for server in servers.values():
+            server.stop()
+    return {
+        "first p50": {name: percentile(values, 0.5) for name, values in latency.items()},
+        "first p90": {name: percentile(values, 0.9) for name, values in latency.items()},
+        "batch": {name: statistics.median(values) for name, values in end_to_end.items()},
+        "scoring": {name: statistics.median(values) for name, values in scoring.items()},
+    }
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def report(results: dict[str, dict[str, Any]], sizes: Sizes, names: list[str], seconds: float):
+    first50, first90 = results["first p50"], results["first p90"]
+    batch, scoring = results["batch"], results["scoring"]
+
+    def row(title, unit, target, values, peer, ratios, met):
+        cells = " | ".join(values)
+        return f"| {title} | {unit} | {target} | {cells} | {peer} | {' | '.join(ratios)} | {met} |"
+
+    def verdict(met: bool) -> str:
+        return "PASS" if met else "**MISS**"
+
+    lines = [
+        "# Models benchmark: the model agents over sessions vs the model called directly",
+        "",
+        "Written by `python -m benchmarks.models_bench` (see its docstring for the workloads).",
+        "Ratios are ours/peer in time (lower is better); the peer is the penguin model called",
+        "in-process, with no session, network, log or durability: a floor, not a competitor.",
+        "",
+        "| scenario | unit | target | "
+        + " | ".join(names)
+        + " | model called directly | "
+        + " | ".join(f"{name}/direct" for name in names)
+        + " | target met |",
+        "|" + "---|" * (5 + 2 * len(names)),
+        row(
+            "predict-and-explain: request to prediction event, p50",
+            "ms",
+            "≤ 5",
+            [f"{first50[name]:.1f}" for name in names],
+            f"{first50['peer']:.1f}",
+            [f"{first50[name] / first50['peer']:.1f}x" for name in names],
+            verdict(all(first50[name] <= 5 for name in names)),
+        ),
+        row(
+            "predict-and-explain: request to prediction event, p90",
+            "ms",
+            "-",
+            [f"{first90[name]:.1f}" for name in names],
+            f"{first90['peer']:.1f}",
+            [f"{first90[name] / first90['peer']:.1f}x" for name in names],
+            "-",
+        ),
+        row(
+            f"batch of {sizes.batch_rows:,} rows: send to the last event (CSV read and "
+            "checked, scored, written, streamed)",
+            "rows/s",
+            "≥ 50,000",
+            [f"{batch[name]:,.0f}" for name in names],
+            f"{batch['peer']:,.0f}",
+            [f"{batch['peer'] / batch[name]:.2f}x" for name in names],
+            verdict(all(batch[name] >= 50_000 for name in names)),
+        ),
+        row(
+            f"batch of {sizes.batch_rows:,} rows: scoring phase (first progress event to the "
+            "last event: scored, written, streamed)",
+            "rows/s",
+            "≤ 1.5x",
+            [f"{scoring[name]:,.0f}" for name in names],
+            f"{scoring['peer']:,.0f}",
+            [f"{scoring['peer'] / scoring[name]:.2f}x" for name in names],
+            verdict(all(scoring["peer"] / scoring[name] <= 1.5 for name in names)),
+        ),
+        "",
+        "## Setup",
+        "",
+        f"- The penguin classifier of `course.recipes.train_penguin_model` (logistic regression "
+        f"behind a ColumnTransformer), trained fresh for the run. {sizes.rounds} interleaved "
+        f"rounds; {sizes.predict_trials} predict requests per round and server, one at a time, "
+        "each waited for until its run ends (the explanation at full speed, short) before the "
+        "next; latencies pooled.",
+        f"- Batch: the penguins without missing values, repeated to {sizes.batch_rows:,} rows, "
+        f"uploaded once per round (not timed); chunks of {sizes.chunk_size:,} rows; timed from "
+        "the send to `run.completed`, which comes after the result CSV is written; the median "
+        "round is shown. The run reads and checks the CSV itself (part of the timed work); the "
+        "direct peer gets the rows as a DataFrame.",
+        "- Servers: `python -m serving --open --store memory://` or `sqlite:///<tmp>/streams.db` "
+        "with `--models <tmp>`; one process each, on 127.0.0.1. The client (this process) "
+        "shares the machine's cores with the server under test.",
+        f"- Whole run: {seconds:.0f} s.",
+        "",
+        "## Machine",
+        "",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- CPU: {_cpu_model()}, {os.cpu_count()} cores",
+        f"- load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        f"- Python {platform.python_version()}, {platform.system()} {platform.release()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def benchmark(sizes: Sizes, names: list[str]) -> tuple[dict[str, dict[str, Any]], str]:
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-models-") as folder:
+        models_dir = Path(folder)
+        recipes.train_penguin_model(models_dir)
+        results = asyncio.run(run_all(sizes, names, models_dir))
+    return results, report(results, sizes, names, time.monotonic() - began)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.models_bench")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes; print, do not write")
+    parser.add_argument(
+        "--servers",
+        default="ours-memory,ours-sqlite",
+        help="which of our servers to run (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    names = [name.strip() for name in args.servers.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SERVERS or not name.startswith("ours")]
+    if unknown:
+        parser.error(
+            f"unknown server(s) {', '.join(unknown)}; choose from ours-memory, ours-sqlite"
+        )
+    _, text = benchmark(QUICK if args.quick else FULL, names)
+    print(text)
+    if not args.quick:
+        RESULTS_PATH.parent.mkdir(exist_ok=True)
+        RESULTS_PATH.write_text(text)
+        print(f"written to {RESULTS_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The models benchmark: its workloads run end to end at tiny sizes, its report says PASS/MISS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from benchmarks import models_bench
+from course import recipes
+
+TINY = models_bench.Sizes(rounds=1, predict_trials=3, batch_rows=500, chunk_size=200)
+
+
+def test_the_batch_table_has_the_rows_asked_for_without_missing_values() -> None:
+    table = models_bench.batch_table(1_000)
+    assert len(table) == 1_000
+    assert not table[recipes.PENGUIN_FEATURES].isna().any().any()
+
+
+def test_the_report_checks_each_target() -> None:
+    results = {
+        "first p50": {"ours-memory": 4.0, "peer": 2.0},
+        "first p90": {"ours-memory": 9.0, "peer": 3.0},
+        "batch": {"ours-memory": 40_000.0, "peer": 400_000.0},
+        "scoring": {"ours-memory": 300_000.0, "peer": 400_000.0},
+    }
+    text = models_bench.report(results, models_bench.FULL, ["ours-memory"], 12.0)
+    lines = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    first = lines["| predict-and-explain: request to prediction event, p50"]
+    assert "| 4.0 | 2.0 | 2.0x | PASS |" in first
+    end_to_end = next(line for title, line in lines.items() if "send to the last event" in title)
+    assert "| 40,000 | 400,000 | 10.00x | **MISS** |" in end_to_end
+    scoring = next(line for title, line in lines.items() if "scoring phase" in title)
+    assert "| 300,000 | 400,000 | 1.33x | PASS |" in scoring
+
+
+@pytest.mark.slow
+def test_every_workload_runs_against_our_server(tmp_path) -> None:
+    recipes.train_penguin_model(tmp_path)
+    results = asyncio.run(models_bench.run_all(TINY, ["ours-memory"], tmp_path))
+    for scenario in ("first p50", "first p90", "batch", "scoring"):
+        assert set(results[scenario]) == {"ours-memory", "peer"}
+        assert all(value > 0 for value in results[scenario].values())
