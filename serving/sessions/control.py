@@ -29,7 +29,8 @@ from serving.sessions.errors import SessionError, SessionNotFound
 from serving.sessions.events import RUN_ENDINGS, EventType
 from serving.sessions.offsets import EventPosition
 from serving.sessions.session import SessionLog
-from serving.streams.errors import StreamError
+from serving.streams.errors import OffsetTrimmed, StreamError
+from serving.streams.offsets import TAIL, Position
 
 if TYPE_CHECKING:
     from serving.sessions.runs import Run
@@ -113,7 +114,7 @@ class ControlFollower:
             self._task = None
         self._applied_here.clear()
 
-    async def _follow(self, position: EventPosition) -> None:
+    async def _follow(self, position: EventPosition | Position) -> None:
         while self.runs:
             try:
                 batch = await self.log.read(position, self.max_read_bytes)
@@ -125,6 +126,9 @@ class ControlFollower:
                     await self.log.wait(position, WAIT_SECONDS)
             except SessionNotFound:
                 return  # the session was deleted: its runs can be cancelled no more
+            except OffsetTrimmed:  # fell behind the log's retention: go on from its end
+                logger.warning("session %s: control events were trimmed unread", self.log.id)
+                position = TAIL
             except (StreamError, OSError) as error:
                 logger.warning("session %s: cannot follow control events (%s)", self.log.id, error)
                 await asyncio.sleep(RETRY_SECONDS)

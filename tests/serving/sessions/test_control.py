@@ -2,8 +2,8 @@
 another instance executes, through the session's log.
 
 Two SessionServices (instances "a" and "b") share one store marked as shared, as two server
-processes share Redis; tests/serving/sessions/test_failover.py does the same with real
-processes and a real redis-server.
+processes share Redis; tests/serving/sessions/test_failover.py does the same with real processes
+and a real redis-server.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from serving.sessions.offsets import START
 from serving.sessions.runs import RunContext
 from serving.sessions.service import Session, SessionService
 from serving.sessions.settings import SessionSettings
-from serving.streams import MemoryStore
+from serving.streams import MemoryStore, Store
 from serving.tokens import TokenSigner
 
 pytestmark = pytest.mark.anyio
@@ -54,7 +54,7 @@ AGENT = Agent("slow", until_steered, params={"level": Param(default=1, minimum=0
 STUBBORN = Agent("stubborn", stubborn)
 
 
-def make_service(store: MemoryStore, instance: str) -> SessionService:
+def make_service(store: Store, instance: str) -> SessionService:
     return SessionService(
         store,
         agents=AgentRegistry([AGENT, STUBBORN]),
