@@ -157,3 +157,30 @@ def test_a_named_data_dir_is_kept(models_dir: Path, tmp_path: Path) -> None:
 def test_no_models_no_server(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="holds no exported model: export one first"):
         NotebookServer(tmp_path).start()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_the_page_link_shows_the_notebooks_runs_in_a_browser(server: NotebookServer) -> None:
+    """Debian's Chromium, as in tests/serving/web: the page follows the notebook's session."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no {CHROMIUM}: this test needs Debian's chromium (apt install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[browser]'")
+    laptop = server.new_session(device="laptop")
+    ack = laptop.send(REQUEST, agent="predict", params={"speed": 1000})
+    laptop.wait_for_answer(ack.run or "")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(server.page_link(laptop))
+            page.wait_for_selector(f'[data-run="{ack.run}"][data-status="completed"]')
+            assert urlsplit(page.url).fragment == f"session={laptop.session}"  # tokens put away
+            assert errors == []
+        finally:
+            browser.close()
