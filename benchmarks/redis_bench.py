@@ -8,6 +8,9 @@
    deliver at least 1.5x as many messages per second as one.
 3. Cross-process wake-up: an SSE reader on one process, a writer on the other; the
    append-to-delivery latency (reported, no target: "within milliseconds").
+4. Stop across processes: a run executing in one process is cancelled through that process
+   and, interleaved, through the other (the control event travels through the log); from
+   sending the cancel to receiving ``run.cancelled``. Target: p99 within 100 ms either way.
 
 Redis runs as production should (docs/SCALING.md): ``appendonly yes``, ``appendfsync
 everysec``, ``maxmemory-policy noeviction``, on loopback, sharing the machine with everything.
@@ -19,6 +22,7 @@ everysec``, ``maxmemory-policy noeviction``, on loopback, sharing the machine wi
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -29,8 +33,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: python benchmarks/redis_bench.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx
+
 from benchmarks.redis_server import RedisServer
 from benchmarks.servers import SERVERS, RunningServer, ServerSpec
+from benchmarks.sessions_bench import TEXT, new_session, open_socket, subscribe, ws_base
 from benchmarks.streams_report import machine_description, metric_value, ratio
 from benchmarks.streams_scenarios import METRICS, Results, run, run_scenarios
 from benchmarks.streams_workloads import (
@@ -49,6 +56,8 @@ STORE_TARGET = 0.7
 SCALE_OUT_TARGET = 1.5
 """Fan-out deliveries/s with two processes against one."""
 TARGETED = ("sequential", "concurrent_own", "concurrent_shared", "fan_out")
+STOP_TARGET_MS = 100.0
+"""From a cancel to ``run.cancelled``, p99, through either process."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,58 @@ async def scale_out(first: RunningServer, second: RunningServer, sizes: Sizes) -
     )
 
 
+@dataclass
+class Stops:
+    """Milliseconds from a cancel to ``run.cancelled`` for a run executing in the first
+    process: cancels sent through that process, and through the other one."""
+
+    same: list[float]
+    other: list[float]
+
+
+async def stop_latency(first: RunningServer, second: RunningServer, trials: int) -> Stops:
+    """Runs execute in ``first``; each is cancelled through ``first`` or through ``second``."""
+    async with httpx.AsyncClient() as http:
+        session = await new_session(http, first.url)
+    path = f"/v1/sessions/{session}/ws"
+    samples: dict[str, list[float]] = {"same": [], "other": []}
+    async with (
+        await open_socket(ws_base(first.url) + path) as executing,
+        await open_socket(ws_base(second.url) + path) as other,
+    ):
+        for ws in (executing, other):
+            await subscribe(ws, "new")
+        for trial in range(trials):
+            for mode, ws in (("same", executing), ("other", other)):
+                send = {"type": "send", "id": f"s{trial}{mode}", "data": {"text": TEXT}}
+                send["params"] = {"speed": 50, "length": 100_000}
+                await executing.send(json.dumps(send))
+                ack = await _first(executing, lambda item, i=send["id"]: item.get("id") == i)
+                run = ack["run"]
+                await _first(ws, lambda item, r=run: _is(item, "delta", r))  # it streams
+                began = time.perf_counter()
+                await ws.send(json.dumps({"type": "cancel", "id": f"c{trial}{mode}", "run": run}))
+                await _first(ws, lambda item, r=run: _is(item, "run.cancelled", r))
+                samples[mode].append((time.perf_counter() - began) * 1000)
+    return Stops(samples["same"], samples["other"])
+
+
+def _is(item: dict, event_type: str, run: str) -> bool:
+    return item.get("type") == event_type and item.get("run") == run and "session" in item
+
+
+async def _first(ws, match: Callable[[dict], bool]) -> dict:
+    while True:
+        for item in json.loads(await ws.recv()):
+            if match(item):
+                return item
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
 class _Split:
     """A StreamsClient whose writes go to one server and whose reads go to the other."""
 
@@ -127,7 +188,7 @@ def _warm_up(sizes: Sizes) -> Sizes:
     return replace(sizes, seconds=min(sizes.seconds, 0.5))
 
 
-def report(results: Results, scaled: ScaleOut, sizes: Sizes, seconds: float) -> str:
+def report(results: Results, scaled: ScaleOut, stops: Stops, sizes: Sizes, seconds: float) -> str:
     machine = machine_description()
     lines = [
         "# Redis store benchmark: Redis against SQLite, and two processes against one",
@@ -175,6 +236,22 @@ def report(results: Results, scaled: ScaleOut, sizes: Sizes, seconds: float) -> 
         f"Cross-process wake-up (SSE reader on one process, writer on the other): "
         f"p50 {p50:.2f} ms, p99 {p99:.2f} ms over {len(samples)} appends.",
         "",
+        "## Stop across processes",
+        "",
+        "A run executing in process 1 (the text agent streaming 50 tokens/s), cancelled over "
+        "a WebSocket; from sending the cancel to receiving `run.cancelled` on that WebSocket.",
+        "",
+        f"| cancel sent through | p50 ms | p99 ms | trials | p99 ≤ {STOP_TARGET_MS:.0f} ms |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {where} | {_percentiles(ms)[0]:.1f} | {_percentiles(ms)[1]:.1f} | {len(ms)} | "
+            f"{'PASS' if _percentiles(ms)[1] <= STOP_TARGET_MS else '**MISS**'} |"
+            for where, ms in (
+                ("process 1 (it signals the run at once)", stops.same),
+                ("process 2 (the control event travels through Redis)", stops.other),
+            )
+        ),
+        "",
         "## Setup",
         "",
         f"- {sizes.rounds} interleaved rounds per scenario, {sizes.seconds} s per throughput "
@@ -214,13 +291,15 @@ def benchmark(sizes: Sizes, progress: Callable[[str], None] = lambda line: None)
             second = RunningServer(spec)
             try:
                 scaled = run(scale_out(servers[1], second, sizes))
+                stops = run(stop_latency(servers[1], second, sizes.latency_samples // 2))
             finally:
                 second.stop()
         finally:
             for server in servers:
                 server.stop()
     progress(f"scale-out: fan-out 2 processes / 1 process = {scaled.ratio:.2f}x")
-    return report(results, scaled, sizes, time.perf_counter() - started)
+    progress(f"stop: p99 {_percentiles(stops.other)[1]:.1f} ms through the other process")
+    return report(results, scaled, stops, sizes, time.perf_counter() - started)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
