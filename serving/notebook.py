@@ -126,6 +126,11 @@ class NotebookServer:
         """
         self._started()
         created = _created_by(client)
+        if not isinstance(start, str):
+            raise TypeError(
+                f"start must be 'start', 'new' or an offset (a string: event.offset), got "
+                f"{type(start).__name__}"
+            )
         joined = SessionClient(
             created["url"],
             token=created["tokens"]["control"],

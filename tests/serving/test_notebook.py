@@ -118,6 +118,14 @@ def test_joined_clients_do_not_hold_the_tokens(server: NotebookServer) -> None:
         server.join(phone, device="watch")
 
 
+def test_join_starts_from_an_offset_not_an_event(server: NotebookServer) -> None:
+    laptop = server.new_session()
+    event = laptop.next_event()
+    with pytest.raises(TypeError, match=r"an offset \(a string: event\.offset\), got Event"):
+        server.join(laptop, device="tablet", start=event)  # type: ignore[arg-type]
+    assert server.join(laptop, device="tablet", start=event.offset).position == event.offset
+
+
 def test_follow_says_why_nothing_arrives(server: NotebookServer) -> None:
     laptop = server.new_session()
     ack = laptop.send({"text": "done already"}, agent="text", params={"speed": 1000})
