@@ -94,10 +94,14 @@ def label_records(
     """Records read after ``after.record`` -> the events after ``after``, each with its offset.
 
     ``next_offset`` is what the store returned for the read: the records must end exactly there,
-    or ``after`` was not a place between events (InvalidOffset).
+    or ``after`` was not a place between events (InvalidOffset). Read from ``START``, the records
+    begin at the oldest the store keeps (retention may have dropped older ones).
     """
     labelled: list[bytes] = []
     start = after.record
+    if after == START and records:
+        size = sum(map(len, records))
+        start = Offset(next_offset.seq - len(records), next_offset.position - size)
     skip = after.skip
     if skip and not records:
         raise InvalidOffset(f"offset {after} is past the last event of this session")

@@ -116,6 +116,15 @@ def test_a_sub_offset_at_the_tail_is_refused() -> None:
         label_records([], EventPosition(Offset(3, 90), 1), Offset(3, 90))
 
 
+def test_reading_from_the_start_of_a_trimmed_log_labels_the_oldest_kept_events() -> None:
+    records = records_of([2, 1, 2])
+    labelled, position = label_records(records[1:], START, end_of(records))
+    assert texts(labelled) == ["t2", "t3", "t4"]
+    everything, _ = label_records(records, START, end_of(records))
+    assert offsets(labelled) == offsets(everything)[2:]
+    assert position == EventPosition(end_of(records))
+
+
 def test_an_offset_between_record_boundaries_is_refused() -> None:
     records = records_of([1, 1])
     # pretend the client resumed from a made-up position: the records do not end where the
