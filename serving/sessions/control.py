@@ -30,13 +30,17 @@ from serving.sessions.events import RUN_ENDINGS, EventType
 from serving.sessions.offsets import EventPosition
 from serving.sessions.session import SessionLog
 from serving.streams.errors import OffsetTrimmed, StreamError
-from serving.streams.offsets import TAIL, Position
+from serving.streams.offsets import TAIL, Offset, Position
 
 if TYPE_CHECKING:
     from serving.sessions.runs import Run
 
 WAIT_SECONDS = 30.0
 """A follower waits this long for news before reading again (news wakes it at once)."""
+READ_EVERY_SECONDS = 0.01
+"""A follower looks at news at most this often: a session streaming fast costs it about a
+hundred wake-ups a second, not one per write; a cancel from another process may take up to
+this much longer."""
 RETRY_SECONDS = 1.0
 """After a store failure, a follower tries again this much later."""
 _CONTROL = b'"type":"control"'
@@ -91,6 +95,9 @@ class ControlFollower:
         self._applied_here: list[tuple[bytes, str, Mapping[str, Any] | None]] = []
         """(event, run, steered params) applied here and not read back yet, in log order."""
         self._task: asyncio.Task[None] | None = None
+        self._written_here: dict[Offset, Offset] = {}
+        """Start -> end of the records this process wrote to the log: skipped, not read (a
+        run streams fast; reading back everything it writes would halve its rate)."""
 
     @property
     def following(self) -> bool:
@@ -100,6 +107,7 @@ class ControlFollower:
         """Follow from ``after`` (the message of a run starting here), unless following already
         (then from an earlier place, which covers it)."""
         if not self.following:
+            self.log.on_written = self._written_here.__setitem__
             self._task = asyncio.create_task(self._follow(after), name=f"control {self.log.id}")
 
     def applied_here(self, event: bytes, run: str, params: Mapping[str, Any] | None = None) -> None:
@@ -112,18 +120,31 @@ class ControlFollower:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self.log.on_written = None
         self._applied_here.clear()
+        self._written_here.clear()
 
     async def _follow(self, position: EventPosition | Position) -> None:
+        loop = asyncio.get_running_loop()
+        next_read = loop.time()
         while self.runs:
             try:
+                position = self._skip_written_here(position)
+                if isinstance(position, EventPosition) and not await self.log.wait(
+                    position, WAIT_SECONDS
+                ):
+                    continue
+                if (pause := next_read - loop.time()) > 0:
+                    await asyncio.sleep(pause)
+                next_read = loop.time() + READ_EVERY_SECONDS
+                position = self._skip_written_here(position)
+                if isinstance(position, EventPosition) and not await self.log.wait(position, 0):
+                    continue  # only records of this process were new
                 batch = await self.log.read(position, self.max_read_bytes)
                 for raw in batch.events:
                     if _CONTROL in raw:
                         self._apply(raw)
                 position = batch.position
-                if batch.up_to_date:
-                    await self.log.wait(position, WAIT_SECONDS)
             except SessionNotFound:
                 return  # the session was deleted: its runs can be cancelled no more
             except OffsetTrimmed:  # fell behind the log's retention: go on from its end
@@ -132,6 +153,17 @@ class ControlFollower:
             except (StreamError, OSError) as error:
                 logger.warning("session %s: cannot follow control events (%s)", self.log.id, error)
                 await asyncio.sleep(RETRY_SECONDS)
+
+    def _skip_written_here(self, position: EventPosition | Position) -> EventPosition | Position:
+        """Past the records this process wrote that start at ``position``."""
+        written = self._written_here
+        if not written or not isinstance(position, EventPosition) or position.skip:
+            return position
+        while (end := written.pop(position.record, None)) is not None:
+            position = EventPosition(end)
+        for start in [start for start in written if start < position.record]:
+            del written[start]  # read already (they were new when the follower started)
+        return position
 
     def _apply(self, labelled: bytes) -> None:
         stored = b"{" + labelled[labelled.index(b'",') + 2 :]  # the event without its offset

@@ -80,9 +80,14 @@ def join_record(events: Sequence[bytes]) -> bytes:
     return SEPARATOR.join(events)
 
 
+def record_start(end: Offset, record_size: int) -> Offset:
+    """Where a record of ``record_size`` bytes that ends at ``end`` starts."""
+    return Offset(end.seq - 1, end.position - record_size)
+
+
 def record_offsets(end: Offset, record_size: int, count: int) -> list[str]:
     """Offsets of the ``count`` events of a record of ``record_size`` bytes ending at ``end``."""
-    start = str(Offset(end.seq - 1, end.position - record_size))
+    start = str(record_start(end, record_size))
     offsets = [f"{start}.{index:0{SUB_DIGITS}d}" for index in range(1, count)]
     offsets.append(str(end))
     return offsets

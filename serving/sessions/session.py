@@ -31,9 +31,10 @@ from serving.sessions.offsets import (
     join_record,
     label_records,
     record_offsets,
+    record_start,
 )
 from serving.streams.errors import OffsetOutOfRange, StreamGone, StreamNotFound
-from serving.streams.offsets import TAIL, Position
+from serving.streams.offsets import TAIL, Offset, Position
 from serving.streams.store import AppendRequest, CreateRequest, Store, StreamMeta
 
 JSON = "application/json"
@@ -89,6 +90,9 @@ class SessionLog:
         self._flusher: asyncio.Task[None] | None = None
         self._progress = asyncio.Event()
         """Set (and replaced) after every flush: wakes ``flushed`` waiters."""
+        self.on_written: Callable[[Offset, Offset], None] | None = None
+        """Called with the start and end of every record this log writes (a ControlFollower
+        skips them instead of reading back what its own process wrote)."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -189,6 +193,8 @@ class SessionLog:
                     logger.exception("session %s: append failed; the log is closed", self.id)
                     self._fail(error, futures)
                     return
+                if self.on_written is not None:
+                    self.on_written(record_start(result.tail, len(record)), result.tail)
                 if futures:
                     offsets = record_offsets(result.tail, len(record), len(events))
                     for index, future in futures.items():

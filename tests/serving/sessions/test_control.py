@@ -50,14 +50,23 @@ async def stubborn(request: Mapping[str, Any], run: RunContext) -> None:
     await asyncio.shield(asyncio.sleep(0.3))
 
 
+async def chatty(request: Mapping[str, Any], run: RunContext) -> None:
+    """Writes 100 records (a delta every 2 ms), then waits until cancelled."""
+    for number in range(100):
+        await run.delta(f"token {number}")
+        await asyncio.sleep(0.002)
+    await run.cancelled.wait()
+
+
 AGENT = Agent("slow", until_steered, params={"level": Param(default=1, minimum=0, maximum=9)})
 STUBBORN = Agent("stubborn", stubborn)
+CHATTY = Agent("chatty", chatty)
 
 
 def make_service(store: Store, instance: str) -> SessionService:
     return SessionService(
         store,
-        agents=AgentRegistry([AGENT, STUBBORN]),
+        agents=AgentRegistry([AGENT, STUBBORN, CHATTY]),
         signer=SIGNER,
         settings=SessionSettings(
             default_agent="slow",
@@ -182,5 +191,29 @@ async def test_steers_end_in_log_order_when_one_from_b_is_read_after_one_applied
     in_a.follower.follow(START)  # now a reads b's steer, then its own
     await asyncio.sleep(0.05)
     assert in_a.runs[run].params == {"level": 3}  # the last in the log wins
+    await b.execute(in_b, Cancel(run), "phone")
+    assert (await ending(in_a, run))["device"] == "phone"
+
+
+async def test_a_follower_does_not_read_back_what_its_own_process_wrote(services) -> None:
+    a, b = services
+    in_a, in_b, run = await run_in_a(a, b, "chatty")
+    read_back = 0
+    read = in_a.log.read
+
+    async def counted(*args: Any) -> Any:
+        nonlocal read_back
+        batch = await read(*args)
+        if asyncio.current_task().get_name().startswith("control"):  # the follower's task
+            read_back += len(batch.events)
+        return batch
+
+    in_a.log.read = counted
+    async with asyncio.timeout(5):
+        while sum(e["type"] == "delta" for e in await events_of(in_a)) < 100:
+            await asyncio.sleep(0.01)
+    # it skips the records its process wrote; it reads only the few that are new and not yet
+    # registered when it looks (at most one look each 10 ms)
+    assert read_back < 50, f"the follower read back {read_back} of the run's 100 deltas"
     await b.execute(in_b, Cancel(run), "phone")
     assert (await ending(in_a, run))["device"] == "phone"
