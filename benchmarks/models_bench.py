@@ -32,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +62,8 @@ ROW = {
 }
 STARTUP_TIMEOUT = 120.0
 """scikit-learn and pandas load at start-up; a busy shared machine needs a long wait."""
+EVENT_TIMEOUT = 60.0
+"""Waiting longer than this for an event means something hung: fail and say what."""
 TRIAL_TIMEOUT = 600.0
 """A round on one server that takes longer than this has hung: fail, do not wait forever."""
 
@@ -139,17 +142,32 @@ async def open_session(base: str) -> tuple[str, ClientConnection]:
     return session, ws
 
 
-async def until(ws: ClientConnection, kinds: set[str]) -> dict[str, Any]:
-    """Parse frames until an event of one of ``kinds``; return it."""
-    while True:
-        for item in json.loads(await ws.recv()):
-            if item.get("type") in kinds and "session" in item:
-                return item
+class Events:
+    """The items of a session WebSocket one by one (a frame may carry many)."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.unread: deque[dict[str, Any]] = deque()
+
+    async def until(self, kinds: set[str]) -> dict[str, Any]:
+        """Read up to the next event of one of ``kinds``; return it (later items stay)."""
+        try:
+            async with asyncio.timeout(EVENT_TIMEOUT):
+                while True:
+                    if not self.unread:
+                        self.unread.extend(json.loads(await self.ws.recv()))
+                    item = self.unread.popleft()
+                    if item.get("type") in kinds and "session" in item:
+                        return item
+        except TimeoutError:
+            kinds_text = " or ".join(sorted(kinds))
+            raise RuntimeError(f"no {kinds_text} event in {EVENT_TIMEOUT} s") from None
 
 
 async def ours_predict(base: str, trials: int) -> list[float]:
     """Milliseconds from sending a predict request to its ``prediction`` event, per trial."""
     _, ws = await open_session(base)
+    events = Events(ws)
     samples = []
     async with ws:
         for trial in range(trials):
@@ -162,11 +180,11 @@ async def ours_predict(base: str, trials: int) -> list[float]:
             }
             began = time.perf_counter()
             await ws.send(json.dumps(command))
-            event = await until(ws, {"prediction", "run.failed"})
+            event = await events.until({"prediction", "run.failed"})
             samples.append((time.perf_counter() - began) * 1000)
             if event["type"] != "prediction":
                 raise RuntimeError(f"the predict run failed: {event['data']}")
-            await until(ws, {"run.completed", "run.failed"})
+            await events.until({"run.completed", "run.failed"})
     return samples
 
 
@@ -191,7 +209,8 @@ async def ours_batch(base: str, csv: bytes, sizes: Sizes) -> tuple[float, float]
         began = time.perf_counter()
         await ws.send(json.dumps(command))
         while True:
-            items = json.loads(await ws.recv())
+            async with asyncio.timeout(EVENT_TIMEOUT):
+                items = json.loads(await ws.recv())
             for item in items:
                 kind = item.get("type")
                 if kind == "progress" and checked is None:

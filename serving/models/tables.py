@@ -92,9 +92,10 @@ def _check_column(
     """The column's values in model types, the rows with a bad value, the rows far outside."""
     present = column.notna()
     if feature.kind is FeatureKind.CATEGORY:
-        lookup = _category_lookup(feature.categories or ())
-        values = column.astype(str).where(present).map(lookup)
-        bad = present & values.isna()
+        codes = _category_codes(feature.categories or (), column.astype(str).where(present))
+        categories = list(feature.categories or ())
+        values = pd.Series(pd.Categorical.from_codes(codes, categories), index=column.index)
+        bad = present & (codes < 0)
     elif feature.kind is FeatureKind.BOOLEAN:
         values = column.astype(str).str.lower().where(present).map(_TRUE_FALSE)
         bad = present & values.isna()
@@ -114,16 +115,17 @@ def _check_column(
     return values, bad, far
 
 
-def _category_lookup(categories: Sequence[Any]) -> dict[str, Any]:
-    """Text as read from a CSV -> the training category (so '2' finds the category 2.0)."""
-    lookup: dict[str, Any] = {}
-    for category in categories:
-        lookup[str(category)] = category
+def _category_codes(categories: Sequence[Any], texts: pd.Series) -> np.ndarray:
+    """The position of each text's training category, -1 if none (so '2' finds 2.0)."""
+    code_of: dict[str, int] = {}
+    for code, category in enumerate(categories):
+        code_of[str(category)] = code
         if isinstance(category, bool):
-            lookup[str(category).lower()] = category
+            code_of[str(category).lower()] = code
         elif isinstance(category, float) and category.is_integer():
-            lookup[str(int(category))] = category
-    return lookup
+            code_of[str(int(category))] = code
+    found = pd.Index(list(code_of), dtype=object).get_indexer(texts.astype(object))
+    return np.where(found >= 0, np.asarray([*code_of.values(), -1])[found], -1)
 
 
 def _append_error(messages: pd.Series, feature: FeatureSpec, values: pd.Series) -> pd.Series:

@@ -50,11 +50,11 @@ class RequestReader:
             )
         return value
 
-    def model(self, registry: ModelRegistry, key: str = "model") -> ServedModel:
+    def model(self, registry: ModelRegistry) -> ServedModel:
         """The model the request names (``model``, optional ``version``); the only model when
         the registry holds one and the request names none."""
-        name = self.get(key, str)
-        version = self.get("version", str) if key == "model" else None
+        name = self.get("model", str)
+        version = self.get("version", str)
         if name is None:
             if len(registry) != 1:
                 raise RequestError(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -144,13 +145,13 @@ def _read_table(reader: RequestReader, uploads: Uploads, session: str) -> tuple[
                 f"no upload {value!r} in this session: post the CSV to /v1/uploads?session="
                 f"{session} first, and send the upload id it returns"
             )
-        return _parse_csv(path.read_bytes().decode("utf-8-sig"), "the upload"), f"upload {value}"
-    return _parse_csv(value, "the csv"), "csv"
+        return _parse_csv(path, "the upload"), f"upload {value}"
+    return _parse_csv(io.StringIO(value), "the csv"), "csv"
 
 
-def _parse_csv(text: str, what: str) -> pd.DataFrame:
+def _parse_csv(source: Path | io.StringIO, what: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(io.StringIO(text))
+        return pd.read_csv(source, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise RequestError(
             f"{what} could not be read as CSV ({error}): send comma-separated text with a "
