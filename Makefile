@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= test,tf,browser,redis
 
-.PHONY: setup serve test lint lab conformance bench doctor learner clean
+.PHONY: setup serve test lint lab conformance bench doctor learner clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ conformance: setup
 lab: setup
 	$(BIN)/python -m pip install --quiet jupyterlab
 	$(BIN)/jupyter lab notebooks/
+
+fuzz: setup
+	FUZZ_PROFILE=fuzz-long $(BIN)/python -m pytest tests/fuzz -p no:nbval
 
 bench: setup
 	$(BIN)/python -m benchmarks.streams_bench
