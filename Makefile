@@ -32,7 +32,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 fuzz: setup
-	FUZZ_PROFILE=fuzz-long $(BIN)/python -m pytest tests/fuzz -p no:nbval
+	FUZZ_PROFILE=fuzz-long $(BIN)/python -m pytest tests/fuzz
 
 bench: setup
 	$(BIN)/python -m benchmarks.streams_bench
