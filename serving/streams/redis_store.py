@@ -70,6 +70,7 @@ from serving.streams.errors import (
     StreamNotFound,
 )
 from serving.streams.offsets import TAIL, ZERO, Offset, Position
+from serving.streams.paging import Page
 from serving.streams.redis_scripts import CLOSED, GONE, NEW_ID, OPEN, Commit, News
 from serving.streams.redis_watch import Watcher
 from serving.streams.store import (
@@ -454,7 +455,7 @@ class RedisStore(Store):
         assert isinstance(after, Offset)
         rules.check_read_offset(meta, after)
         own = _pairs(entries)
-        page = _Page(max_bytes)
+        page = Page(max_bytes)
         for segment in rules.read_plan(meta, after):
             if segment.stream_id == meta.stream_id:
                 found, more = own, truncated == b"1"
@@ -474,7 +475,7 @@ class RedisStore(Store):
         return ReadResult(page.records, page.last if page.full else meta.tail, meta)
 
     async def _range(
-        self, stream_id: str, start: Offset, end: Offset, page: _Page
+        self, stream_id: str, start: Offset, end: Offset, page: Page
     ) -> tuple[list[tuple[Offset, bytes]], bool]:
         """Records of ``stream_id`` in (start, end], within what is left of the page."""
         reply = await self._call(
@@ -494,7 +495,7 @@ class RedisStore(Store):
         self, meta: StreamMeta, after: Offset, max_bytes: int
     ) -> list[tuple[Offset, bytes]]:
         """Whole records after ``after`` across the lineage (at least one if any)."""
-        page = _Page(max_bytes)
+        page = Page(max_bytes)
         taken: list[tuple[Offset, bytes]] = []
         for segment in rules.read_plan(meta, after):
             found, more = await self._range(segment.stream_id, segment.start, segment.end, page)
@@ -744,28 +745,6 @@ class RedisStore(Store):
             f"stream {path!r} changed {MAX_ATTEMPTS} times while this request was being "
             "decided (other writers); retry it"
         )
-
-
-class _Page:
-    """Whole records collected for one read: up to ``max_bytes``, but at least one."""
-
-    __slots__ = ("full", "last", "max_bytes", "records", "size")
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.records: list[bytes] = []
-        self.size = 0
-        self.full = False
-        """True when records were left out for lack of room: the read stops at ``last``."""
-        self.last: Offset | None = None
-
-    def take(self, data: bytes) -> bool:
-        if self.records and self.size + len(data) > self.max_bytes:
-            self.full = True
-            return False
-        self.records.append(data)
-        self.size += len(data)
-        return True
 
 
 def _pairs(flat: Sequence[bytes]) -> list[tuple[Offset, bytes]]:

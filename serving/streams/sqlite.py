@@ -49,6 +49,7 @@ from serving.streams.codec import decode_meta, encode_meta
 from serving.streams.errors import StreamError, StreamGone, StreamNotFound
 from serving.streams.notify import Notifier
 from serving.streams.offsets import TAIL, Offset, Position
+from serving.streams.paging import Page
 from serving.streams.store import (
     AppendRequest,
     AppendResult,
@@ -302,9 +303,9 @@ class SQLiteStore(Store):
             raise StreamGone(f"stream {path!r} was deleted; its history is kept only for its forks")
         return meta
 
-    def _read_cached(self, plan: list[Segment], max_bytes: int) -> _Page | None:
+    def _read_cached(self, plan: list[Segment], max_bytes: int) -> Page | None:
         """The page from the tail caches, or None if they do not reach back far enough."""
-        page = _Page(max_bytes)
+        page = Page(max_bytes)
         for segment in plan:
             cache = self._tails.get(segment.stream_id)
             if cache is None or not cache.read(segment, page):
@@ -625,30 +626,6 @@ def _commit_error(error: Exception) -> SQLiteCommitError:
 # --- reading records ----------------------------------------------------------------------
 
 
-class _Page:
-    """Whole records collected for one read: up to ``max_bytes``, but at least one."""
-
-    __slots__ = ("full", "last", "max_bytes", "records", "size")
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.records: list[bytes] = []
-        self.size = 0
-        self.full = False
-        """True when a record was left out for lack of room: the read stops at ``last``."""
-        self.last: Offset | None = None
-        """End offset of the last record taken."""
-
-    def take(self, data: bytes) -> bool:
-        """Add a record, or mark the page full and return False if it does not fit."""
-        if self.records and self.size + len(data) > self.max_bytes:
-            self.full = True
-            return False
-        self.records.append(data)
-        self.size += len(data)
-        return True
-
-
 class _TailCache:
     """The most recent committed records of one stream: contiguous, about TAIL_CACHE_BYTES."""
 
@@ -671,7 +648,7 @@ class _TailCache:
         if dropped:
             del self.ends[:dropped], self.records[:dropped]
 
-    def read(self, segment: Segment, page: _Page) -> bool:
+    def read(self, segment: Segment, page: Page) -> bool:
         """Take the segment's records into ``page``; False if they are not all cached."""
         if not self.ends:
             return False
@@ -687,9 +664,9 @@ class _TailCache:
         return True
 
 
-def _select_records(connection: sqlite3.Connection, plan: list[Segment], max_bytes: int) -> _Page:
+def _select_records(connection: sqlite3.Connection, plan: list[Segment], max_bytes: int) -> Page:
     """Read the plan's records with one query per segment."""
-    page = _Page(max_bytes)
+    page = Page(max_bytes)
     for segment in plan:
         seq, position = segment.start.seq, -1
         cursor = connection.execute(
@@ -722,11 +699,11 @@ class _Readers:
         self._guard = threading.Lock()
         self._executor = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="sqlite-reader")
 
-    async def select(self, plan: list[Segment], max_bytes: int) -> _Page:
+    async def select(self, plan: list[Segment], max_bytes: int) -> Page:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._select, plan, max_bytes)
 
-    def _select(self, plan: list[Segment], max_bytes: int) -> _Page:
+    def _select(self, plan: list[Segment], max_bytes: int) -> Page:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = _connect(self._path)
