@@ -1,0 +1,301 @@
+"""The security review, as tests: tokens are scoped to one session and one set of actions,
+forged or expired tokens are refused, names cannot escape their folders, CORS is open only
+where the Durable Streams protocol needs it, and model files never run code when loaded."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import pickle
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import skops.io
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from course import recipes
+from course.export import ArtifactError, load_model
+from serving.app import create_app
+from serving.config import ServerConfig
+from serving.models import ModelRegistry
+from serving.sessions.settings import SessionSettings
+from serving.streams import MemoryStore
+from serving.tokens import TokenSigner
+
+SECRET = b"security-tests-secret-0123456789"
+SIGNER = TokenSigner(SECRET)
+EVIL = "https://evil.example"
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("models")
+    recipes.train_penguin_model(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    data_dir = tmp_path_factory.mktemp("data")
+    (data_dir / "secret.key").write_text("do not serve me")
+    config = ServerConfig(
+        store_url="memory://",
+        secret=SECRET,
+        data_dir=data_dir,
+        long_poll_timeout=0.05,
+        sessions=SessionSettings(presence_grace_seconds=0.05, sse_max_seconds=0.05),
+    )
+    app = create_app(config, MemoryStore(), models=ModelRegistry.open(models_dir))
+    with TestClient(app) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def new_session(server: TestClient) -> dict[str, Any]:
+    response = server.post("/v1/sessions", headers=bearer(SIGNER.mint("sessions/*", ["create"])))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def log_offset(server: TestClient, session: dict[str, Any]) -> str:
+    info = server.get(f"/v1/sessions/{session['id']}", headers=bearer(session["tokens"]["read"]))
+    return info.json()["offset"]
+
+
+def ws_close_code(server: TestClient, session_id: str, token: str) -> int:
+    url = f"/v1/sessions/{session_id}/ws?access_token={token}"
+    with server.websocket_connect(url) as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_text()
+    return closed.value.code
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def test_a_token_for_one_session_cannot_read_or_act_on_another(server: TestClient) -> None:
+    a, b = new_session(server), new_session(server)
+    token_a = a["tokens"]["control"]
+    before = log_offset(server, b)
+    assert server.get(f"/v1/sessions/{b['id']}", headers=bearer(token_a)).status_code == 403
+    events = server.get(f"/v1/sessions/{b['id']}/events", headers=bearer(token_a))
+    assert events.status_code == 403
+    stream = server.get(f"/v1/stream/sessions/{b['id']}?offset=-1", headers=bearer(token_a))
+    assert stream.status_code == 403
+    send = server.post(
+        f"/v1/sessions/{b['id']}/commands",
+        headers=bearer(token_a),
+        json={"type": "send", "data": {"text": "not yours"}},
+    )
+    assert send.status_code == 403
+    assert send.json()["error"]["code"] == "forbidden"
+    assert ws_close_code(server, b["id"], token_a) == 4403
+    assert log_offset(server, b) == before, "a refused request writes nothing"
+
+
+def test_a_read_token_can_watch_but_not_send_or_cancel(server: TestClient) -> None:
+    session = new_session(server)
+    ack = server.post(
+        f"/v1/sessions/{session['id']}/commands",
+        headers=bearer(session["tokens"]["control"]),
+        json={"type": "send", "data": {"text": "one two three"}, "params": {"speed": 1}},
+    )
+    run = ack.json()["run"]
+    read = session["tokens"]["read"]
+    for command in (
+        {"type": "send", "data": {"text": "hi"}},
+        {"type": "cancel", "run": run},
+        {"type": "steer", "run": run, "params": {"speed": 5}},
+    ):
+        response = server.post(
+            f"/v1/sessions/{session['id']}/commands", headers=bearer(read), json=command
+        )
+        assert response.status_code == 403, command
+    url = f"/v1/sessions/{session['id']}/ws?access_token={read}"
+    with server.websocket_connect(url) as ws:
+        ws.send_text(json.dumps({"type": "cancel", "id": "c", "run": run}))
+        reply = json.loads(ws.receive_text())[0]
+        assert (reply["type"], reply["code"]) == ("error", "forbidden")
+        ws.send_text(json.dumps({"type": "send", "id": "s", "data": {"text": "hi"}}))
+        assert json.loads(ws.receive_text())[0]["code"] == "forbidden"
+    log = server.get(f"/v1/stream/sessions/{session['id']}?offset=-1", headers=bearer(read))
+    kinds = [event["type"] for event in log.json()]
+    assert kinds.count("message") == 1, "only the control token's message was written"
+    assert "control" not in kinds and "run.cancelled" not in kinds
+
+
+@pytest.mark.parametrize("kind", ["expired", "tampered", "other secret", "malformed"])
+def test_untrusted_tokens_are_refused(server: TestClient, kind: str) -> None:
+    session = new_session(server)
+    resource = f"sessions/{session['id']}"
+    if kind == "expired":
+        token = SIGNER.mint(resource, ["read", "write", "control"], ttl_seconds=-1)
+    elif kind == "tampered":  # a read token whose payload was rewritten to grant control
+        _, payload, signature = session["tokens"]["read"].split(".")
+        claims = json.loads(_b64decode(payload))
+        claims["scp"] = ["control", "read", "write"]
+        token = f"v1.{_b64encode(json.dumps(claims).encode())}.{signature}"
+    elif kind == "other secret":
+        token = TokenSigner(b"another-server-secret-0123456789").mint(resource, ["control"])
+    else:
+        token = "v1.not-a-token"
+    info = server.get(f"/v1/sessions/{session['id']}", headers=bearer(token))
+    assert info.status_code == 401, info.text
+    assert info.json()["error"]["code"] == "unauthorized"
+    stream = server.get(f"/v1/stream/sessions/{session['id']}", headers=bearer(token))
+    assert stream.status_code == 401
+    assert ws_close_code(server, session["id"], token) == 4401
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# --- names that try to leave their folder -----------------------------------------------------
+
+TRAVERSALS = ["../secret.key", "..%2fsecret.key", "%2e%2e%2fsecret.key", "..\\secret.key"]
+
+
+@pytest.mark.parametrize("name", TRAVERSALS)
+def test_model_and_result_names_cannot_escape(server: TestClient, name: str) -> None:
+    for path in (
+        f"/v1/models/{name}",
+        f"/v1/models/{name}/1",
+        f"/v1/models/penguin-classifier/{name}",
+        f"/v1/results/{name}",
+        f"/v1/results/{name}.csv",
+        f"/v1/results/..%2f..%2fdata%2f{name}.csv",
+    ):
+        response = server.get(path)
+        assert response.status_code in (400, 404), (path, response.status_code)
+        assert "do not serve me" not in response.text
+    validate = server.post(f"/v1/models/{name}/validate", json={})
+    assert validate.status_code in (400, 404, 405)
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/../../escape", "..", "%2e%2e/escape"])
+def test_stream_names_cannot_escape(name: str, tmp_path: Path) -> None:
+    """On the SQLite store (files on disk), a traversing name is either refused or just a name:
+    nothing is written outside the data folder."""
+    from serving.streams.sqlite import SQLiteStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    config = ServerConfig(store_url=f"sqlite:///{data / 's.db'}", open_access=True, data_dir=data)
+    with TestClient(create_app(config, SQLiteStore(data / "s.db"))) as client:
+        created = client.put(f"/v1/stream/{name}", headers={"content-type": "text/plain"})
+        assert created.status_code in (201, 400, 404), created.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_uploads_cannot_name_a_path(server: TestClient) -> None:
+    token = SIGNER.mint("sessions/*", ["read", "write"])
+    response = server.post(
+        "/v1/uploads?session=../../etc", headers=bearer(token), content=b"a,b\n1,2\n"
+    )
+    assert response.status_code in (400, 404), response.text
+
+
+# --- CORS -------------------------------------------------------------------------------------
+
+
+def test_stream_endpoints_allow_browsers_as_the_protocol_requires(server: TestClient) -> None:
+    preflight = server.options(
+        "/v1/stream/any",
+        headers={"origin": EVIL, "access-control-request-method": "GET"},
+    )
+    assert preflight.headers.get("access-control-allow-origin") == "*"
+    assert "access-control-allow-credentials" not in preflight.headers, "tokens, not cookies"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/sessions"),
+        ("GET", "/v1/sessions/0123456789abcdef0123456789abcdef"),
+        ("POST", "/v1/sessions/0123456789abcdef0123456789abcdef/commands"),
+        ("GET", "/v1/models"),
+        ("POST", "/v1/models/penguin-classifier/validate"),
+        ("POST", "/web/token"),
+    ],
+)
+def test_session_model_and_page_endpoints_are_not_open_to_other_origins(
+    server: TestClient, method: str, path: str
+) -> None:
+    preflight = server.options(
+        path, headers={"origin": EVIL, "access-control-request-method": method}
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    actual = server.request(method, path, headers={"origin": EVIL})
+    assert "access-control-allow-origin" not in actual.headers
+
+
+def test_a_page_of_another_site_cannot_get_a_token(server: TestClient) -> None:
+    response = server.post("/web/token", headers={"origin": EVIL})
+    assert response.status_code == 403
+    assert "v1." not in response.text
+
+
+# --- model files never run code ---------------------------------------------------------------
+
+
+class _Payload:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, ("touch pwned",))
+
+
+def _rewrite_model_file(artifact: Path, content: bytes) -> None:
+    card_path = artifact / "card.json"
+    card = json.loads(card_path.read_text())
+    (artifact / card["model_file"]).write_bytes(content)
+    card["model_sha256"] = hashlib.sha256(content).hexdigest()  # the attacker fixes the card
+    card_path.write_text(json.dumps(card))
+
+
+def _artifact_copy(models_dir: Path, tmp_path: Path) -> Path:
+    card = next(models_dir.rglob("card.json"))
+    copy = tmp_path / "artifact"
+    shutil.copytree(card.parent, copy)
+    return copy
+
+
+def test_a_pickle_in_place_of_the_model_is_refused_unrun(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    artifact = _artifact_copy(models_dir, tmp_path)
+    _rewrite_model_file(artifact, pickle.dumps(_Payload()))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ArtifactError):
+        load_model(artifact)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_skops_file_naming_an_unsafe_function_is_refused(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    artifact = _artifact_copy(models_dir, tmp_path)
+    _rewrite_model_file(artifact, skops.io.dumps({"call": os.system}))
+    with pytest.raises(ArtifactError, match="system"):
+        load_model(artifact)
+
+
+def test_the_server_has_no_pickle_loading_path() -> None:
+    """No module of the server or the exporter calls pickle, joblib or numpy's unpickling."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.joinpath("serving").rglob("*.py"), root / "course" / "export.py"]
+    for source in sources:
+        text = source.read_text()
+        for call in ("pickle.load", "joblib.load", "allow_pickle=True", "dill."):
+            assert call not in text, f"{source}: {call}"
