@@ -73,7 +73,8 @@ class Sizes:
     rounds: int = 3
     predict_trials: int = 200
     batch_rows: int = 100_000
-    chunk_size: int = 10_000
+    chunk_size: int = 50_000
+    """The batch agent's default."""
 
 
 FULL = Sizes()

@@ -8,7 +8,6 @@ the rows scored so far, and says so). The id has 128 random bits: knowing the UR
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import secrets
@@ -63,17 +62,22 @@ class ResultWriter:
         self.rows = 0
         self._partial = folder / f".{result_id}.csv.part"
         self._file: TextIO | None = self._partial.open("w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._file)
-        self._csv.writerow(columns)
+        self._file.write(",".join(_fields(columns)) + "\n")
 
     def write(self, chunk: ScoredChunk) -> None:
-        """Append one line per input row of ``chunk``, in order."""
-        columns: list[Any] = [chunk.rows, chunk.predictions]
+        """Append one line per input row of ``chunk``, in order (RFC 4180 quoting).
+
+        Built column by column: a batch has few distinct values per column (a few classes,
+        mostly empty messages), so each is formatted once; this is several times faster than
+        the csv module row by row, which matters next to a fast model.
+        """
+        assert self._file is not None, "the result is already committed or discarded"
+        columns: list[list[str]] = [list(map(str, chunk.rows)), _fields(chunk.predictions)]
         if chunk.probabilities is not None:
-            rounded = np.round(chunk.probabilities, 6)
-            columns += [["" if np.isnan(p) else p for p in column.tolist()] for column in rounded.T]
-        columns += [chunk.warnings, chunk.errors]
-        self._csv.writerows(zip(*columns, strict=True))
+            texts = np.char.mod("%.6g", chunk.probabilities)
+            columns += np.where(np.isnan(chunk.probabilities), "", texts).T.tolist()
+        columns += [_fields(chunk.warnings), _fields(chunk.errors)]
+        self._file.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
         self.rows += len(chunk.rows)
 
     def commit(self) -> Path:
@@ -91,3 +95,31 @@ class ResultWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+
+
+def _fields(values: list[Any]) -> list[str]:
+    """Each value as a CSV field: None is empty, text with a comma, quote or newline is
+    quoted (quotes doubled); each distinct value is formatted once."""
+    formatted: dict[Any, str] = {}
+    fields = []
+    for value in values:
+        try:
+            field = formatted[value]
+        except KeyError:
+            field = formatted[value] = _field(value)
+        except TypeError:  # not hashable
+            field = _field(value)
+        fields.append(field)
+    return fields
+
+
+def _field(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text

@@ -1,8 +1,10 @@
+import csv
+
 import pandas as pd
 import pytest
 
 from course import datasets
-from serving.models import Results, check_table, score_table
+from serving.models import Results, ScoredChunk, check_table, score_table
 from serving.models.results import header
 
 
@@ -54,3 +56,28 @@ def test_a_discarded_result_leaves_nothing(tmp_path, penguin, chunks):
 def test_only_the_exact_shape_of_an_id_reaches_the_file_system(tmp_path, bad):
     (tmp_path / "secret.csv").write_text("no")
     assert Results(tmp_path / "results").path_of(bad) is None
+
+
+def test_text_with_commas_quotes_and_newlines_survives_the_csv(tmp_path):
+    messages = ['say "hi"', "a,b", "two\nlines", ""]
+    chunk = ScoredChunk(
+        start=0,
+        stop=4,
+        total=4,
+        predictions=["x,y", None, 'q"', 2.5],
+        probabilities=None,
+        classes=None,
+        errors=messages,
+        warnings=["", "", "", "far"],
+    )
+    writer = Results(tmp_path).create(header(None))
+    writer.write(chunk)
+    with writer.commit().open(newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["row", "prediction", "warning", "error"]
+    assert rows[1:] == [
+        ["0", "x,y", "", 'say "hi"'],
+        ["1", "", "", "a,b"],
+        ["2", 'q"', "", "two\nlines"],
+        ["3", "2.5", "far", ""],
+    ]

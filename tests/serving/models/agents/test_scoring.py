@@ -166,3 +166,23 @@ async def test_through_the_client_chunks_arrive_once_across_drops_and_a_second_d
     events = await following
     partial = [e.data for e in events if e.type == "prediction" and "complete" in e.data]
     assert partial and partial[0]["complete"] is False
+
+
+def test_a_large_chunk_is_streamed_in_events_of_at_most_5000_rows(session):
+    big = pd.concat([datasets.load("penguins")] * 30, ignore_index=True)  # 10,320 rows
+    response = session.client.post(
+        f"/v1/uploads?session={session.id}",
+        content=big.to_csv(index=False).encode(),
+        headers={"authorization": f"Bearer {session.token('write')}"},
+    )
+    run = session.send(
+        "batch", {"model": "penguin-classifier", "upload": response.json()["upload"]}
+    )
+    events = session.events(run)
+    assert [e["data"]["rows"] for e in of_type(events, "prediction")] == [
+        [0, 5000],
+        [5000, 10000],
+        [10000, 10320],
+    ]
+    assert [e["data"]["done"] for e in of_type(events, "progress")] == [0, 5000, 10000, 10320]
+    assert events[-1]["data"]["result"]["rows_scored"] == 10320
