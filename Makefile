@@ -35,7 +35,7 @@ fuzz: setup
 	FUZZ_PROFILE=fuzz-long $(BIN)/python -m pytest tests/fuzz
 
 bench: setup
-	$(BIN)/python -m benchmarks.streams_bench
+	$(BIN)/python -m benchmarks.suite
 
 doctor: setup
 	$(BIN)/course doctor

@@ -142,9 +142,9 @@ def markdown(result: dict[str, float]) -> str:
         "medians; ours on SQLite).\n\n"
         "| measure | ours (durable session) | naive SSE | ours / naive |\n|---|---|---|---|\n"
         f"| request to prediction | {result['ours_first']:.1f} ms | {result['naive_first']:.1f} ms"
-        f" | {result['ratio_first']:.2f} |\n"
+        f" | {result['ratio_first']:.2f}x |\n"
         f"| request to whole explanation | {result['ours_all']:.1f} ms | "
-        f"{result['naive_all']:.1f} ms | {result['ratio_all']:.2f} |\n"
+        f"{result['naive_all']:.1f} ms | {result['ratio_all']:.2f}x |\n"
     )
 
 
