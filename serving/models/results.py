@@ -76,7 +76,8 @@ class ResultWriter:
         if chunk.probabilities is not None:
             texts = np.char.mod("%.6g", chunk.probabilities)
             columns += np.where(np.isnan(chunk.probabilities), "", texts).T.tolist()
-        columns += [_fields(chunk.warnings), _fields(chunk.errors)]
+        for messages in (chunk.warnings, chunk.errors):  # usually all empty
+            columns.append(_fields(messages) if any(messages) else [""] * len(messages))
         self._file.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
         self.rows += len(chunk.rows)
 
