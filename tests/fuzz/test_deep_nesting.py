@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from serving.app import create_app
+from serving.config import ServerConfig
+from serving.streams import MemoryStore
 from tests.fuzz.strategies import DEEPLY_NESTED
 
 BUG = "RecursionError from json.loads is not caught: should be a bad_frame / invalid_json error"
@@ -39,4 +42,14 @@ def test_a_deeply_nested_http_command_is_a_400(server: TestClient, sessions: Any
 @pytest.mark.xfail(strict=True, reason=BUG, raises=RecursionError)
 def test_a_deeply_nested_model_row_is_a_400(server: TestClient) -> None:
     response = server.post("/v1/models/penguin-classifier/validate", content=DEEPLY_NESTED)
+    assert response.status_code == 400
+
+
+@pytest.mark.xfail(strict=True, reason=BUG, raises=RecursionError)
+def test_a_deeply_nested_json_append_is_a_400() -> None:
+    config = ServerConfig(store_url="memory://", open_access=True)
+    with TestClient(create_app(config, MemoryStore())) as client:
+        json_type = {"content-type": "application/json"}
+        assert client.put("/v1/stream/deep", headers=json_type).status_code == 201
+        response = client.post("/v1/stream/deep", headers=json_type, content=DEEPLY_NESTED)
     assert response.status_code == 400
