@@ -16,13 +16,13 @@ field under ``error.problems``.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from course.schema import FieldProblem, RowValidationError
+from serving.jsontext import parse_json
 from serving.models.registry import ModelNotFound, ModelRegistry
 from serving.models.results import Results
 from serving.models.served import ServedModel
@@ -87,7 +87,7 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
         if len(body) > MAX_ROW_BYTES:
             return _error(413, "too_large", f"a row must be under {MAX_ROW_BYTES} bytes of JSON")
         try:
-            row = json.loads(body)
+            row = parse_json(body)
         except (ValueError, UnicodeDecodeError) as error:
             return _error(
                 400,

@@ -8,11 +8,11 @@ naming the field and the fix; unknown fields are refused too, so a typo never pa
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from serving.jsontext import parse_json
 from serving.sessions.errors import (
     BadFrame,
     CommandTooLarge,
@@ -106,16 +106,12 @@ def parse_frame(frame: str | bytes, max_bytes: int) -> Command:
             f"command of {len(frame.encode())} bytes exceeds the limit of {max_bytes} bytes"
         )
     try:
-        value = json.loads(frame, parse_constant=_refuse_constant)
+        value = parse_json(frame)
     except ValueError as error:
         raise BadFrame(f"frame is not valid JSON ({error}); send one JSON object") from None
     if not isinstance(value, dict):
         raise BadFrame(f"a command is one JSON object, got {_kind(value)}")
     return parse_command(value)
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def parse_command(value: Mapping[str, Any]) -> Command:

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as ASGIScope
 from starlette.websockets import WebSocket
 
+from serving.jsontext import parse_json
 from serving.sessions.commands import REQUIRED_SCOPE, Heartbeat, Scope, Subscribe, parse_command
 from serving.sessions.errors import (
     BadFrame,
@@ -141,16 +142,12 @@ async def _json_object(request: Request, limit: int) -> dict[str, Any]:
         if len(body) > limit:
             raise CommandTooLarge(f"command exceeds the limit of {limit} bytes")
     try:
-        value = json.loads(body, parse_constant=_refuse)
+        value = parse_json(body)
     except ValueError as error:
         raise BadFrame(f"the body is not valid JSON ({error}); send one JSON object") from None
     if not isinstance(value, dict):
         raise BadFrame("a command is one JSON object")
     return value
-
-
-def _refuse(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _created_body(request: Request, created: CreatedSession) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from serving.jsontext import parse_json
 from serving.streams.errors import InvalidRequest, PayloadTooLarge
 from serving.streams.offsets import TAIL, Offset, Position, parse_position
 from serving.streams.rules import is_json
@@ -129,14 +130,6 @@ def format_expires_at(seconds: float) -> str:
 # --- bodies -------------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-"""One strict decoder for every body: json.loads with options builds a new one per call."""
-
-
 def encode_body(
     content_type: str | None, body: bytes, limits: Limits, *, initial: bool
 ) -> bytes | None:
@@ -159,7 +152,7 @@ def encode_body(
     if body.startswith(b"\xef\xbb\xbf"):
         raise InvalidRequest("JSON body starts with a byte order mark: send UTF-8 without a BOM")
     try:
-        value = _JSON_DECODER.decode(body.decode("utf-8"))
+        value = parse_json(body.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"JSON body is not valid UTF-8: {error.reason}") from None
     except ValueError as error:
