@@ -46,6 +46,7 @@ import httpx
 import pandas as pd
 from websockets.asyncio.client import ClientConnection, connect
 
+from benchmarks.machine import cpu_model
 from benchmarks.servers import SERVERS, RunningServer, ServerSpec
 from course import datasets, recipes
 from serving.models import ServedModel
@@ -359,21 +360,11 @@ def report(results: dict[str, dict[str, Any]], sizes: Sizes, names: list[str], s
         "## Machine",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- CPU: {_cpu_model()}, {os.cpu_count()} cores",
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores",
         f"- load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
         f"- Python {platform.python_version()}, {platform.system()} {platform.release()}",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def benchmark(sizes: Sizes, names: list[str]) -> tuple[dict[str, dict[str, Any]], str]:

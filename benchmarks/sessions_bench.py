@@ -47,6 +47,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
+from benchmarks.machine import cpu_model
 from benchmarks.servers import SERVERS, RunningServer, ServerSpec, free_port
 from serving.client import AsyncSessionClient
 
@@ -602,21 +603,11 @@ def report(
         "## Machine",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- CPU: {_cpu_model()}, {os.cpu_count()} cores",
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores",
         f"- load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
         f"- Python {platform.python_version()}, {platform.system()} {platform.release()}",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def benchmark(sizes: Sizes, names: list[str]) -> tuple[dict[str, dict[str, float]], str]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.machine import cpu_model
 from benchmarks.streams_scenarios import METRICS, SCENARIOS, Metric, Outcome, Results
 from benchmarks.streams_workloads import Sizes
 
@@ -109,14 +110,7 @@ def errors_section(results: Results, unavailable: dict[str, str]) -> str:
 
 
 def machine_description() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
     except OSError:
