@@ -1,4 +1,4 @@
-"""What every results page says about the machine it was measured on."""
+"""What every results page shares: the machine it was measured on, and how it is written."""
 
 from __future__ import annotations
 
@@ -15,3 +15,12 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def publish(text: str, path: Path, *, quick: bool) -> None:
+    """Print a results page; write it to ``path`` too, unless it is a quick (smoke) run."""
+    print(text)
+    if not quick:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        print(f"written to {path}")

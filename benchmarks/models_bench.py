@@ -46,8 +46,8 @@ import httpx
 import pandas as pd
 from websockets.asyncio.client import ClientConnection, connect
 
-from benchmarks.machine import cpu_model
-from benchmarks.servers import SERVERS, RunningServer, ServerSpec
+from benchmarks.machine import cpu_model, publish
+from benchmarks.servers import SERVERS, RunningServer, ServerSpec, our_server_names
 from course import datasets, recipes
 from serving.models import ServedModel
 
@@ -385,18 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="which of our servers to run (default: %(default)s)",
     )
     args = parser.parse_args(argv)
-    names = [name.strip() for name in args.servers.split(",") if name.strip()]
-    unknown = [name for name in names if name not in SERVERS or not name.startswith("ours")]
-    if unknown:
-        parser.error(
-            f"unknown server(s) {', '.join(unknown)}; choose from ours-memory, ours-sqlite"
-        )
+    names = our_server_names(parser, args.servers)
     _, text = benchmark(QUICK if args.quick else FULL, names)
-    print(text)
-    if not args.quick:
-        RESULTS_PATH.parent.mkdir(exist_ok=True)
-        RESULTS_PATH.write_text(text)
-        print(f"written to {RESULTS_PATH}")
+    publish(text, RESULTS_PATH, quick=args.quick)
     return 0
 
 

@@ -8,6 +8,7 @@ installed there with ``npm ci`` the first time it is needed.
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import signal
@@ -194,3 +195,14 @@ class RunningServer:
             f"{self.spec.name} did not listen on port {self.port} within {timeout:.0f} s:\n"
             f"{self.log().strip()}"
         )
+
+
+def our_server_names(parser: argparse.ArgumentParser, servers: str) -> list[str]:
+    """The ``--servers`` option of a benchmark that runs only our servers, checked."""
+    names = [name.strip() for name in servers.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SERVERS or not name.startswith("ours")]
+    if unknown:
+        parser.error(
+            f"unknown server(s) {', '.join(unknown)}; choose from ours-memory, ours-sqlite"
+        )
+    return names

@@ -47,8 +47,8 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from benchmarks.machine import cpu_model
-from benchmarks.servers import SERVERS, RunningServer, ServerSpec, free_port
+from benchmarks.machine import cpu_model, publish
+from benchmarks.servers import SERVERS, RunningServer, ServerSpec, free_port, our_server_names
 from serving.client import AsyncSessionClient
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "sessions.md"
@@ -634,18 +634,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve_peer:
         asyncio.run(serve_peer(args.serve_peer))
         return 0
-    names = [name.strip() for name in args.servers.split(",") if name.strip()]
-    unknown = [name for name in names if name not in SERVERS or not name.startswith("ours")]
-    if unknown:
-        parser.error(
-            f"unknown server(s) {', '.join(unknown)}; choose from ours-memory, ours-sqlite"
-        )
+    names = our_server_names(parser, args.servers)
     _, text = benchmark(QUICK if args.quick else FULL, names)
-    print(text)
-    if not args.quick:
-        RESULTS_PATH.parent.mkdir(exist_ok=True)
-        RESULTS_PATH.write_text(text)
-        print(f"written to {RESULTS_PATH}")
+    publish(text, RESULTS_PATH, quick=args.quick)
     return 0
 
 
