@@ -42,7 +42,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -71,6 +71,7 @@ from serving.streams.errors import (
 )
 from serving.streams.offsets import TAIL, ZERO, Offset, Position
 from serving.streams.paging import Page
+from serving.streams.redis_link import RedisLink, Script
 from serving.streams.redis_scripts import CLOSED, GONE, NEW_ID, OPEN, Commit, News
 from serving.streams.redis_watch import Watcher
 from serving.streams.store import (
@@ -93,8 +94,12 @@ RECOVERY_SECONDS = 5.0
 """How long a commit whose reply was lost waits for Redis to come back and say what happened."""
 SNAPSHOTS = 10_000
 """Streams whose last committed state a process keeps (for one-round-trip appends)."""
-POOL_SIZE = 32
-"""Connections to Redis per process (plus one for pub/sub); requests beyond wait their turn."""
+
+_LOAD = Script(scripts.LOAD)
+_READ = Script(scripts.READ)
+_RANGE = Script(scripts.RANGE)
+_COMMIT = Script(scripts.COMMIT)
+_VERIFY = Script(scripts.VERIFY)
 
 _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -132,8 +137,8 @@ class _Snapshot:
 class RedisStore(Store):
     """Streams in Redis, shared by every process that opens the same Redis and prefix.
 
-    ``client`` should not retry commands by itself (``from_url`` sets that up): a retried
-    commit could be applied twice; the store does its own recovery.
+    Every command goes through ``link`` (one pipelined connection); ``subscriber`` is the
+    redis-py client whose pub/sub connection wakes live readers (serving.streams.redis_watch).
     """
 
     SWEEP_SECONDS = 60.0
@@ -141,22 +146,19 @@ class RedisStore(Store):
 
     def __init__(
         self,
-        client: Redis,
+        link: RedisLink,
+        subscriber: Redis,
         *,
         prefix: str = DEFAULT_PREFIX,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._client = client
+        self._link = link
+        self._subscriber = subscriber
         self.prefix = prefix
         self.retention = retention or Retention()
         self._clock = clock
-        self._load_script = client.register_script(scripts.LOAD)
-        self._read_script = client.register_script(scripts.READ)
-        self._range_script = client.register_script(scripts.RANGE)
-        self._commit_script = client.register_script(scripts.COMMIT)
-        self._verify_script = client.register_script(scripts.VERIFY)
-        self._watcher = Watcher(client, prefix, self._news)
+        self._watcher = Watcher(subscriber, prefix, self._news)
         self._snapshots: dict[str, _Snapshot] = {}
         self._appends: dict[str, list[tuple[AppendRequest, asyncio.Future[AppendResult]]]] = {}
         self._reads: dict[tuple[str, Position, int], asyncio.Future[ReadResult]] = {}
@@ -186,17 +188,17 @@ class RedisStore(Store):
             )
         except ValueError as error:
             raise ValueError(f"store URL {url!r}: {error}") from None
-        pool = BlockingConnectionPool.from_url(
-            urlunsplit(parts._replace(query=urlencode(theirs))),
-            max_connections=POOL_SIZE,
-            timeout=10,
-            socket_connect_timeout=2,
-            socket_timeout=10,
-            retry=Retry(NoBackoff(), 0),
+        address = urlunsplit(parts._replace(query=urlencode(theirs)))
+        try:
+            link = RedisLink.from_url(address)
+        except ValueError as error:
+            raise ValueError(f"store URL {url!r}: {error}") from None
+        pool = BlockingConnectionPool.from_url(  # pub/sub only: one connection
+            address, max_connections=2, timeout=10, retry=Retry(NoBackoff(), 0)
         )
-        client = Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
         return cls(
-            client,
+            link,
+            Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0)),
             prefix=ours.get("prefix", DEFAULT_PREFIX),
             retention=retention,
             clock=clock,
@@ -309,7 +311,8 @@ class RedisStore(Store):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._watcher.aclose()
-        await self._client.aclose()
+        await self._link.aclose()
+        await self._subscriber.aclose()
 
     # --- beyond the contract ---------------------------------------------------------------
 
@@ -320,7 +323,9 @@ class RedisStore(Store):
         """
         now = self._now()
         due = await self._call(
-            self._client.zrangebyscore, f"{self.prefix}deadlines", "-inf", repr(now), 0, 256
+            self._link.call(
+                "ZRANGEBYSCORE", f"{self.prefix}deadlines", "-inf", repr(now), "LIMIT", 0, 256
+            )
         )
         removed = 0
         for stream_id in due:
@@ -440,9 +445,8 @@ class RedisStore(Store):
     async def _read(self, path: str, after: Position, max_bytes: int) -> ReadResult:
         now = self._now()
         first = 0 if after is TAIL else after.seq + 1  # type: ignore[union-attr]
-        reply = await self._call(
-            self._read_script,
-            args=[self.prefix, path, repr(now), first, max_bytes, 0 if after is TAIL else 1],
+        reply = await self._run(
+            _READ, self.prefix, path, repr(now), first, max_bytes, 0 if after is TAIL else 1
         )
         if not reply:
             raise _not_found(path)
@@ -478,16 +482,14 @@ class RedisStore(Store):
         self, stream_id: str, start: Offset, end: Offset, page: Page
     ) -> tuple[list[tuple[Offset, bytes]], bool]:
         """Records of ``stream_id`` in (start, end], within what is left of the page."""
-        reply = await self._call(
-            self._range_script,
-            args=[
-                self.prefix,
-                stream_id,
-                start.seq + 1,
-                end.seq,
-                max(page.max_bytes - page.size, 0),
-                len(page.records),
-            ],
+        reply = await self._run(
+            _RANGE,
+            self.prefix,
+            stream_id,
+            start.seq + 1,
+            end.seq,
+            max(page.max_bytes - page.size, 0),
+            len(page.records),
         )
         return _pairs(reply[1:]), reply[0] == b"1"
 
@@ -518,7 +520,7 @@ class RedisStore(Store):
         return await self._load_by("id", stream_id, ())
 
     async def _load_by(self, kind: str, key: str, producer_ids: Sequence[str]) -> _Snapshot | None:
-        reply = await self._call(self._load_script, args=[self.prefix, kind, key, *producer_ids])
+        reply = await self._run(_LOAD, self.prefix, kind, key, *producer_ids)
         if not reply:
             if kind == "path":
                 self._snapshots.pop(key, None)
@@ -671,9 +673,9 @@ class RedisStore(Store):
         """
         arguments = commit.arguments(self.prefix)
         if verify is None:
-            return await self._call(self._commit_script, args=arguments)
+            return await self._run(_COMMIT, *arguments)
         try:
-            return await self._commit_script(args=arguments)
+            return await self._link.run(_COMMIT, *arguments)
         except _CONNECTION_ERRORS:
             return await self._recover(verify)
         except RedisError as error:
@@ -692,7 +694,7 @@ class RedisStore(Store):
                 if first_record:
                     end = first_record[0][0]
                     arguments = [self.prefix, snapshot.stream_id, scripts.entry_id(end), version]
-                    return int(await self._call(self._verify_script, args=arguments))
+                    return int(await self._run(_VERIFY, *arguments))
                 return 0  # a close or producer-only change: deciding again is idempotent
             except StoreUnavailable:
                 if time.monotonic() >= deadline:
@@ -704,10 +706,14 @@ class RedisStore(Store):
                     ) from None
                 await asyncio.sleep(0.2)
 
-    async def _call(self, command: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run one Redis command or script; Redis failures become StoreUnavailable."""
+    async def _run(self, script: Script, *args: str | bytes | int | float) -> Any:
+        """Run one of the store's scripts; Redis failures become StoreUnavailable."""
+        return await self._call(self._link.run(script, *args))
+
+    async def _call(self, command: Awaitable[Any]) -> Any:
+        """Await one Redis command; Redis failures become StoreUnavailable."""
         try:
-            return await command(*args, **kwargs)
+            return await command
         except RedisError as error:
             raise _unavailable(error) from None
         except OSError as error:

@@ -193,7 +193,7 @@ async def test_an_idle_stream_expires_and_the_sweep_frees_its_keys(
     with pytest.raises(StreamNotFound):
         await store.head("idle")
     assert await read_text(store, "busy") == ""
-    keys = await store._client.keys(f"{store.prefix}*")  # only the busy stream is left
+    keys = await store._link.call("KEYS", f"{store.prefix}*")  # only the busy stream is left
     assert {key.decode().removeprefix(store.prefix).split(":")[0] for key in keys} == {
         "ids",
         "deadlines",
