@@ -103,7 +103,7 @@ class Explainer:
             for reference in references:
                 variants.append({**row, name: reference})
                 owners.append(name)
-        predictions = self.served.predict(self.served.frame(variants))
+        predictions = self.served.predict_rows(variants)
         labels = predictions.labels
         prediction = plain(labels[0])
         probability = None

@@ -3,8 +3,11 @@
 Every model the server holds goes through ``ServedModel``: the scikit-learn pipeline or Keras
 network that ``course.export`` wrote, its card, and the three steps of a prediction: check a
 row against the card (``validate``), build the frame the model was trained on (``frame``), and
-ask the model (``predict``). Loading goes through ``course.export.load_model``, which checks
-the checksum and the allowed types: loading never runs code from the artifact.
+ask the model (``predict``). A request's few rows take a shortcut, ``predict_rows``: the fitted
+pipeline evaluated with NumPy (serving.models.compiled), microseconds instead of the
+milliseconds pandas and scikit-learn's checks cost, with the same answers. Loading goes
+through ``course.export.load_model``, which checks the checksum and the allowed types:
+loading never runs code from the artifact.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from course.card import ModelCard
 from course.evaluate import ProblemKind
 from course.export import CARD_FILE, KERAS_FILE, ArtifactError, load_model, read_card
 from course.schema import FieldProblem, to_frame, validate_row
+from serving.models.compiled import CompiledModel, compile_model
 
 __all__ = ["Predictions", "ServedModel", "plain"]
 
@@ -111,6 +116,11 @@ class ServedModel:
             return False
         return self.is_keras or hasattr(self.model, "predict_proba")
 
+    @cached_property
+    def compiled(self) -> CompiledModel | None:
+        """The model evaluated with NumPy, or None (Keras, or a step it does not know)."""
+        return None if self.is_keras else compile_model(self.model)
+
     def validate(self, row: Any) -> tuple[dict[str, Any], list[FieldProblem]]:
         """Check one request row against the card; RowValidationError lists every problem."""
         return validate_row(self.card, row)
@@ -138,6 +148,19 @@ class ServedModel:
         labels = np.asarray(model.predict(inputs))
         proba = np.asarray(model.predict_proba(inputs), dtype=float)
         return Predictions(labels, proba, self.card.classes)
+
+    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> Predictions:
+        """Ask the model about a few rows that passed ``validate`` (a request's row, the
+        variants of an explanation): through ``compiled`` when there is one, else the frame and
+        ``predict``. Large tables go to ``predict``, where the pipeline's own overhead is
+        shared by many rows."""
+        compiled = self.compiled
+        if compiled is None:
+            return self.predict(self.frame(rows))
+        labels, probabilities = compiled.predict(rows)
+        if probabilities is None or not self.gives_probabilities:
+            return Predictions(labels, None, None)
+        return Predictions(labels, probabilities, self.card.classes)
 
     def _predict_keras(self, frame: pd.DataFrame) -> Predictions:
         inputs = frame.to_numpy(dtype="float32", na_value=np.nan)

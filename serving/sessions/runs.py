@@ -212,6 +212,15 @@ class RunContext:
         """A result worth showing on its own (a model's prediction, a sub-agent's answer)."""
         await self._publish(EventType.PREDICTION, data)
 
+    async def written(self) -> None:
+        """Wait until every event published so far is in the log (readers can see it).
+
+        Publishing only queues; an agent that has something to show at once (a prediction)
+        waits here before heavy work, so that the write and the delivery of that event do not
+        compete with it for the CPU.
+        """
+        await self._run.log.flushed()
+
     async def sleep(self, seconds: float) -> bool:
         """Sleep, but wake early on a cancel or a steer; True if woken early."""
         if self.cancelled.is_set():

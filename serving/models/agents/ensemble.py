@@ -19,6 +19,7 @@ from typing import Any
 
 from course.evaluate import ProblemKind
 from course.schema import RowValidationError
+from serving.models.agents.offload import model_work
 from serving.models.agents.requests import RequestError, RequestReader
 from serving.models.ensemble import Ballot, VoteMethod, vote
 from serving.models.registry import ModelNotFound, ModelRegistry
@@ -73,7 +74,7 @@ def _member(served: ServedModel, clean: dict[str, Any]) -> Agent:
     """A sub-agent that predicts ``clean`` with ``served`` and publishes it itself."""
 
     async def predict(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
-        answer = await asyncio.to_thread(lambda: served.predict(served.frame([clean])).row(0))
+        answer = await model_work(served, lambda: served.predict_rows([clean]).row(0))
         answer = {"model": served.name, "version": served.version, **answer}
         await run.prediction(answer)
         return answer

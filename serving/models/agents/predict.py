@@ -15,11 +15,11 @@ expert) apply from the next sentence; ``speed`` at once. Stop ends it within one
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from serving.models.agents.offload import model_work
 from serving.models.agents.requests import RequestReader
 from serving.models.evidence import Explainer
 from serving.models.explanation import Audience, ExplanationWriter, Length, Steer
@@ -62,7 +62,7 @@ def predict_agent(registry: ModelRegistry) -> Agent:
         served = reader.model(registry)
         row = reader.get("row", dict, required=True)
         clean, warnings = served.validate(row)  # RowValidationError names every bad field
-        answer = await asyncio.to_thread(lambda: served.predict(served.frame([clean])).row(0))
+        answer = await model_work(served, lambda: served.predict_rows([clean]).row(0))
         await run.prediction(
             {
                 "model": served.name,
@@ -71,7 +71,8 @@ def predict_agent(registry: ModelRegistry) -> Agent:
                 "warnings": [problem_to_dict(warning) for warning in warnings],
             }
         )
-        evidence = await asyncio.to_thread(explainer_of(served).explain, clean)
+        await run.written()  # the prediction first: the explanation's work must not delay it
+        evidence = await model_work(served, lambda: explainer_of(served).explain(clean))
         writer = ExplanationWriter(evidence, warnings=warnings, steer=_steer_of(run.params))
         tokens: list[str] = []
         for token in writer:

@@ -89,14 +89,14 @@ def test_a_feature_the_model_ignores_has_no_effect(tmp_path, penguin_split, peng
 
 def test_explaining_costs_one_call_to_the_model(penguin, gentoo, monkeypatch):
     calls = []
-    original = ServedModel.predict
+    original = ServedModel.predict_rows
 
-    def counting(self, frame, **kwargs):
-        calls.append(len(frame))
-        return original(self, frame, **kwargs)
+    def counting(self, rows):
+        calls.append(len(rows))
+        return original(self, rows)
 
     explainer = Explainer(penguin)
-    monkeypatch.setattr(ServedModel, "predict", counting)
+    monkeypatch.setattr(ServedModel, "predict_rows", counting)
     evidence = explainer.explain(gentoo)
     # The row itself, 4 numbers at their mean, 3 islands, 2 sexes: one batch of 10 rows.
     assert calls == [10]

@@ -2,7 +2,11 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures
 
+from course import datasets
 from course.evaluate import ProblemKind
 from course.export import ArtifactError
 from course.schema import RowValidationError
@@ -65,6 +69,34 @@ def test_validate_refuses_a_bad_row_field_by_field(penguin, penguin_rows):
     with pytest.raises(RowValidationError) as caught:
         penguin.validate(row)
     assert {problem.field for problem in caught.value.problems} == {"island", "sex"}
+
+
+@pytest.mark.parametrize("name", ["penguin-classifier", "penguin-knn"])
+def test_predict_rows_gives_the_pipelines_answers_without_a_frame(registry, name, penguin_rows):
+    served = registry.latest(name)
+    assert served.compiled is not None
+    clean = [served.validate(row)[0] for row in penguin_rows]
+    fast, pipeline = served.predict_rows(clean), served.predict(served.frame(clean))
+    assert fast.labels.tolist() == pipeline.labels.tolist()
+    assert fast.classes == pipeline.classes == served.card.classes
+    np.testing.assert_allclose(fast.probabilities, pipeline.probabilities, atol=1e-12)
+    fast_row, pipeline_row = fast.row(0), pipeline.row(0)
+    assert fast_row.pop("probabilities") == pytest.approx(pipeline_row.pop("probabilities"))
+    assert fast_row == pipeline_row
+    assert isinstance(fast_row["prediction"], str)  # JSON-ready, as the pipeline's
+
+
+def test_predict_rows_falls_back_to_the_pipeline_for_a_model_it_cannot_compile(registry):
+    linear = registry.latest("diabetes-linear")
+    diabetes = datasets.load("diabetes")
+    X, y = diabetes.drop(columns="target"), diabetes["target"]
+    model = make_pipeline(PolynomialFeatures(), LinearRegression()).fit(X, y)
+    served = ServedModel(linear.path, linear.card, model)
+    assert served.compiled is None
+    clean = [served.validate(row)[0] for row in _rows(X.head(5))]
+    answer = served.predict_rows(clean)
+    np.testing.assert_allclose(answer.labels, model.predict(X.head(5)))
+    assert answer.probabilities is None
 
 
 def _rows(X):

@@ -186,3 +186,22 @@ async def test_a_fast_agent_is_held_back_before_the_queue_grows_unbounded(
     assert len(events) == 20_001
     assert [e["data"]["text"] for e in events[:-1]] == [str(i) for i in range(20_000)]
     assert largest[0] <= HIGH_WATER + 1
+
+
+async def test_written_returns_once_the_published_events_are_in_the_log(
+    memory_store: Store,
+) -> None:
+    seen: list[list[str]] = []
+
+    async def eager(request: Mapping[str, Any], run: RunContext) -> None:
+        await run.prediction({"value": 1})
+        await run.delta("later")
+        await run.written()
+        log = run._run.log
+        seen.append(
+            [json.loads(item)["type"] async for batch in log.scan() for item in batch.events]
+        )
+
+    run, _ = await start_run(memory_store, Agent("eager", eager))
+    await run.finished()
+    assert seen == [["prediction", "delta"]]
