@@ -67,6 +67,19 @@ class RedisServer:
         log.close()
         self._wait_until_ready()
 
+    def cpu_seconds(self) -> float:
+        """CPU time redis-server used so far, as Redis itself counts it (``INFO cpu``)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
+            connection.sendall(b"INFO cpu\r\n")
+            reply = b""
+            while b"\r\n" not in reply:
+                reply += connection.recv(4096)
+            header, _, body = reply.partition(b"\r\n")  # a bulk string: $<length>
+            while len(body) < int(header[1:]):
+                body += connection.recv(4096)
+        fields = dict(line.split(":", 1) for line in body.decode().splitlines() if ":" in line)
+        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
+
     def kill(self) -> None:
         """SIGKILL: a crash, no chance to flush anything."""
         if self.process is not None and self.process.poll() is None:

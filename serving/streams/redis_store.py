@@ -47,9 +47,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import (
     BusyLoadingError,
     ReadOnlyError,
@@ -137,8 +134,8 @@ class _Snapshot:
 class RedisStore(Store):
     """Streams in Redis, shared by every process that opens the same Redis and prefix.
 
-    Every command goes through ``link`` (one pipelined connection); ``subscriber`` is the
-    redis-py client whose pub/sub connection wakes live readers (serving.streams.redis_watch).
+    Every command goes through ``link`` (one pipelined connection); live readers are woken
+    through a pub/sub connection to the same Redis (serving.streams.redis_watch).
     """
 
     SWEEP_SECONDS = 60.0
@@ -147,21 +144,19 @@ class RedisStore(Store):
     def __init__(
         self,
         link: RedisLink,
-        subscriber: Redis,
         *,
         prefix: str = DEFAULT_PREFIX,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._link = link
-        self._subscriber = subscriber
         self.prefix = prefix
         self.retention = retention or Retention()
         self._clock = clock
-        self._watcher = Watcher(subscriber, prefix, self._news)
+        self._watcher = Watcher(link.address, prefix, self._news)
         self._snapshots: dict[str, _Snapshot] = {}
         self._appends: dict[str, list[tuple[AppendRequest, asyncio.Future[AppendResult]]]] = {}
-        self._reads: dict[tuple[str, Position, int], asyncio.Future[ReadResult]] = {}
+        self._reads: dict[tuple[str, Position, int], list[asyncio.Future[ReadResult]]] = {}
         self._versions = itertools.count(1)
         self._instance = secrets.token_hex(4)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -188,17 +183,12 @@ class RedisStore(Store):
             )
         except ValueError as error:
             raise ValueError(f"store URL {url!r}: {error}") from None
-        address = urlunsplit(parts._replace(query=urlencode(theirs)))
         try:
-            link = RedisLink.from_url(address)
+            link = RedisLink.from_url(urlunsplit(parts._replace(query=urlencode(theirs))))
         except ValueError as error:
             raise ValueError(f"store URL {url!r}: {error}") from None
-        pool = BlockingConnectionPool.from_url(  # pub/sub only: one connection
-            address, max_connections=2, timeout=10, retry=Retry(NoBackoff(), 0)
-        )
         return cls(
             link,
-            Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0)),
             prefix=ours.get("prefix", DEFAULT_PREFIX),
             retention=retention,
             clock=clock,
@@ -257,13 +247,17 @@ class RedisStore(Store):
 
     async def read(self, path: str, after: Position, max_bytes: int) -> ReadResult:
         key = (path, after, max_bytes)
-        shared = self._reads.get(key)
-        if shared is None:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[ReadResult] = loop.create_future()
+        readers = self._reads.get(key)
+        if readers is None:
             # Sent on the next turn of the event loop: every identical read issued in this turn
-            # (all the readers an append woke) joins it, and none began after it was sent.
-            shared = self._reads[key] = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().call_soon(self._spawn, self._shared_read(key, shared))
-        return await asyncio.shield(shared)
+            # (all the readers an append woke) joins it, and none began after it was sent. Each
+            # reader has a future of its own, so one that leaves cancels only its own.
+            readers = self._reads[key] = []
+            loop.call_soon(self._spawn, self._shared_read(key))
+        readers.append(answer)
+        return await answer
 
     async def head(self, path: str) -> StreamMeta:
         snapshot = await self._load(path)
@@ -312,7 +306,6 @@ class RedisStore(Store):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._watcher.aclose()
         await self._link.aclose()
-        await self._subscriber.aclose()
 
     # --- beyond the contract ---------------------------------------------------------------
 
@@ -421,26 +414,30 @@ class RedisStore(Store):
                 commit.put_producer(snapshot.stream_id, producer_id, state.epoch, state.last_seq)
             if await self._commit(commit, verify=(snapshot, records[:1], version)):
                 self._remember(_Snapshot(snapshot.stream_id, version, meta, repr(now), states))
+                _settle(batch, outcomes)  # first: the writer's answer goes out before the wake-ups
                 self._watcher.saw(path, _news_of(meta))
-                _settle(batch, outcomes)
                 return
             self._snapshots.pop(path, None)
         raise self._contention(path)
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def _shared_read(
-        self, key: tuple[str, Position, int], shared: asyncio.Future[ReadResult]
-    ) -> None:
-        del self._reads[key]  # reads issued from now on send their own request
+    async def _shared_read(self, key: tuple[str, Position, int]) -> None:
+        readers = self._reads.pop(key)  # reads issued from now on send their own request
         try:
             result = await self._read(*key)
-        except BaseException as error:
-            shared.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
+        except Exception as error:
+            for answer in readers:
+                if not answer.done():
+                    answer.set_exception(error)
+        except BaseException:
+            for answer in readers:
+                answer.cancel()
+            raise
         else:
-            shared.set_result(result)
+            for answer in readers:
+                if not answer.done():
+                    answer.set_result(result)
 
     async def _read(self, path: str, after: Position, max_bytes: int) -> ReadResult:
         now = self._now()

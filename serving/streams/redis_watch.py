@@ -15,25 +15,25 @@ waiter is woken (it re-reads), and the subscriptions are restored. Channels with
 
 Measured (benchmarks/redis_bench.py): a reader parked in one process wakes about a millisecond
 after another process appends. XREAD BLOCK would need a connection per blocked read (or
-unblocking tricks to change the keys of a shared one); pub/sub needs one per process.
+unblocking tricks to change the keys of a shared one); pub/sub needs one per process. Every
+process receives a message per append to a path it watches, its own appends included, so the
+connection is a serving.streams.redis_link.Subscriber (hiredis), not redis-py's PubSub.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from serving.streams.errors import StoreUnavailable
 from serving.streams.notify import Notifier
+from serving.streams.redis_link import Address, Subscriber
 from serving.streams.redis_scripts import News, news_channel
 
 logger = logging.getLogger(__name__)
@@ -68,20 +68,26 @@ class Watcher:
 
     def __init__(
         self,
-        client: Redis,
+        address: Address,
         prefix: str,
         load: Callable[[str], Awaitable[News]],
         *,
         linger: float = LINGER_SECONDS,
     ) -> None:
-        self._client = client
         self._prefix = prefix
+        self._channel_prefix = news_channel(prefix, "")
         self._load = load
         self._linger = linger
         self._watches: dict[str, _Watch] = {}
         self._notifier = Notifier()
-        self._pubsub: PubSub | None = None
+        self._subscriber = Subscriber(
+            address,
+            on_message=self._message,
+            on_subscribed=self._subscribed,
+            on_lost=self._lost,
+        )
         self._link = _Link.IDLE
+        self._connecting: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def wait(self, path: str, has_news: Callable[[News], bool], timeout: float) -> bool:
@@ -130,9 +136,7 @@ class Watcher:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+        self._subscriber.close()
         self._notifier.notify_all()
 
     # --- subscriptions ---------------------------------------------------------------------
@@ -140,45 +144,47 @@ class Watcher:
     async def _subscribe(self, path: str) -> _Watch:
         watch = _Watch(asyncio.get_running_loop().create_future())
         self._watches[path] = watch
-        if self._pubsub is None:
-            self._pubsub = self._client.pubsub()
-        try:
-            await self._pubsub.subscribe(news_channel(self._prefix, path))
-        except (RedisError, OSError) as error:
-            del self._watches[path]
-            raise StoreUnavailable(f"cannot subscribe to news from Redis ({error})") from None
         if self._link is _Link.IDLE:
-            self._link = _Link.UP
-            self._start(self._read_messages())
-            self._start(self._unsubscribe_idle())
+            try:
+                await self._connect()
+            except (RedisError, OSError) as error:
+                del self._watches[path]
+                raise StoreUnavailable(f"cannot subscribe to news from Redis ({error})") from None
+        # Subscribed at once when connected; while DOWN, by the reconnection, which
+        # subscribes to every channel.
+        self._subscriber.subscribe(news_channel(self._prefix, path))
         return watch
+
+    async def _connect(self) -> None:
+        """Open the pub/sub connection: once, however many first waiters ask at a time."""
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._subscriber.connect())
+        connecting = self._connecting
+        try:
+            await asyncio.shield(connecting)
+        finally:
+            if self._connecting is connecting and connecting.done():
+                self._connecting = None
+        if self._link is _Link.CLOSED:
+            self._subscriber.close()
+        elif self._link is _Link.IDLE:
+            self._link = _Link.UP
+            self._start(self._unsubscribe_idle())
 
     def _start(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _read_messages(self) -> None:
-        assert self._pubsub is not None
-        while True:
-            try:
-                message = await self._pubsub.get_message(timeout=None)
-            except (RedisError, OSError) as error:
-                self._lost(error)
-                await self._reconnect()
-                continue
-            if message is not None:
-                self._dispatch(message)
+    def _message(self, channel: str, data: bytes) -> None:
+        path = channel[len(self._channel_prefix) :]
+        if path in self._watches:
+            self.saw(path, News.parse(data))
 
-    def _dispatch(self, message: dict) -> None:
-        channel = message["channel"]
-        path = channel.decode()[len(news_channel(self._prefix, "")) :]
+    def _subscribed(self, channel: str) -> None:
+        path = channel[len(self._channel_prefix) :]
         watch = self._watches.get(path)
-        if watch is None:
-            return
-        if message["type"] == "message":
-            self.saw(path, News.parse(message["data"]))
-        elif message["type"] == "subscribe" and not watch.confirmed:
+        if watch is not None and not watch.confirmed:
             watch.confirmed = True
             self._start(self._load_after_confirmation(path, watch))
 
@@ -196,8 +202,9 @@ class Watcher:
 
     def _lost(self, error: Exception) -> None:
         """Messages may have been missed: nothing is known any more; wake everyone."""
-        if self._link is _Link.UP:
-            logger.warning("lost the Redis pub/sub connection (%s); reconnecting", error)
+        if self._link is not _Link.UP:
+            return
+        logger.warning("lost the Redis pub/sub connection (%s); reconnecting", error)
         self._link = _Link.DOWN
         loop = asyncio.get_running_loop()
         for watch in self._watches.values():
@@ -206,22 +213,20 @@ class Watcher:
             if watch.ready.done():
                 watch.ready = loop.create_future()
         self._notifier.notify_all()
+        self._start(self._reconnect())
 
     async def _reconnect(self) -> None:
-        """Reconnect; redis-py subscribes the connection to every channel again."""
-        assert self._pubsub is not None
-        while True:
+        """Reconnect; the subscriber subscribes the new connection to every channel."""
+        while self._link is _Link.DOWN:
             await asyncio.sleep(RECONNECT_SECONDS)
             try:
-                await self._pubsub.connect()
+                await self._subscriber.connect()
             except (RedisError, OSError):
                 continue
             self._link = _Link.UP
             logger.warning("Redis pub/sub connection restored")
-            return
 
     async def _unsubscribe_idle(self) -> None:
-        assert self._pubsub is not None
         while True:
             await asyncio.sleep(self._linger)
             now = time.monotonic()
@@ -232,6 +237,4 @@ class Watcher:
             ]
             for path in idle:
                 del self._watches[path]
-            if idle and self._link is _Link.UP:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.unsubscribe(*(news_channel(self._prefix, p) for p in idle))
+            self._subscriber.unsubscribe(*(news_channel(self._prefix, path) for path in idle))

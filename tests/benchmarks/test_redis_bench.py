@@ -19,5 +19,6 @@ def test_quick_run_measures_every_scenario_on_both_stores_and_scale_out() -> Non
     assert "n/a" not in report.split("## Setup")[0], "a scenario failed on a server"
     for title in ("sequential appends", "fan-out to 10 SSE readers", "Scale-out"):
         assert title in report
-    assert "Cross-process wake-up" in report and "Server CPU per delivery" in report
+    assert "Cross-process wake-up" in report and "CPU per delivery" in report
+    assert "machine bound" in report
     assert "the control event travels through Redis" in report

@@ -12,7 +12,7 @@ from redis.exceptions import AuthenticationError, ConnectionError, ResponseError
 
 from benchmarks.redis_server import RedisServer, redis_server_path
 from benchmarks.servers import free_port
-from serving.streams.redis_link import RedisLink, Script
+from serving.streams.redis_link import RedisLink, Script, Subscriber
 
 pytestmark = [
     pytest.mark.anyio,
@@ -120,6 +120,39 @@ async def test_the_url_selects_the_database_and_logs_in(redis_server: RedisServe
                     await refused.call("PING")
         finally:
             await admin.call("ACL", "DELUSER", user)
+
+
+async def test_a_subscriber_gets_its_channels_messages_and_resubscribes_after_a_drop(
+    link: RedisLink,
+) -> None:
+    channel = f"link-{uuid.uuid4().hex}"
+    events: asyncio.Queue[tuple[str, ...]] = asyncio.Queue()
+    subscriber = Subscriber(
+        link.address,
+        on_message=lambda name, data: events.put_nowait(("message", name, data.decode())),
+        on_subscribed=lambda name: events.put_nowait(("subscribed", name)),
+        on_lost=lambda error: events.put_nowait(("lost", str(error))),
+    )
+    try:
+        subscriber.subscribe(channel)  # before connecting: subscribed by connect()
+        await subscriber.connect()
+        assert await asyncio.wait_for(events.get(), 5) == ("subscribed", channel)
+        await link.call("PUBLISH", channel, "one")
+        await link.call("PUBLISH", f"{channel}-other", "not ours")
+        assert await asyncio.wait_for(events.get(), 5) == ("message", channel, "one")
+        await link.call("CLIENT", "KILL", "TYPE", "pubsub")
+        kind, reason = await asyncio.wait_for(events.get(), 5)
+        assert kind == "lost" and "lost the connection" in reason and not subscriber.connected
+        await subscriber.connect()
+        assert await asyncio.wait_for(events.get(), 5) == ("subscribed", channel)
+        await link.call("PUBLISH", channel, "two")
+        assert await asyncio.wait_for(events.get(), 5) == ("message", channel, "two")
+        subscriber.unsubscribe(channel)
+        await asyncio.sleep(0.05)
+        assert await link.call("PUBLISH", channel, "three") == 0  # nobody listens any more
+        assert events.empty()
+    finally:
+        subscriber.close()
 
 
 def test_unsupported_url_options_are_refused_by_name() -> None:
