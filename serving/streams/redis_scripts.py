@@ -253,6 +253,10 @@ class News:
         stream_id, tail, state = payload.decode().split(" ")
         return cls(int(stream_id), None if state == GONE else Offset.parse(tail), state)
 
+    def is_news_after(self, offset: Offset) -> bool:
+        """True for a reader at ``offset``: records beyond it, or the stream closed or gone."""
+        return self.state != OPEN or (self.tail is not None and self.tail > offset)
+
     def merge(self, other: News | None) -> News:
         """The newer of two states of one path; the order they arrived in does not matter."""
         if other is None or self.stream_id > other.stream_id:

@@ -283,11 +283,7 @@ class RedisStore(Store):
     async def wait(self, path: str, after: Offset, timeout: float) -> bool:
         if self._closed:
             return True
-
-        def has_news(news: News) -> bool:
-            return news.state != OPEN or (news.tail is not None and news.tail > after)
-
-        return await self._watcher.wait(path, has_news, timeout)
+        return await self._watcher.wait(path, after, timeout)
 
     async def producer_state(self, path: str, producer_id: str) -> ProducerState | None:
         snapshot = await self._load(path, [producer_id])

@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 
 from serving.streams.errors import StoreUnavailable
 from serving.streams.notify import Notifier
+from serving.streams.offsets import Offset
 from serving.streams.redis_link import Address, Subscriber
 from serving.streams.redis_scripts import News, news_channel
 
@@ -90,12 +91,15 @@ class Watcher:
         self._connecting: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def wait(self, path: str, has_news: Callable[[News], bool], timeout: float) -> bool:
-        """True as soon as ``has_news`` holds for the path's state; False after ``timeout``."""
+    async def wait(self, path: str, after: Offset, timeout: float) -> bool:
+        """True as soon as the path has news for a reader at ``after`` (records beyond it, or
+        the stream closed or gone); False after ``timeout``."""
         if self._link is _Link.CLOSED:
             return True
-        deadline = time.monotonic() + timeout
         watch = self._watches.get(path)
+        if watch is not None and watch.news is not None and watch.news.is_news_after(after):
+            return True  # the common case under load: it changed while the reader was busy
+        deadline = time.monotonic() + timeout
         if watch is None:
             watch = await self._subscribe(path)
         watch.waiters += 1
@@ -107,7 +111,7 @@ class Watcher:
                 except TimeoutError:
                     return False
             assert watch.news is not None
-            if has_news(watch.news):
+            if watch.news.is_news_after(after):
                 return True
             return await self._notifier.wait(path, deadline - time.monotonic())
         finally:

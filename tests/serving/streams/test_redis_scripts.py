@@ -78,3 +78,12 @@ def test_news_parses_what_the_commit_script_publishes() -> None:
         12, Offset(2, 10), CLOSED
     )
     assert News.parse(b"12 - gone") == News(12, None, GONE)
+
+
+def test_news_for_a_reader_is_records_beyond_it_or_an_ended_stream() -> None:
+    reader_at = Offset(2, 10)
+    assert News(1, Offset(3, 15), OPEN).is_news_after(reader_at)
+    assert not News(1, Offset(2, 10), OPEN).is_news_after(reader_at)
+    assert not News(1, Offset(1, 5), OPEN).is_news_after(reader_at)  # an older state
+    assert News(1, Offset(2, 10), CLOSED).is_news_after(reader_at)
+    assert News(1, None, GONE).is_news_after(reader_at)
