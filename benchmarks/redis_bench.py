@@ -22,6 +22,7 @@ everysec``, ``maxmemory-policy noeviction``, on loopback, sharing the machine wi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -59,6 +60,9 @@ SCALE_OUT_TARGET = 1.5
 TARGETED = ("sequential", "concurrent_own", "concurrent_shared", "fan_out")
 STOP_TARGET_MS = 100.0
 """From a cancel to ``run.cancelled``, p99, through either process."""
+STOP_TRIAL_SECONDS = 0.1
+"""At least this long per stop trial: the executing WebSocket sends three commands a trial and
+the server allows 50 a second per connection (serving.sessions.settings), like any client."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,7 @@ async def stop_latency(first: RunningServer, second: RunningServer, trials: int)
         for ws in (executing, other):
             await subscribe(ws, "new")
         for trial in range(trials):
+            paced = asyncio.create_task(asyncio.sleep(STOP_TRIAL_SECONDS))
             for mode, ws in (("same", executing), ("other", other)):
                 send = {"type": "send", "id": f"s{trial}{mode}", "data": {"text": TEXT}}
                 send["params"] = {"speed": 50, "length": 100_000}
@@ -180,6 +185,7 @@ async def stop_latency(first: RunningServer, second: RunningServer, trials: int)
                 await ws.send(json.dumps({"type": "cancel", "id": f"c{trial}{mode}", "run": run}))
                 await _first(ws, lambda item, r=run: _is(item, "run.cancelled", r))
                 samples[mode].append((time.perf_counter() - began) * 1000)
+            await paced
     return Stops(samples["same"], samples["other"])
 
 
