@@ -87,9 +87,16 @@ _EXPOSE_HEADERS = (
 _COMMON: Headers = [
     (b"x-content-type-options", b"nosniff"),
     (b"cross-origin-resource-policy", b"cross-origin"),
+]
+_CORS: Headers = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers", _EXPOSE_HEADERS.encode()),
 ]
+"""Only a browser's cross-origin request (it carries Origin) needs these; sent on every
+response they were the priciest part of a small append's answer (uvicorn checks each header)."""
+_VARY_ORIGIN = (b"vary", b"origin")
+"""On GET answers (the cacheable ones): one cached without CORS headers must not serve another
+origin."""
 _METHODS = b"GET, HEAD, POST, PUT, DELETE, OPTIONS"
 _PREFLIGHT: Headers = [
     (b"access-control-allow-methods", _METHODS),
@@ -173,6 +180,8 @@ class StreamsApp:
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
         method = scope["method"]
+        if "origin" in headers:
+            send = _with_cors(send)
         try:
             if method == "OPTIONS":
                 await _respond(send, 204, _PREFLIGHT)
@@ -316,6 +325,7 @@ class StreamsApp:
         response = [
             (b"content-type", meta.content_type.encode()),
             (b"stream-next-offset", str(result.next_offset).encode()),
+            _VARY_ORIGIN,
         ]
         if result.up_to_date:
             response.append((b"stream-up-to-date", _TRUE))
@@ -405,6 +415,17 @@ class StreamsApp:
                 result = await self.store.read(path, result.next_offset, self.max_read_bytes)
             except (StreamNotFound, StreamGone):
                 return
+
+
+def _with_cors(send: Send) -> Send:
+    """``send``, adding the CORS headers to the start of the response."""
+
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message["headers"], *_CORS]}
+        await send(message)
+
+    return send_with_cors
 
 
 @asynccontextmanager
@@ -497,9 +518,9 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> b
             if more:
                 await _drain(receive, DRAIN_LIMIT - size)
             raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
         if not more:
-            return b"".join(chunks)
+            return b"".join((*chunks, chunk)) if chunks else chunk
+        chunks.append(chunk)
 
 
 async def _drain(receive: Receive, budget: int) -> None:

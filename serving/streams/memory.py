@@ -88,10 +88,11 @@ class MemoryStore(Store):
         return CreateResult(created=True, meta=meta)
 
     async def append(self, path: str, request: AppendRequest) -> AppendResult:
-        stream = self._live(path, self._clock())
+        now = self._clock()
+        stream = self._live(path, now)
         claim = request.producer
         state = stream.producers.get(claim.id) if claim else None
-        plan = rules.plan_append(stream.meta, state, request, self._clock())
+        plan = rules.plan_append(stream.meta, state, request, now)
         if plan.record is not None:
             end, data = plan.record
             stream.records.append(data)

@@ -30,7 +30,7 @@ class Offset(NamedTuple):
     position: int
 
     def __str__(self) -> str:
-        return f"{self.seq:016d}_{self.position:016d}"
+        return "%016d_%016d" % self  # noqa: UP031 - one C call: half an f-string's cost
 
     def after(self, size: int) -> Offset:
         """The offset that follows a record of ``size`` bytes stored at this offset."""

@@ -8,6 +8,7 @@ JSON-mode flattening, read queries, response bodies and ETags.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -53,8 +54,12 @@ class Limits:
 # --- paths --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def stream_path(url_path: str) -> str:
-    """``/v1/stream/a/b`` -> ``a/b``; refuse empty, oversized or traversal paths."""
+    """``/v1/stream/a/b`` -> ``a/b``; refuse empty, oversized or traversal paths.
+
+    Cached: a stream is named again on every append and read (refusals are not cached).
+    """
     path = url_path.removeprefix(STREAM_PREFIX)
     if not path:
         raise InvalidRequest("the URL names no stream: use /v1/stream/<name>")

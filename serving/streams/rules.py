@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from serving.streams.errors import (
     ConfigMismatch,
@@ -239,8 +239,7 @@ def new_stream(
 # --- append -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AppendPlan:
+class AppendPlan(NamedTuple):
     """What a store must persist, atomically, for one append."""
 
     result: AppendResult

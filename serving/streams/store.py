@@ -203,9 +203,8 @@ class ProducerState(NamedTuple):
     last_seq: int
 
 
-@dataclass(frozen=True, slots=True)
-class AppendRequest:
-    """A validated POST."""
+class AppendRequest(NamedTuple):
+    """A validated POST (a named tuple, like the other per-append values: cheap to build)."""
 
     data: bytes | None = None
     """One record (encoded by the protocol core); None = close only."""
@@ -216,8 +215,7 @@ class AppendRequest:
     producer: ProducerClaim | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     """What happened: the tail after the append, and the producer's state."""
 
     tail: Offset
@@ -234,8 +232,7 @@ class CreateResult:
     meta: StreamMeta
 
 
-@dataclass(frozen=True, slots=True)
-class ReadResult:
+class ReadResult(NamedTuple):
     records: list[bytes]
     next_offset: Offset
     meta: StreamMeta

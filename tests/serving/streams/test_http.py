@@ -138,6 +138,24 @@ async def test_preflight_needs_no_token(secured: httpx.AsyncClient) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
 
 
+async def test_cross_origin_requests_get_the_cors_headers(client: httpx.AsyncClient) -> None:
+    """A browser on another origin can read the protocol headers; others are spared them."""
+    origin = {"origin": "https://example.com"}
+    await client.put("/v1/stream/c", headers=JSON)
+    browser = await client.post("/v1/stream/c", content=b"{}", headers={**JSON, **origin})
+    assert browser.headers["access-control-allow-origin"] == "*"
+    assert "stream-next-offset" in browser.headers["access-control-expose-headers"]
+    plain = await client.post("/v1/stream/c", content=b"{}", headers=JSON)
+    assert "access-control-allow-origin" not in plain.headers
+    assert plain.headers["x-content-type-options"] == "nosniff"
+    read = await client.get("/v1/stream/c", params={"offset": "-1"})
+    assert "access-control-allow-origin" not in read.headers
+    assert read.headers["vary"] == "origin", "a cached copy must not answer another origin"
+    refused = await client.get("/v1/stream/missing", headers=origin)
+    assert refused.status_code == 404
+    assert refused.headers["access-control-allow-origin"] == "*", "errors readable too"
+
+
 async def test_open_mode_needs_no_token(client: httpx.AsyncClient) -> None:
     assert (await client.put("/v1/stream/s", headers=TEXT)).status_code == 201
 
