@@ -196,6 +196,9 @@ class RedisLink:
         if self._state is _State.CLOSED:
             protocol.abort(RedisConnectionError("the Redis link was closed"))
             return
+        if protocol.failed:  # lost as soon as it opened: the next command connects again
+            self._state = _State.IDLE
+            return
         self._state = _State.OPEN
         self._protocol = protocol
         protocol.on_lost = self._lost
@@ -240,6 +243,8 @@ class Subscriber:
     async def connect(self) -> None:
         """Open the connection (raises redis ConnectionError) and subscribe to every channel."""
         protocol = await _open(self.address, DEFAULT_TIMEOUT, self._connect_timeout)
+        if protocol.failed:
+            raise RedisConnectionError("lost the connection to Redis as it opened")
         protocol.on_push = self._pushed
         protocol.on_lost = self._lost
         self._protocol = protocol
@@ -330,6 +335,11 @@ class _Protocol(asyncio.Protocol):
         self._error: Exception | None = None
         self.on_lost: Callable[[_Protocol, Exception], None] | None = None
         self.on_push: Callable[[Any], None] | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The connection was lost or aborted: it takes no more commands."""
+        return self._error is not None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses

@@ -11,6 +11,9 @@ in Lua).
 
 Fast paths:
 
+- Every command of a process goes through one connection, serving.streams.redis_link: the
+  commands issued in one event-loop turn (the commits of streams written at once, the reads of
+  the readers one append woke) share one write and one round trip.
 - Appends to one stream from one process are batched (a group commit, as in the SQLite store):
   one round trip writes every append that queued up meanwhile, and the stream's state is kept
   from the last commit, so a lone writer costs one round trip per batch.

@@ -29,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from serving.streams.errors import StoreUnavailable
@@ -171,6 +172,8 @@ class Watcher:
                 self._connecting = None
         if self._link is _Link.CLOSED:
             self._subscriber.close()
+        elif not self._subscriber.connected:  # lost before this waiter resumed
+            raise RedisConnectionError("lost the pub/sub connection to Redis as it opened")
         elif self._link is _Link.IDLE:
             self._link = _Link.UP
             self._start(self._unsubscribe_idle())
