@@ -120,12 +120,11 @@ class RedisLink:
         """
         options: dict[str, Any] = dict(parse_url(url))
         connection_class = options.pop("connection_class", None)
-        unknown = sorted(set(options) - {"host", "port", "path", "db", "username", "password"})
-        unknown = [name for name in unknown if name not in _OPTIONS]
+        unknown = set(options) - {"host", "port", "path", "db", "username", "password", *_OPTIONS}
         if unknown:
             raise ValueError(
-                f"Redis URL option(s) {', '.join(unknown)} not supported; the store accepts "
-                f"{', '.join(_OPTIONS)}"
+                f"Redis URL option(s) {', '.join(sorted(unknown))} not supported; the Redis "
+                f"connection accepts {', '.join(_OPTIONS)}"
             )
         tls = None
         if connection_class is SSLConnection:
@@ -162,10 +161,6 @@ class RedisLink:
             return await self.call("EVALSHA", script.sha, 0, *args)
         except NoScriptError:  # not run: send it whole, which also caches it again
             return await self.call("EVAL", script.body, 0, *args)
-
-    @property
-    def connected(self) -> bool:
-        return self._state is _State.OPEN
 
     async def aclose(self) -> None:
         self._state = _State.CLOSED
