@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from serving.models.served import ServedModel
 from serving.models.tables import TableCheck
@@ -31,8 +32,9 @@ class ScoredChunk:
 
     ``predictions`` has one value per input row, None for an invalid row; ``probabilities``
     (one row per input row, NaN for invalid rows) is set when asked for and available;
-    ``errors`` and ``warnings`` hold one string per input row, empty when there is nothing to
-    say.
+    ``errors`` and ``warnings`` are ``(input row, message)`` pairs in row order, for the rows
+    that have something to say (usually none: kept sparse, so that writing and streaming a
+    chunk costs nothing per silent row).
     """
 
     start: int
@@ -41,8 +43,8 @@ class ScoredChunk:
     predictions: list[Any]
     probabilities: np.ndarray | None
     classes: tuple[Any, ...] | None
-    errors: list[str]
-    warnings: list[str]
+    errors: list[tuple[int, str]]
+    warnings: list[tuple[int, str]]
 
     @property
     def rows(self) -> range:
@@ -50,7 +52,7 @@ class ScoredChunk:
 
     @property
     def n_invalid(self) -> int:
-        return sum(1 for error in self.errors if error)
+        return len(self.errors)
 
 
 def score_table(
@@ -67,6 +69,7 @@ def score_table(
     total = check.n_rows
     positions = check.positions
     classes = served.card.classes if probabilities and served.gives_probabilities else None
+    errors, warnings = _Messages(check.errors), _Messages(check.warnings)
     for lo in range(start, total, chunk_size):
         hi = min(lo + chunk_size, total)
         first, last = np.searchsorted(positions, [lo, hi])
@@ -75,11 +78,16 @@ def score_table(
         proba = None if classes is None else np.full((n, len(classes)), np.nan)
         if last > first:
             answer = served.predict(check.frame.iloc[first:last], probabilities=proba is not None)
-            offsets = positions[first:last] - lo
-            for offset, label in zip(offsets.tolist(), answer.labels.tolist(), strict=True):
-                predictions[offset] = label
+            labels = answer.labels.tolist()  # plain Python values, as JSON and CSV need them
+            if last - first == n:  # every row valid: the labels are the chunk
+                predictions = labels
+            else:
+                offsets = positions[first:last] - lo
+                placed = np.full(n, None, dtype=object)
+                placed[offsets] = np.array(labels, dtype=object)
+                predictions = placed.tolist()
             if proba is not None and answer.probabilities is not None:
-                proba[offsets] = answer.probabilities
+                proba[positions[first:last] - lo] = answer.probabilities
         yield ScoredChunk(
             start=lo,
             stop=hi,
@@ -87,6 +95,20 @@ def score_table(
             predictions=predictions,
             probabilities=proba,
             classes=classes,
-            errors=check.errors.iloc[lo:hi].tolist(),
-            warnings=check.warnings.iloc[lo:hi].tolist(),
+            errors=errors.between(lo, hi),
+            warnings=warnings.between(lo, hi),
         )
+
+
+class _Messages:
+    """The non-empty messages of a column of one message per input row, found once."""
+
+    def __init__(self, messages: pd.Series) -> None:
+        texts = messages.to_numpy(dtype=object)
+        self.rows = np.flatnonzero(texts != "")
+        self.texts = texts[self.rows].tolist()
+
+    def between(self, start: int, stop: int) -> list[tuple[int, str]]:
+        """``(row, message)`` for the rows from ``start`` to ``stop`` (excluded)."""
+        first, last = np.searchsorted(self.rows, [start, stop])
+        return list(zip(self.rows[first:last].tolist(), self.texts[first:last], strict=True))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from course import datasets
 from serving.models.agents.requests import RequestError, RequestReader
 from serving.models.batch import ScoredChunk, score_table
 from serving.models.registry import ModelRegistry
-from serving.models.results import Results, ResultWriter, header
+from serving.models.results import Results, ResultWriter, csv_lines, header
 from serving.models.served import ServedModel
 from serving.models.tables import TableCheck, check_table
 from serving.models.uploads import Uploads
@@ -106,29 +106,37 @@ async def _score(
 ) -> int:
     """Score, write and publish chunk by chunk; return how many input rows are done.
 
-    The model works in a thread, on the next chunk while this one is written and published;
-    the file is only written here, so a stop never races a write.
+    A worker thread scores the next chunk and formats its CSV lines (the model and NumPy,
+    much of it without the GIL) while this one is written and published; the file is only
+    written here, so a stop never races a write.
     """
     done = 0
     size = run.params["chunk_size"]
     chunks = score_table(served, check, chunk_size=size, probabilities=proba)
-    pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    pending = asyncio.ensure_future(asyncio.to_thread(_next_scored, chunks))
     while True:
-        chunk = await pending
-        if chunk is None:
+        scored = await pending
+        if scored is None:
             return done
-        writer.write(chunk)
+        chunk, lines = scored
+        writer.write(lines, len(chunk.rows))
         done = chunk.stop
         if run.cancelled.is_set():
             return done
         if run.params["chunk_size"] != size:  # steered: go on from here with the new size
             size = run.params["chunk_size"]
             chunks = score_table(served, check, chunk_size=size, probabilities=proba, start=done)
-        pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+        pending = asyncio.ensure_future(asyncio.to_thread(_next_scored, chunks))
         for start in range(chunk.start, chunk.stop, EVENT_ROWS):
             stop = min(start + EVENT_ROWS, chunk.stop)
             await run.prediction(_chunk_event(chunk, start, stop))
             await run.progress(stop, chunk.total)
+
+
+def _next_scored(chunks: Iterator[ScoredChunk]) -> tuple[ScoredChunk, bytes] | None:
+    """The next chunk and its result lines; None when every row is done."""
+    chunk = next(chunks, None)
+    return None if chunk is None else (chunk, csv_lines(chunk))
 
 
 def _read_table(reader: RequestReader, uploads: Uploads, session: str) -> tuple[pd.DataFrame, str]:
@@ -179,8 +187,8 @@ def _chunk_event(chunk: ScoredChunk, start: int, stop: int) -> dict[str, Any]:
     event: dict[str, Any] = {
         "rows": [start, stop],
         "predictions": chunk.predictions[part],
-        "errors": _sparse(start, chunk.errors[part]),
-        "warnings": _sparse(start, chunk.warnings[part]),
+        "errors": _between(chunk.errors, start, stop),
+        "warnings": _between(chunk.warnings, start, stop),
     }
     if chunk.probabilities is not None:
         rounded = np.round(chunk.probabilities[part], 6)
@@ -189,5 +197,6 @@ def _chunk_event(chunk: ScoredChunk, start: int, stop: int) -> dict[str, Any]:
     return event
 
 
-def _sparse(start: int, messages: list[str]) -> list[list[Any]]:
-    return [[start + offset, text] for offset, text in enumerate(messages) if text]
+def _between(messages: list[tuple[int, str]], start: int, stop: int) -> list[list[Any]]:
+    """The ``[row, message]`` pairs of the rows from ``start`` to ``stop`` (excluded)."""
+    return [[row, text] for row, text in messages if start <= row < stop]

@@ -23,10 +23,11 @@ def test_chunks_cover_every_input_row_once_in_order(penguin, checked):
 def test_predictions_are_the_models_and_invalid_rows_get_none(penguin, checked):
     chunks = list(score_table(penguin, checked, chunk_size=7))
     predictions = [p for chunk in chunks for p in chunk.predictions]
-    errors = [e for chunk in chunks for e in chunk.errors]
+    errors = dict(pair for chunk in chunks for pair in chunk.errors)
     expected = penguin.model.predict(checked.frame).tolist()
     assert [p for p in predictions if p is not None] == expected
     assert [i for i, p in enumerate(predictions) if p is None] == [3, 10, 11]
+    assert sorted(errors) == [3, 10, 11]  # only the rows with a message
     assert errors[3].startswith("island: unknown category 'Atlantis'")
     assert sum(chunk.n_invalid for chunk in chunks) == 3
 

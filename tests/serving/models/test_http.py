@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from course import datasets
 from serving.models import Results, add_model_routes, check_table, score_table
 from serving.models.http import MAX_ROW_BYTES
-from serving.models.results import header
+from serving.models.results import csv_lines, header
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_a_committed_result_is_served_as_csv(client, results, penguin):
     check = check_table(penguin.card, datasets.load("penguins").head(5))
     writer = results.create(header(None))
     for chunk in score_table(penguin, check):
-        writer.write(chunk)
+        writer.write(csv_lines(chunk), len(chunk.rows))
     assert client.get(writer.url).status_code == 404  # not finished yet
     writer.commit()
     response = client.get(writer.url)

@@ -5,7 +5,7 @@ import pytest
 
 from course import datasets
 from serving.models import Results, ScoredChunk, check_table, score_table
-from serving.models.results import header
+from serving.models.results import csv_lines, header
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def test_a_committed_result_is_a_csv_with_one_line_per_input_row(tmp_path, pengu
     results = Results(tmp_path / "results")
     writer = results.create(header(penguin.card.classes))
     for chunk in chunks:
-        writer.write(chunk)
+        writer.write(csv_lines(chunk), len(chunk.rows))
     assert results.path_of(writer.id) is None  # not visible before it is complete
     path = writer.commit()
     assert results.path_of(writer.id) == path and writer.url == f"/v1/results/{writer.id}.csv"
@@ -46,7 +46,7 @@ def test_a_committed_result_is_a_csv_with_one_line_per_input_row(tmp_path, pengu
 def test_a_discarded_result_leaves_nothing(tmp_path, penguin, chunks):
     results = Results(tmp_path)
     writer = results.create(header(None))
-    writer.write(chunks[0])
+    writer.write(csv_lines(chunks[0]), len(chunks[0].rows))
     writer.discard()
     assert list(tmp_path.iterdir()) == []
     assert results.path_of(writer.id) is None
@@ -59,7 +59,6 @@ def test_only_the_exact_shape_of_an_id_reaches_the_file_system(tmp_path, bad):
 
 
 def test_text_with_commas_quotes_and_newlines_survives_the_csv(tmp_path):
-    messages = ['say "hi"', "a,b", "two\nlines", ""]
     chunk = ScoredChunk(
         start=0,
         stop=4,
@@ -67,11 +66,11 @@ def test_text_with_commas_quotes_and_newlines_survives_the_csv(tmp_path):
         predictions=["x,y", None, 'q"', 2.5],
         probabilities=None,
         classes=None,
-        errors=messages,
-        warnings=["", "", "", "far"],
+        errors=[(0, 'say "hi"'), (1, "a,b"), (2, "two\nlines")],
+        warnings=[(3, "far")],
     )
     writer = Results(tmp_path).create(header(None))
-    writer.write(chunk)
+    writer.write(csv_lines(chunk), len(chunk.rows))
     with writer.commit().open(newline="") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["row", "prediction", "warning", "error"]
@@ -81,3 +80,17 @@ def test_text_with_commas_quotes_and_newlines_survives_the_csv(tmp_path):
         ["2", 'q"', "", "two\nlines"],
         ["3", "2.5", "far", ""],
     ]
+
+
+def test_lines_of_a_chunk_without_messages_or_probabilities():
+    chunk = ScoredChunk(
+        start=10,
+        stop=13,
+        total=13,
+        predictions=["Adelie", None, "Gentoo"],
+        probabilities=None,
+        classes=None,
+        errors=[],
+        warnings=[],
+    )
+    assert csv_lines(chunk) == b"10,Adelie,,\n11,,,\n12,Gentoo,,\n"
