@@ -99,6 +99,7 @@ class Watcher:
             return True
         watch = self._watches.get(path)
         if watch is not None and watch.news is not None and watch.news.is_news_after(after):
+            watch.idle_since = time.monotonic()  # in use: keep the subscription
             return True  # the common case under load: it changed while the reader was busy
         deadline = time.monotonic() + timeout
         if watch is None:
