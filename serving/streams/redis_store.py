@@ -156,7 +156,9 @@ class RedisStore(Store):
         self.prefix = prefix
         self.retention = retention or Retention()
         self._clock = clock
-        self._watcher = Watcher(link.address, prefix, self._news)
+        self._watcher = Watcher(
+            link.address, prefix, self._news, connect_timeout=link.connect_timeout
+        )
         self._snapshots: dict[str, _Snapshot] = {}
         self._appends: dict[str, list[tuple[AppendRequest, asyncio.Future[AppendResult]]]] = {}
         self._reads: dict[tuple[str, Position, int], list[asyncio.Future[ReadResult]]] = {}

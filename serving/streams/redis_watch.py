@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 from serving.streams.errors import StoreUnavailable
 from serving.streams.notify import Notifier
 from serving.streams.offsets import Offset
-from serving.streams.redis_link import Address, Subscriber
+from serving.streams.redis_link import DEFAULT_CONNECT_TIMEOUT, Address, Subscriber
 from serving.streams.redis_scripts import News, news_channel
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class Watcher:
         load: Callable[[str], Awaitable[News]],
         *,
         linger: float = LINGER_SECONDS,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         self._prefix = prefix
         self._channel_prefix = news_channel(prefix, "")
@@ -87,6 +88,7 @@ class Watcher:
             on_message=self._message,
             on_subscribed=self._subscribed,
             on_lost=self._lost,
+            connect_timeout=connect_timeout,
         )
         self._link = _Link.IDLE
         self._connecting: asyncio.Future[None] | None = None
