@@ -181,6 +181,9 @@ class SessionLog:
 
     async def _flush(self) -> None:
         try:
+            # Let the tasks that are ready now publish first: a run's opening events (the
+            # run.started queued by the service, the agent's first answer) share one append.
+            await asyncio.sleep(0)
             while self._queue:
                 events, futures = self._take_batch()
                 self._in_flight = len(events)

@@ -76,6 +76,23 @@ async def test_published_events_are_written_in_order_in_few_records(store: Store
     assert log.backlog == 0
 
 
+async def test_events_published_by_tasks_ready_together_share_one_record(store: Store) -> None:
+    # A run's opening: the service queues run.started, and the agent's task, ready in the
+    # same turn of the event loop, publishes its first answer: one append, not two.
+    log = await new_log(store)
+    before = (await log.head()).tail.seq
+
+    async def agent() -> None:
+        log.publish(EventType.PREDICTION, run="r", agent="predict", data={"label": "Gentoo"})
+
+    log.publish(EventType.RUN_STARTED, run="r", agent="predict")
+    first_answer = asyncio.create_task(agent())
+    await first_answer
+    await log.flushed()
+    assert [event["type"] for event in await read_all(log)] == ["run.started", "prediction"]
+    assert (await log.head()).tail.seq == before + 1
+
+
 async def test_resume_after_every_event_gives_exactly_the_rest(store: Store) -> None:
     log = await new_log(store)
     for index in range(30):
