@@ -69,7 +69,10 @@ def score_table(
     total = check.n_rows
     positions = check.positions
     classes = served.card.classes if probabilities and served.gives_probabilities else None
-    errors, warnings = _Messages(check.errors), _Messages(check.warnings)
+    invalid = np.ones(total, dtype=bool)
+    invalid[positions] = False
+    errors = _Messages(check.errors, np.flatnonzero(invalid))
+    warnings = _Messages(check.warnings, check.warned)
     for lo in range(start, total, chunk_size):
         hi = min(lo + chunk_size, total)
         first, last = np.searchsorted(positions, [lo, hi])
@@ -101,12 +104,11 @@ def score_table(
 
 
 class _Messages:
-    """The non-empty messages of a column of one message per input row, found once."""
+    """The messages of the input ``rows`` that have one, out of a column of one per row."""
 
-    def __init__(self, messages: pd.Series) -> None:
-        texts = messages.to_numpy(dtype=object)
-        self.rows = np.flatnonzero(texts != "")
-        self.texts = texts[self.rows].tolist()
+    def __init__(self, messages: pd.Series, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.texts = messages.to_numpy(dtype=object)[rows].tolist()
 
     def between(self, start: int, stop: int) -> list[tuple[int, str]]:
         """``(row, message)`` for the rows from ``start`` to ``stop`` (excluded)."""

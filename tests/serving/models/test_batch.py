@@ -32,6 +32,17 @@ def test_predictions_are_the_models_and_invalid_rows_get_none(penguin, checked):
     assert sum(chunk.n_invalid for chunk in chunks) == 3
 
 
+def test_warnings_travel_with_their_rows(penguin):
+    table = datasets.load("penguins").head(40)
+    table.loc[[5, 33], "body_mass_g"] = 99_999.0  # far outside the training range
+    check = check_table(penguin.card, table)
+    chunks = list(score_table(penguin, check, chunk_size=16))
+    warnings = [pair for chunk in chunks for pair in chunk.warnings]
+    assert [row for row, _ in warnings] == [5, 33]
+    assert all(text.startswith("body_mass_g: 99999 is far outside") for _, text in warnings)
+    assert [c.warnings for c in chunks][1] == []  # rows 16 to 31 have nothing to say
+
+
 def test_probabilities_when_asked_for_with_nan_for_invalid_rows(penguin, checked):
     chunk = next(score_table(penguin, checked, chunk_size=20, probabilities=True))
     assert chunk.classes == penguin.card.classes

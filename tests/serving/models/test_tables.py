@@ -63,6 +63,12 @@ def test_invalid_rows_never_reach_the_frame(penguin, uploaded):
     assert check.ignored_columns == ("species", "year")
 
 
+def test_warned_lists_exactly_the_rows_with_a_warning(penguin, uploaded):
+    check = check_table(penguin.card, uploaded)
+    assert check.warned.tolist() == [i for i, text in enumerate(check.warnings) if text]
+    assert check.warned.tolist() == [1]
+
+
 def test_the_frame_is_the_training_frame_the_model_expects(penguin, uploaded):
     check = check_table(penguin.card, uploaded)
     records = uploaded.iloc[check.positions].to_dict("records")
