@@ -91,8 +91,30 @@ class Event:
         return self.type in RUN_ENDINGS
 
 
+@dataclass(frozen=True, slots=True)
+class JSONFragment:
+    """A value of event data that is already JSON, embedded in the event as is.
+
+    For an agent that publishes large arrays (the batch agent's predictions) and can write
+    their JSON faster than json.dumps. The agent vouches that ``json`` is one valid JSON value;
+    only the cheap part is checked here: ASCII without line breaks, as the log requires.
+    Only a top-level value of the data can be a fragment.
+    """
+
+    json: bytes
+
+    def __post_init__(self) -> None:
+        if not self.json.isascii() or b"\n" in self.json:
+            raise ValueError(
+                "a JSONFragment must be compact ASCII JSON without line breaks: escape the "
+                "other characters as \\uXXXX (json.dumps does by default)"
+            )
+
+
 def _plain(value: object) -> object:
     """JSON fallback for NumPy-like values (``.item()`` scalars, ``.tolist()`` arrays)."""
+    if isinstance(value, JSONFragment):
+        raise TypeError("a JSONFragment can only be a top-level value of event data")
     for method in ("tolist", "item"):
         convert = getattr(value, method, None)
         if callable(convert):
@@ -123,6 +145,7 @@ def encode_event(
 
     This is the hot path of a streamed answer (one call per token), so the fixed part of the
     envelope is encoded once per run and agent, and a text delta's data without json.dumps.
+    A ``JSONFragment`` value of ``data`` is embedded as it is.
     """
     head = _envelope_head(type, session, run, agent, device)
     return b'%s%.3f,"data":%s}' % (head, ts, _encode_data(data))
@@ -141,4 +164,15 @@ def _encode_data(data: Mapping[str, Any] | None) -> bytes:
         return b"{}"
     if len(data) == 1 and type(data.get("text")) is str:  # a delta: most of the traffic
         return b'{"text":%s}' % encode_basestring_ascii(data["text"]).encode("ascii")
+    if any(type(value) is JSONFragment for value in data.values()):  # embedded as they are
+        return b"{%s}" % b",".join(
+            b"%s:%s" % (_key(key), value.json if type(value) is JSONFragment else dumps(value))
+            for key, value in data.items()
+        )
     return dumps(data)
+
+
+def _key(key: object) -> bytes:
+    if not isinstance(key, str):
+        raise TypeError(f"event data keys must be strings, got {type(key).__name__} {key!r}")
+    return encode_basestring_ascii(key).encode("ascii")

@@ -37,6 +37,7 @@ from serving.models.served import ServedModel
 from serving.models.tables import TableCheck, check_table
 from serving.models.uploads import Uploads
 from serving.sessions import Agent, Param, RunContext
+from serving.sessions.events import JSONFragment, dumps
 
 __all__ = ["batch_agent"]
 
@@ -118,7 +119,7 @@ async def _score(
         scored = await pending
         if scored is None:
             return done
-        chunk, lines = scored
+        chunk, lines, predictions = scored
         writer.write(lines, len(chunk.rows))
         done = chunk.stop
         if run.cancelled.is_set():
@@ -127,16 +128,50 @@ async def _score(
             size = run.params["chunk_size"]
             chunks = score_table(served, check, chunk_size=size, probabilities=proba, start=done)
         pending = asyncio.ensure_future(asyncio.to_thread(_next_scored, chunks))
-        for start in range(chunk.start, chunk.stop, EVENT_ROWS):
+        starts = range(chunk.start, chunk.stop, EVENT_ROWS)
+        for start, predictions_json in zip(starts, predictions, strict=True):
             stop = min(start + EVENT_ROWS, chunk.stop)
-            await run.prediction(_chunk_event(chunk, start, stop))
+            await run.prediction(_chunk_event(chunk, start, stop, predictions_json))
             await run.progress(stop, chunk.total)
 
 
-def _next_scored(chunks: Iterator[ScoredChunk]) -> tuple[ScoredChunk, bytes] | None:
-    """The next chunk and its result lines; None when every row is done."""
+def _next_scored(
+    chunks: Iterator[ScoredChunk],
+) -> tuple[ScoredChunk, bytes, list[JSONFragment]] | None:
+    """The next chunk, its result lines and the ``predictions`` of its events; None when every
+    row is done."""
     chunk = next(chunks, None)
-    return None if chunk is None else (chunk, csv_lines(chunk))
+    if chunk is None:
+        return None
+    return chunk, csv_lines(chunk), _predictions_json(chunk)
+
+
+def _predictions_json(chunk: ScoredChunk, event_rows: int = EVENT_ROWS) -> list[JSONFragment]:
+    """The ``predictions`` array of each event of ``chunk`` (``event_rows`` rows each), as
+    JSON: the bytes json.dumps gives.
+
+    json.dumps costs about 0.1 µs per value, a tenth of what the model spends on a row, all of
+    it holding the GIL. Class labels are few and usually plain text (no quote, backslash,
+    control or non-ASCII character), whose JSON is the text in quotes: then the rows are
+    joined as strings, several times faster. Anything else (an invalid row's null, numbers,
+    other text) goes to json.dumps.
+    """
+    plain = all(_is_plain_text(label) for label in set(chunk.predictions))
+    parts = (
+        chunk.predictions[at : at + event_rows] for at in range(0, len(chunk.rows), event_rows)
+    )
+    if plain:
+        return [JSONFragment(b'["%s"]' % '","'.join(part).encode("ascii")) for part in parts]
+    return [JSONFragment(dumps(part)) for part in parts]
+
+
+def _is_plain_text(label: object) -> bool:
+    """Whether ``label`` is a string that JSON writes as it is, in quotes."""
+    return (
+        isinstance(label, str)
+        and label.isascii()
+        and dumps(label) == b'"%s"' % label.encode("ascii")
+    )
 
 
 def _read_table(reader: RequestReader, uploads: Uploads, session: str) -> tuple[pd.DataFrame, str]:
@@ -181,12 +216,14 @@ def _note(check: TableCheck) -> str:
     return note
 
 
-def _chunk_event(chunk: ScoredChunk, start: int, stop: int) -> dict[str, Any]:
+def _chunk_event(
+    chunk: ScoredChunk, start: int, stop: int, predictions: JSONFragment
+) -> dict[str, Any]:
     """The ``prediction`` event for the input rows ``start`` to ``stop`` of ``chunk``."""
     part = slice(start - chunk.start, stop - chunk.start)
     event: dict[str, Any] = {
         "rows": [start, stop],
-        "predictions": chunk.predictions[part],
+        "predictions": predictions,
         "errors": _between(chunk.errors, start, stop),
         "warnings": _between(chunk.warnings, start, stop),
     }

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from serving.sessions.events import RUN_ENDINGS, Event, EventType, dumps, encode_event
+from serving.sessions.events import (
+    RUN_ENDINGS,
+    Event,
+    EventType,
+    JSONFragment,
+    dumps,
+    encode_event,
+)
 
 
 def test_encoded_event_has_every_envelope_field_but_offset() -> None:
@@ -92,3 +99,32 @@ def test_run_endings_are_exactly_the_four_run_end_types() -> None:
         "run.failed",
         "run.interrupted",
     }
+
+
+LABELS = ["Adelie", 'say "hi"', "back\\slash", "é ☃ \ud800", "tab\there", None, 3, -2.5, True]
+
+
+@pytest.mark.parametrize("value", [LABELS, [], {"nested": [1, None]}, "text", None, 0.1])
+def test_a_fragment_is_sent_exactly_as_json_dumps_would_send_its_value(value) -> None:
+    data = {"rows": [0, 9], "predictions": value, "errors": [[5, "bad"]]}
+    fragment = JSONFragment(json.dumps(value, separators=(",", ":")).encode("ascii"))
+    with_fragment = encode_event(
+        EventType.PREDICTION, "s", ts=1, run="r", data=data | {"predictions": fragment}
+    )
+    assert with_fragment == encode_event(EventType.PREDICTION, "s", ts=1, run="r", data=data)
+
+
+def test_a_fragment_must_be_ascii_without_line_breaks() -> None:
+    for text in ['["é"]', '["a",\n"b"]']:
+        with pytest.raises(ValueError, match="compact ASCII JSON without line breaks"):
+            JSONFragment(text.encode())
+
+
+def test_a_fragment_is_only_embedded_at_the_top_of_the_data() -> None:
+    with pytest.raises(TypeError, match="only be a top-level value"):
+        encode_event(EventType.PREDICTION, "s", ts=0, data={"a": [JSONFragment(b"1")]})
+
+
+def test_data_with_a_fragment_needs_string_keys() -> None:
+    with pytest.raises(TypeError, match="keys must be strings, got int 1"):
+        encode_event(EventType.PREDICTION, "s", ts=0, data={1: JSONFragment(b"1")})

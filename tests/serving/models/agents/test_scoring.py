@@ -1,11 +1,17 @@
 import asyncio
 import io
+import json
 
 import httpx
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from course import datasets
+from serving.models.agents.scoring import _predictions_json
+from serving.models.batch import ScoredChunk
+from serving.sessions.events import dumps
 
 
 def of_type(events, kind):
@@ -186,3 +192,34 @@ def test_a_large_chunk_is_streamed_in_events_of_at_most_5000_rows(session):
     ]
     assert [e["data"]["done"] for e in of_type(events, "progress")] == [0, 5000, 10000, 10320]
     assert events[-1]["data"]["result"]["rows_scored"] == 10320
+
+
+LABEL = st.one_of(
+    st.sampled_from(
+        ["Adelie", "Gentoo", 'say "hi"', "back\\slash", "é", "\ud800", "tab\there", ""]
+    ),
+    st.text(max_size=5),
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+)
+
+
+@given(labels=st.lists(LABEL, min_size=1, max_size=12))
+def test_each_events_predictions_are_the_json_dumps_bytes_of_its_rows(labels) -> None:
+    chunk = ScoredChunk(7, 7 + len(labels), 50, labels, None, None, [], [])
+    fragments = _predictions_json(chunk, event_rows=5)
+    expected = [labels[at : at + 5] for at in range(0, len(labels), 5)]
+    assert [fragment.json for fragment in fragments] == [dumps(part) for part in expected]
+
+
+def test_plain_labels_of_a_whole_chunk_are_joined_in_one_go() -> None:
+    labels = ["Adelie", "Gentoo", "Chinstrap"] * 4
+    chunk = ScoredChunk(0, 12, 12, labels, None, None, [], [])
+    fragments = _predictions_json(chunk, event_rows=5)
+    assert [json.loads(fragment.json) for fragment in fragments] == [
+        labels[:5],
+        labels[5:10],
+        labels[10:],
+    ]
