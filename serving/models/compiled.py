@@ -14,8 +14,11 @@ evaluates the fitted pipeline directly from its learned attributes:
 
 ``compile_model`` returns None for anything else (an unknown step, an option this module does
 not reproduce): the caller then uses the pipeline. The tests check that both give the same
-labels and probabilities on every test row. Large tables (batch scoring) go to the pipeline
-anyway, where the per-call overhead is spread over many rows.
+labels and probabilities on every test row.
+
+Data moves between the steps as columns, one 1-D array each, so a table's numbers stay float
+arrays and its categories are looked up in C: a 50,000-row table costs a few milliseconds,
+several times less than the pipeline, which turns each category into a row-by-row lookup.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sklearn
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -34,8 +38,15 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 __all__ = ["CompiledModel", "compile_model"]
 
-Step = Callable[[np.ndarray], np.ndarray]
-"""One fitted transformer, as a function of a 2-D array of rows."""
+Column = np.ndarray | pd.Categorical
+"""One column: a NumPy array (a request's values, a table's numbers), or a table's categories
+as a pandas Categorical, whose codes spare looking up every row's text."""
+Columns = list[Column]
+"""A table as one column after another."""
+Step = Callable[[Columns], Columns]
+"""One fitted transformer, as a function of columns."""
+Final = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray | None]]
+"""The final estimator: (rows, whether to give probabilities) -> (labels, probabilities)."""
 
 
 class _Unsupported(Exception):
@@ -53,19 +64,37 @@ class CompiledModel:
         self,
         features: tuple[str, ...],
         steps: list[Step],
-        final: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]],
+        final: Final,
     ) -> None:
         self.features = features
         self._steps = steps
         self._final = final
 
-    def predict(self, rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
-        """The labels, and the class probabilities (None when the model has none)."""
-        values = [[_missing_as_nan(row[name]) for name in self.features] for row in rows]
-        inputs = np.array(values, dtype=object).reshape(len(rows), len(self.features))
+    def predict(
+        self, rows: Sequence[Mapping[str, Any]], *, probabilities: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The labels, and the class probabilities (None when the model has none, or when
+        ``probabilities`` is False)."""
+        columns = [
+            np.array([_missing_as_nan(row[name]) for row in rows], dtype=object)
+            for name in self.features
+        ]
+        return self._evaluate(columns, probabilities)
+
+    def predict_frame(
+        self, frame: pd.DataFrame, *, probabilities: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``predict`` for every row of a table checked against the card (serving.models.tables:
+        the card's columns, in the training dtypes, missing values as NaN)."""
+        columns = [_column(frame[name]) for name in self.features]
+        return self._evaluate(columns, probabilities)
+
+    def _evaluate(
+        self, columns: Columns, probabilities: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         for step in self._steps:
-            inputs = step(inputs)
-        return self._final(inputs)
+            columns = step(columns)
+        return self._final(_matrix(columns), probabilities)
 
 
 def compile_model(model: Any) -> CompiledModel | None:
@@ -106,15 +135,40 @@ def _compile_step(step: Any, columns: list[str]) -> Step:
     raise _Unsupported(type(step).__name__)
 
 
-def _identity(inputs: np.ndarray) -> np.ndarray:
-    return inputs
+def _identity(columns: Columns) -> Columns:
+    return columns
+
+
+def _column(series: pd.Series) -> Column:
+    return series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy()
+
+
+def _matrix(columns: Columns) -> np.ndarray:
+    """The 2-D float array a final estimator reads."""
+    return np.column_stack([np.asarray(column, dtype=float) for column in columns])
+
+
+def _missing(column: Column) -> np.ndarray:
+    """Which values are missing (NaN: requests and checked tables never hold None)."""
+    if isinstance(column, pd.Categorical):
+        return column.codes < 0
+    return pd.isna(column)
+
+
+def _codes(lookup: dict[Any, int], column: Column) -> np.ndarray:
+    """Each value's position among ``lookup``'s keys; -1 for a value not among them (or
+    missing)."""
+    if isinstance(column, pd.Categorical):  # look up each category once, not each row
+        known = [lookup.get(category, -1) for category in column.categories.tolist()]
+        return np.array([*known, -1])[column.codes]  # code -1 (missing) takes the last -1
+    return np.array([lookup.get(value, -1) for value in column.tolist()], dtype=np.intp)
 
 
 def _chain(parts: list[Step]) -> Step:
-    def chained(inputs: np.ndarray) -> np.ndarray:
+    def chained(columns: Columns) -> Columns:
         for part in parts:
-            inputs = part(inputs)
-        return inputs
+            columns = part(columns)
+        return columns
 
     return chained
 
@@ -130,11 +184,11 @@ def _column_transformer(step: ColumnTransformer, columns: list[str]) -> Step:
         names = [columns[index] for index in indices]
         parts.append((indices, _compile_step(transformer, names)))
 
-    def transform(inputs: np.ndarray) -> np.ndarray:
-        outputs = []
+    def transform(columns: Columns) -> Columns:
+        outputs: Columns = []
         for indices, part in parts:
-            outputs.append(part(inputs[:, indices]))
-        return np.hstack([output.astype(float) for output in outputs])
+            outputs.extend(part([columns[index] for index in indices]))
+        return outputs
 
     return transform
 
@@ -168,27 +222,43 @@ def _imputer(step: SimpleImputer) -> Step:
     if numeric and np.isnan(statistics).any():  # scikit-learn drops such columns
         raise _Unsupported("SimpleImputer with an empty column")
 
-    def impute(inputs: np.ndarray) -> np.ndarray:
-        values = inputs.astype(float) if numeric else inputs.copy()
-        missing = values != values  # NaN is the only value not equal to itself
-        if missing.any():
-            values[missing] = np.broadcast_to(statistics, values.shape)[missing]
-        return values
+    def impute(columns: Columns) -> Columns:
+        imputed = []
+        for column, statistic in zip(columns, statistics.tolist(), strict=True):
+            values = np.asarray(column, dtype=float) if numeric else column
+            missing = _missing(values)
+            if missing.any():
+                values = _filled(values, missing, statistic)
+            imputed.append(values)
+        return imputed
 
     return impute
+
+
+def _filled(column: Column, missing: np.ndarray, value: Any) -> Column:
+    if isinstance(column, pd.Categorical):
+        if value not in column.categories:
+            column = column.add_categories([value])
+        return column.fillna(value)
+    filled = column.copy()
+    filled[missing] = value
+    return filled
 
 
 def _scaler(step: StandardScaler) -> Step:
     mean = step.mean_ if step.with_mean else None
     scale = step.scale_ if step.with_std else None
 
-    def scale_(inputs: np.ndarray) -> np.ndarray:
-        values = inputs.astype(float)
-        if mean is not None:
-            values = values - mean
-        if scale is not None:
-            values = values / scale
-        return values
+    def scale_(columns: Columns) -> Columns:
+        scaled = []
+        for index, column in enumerate(columns):
+            values = np.asarray(column, dtype=float)
+            if mean is not None:
+                values = values - mean[index]
+            if scale is not None:
+                values = values / scale[index]
+            scaled.append(values)
+        return scaled
 
     return scale_
 
@@ -204,20 +274,18 @@ def _one_hot(step: OneHotEncoder) -> Step:
         if any(_is_nan(category) for category in categories):
             raise _Unsupported("OneHotEncoder with a missing-value category")
         lookups.append({category: index for index, category in enumerate(categories.tolist())})
-    widths = [len(lookup) for lookup in lookups]
-    starts = np.cumsum([0, *widths[:-1]]).tolist()
-    total = sum(widths)
 
-    def encode(inputs: np.ndarray) -> np.ndarray:
-        encoded = np.zeros((len(inputs), total))
-        for column, (lookup, start) in enumerate(zip(lookups, starts, strict=True)):
-            for row, value in enumerate(inputs[:, column].tolist()):
-                index = lookup.get(value)
-                if index is not None:
-                    encoded[row, start + index] = 1.0
-                elif refuse_unknown:
-                    raise ValueError(f"unknown category {value!r} in column {column}")
-                # else all zeros, as handle_unknown="ignore" does
+    def encode(columns: Columns) -> Columns:
+        encoded: Columns = []
+        for number, (lookup, column) in enumerate(zip(lookups, columns, strict=True)):
+            codes = _codes(lookup, column)
+            known = np.flatnonzero(codes >= 0)
+            if refuse_unknown and len(known) < len(codes):
+                value = column[np.flatnonzero(codes < 0)[0]]
+                raise ValueError(f"unknown category {value!r} in column {number}")
+            block = np.zeros((len(lookup), len(column)))  # else all zeros, as "ignore" does
+            block[codes[known], known] = 1.0
+            encoded.extend(block)
         return encoded
 
     return encode
@@ -230,9 +298,7 @@ def _is_nan(value: Any) -> bool:
 # --- the final estimator ------------------------------------------------------------------
 
 
-def _compile_final(
-    estimator: Any, after_steps: bool
-) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]:
+def _compile_final(estimator: Any, after_steps: bool) -> Final:
     if type(estimator) is LogisticRegression:
         return _logistic(estimator)
     if type(estimator) is LinearRegression:
@@ -248,15 +314,19 @@ def _logistic(estimator: LogisticRegression):
     if not binary and estimator.solver == "liblinear":
         raise _Unsupported("liblinear's one-vs-rest probabilities")
 
-    def predict(inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        scores = inputs.astype(float) @ coef.T + intercept
+    def predict(inputs: np.ndarray, probabilities: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        scores = inputs @ coef.T + intercept
         if binary:  # one score: the log-odds of classes[1]
+            labels = classes[(scores[:, 0] > 0).astype(int)]
+            if not probabilities:
+                return labels, None
             positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return classes[(scores[:, 0] > 0).astype(int)], np.column_stack(
-                [1 - positive, positive]
-            )
+            return labels, np.column_stack([1 - positive, positive])
+        labels = classes[scores.argmax(axis=1)]
+        if not probabilities:
+            return labels, None
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return classes[scores.argmax(axis=1)], exp / exp.sum(axis=1, keepdims=True)
+        return labels, exp / exp.sum(axis=1, keepdims=True)
 
     return predict
 
@@ -266,8 +336,8 @@ def _linear(estimator: LinearRegression):
     if np.ndim(coef) != 1:
         raise _Unsupported("a regressor with several targets")
 
-    def predict(inputs: np.ndarray) -> tuple[np.ndarray, None]:
-        return inputs.astype(float) @ coef + intercept, None
+    def predict(inputs: np.ndarray, probabilities: bool) -> tuple[np.ndarray, None]:
+        return inputs @ coef + intercept, None
 
     return predict
 
@@ -277,10 +347,11 @@ def _delegate(estimator: Any):
     checks the served rows have passed already."""
     has_proba = hasattr(estimator, "predict_proba")
 
-    def predict(inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict(inputs: np.ndarray, probabilities: bool) -> tuple[np.ndarray, np.ndarray | None]:
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             labels = np.asarray(estimator.predict(inputs))
-            proba = np.asarray(estimator.predict_proba(inputs), dtype=float) if has_proba else None
+            wanted = has_proba and probabilities
+            proba = np.asarray(estimator.predict_proba(inputs), dtype=float) if wanted else None
         return labels, proba
 
     return predict

@@ -133,12 +133,18 @@ class ServedModel:
         """Ask the model about every row of ``frame`` (already validated) at once.
 
         ``probabilities=False`` skips the class probabilities (batch scoring of labels only).
-        Labels always come from the model's own ``predict``, so that a single row and a batch
-        get the same answer.
+        Through ``compiled`` when there is one (a table's categories become codes once, not a
+        lookup per row), else the model's own ``predict``: a single row and a batch get the
+        same answer either way.
         """
         if self.is_keras:
             return self._predict_keras(frame)
-        if not (probabilities and self.gives_probabilities):
+        wanted = probabilities and self.gives_probabilities
+        compiled = self.compiled
+        if compiled is not None:
+            labels, proba = compiled.predict_frame(frame, probabilities=wanted)
+            return Predictions(labels, proba, None if proba is None else self.card.classes)
+        if not wanted:
             return Predictions(np.asarray(self.model.predict(frame)), None, None)
         model, inputs = self.model, frame
         if isinstance(model, Pipeline) and len(model.steps) > 1:
@@ -151,9 +157,8 @@ class ServedModel:
 
     def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> Predictions:
         """Ask the model about a few rows that passed ``validate`` (a request's row, the
-        variants of an explanation): through ``compiled`` when there is one, else the frame and
-        ``predict``. Large tables go to ``predict``, where the pipeline's own overhead is
-        shared by many rows."""
+        variants of an explanation): through ``compiled`` when there is one, with no DataFrame to
+        build, else the frame and ``predict``."""
         compiled = self.compiled
         if compiled is None:
             return self.predict(self.frame(rows))

@@ -138,3 +138,19 @@ def test_a_model_fitted_on_a_bare_array_is_declined(split):
         X_train[NUMERIC[:3]].fillna(0).to_numpy(), X_train["body_mass_g"].fillna(0)
     )
     assert compile_model(model) is None
+
+
+def test_a_checked_table_gets_the_pipelines_answers(split):
+    """Tables come with categories as pandas Categoricals (serving.models.tables), missing
+    values included; their codes give the same one-hot rows as the values themselves."""
+    X_train, X_test, y_train, _ = split
+    model = recipes.penguin_pipeline().fit(X_train, y_train)
+    categories = {name: sorted(X_train[name].dropna().unique()) for name in ("island", "sex")}
+    table = X_test.astype({name: pd.CategoricalDtype(c) for name, c in categories.items()})
+    assert table["sex"].isna().any(), "a missing category should be imputed"
+    compiled = compile_model(model)
+    labels, probabilities = compiled.predict_frame(table)
+    assert labels.tolist() == model.predict(X_test).tolist()
+    np.testing.assert_allclose(probabilities, model.predict_proba(X_test), rtol=0, atol=1e-12)
+    only_labels, none = compiled.predict_frame(table, probabilities=False)
+    assert only_labels.tolist() == labels.tolist() and none is None
