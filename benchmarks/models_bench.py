@@ -393,7 +393,9 @@ def report(
         f"uploaded once per round (not timed); chunks of {sizes.chunk_size:,} rows; timed from "
         "the send to `run.completed`, which comes after the result CSV is written; the median "
         "round is shown. The run reads and checks the CSV itself (part of the timed work); the "
-        "direct peer gets the rows as a DataFrame.",
+        "direct peer is scikit-learn's `model.predict` on the rows as a DataFrame. The agent "
+        "scores through the compiled pipeline (categories one-hot from their codes, labels "
+        "only), which is why its scoring phase can beat that peer.",
         "- Servers: `python -m serving --open --store memory://` or `sqlite:///<tmp>/streams.db` "
         "with `--models <tmp>`; one process each, on 127.0.0.1. The client (this process) "
         "shares the machine's cores with the server under test.",
