@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from sklearn.linear_model import LinearRegression
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures
 
 from course import datasets, recipes
 from course.evaluate import report
@@ -61,6 +63,16 @@ def models_dir(shipped_models, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def registry(shipped_models) -> ModelRegistry:
     return ModelRegistry.open(shipped_models)
+
+
+@pytest.fixture(scope="session")
+def uncompilable(registry) -> ServedModel:
+    """The diabetes regressor behind a step serving.models.compiled does not reproduce."""
+    linear = registry.latest("diabetes-linear")
+    diabetes = datasets.load("diabetes")
+    X, y = diabetes.drop(columns="target"), diabetes["target"]
+    model = make_pipeline(PolynomialFeatures(), LinearRegression()).fit(X, y)
+    return ServedModel(linear.path, linear.card, model)
 
 
 @pytest.fixture(scope="session")

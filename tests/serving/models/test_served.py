@@ -2,9 +2,6 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures
 
 from course import datasets
 from course.evaluate import ProblemKind
@@ -86,16 +83,12 @@ def test_predict_rows_gives_the_pipelines_answers_without_a_frame(registry, name
     assert isinstance(fast_row["prediction"], str)  # JSON-ready, as the pipeline's
 
 
-def test_predict_rows_falls_back_to_the_pipeline_for_a_model_it_cannot_compile(registry):
-    linear = registry.latest("diabetes-linear")
-    diabetes = datasets.load("diabetes")
-    X, y = diabetes.drop(columns="target"), diabetes["target"]
-    model = make_pipeline(PolynomialFeatures(), LinearRegression()).fit(X, y)
-    served = ServedModel(linear.path, linear.card, model)
-    assert served.compiled is None
-    clean = [served.validate(row)[0] for row in _rows(X.head(5))]
-    answer = served.predict_rows(clean)
-    np.testing.assert_allclose(answer.labels, model.predict(X.head(5)))
+def test_predict_rows_falls_back_to_the_pipeline_for_a_model_it_cannot_compile(uncompilable):
+    assert uncompilable.compiled is None
+    X = datasets.load("diabetes").drop(columns="target").head(5)
+    clean = [uncompilable.validate(row)[0] for row in _rows(X)]
+    answer = uncompilable.predict_rows(clean)
+    np.testing.assert_allclose(answer.labels, uncompilable.model.predict(X))
     assert answer.probabilities is None
 
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sklearn.linear_model import LinearRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures
 
-from course import datasets
-from serving.models import ServedModel
 from serving.models.agents.offload import model_work
 
 pytestmark = pytest.mark.anyio
@@ -22,11 +17,6 @@ async def test_a_compiled_model_answers_on_the_event_loop_thread(registry):
     assert await model_work(served, threading.get_ident) == threading.get_ident()
 
 
-async def test_a_model_without_a_compiled_form_answers_in_a_thread(registry):
-    linear = registry.latest("diabetes-linear")
-    diabetes = datasets.load("diabetes")
-    X, y = diabetes.drop(columns="target"), diabetes["target"]
-    model = make_pipeline(PolynomialFeatures(), LinearRegression()).fit(X, y)
-    served = ServedModel(linear.path, linear.card, model)
-    assert served.compiled is None
-    assert await model_work(served, threading.get_ident) != threading.get_ident()
+async def test_a_model_without_a_compiled_form_answers_in_a_thread(uncompilable):
+    assert uncompilable.compiled is None
+    assert await model_work(uncompilable, threading.get_ident) != threading.get_ident()
