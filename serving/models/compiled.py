@@ -1,4 +1,4 @@
-"""A fitted scikit-learn pipeline, evaluated with NumPy for the few rows of one request.
+"""A fitted scikit-learn pipeline, evaluated with NumPy: a request's row or a whole table.
 
 Asking a scikit-learn pipeline about one row costs milliseconds that have nothing to do with
 the model: building a pandas DataFrame, then, in every step, checking the input again
@@ -17,8 +17,8 @@ not reproduce): the caller then uses the pipeline. The tests check that both giv
 labels and probabilities on every test row.
 
 Data moves between the steps as columns, one 1-D array each, so a table's numbers stay float
-arrays and its categories are looked up in C: a 50,000-row table costs a few milliseconds,
-several times less than the pipeline, which turns each category into a row-by-row lookup.
+arrays and its categories (pandas Categoricals) are looked up once per category, not per row:
+50,000 rows cost several times less than the pipeline's own ``predict``.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class CompiledModel:
         final: Final,
     ) -> None:
         self.features = features
-        self._steps = steps
+        self._transform = _chain(steps)
         self._final = final
 
     def predict(
@@ -92,9 +92,7 @@ class CompiledModel:
     def _evaluate(
         self, columns: Columns, probabilities: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        for step in self._steps:
-            columns = step(columns)
-        return self._final(_matrix(columns), probabilities)
+        return self._final(_matrix(self._transform(columns)), probabilities)
 
 
 def compile_model(model: Any) -> CompiledModel | None:

@@ -3,11 +3,11 @@
 Every model the server holds goes through ``ServedModel``: the scikit-learn pipeline or Keras
 network that ``course.export`` wrote, its card, and the three steps of a prediction: check a
 row against the card (``validate``), build the frame the model was trained on (``frame``), and
-ask the model (``predict``). A request's few rows take a shortcut, ``predict_rows``: the fitted
-pipeline evaluated with NumPy (serving.models.compiled), microseconds instead of the
-milliseconds pandas and scikit-learn's checks cost, with the same answers. Loading goes
-through ``course.export.load_model``, which checks the checksum and the allowed types:
-loading never runs code from the artifact.
+ask the model (``predict``; ``predict_rows`` for a request's few rows, with no frame to
+build). Both go through the fitted pipeline evaluated with NumPy when it can be
+(serving.models.compiled): the same answers, without the milliseconds pandas and
+scikit-learn's checks cost per call. Loading goes through ``course.export.load_model``,
+which checks the checksum and the allowed types: loading never runs code from the artifact.
 """
 
 from __future__ import annotations
@@ -142,8 +142,7 @@ class ServedModel:
         wanted = probabilities and self.gives_probabilities
         compiled = self.compiled
         if compiled is not None:
-            labels, proba = compiled.predict_frame(frame, probabilities=wanted)
-            return Predictions(labels, proba, None if proba is None else self.card.classes)
+            return self._answers(*compiled.predict_frame(frame, probabilities=wanted))
         if not wanted:
             return Predictions(np.asarray(self.model.predict(frame)), None, None)
         model, inputs = self.model, frame
@@ -162,10 +161,11 @@ class ServedModel:
         compiled = self.compiled
         if compiled is None:
             return self.predict(self.frame(rows))
-        labels, probabilities = compiled.predict(rows)
-        if probabilities is None or not self.gives_probabilities:
-            return Predictions(labels, None, None)
-        return Predictions(labels, probabilities, self.card.classes)
+        return self._answers(*compiled.predict(rows, probabilities=self.gives_probabilities))
+
+    def _answers(self, labels: np.ndarray, probabilities: np.ndarray | None) -> Predictions:
+        classes = None if probabilities is None else self.card.classes
+        return Predictions(labels, probabilities, classes)
 
     def _predict_keras(self, frame: pd.DataFrame) -> Predictions:
         inputs = frame.to_numpy(dtype="float32", na_value=np.nan)
