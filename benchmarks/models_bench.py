@@ -56,14 +56,6 @@ from serving.sessions import SessionSettings
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "models.md"
 MODEL = recipes.PENGUIN_MODEL_NAME
-ROW = {
-    "bill_length_mm": 47.5,
-    "bill_depth_mm": 14.2,
-    "flipper_length_mm": 218.0,
-    "body_mass_g": 5200.0,
-    "island": "Biscoe",
-    "sex": "male",
-}
 STARTUP_TIMEOUT = 120.0
 """scikit-learn and pandas load at start-up; a busy shared machine needs a long wait."""
 EVENT_TIMEOUT = 60.0
@@ -110,7 +102,7 @@ def peer_predict(served: ServedModel, trials: int) -> list[float]:
     samples = []
     for _ in range(trials):
         began = time.perf_counter()
-        clean, _ = served.validate(ROW)
+        clean, _ = served.validate(recipes.PENGUIN_EXAMPLE)
         served.predict(served.frame([clean]))
         samples.append((time.perf_counter() - began) * 1000)
     return samples
@@ -122,7 +114,7 @@ def compiled_predict(served: ServedModel, trials: int) -> list[float]:
     samples = []
     for _ in range(trials):
         began = time.perf_counter()
-        clean, _ = served.validate(ROW)
+        clean, _ = served.validate(recipes.PENGUIN_EXAMPLE)
         served.predict_rows([clean])
         samples.append((time.perf_counter() - began) * 1000)
     return samples
@@ -204,7 +196,7 @@ async def ours_predict(base: str, trials: int) -> list[float]:
                 "type": "send",
                 "id": f"p{trial}",
                 "agent": "predict",
-                "data": {"model": MODEL, "row": ROW},
+                "data": {"model": MODEL, "row": recipes.PENGUIN_EXAMPLE},
                 "params": {"speed": 1_000_000, "length": "short"},
             }
             began = time.perf_counter()

@@ -25,6 +25,7 @@ from course.export import export_model
 
 __all__ = [
     "PENGUIN_CATEGORICAL",
+    "PENGUIN_EXAMPLE",
     "PENGUIN_FEATURES",
     "PENGUIN_MODEL_NAME",
     "PENGUIN_NUMERIC",
@@ -40,6 +41,15 @@ PENGUIN_CATEGORICAL = ["island", "sex"]
 PENGUIN_FEATURES = PENGUIN_NUMERIC + PENGUIN_CATEGORICAL
 PENGUIN_TARGET = "species"
 PENGUIN_MODEL_NAME = "penguin-classifier"
+PENGUIN_EXAMPLE = {
+    "bill_length_mm": 47.5,
+    "bill_depth_mm": 14.2,
+    "flipper_length_mm": 218.0,
+    "body_mass_g": 5200.0,
+    "island": "Biscoe",
+    "sex": "male",
+}
+"""One penguin as a request row (a Gentoo, by its measurements): a first thing to ask the model."""
 
 TEST_SIZE = 0.25
 SEED = 0

@@ -1,18 +1,12 @@
 import pytest
 
-GENTOO_LIKE = {
-    "bill_length_mm": 47.5,
-    "bill_depth_mm": 14.2,
-    "flipper_length_mm": 218.0,
-    "body_mass_g": 5200.0,
-    "island": "Biscoe",
-    "sex": "male",
-}
+from course import recipes
+
 MEMBERS = ["penguin-classifier", "penguin-knn"]
 
 
 def test_members_publish_their_own_predictions_and_the_orchestrator_only_votes(session):
-    run = session.send("ensemble", {"row": GENTOO_LIKE, "models": MEMBERS})
+    run = session.send("ensemble", {"row": recipes.PENGUIN_EXAMPLE, "models": MEMBERS})
     events = session.events(run)
     written_by = {}
     for event in events:
@@ -32,7 +26,7 @@ def test_members_publish_their_own_predictions_and_the_orchestrator_only_votes(s
 
 
 def test_without_a_list_every_model_with_the_rows_features_votes(session):
-    run = session.send("ensemble", {"row": GENTOO_LIKE}, method="mean_probability")
+    run = session.send("ensemble", {"row": recipes.PENGUIN_EXAMPLE}, method="mean_probability")
     result = session.events(run)[-1]["data"]["result"]
     assert [m["model"] for m in result["members"]] == MEMBERS
     assert result["method"] == "mean_probability" and len(result["probabilities"]) == 3
@@ -40,7 +34,7 @@ def test_without_a_list_every_model_with_the_rows_features_votes(session):
 
 def test_a_bad_row_fails_before_any_member_runs_naming_model_and_field(session):
     run = session.send(
-        "ensemble", {"row": {**GENTOO_LIKE, "island": "Atlantis"}, "models": MEMBERS}
+        "ensemble", {"row": {**recipes.PENGUIN_EXAMPLE, "island": "Atlantis"}, "models": MEMBERS}
     )
     events = session.events(run)
     assert [event["type"] for event in events] == ["message", "run.started", "run.failed"]
@@ -51,7 +45,7 @@ def test_a_bad_row_fails_before_any_member_runs_naming_model_and_field(session):
 
 def test_models_of_different_targets_do_not_vote_together(session):
     run = session.send(
-        "ensemble", {"row": GENTOO_LIKE, "models": ["penguin-knn", "diabetes-linear"]}
+        "ensemble", {"row": recipes.PENGUIN_EXAMPLE, "models": ["penguin-knn", "diabetes-linear"]}
     )
     error = session.events(run)[-1]["data"]["error"]
     assert "an ensemble needs models that predict the same target the same way" in error
@@ -61,7 +55,7 @@ def test_models_of_different_targets_do_not_vote_together(session):
 @pytest.mark.anyio
 async def test_through_the_client_a_late_device_sees_each_member_and_the_vote(live):
     laptop = await live.connect("laptop")
-    ack = await laptop.send({"row": GENTOO_LIKE, "models": MEMBERS}, agent="ensemble")
+    ack = await laptop.send({"row": recipes.PENGUIN_EXAMPLE, "models": MEMBERS}, agent="ensemble")
     answer = await laptop.wait_for_answer(ack.run)
     assert answer.status == "completed" and answer.result["prediction"] == "Gentoo"
     late = await live.connect("phone", join=laptop)  # joins after the end: replays the history

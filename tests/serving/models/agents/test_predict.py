@@ -2,24 +2,20 @@ import asyncio
 
 import pytest
 
+from course import recipes
+
 
 def of_type(events, kind):
     return [event for event in events if event["type"] == kind]
 
 
-GENTOO_LIKE = {
-    "bill_length_mm": 47.5,
-    "bill_depth_mm": 14.2,
-    "flipper_length_mm": 218.0,
-    "body_mass_g": 5200.0,
-    "island": "Biscoe",
-    "sex": "male",
-}
 FAST = {"speed": 1_000_000}
 
 
 def test_the_prediction_comes_first_then_the_explanation_token_by_token(session):
-    run = session.send("predict", {"model": "penguin-classifier", "row": GENTOO_LIKE}, **FAST)
+    run = session.send(
+        "predict", {"model": "penguin-classifier", "row": recipes.PENGUIN_EXAMPLE}, **FAST
+    )
     events = session.events(run)
     kinds = [event["type"] for event in events]
     assert kinds[:3] == ["message", "run.started", "prediction"]
@@ -33,23 +29,27 @@ def test_the_prediction_comes_first_then_the_explanation_token_by_token(session)
     assert text == result["text"]
     assert text.startswith("The model thinks the species is Gentoo")
     assert len(of_type(events, "delta")) > 30
-    assert {c["feature"] for c in result["evidence"]["contributions"]} == set(GENTOO_LIKE)
+    assert {c["feature"] for c in result["evidence"]["contributions"]} == set(
+        recipes.PENGUIN_EXAMPLE
+    )
 
 
 def test_a_bad_row_fails_the_run_naming_each_field_and_the_session_goes_on(session):
-    row = {**GENTOO_LIKE, "island": "Atlantis", "body_mass_g": "heavy"}
+    row = {**recipes.PENGUIN_EXAMPLE, "island": "Atlantis", "body_mass_g": "heavy"}
     run = session.send("predict", {"model": "penguin-classifier", "row": row}, **FAST)
     failed = session.events(run)[-1]
     assert failed["type"] == "run.failed" and failed["data"]["kind"] == "RowValidationError"
     message = failed["data"]["error"]
     assert "island: unknown category 'Atlantis', never seen in training" in message
     assert "body_mass_g: got a string ('heavy'); expected a number (or null)" in message
-    again = session.send("predict", {"model": "penguin-classifier", "row": GENTOO_LIKE}, **FAST)
+    again = session.send(
+        "predict", {"model": "penguin-classifier", "row": recipes.PENGUIN_EXAMPLE}, **FAST
+    )
     assert session.events(again)[-1]["type"] == "run.completed"
 
 
 def test_an_out_of_range_value_is_a_warning_told_in_the_explanation(session):
-    row = {**GENTOO_LIKE, "body_mass_g": 12000.0}
+    row = {**recipes.PENGUIN_EXAMPLE, "body_mass_g": 12000.0}
     run = session.send("predict", {"model": "penguin-classifier", "row": row}, **FAST)
     events = session.events(run)
     assert [w["field"] for w in events[2]["data"]["warnings"]] == ["body_mass_g"]
@@ -58,7 +58,10 @@ def test_an_out_of_range_value_is_a_warning_told_in_the_explanation(session):
 
 def test_steering_mid_answer_changes_what_follows(session):
     run = session.send(
-        "predict", {"row": GENTOO_LIKE, "model": "penguin-classifier"}, speed=200, length="long"
+        "predict",
+        {"row": recipes.PENGUIN_EXAMPLE, "model": "penguin-classifier"},
+        speed=200,
+        length="long",
     )
     first = session.events(run, until=lambda event: event["type"] == "delta")
     reply = session.command(type="steer", run=run, params={"length": "short", "audience": "expert"})
@@ -73,7 +76,9 @@ def test_steering_mid_answer_changes_what_follows(session):
 
 
 def test_stop_ends_the_answer_early(session):
-    run = session.send("predict", {"model": "penguin-classifier", "row": GENTOO_LIKE}, speed=50)
+    run = session.send(
+        "predict", {"model": "penguin-classifier", "row": recipes.PENGUIN_EXAMPLE}, speed=50
+    )
     session.events(run, until=lambda event: event["type"] == "delta")
     assert session.command(type="cancel", run=run)["type"] == "ack"
     events = session.events(run)
@@ -82,16 +87,21 @@ def test_stop_ends_the_answer_early(session):
 
 
 def test_mistakes_in_the_request_are_explained(session):
-    run = session.send("predict", {"model": "nope", "row": GENTOO_LIKE})
+    run = session.send("predict", {"model": "nope", "row": recipes.PENGUIN_EXAMPLE})
     assert (
         "no model named 'nope': the models are diabetes-linear"
         in session.events(run)[-1]["data"]["error"]
     )
-    run = session.send("predict", {"model": "penguin-classifier", "rows": [GENTOO_LIKE]})
+    run = session.send(
+        "predict", {"model": "penguin-classifier", "rows": [recipes.PENGUIN_EXAMPLE]}
+    )
     error = session.events(run)[-1]["data"]["error"]
     assert "the predict agent does not know the field 'rows'; it reads model, row, version" in error
     reply = session.command(
-        type="send", agent="predict", data={"row": GENTOO_LIKE}, params={"length": "tiny"}
+        type="send",
+        agent="predict",
+        data={"row": recipes.PENGUIN_EXAMPLE},
+        params={"length": "tiny"},
     )
     assert reply["type"] == "error" and reply["code"] == "invalid_steer"
     assert "length must be one of short, medium, long" in reply["message"]
@@ -104,7 +114,9 @@ def test_mistakes_in_the_request_are_explained(session):
 async def test_a_drop_mid_answer_loses_and_repeats_no_token(live):
     client = await live.connect("laptop")
     ack = await client.send(
-        {"model": "penguin-classifier", "row": GENTOO_LIKE}, agent="predict", params={"speed": 300}
+        {"model": "penguin-classifier", "row": recipes.PENGUIN_EXAMPLE},
+        agent="predict",
+        params={"speed": 300},
     )
 
     def cut_twice(event, events):
@@ -125,7 +137,9 @@ async def test_a_second_device_stops_the_answer_and_both_see_it(live):
     laptop = await live.connect("laptop")
     phone = await live.connect("phone", join=laptop)
     ack = await laptop.send(
-        {"model": "penguin-classifier", "row": GENTOO_LIKE}, agent="predict", params={"speed": 20}
+        {"model": "penguin-classifier", "row": recipes.PENGUIN_EXAMPLE},
+        agent="predict",
+        params={"speed": 20},
     )
     first_delta = asyncio.Event()
 
