@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from benchmarks.models_bench import ROW, model_server
+from benchmarks.models_bench import model_server
 from benchmarks.servers import RunningServer, free_port
 from course import recipes
 
@@ -63,7 +63,7 @@ class NaiveServer:
 async def naive_trial(client: httpx.AsyncClient) -> tuple[float, float]:
     start = time.perf_counter()
     first = 0.0
-    async with client.stream("POST", "/predict", json=ROW) as response:
+    async with client.stream("POST", "/predict", json=recipes.PENGUIN_EXAMPLE) as response:
         async for line in response.aiter_lines():
             if line == "event: prediction":
                 first = time.perf_counter() - start
@@ -77,7 +77,7 @@ async def ours_trial(ws: Any, n: int) -> tuple[float, float]:
         "type": "send",
         "id": f"t{n}",
         "agent": "predict",
-        "data": {"model": recipes.PENGUIN_MODEL_NAME, "row": ROW},
+        "data": {"model": recipes.PENGUIN_MODEL_NAME, "row": recipes.PENGUIN_EXAMPLE},
         "params": {"speed": 1_000_000},
     }
     start = time.perf_counter()

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.models_bench import ROW
 from benchmarks.naive_sse import naive_app
 from course import recipes
 from serving.models import ModelRegistry
@@ -31,7 +30,7 @@ def post(app, body: object) -> httpx.Response:
 
 
 def test_a_row_streams_a_prediction_then_the_explanation(app) -> None:
-    response = post(app, ROW)
+    response = post(app, recipes.PENGUIN_EXAMPLE)
     assert response.headers["content-type"].startswith("text/event-stream")
     lines = [line for line in response.text.splitlines() if line]
     assert lines[0] == "event: prediction"
@@ -41,6 +40,6 @@ def test_a_row_streams_a_prediction_then_the_explanation(app) -> None:
 
 
 def test_a_bad_row_is_refused_with_the_reason(app) -> None:
-    response = post(app, {**ROW, "island": "Atlantis"})
+    response = post(app, {**recipes.PENGUIN_EXAMPLE, "island": "Atlantis"})
     assert response.status_code == 422
     assert "island" in response.json()["error"]
