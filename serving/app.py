@@ -39,7 +39,7 @@ class StreamsFirstApp(FastAPI):
     a layer installs covers the streams too. Everything else, lifespan included, is FastAPI.
     """
 
-    def __init__(self, streams: ASGIApp, **settings: Any) -> None:
+    def __init__(self, streams: StreamsApp, **settings: Any) -> None:
         self.streams = streams
         self._streams_stack: ASGIApp = streams
         super().__init__(**settings)
@@ -51,6 +51,11 @@ class StreamsFirstApp(FastAPI):
             stack = middleware_class(stack, *args, **kwargs)
         self._streams_stack = stack
         return super().build_middleware_stack()
+
+    def bare_streams(self) -> StreamsApp | None:
+        """The StreamsApp, if no added middleware wraps it: only then may the append lane
+        (serving.lane) call it directly."""
+        return None if self.user_middleware else self.streams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(STREAM_PREFIX):
@@ -112,7 +117,7 @@ def create_app(
     app.state.store = store
     app.state.signer = signer
     app.state.sessions = sessions
-    add_session_routes(app, sessions)
+    add_session_routes(app, sessions, streams)
     add_web_page(app, sessions)
     if models is not None:
         from serving.models import mount_models  # scikit-learn and pandas load only if needed

@@ -17,6 +17,7 @@ import uvicorn
 
 from serving.app import create_app
 from serving.config import ServerConfig
+from serving.lane import lane_protocol
 from serving.sessions import AgentRegistry
 from serving.streams import Store
 
@@ -39,7 +40,12 @@ class BackgroundServer:
         self.app = app
         self._server = uvicorn.Server(
             uvicorn.Config(
-                app, host=config.host, port=port or 0, log_level="warning", access_log=False
+                app,
+                host=config.host,
+                port=port or 0,
+                http=lane_protocol(app),
+                log_level="warning",
+                access_log=False,
             )
         )
         self._thread: threading.Thread | None = None

@@ -176,6 +176,7 @@ def serve(argv: Sequence[str]) -> int:
     import uvicorn
 
     from serving.app import create_app
+    from serving.lane import lane_protocol
     from serving.launch import ListeningServer, ensure_default_model
 
     secret = None if args.open else load_or_create_secret(args.data_dir)
@@ -215,6 +216,7 @@ def serve(argv: Sequence[str]) -> int:
             app,
             host=args.host,
             port=args.port,
+            http=lane_protocol(app),
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere

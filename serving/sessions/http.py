@@ -9,8 +9,8 @@ For clients without WebSocket (and for creating sessions):
   ``id``, so a browser's EventSource resumes by itself with ``Last-Event-ID``.
 
 Session logs are also readable as Durable Streams at ``/v1/stream/sessions/{id}``; writing them
-there is refused (ReadOnlySessionLogs): only this layer writes a session, so every event in it
-went through the checks here.
+there is refused (403 SESSION_LOG_READ_ONLY): only this layer writes a session, so every event
+in it went through the checks here.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import ASGIApp, Receive, Send
-from starlette.types import Scope as ASGIScope
 from starlette.websockets import WebSocket
 
 from serving.jsontext import parse_json
@@ -39,16 +37,22 @@ from serving.sessions.offsets import EventPosition, parse_start
 from serving.sessions.service import CreatedSession, SessionService
 from serving.sessions.session import PREFIX, Batch, SessionLog
 from serving.sessions.ws import bearer_token, session_socket
+from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
 
 SESSIONS = "/v1/sessions"
 _OFFSET_START = len(b'{"offset":"')
 
 
-def add_session_routes(app: FastAPI, service: SessionService) -> None:
-    """Mount the session endpoints on ``app`` and guard session logs on the streams endpoint."""
+def add_session_routes(app: FastAPI, service: SessionService, streams: StreamsApp) -> None:
+    """Mount the session endpoints on ``app``; make session logs read-only on ``streams``."""
     app.include_router(session_router(service))
-    app.add_middleware(ReadOnlySessionLogs)
+    streams.refuse_writes(
+        PREFIX,
+        "SESSION_LOG_READ_ONLY",
+        f"session logs are written only through the session API ({SESSIONS}/<id>/ws or "
+        f"{SESSIONS}/<id>/commands); here they can only be read",
+    )
 
 
 def session_router(service: SessionService) -> APIRouter:
@@ -193,41 +197,3 @@ async def _sse(
 def _sse_event(event: bytes) -> bytes:
     offset = event[_OFFSET_START : event.index(b'"', _OFFSET_START)]
     return b"id: " + offset + b"\ndata: " + event + b"\n\n"
-
-
-class ReadOnlySessionLogs:
-    """ASGI middleware: ``/v1/stream/sessions/...`` can be read, never written (403)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["path"].startswith(STREAM_PREFIX + PREFIX)
-            and scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        ):
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "SESSION_LOG_READ_ONLY",
-                        "message": "session logs are written only through the session API "
-                        f"({SESSIONS}/<id>/ws or {SESSIONS}/<id>/commands); here they can "
-                        "only be read",
-                    }
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"access-control-allow-origin", b"*"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)

@@ -24,6 +24,7 @@ from serving.streams.errors import (
     StreamError,
     StreamGone,
     StreamNotFound,
+    StreamReadOnly,
     StreamSeqConflict,
     Unauthorized,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "StreamGone",
     "StreamMeta",
     "StreamNotFound",
+    "StreamReadOnly",
     "StreamSeqConflict",
     "Unauthorized",
     "open_store",

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 class StreamError(Exception):
     """Base class: a request the streams layer refuses, with a message for the client."""
 
+    code: str | None = None
+    """The machine-readable error code, where it is not the HTTP layer's name for the class."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -78,6 +81,17 @@ class Unauthorized(StreamError):
 
 class Forbidden(StreamError):
     """A genuine token that does not grant this operation on this stream (403)."""
+
+
+class StreamReadOnly(Forbidden):
+    """The stream is under a prefix that another layer owns: it can be read, not written (403).
+
+    ``code`` comes from that layer (``SESSION_LOG_READ_ONLY`` for session logs).
+    """
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # --- 403: fenced producer ----------------------------------------------------------------

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote
 
 from serving.streams import protocol, sse
@@ -35,6 +35,7 @@ from serving.streams.errors import (
     StreamError,
     StreamGone,
     StreamNotFound,
+    StreamReadOnly,
     Unauthorized,
 )
 from serving.streams.offsets import TAIL
@@ -137,8 +138,36 @@ def _error_headers(error: StreamError) -> Headers:
 
 
 def _error_body(error: StreamError) -> bytes:
-    code = _CODES.get(type(error)) or type(error).__name__
+    code = error.code or _CODES.get(type(error)) or type(error).__name__
     return json.dumps({"error": {"code": code, "message": error.message}}).encode()
+
+
+class Answer(NamedTuple):
+    """A whole response: what the ASGI layer and the append lane (serving.lane) both send.
+
+    ``headers`` are the answer's own; every response also gets the common ones (_COMMON) and,
+    unless the status forbids a body, Content-Length.
+    """
+
+    status: int
+    headers: Headers
+    body: bytes = b""
+
+
+def error_answer(error: StreamError, method: str) -> Answer:
+    """The precise 4xx (or 503) for a refused request, with its recovery headers."""
+    body = b"" if method == "HEAD" else _error_body(error)
+    return Answer(
+        status_of(error), [(b"content-type", b"application/json"), *_error_headers(error)], body
+    )
+
+
+def answer_headers(answer: Answer) -> Headers:
+    """Every header of ``answer`` as sent: the common ones, its own, then Content-Length."""
+    headers = _COMMON + answer.headers
+    if answer.status not in (204, 304):
+        headers.append((b"content-length", str(len(answer.body)).encode()))
+    return headers
 
 
 class _ClientGone(Exception):
@@ -172,6 +201,11 @@ class StreamsApp:
         self.max_read_bytes = max_read_bytes
         self.limits = limits or Limits()
         self.clock = clock
+        self._read_only: list[tuple[str, StreamReadOnly]] = []
+
+    def refuse_writes(self, prefix: str, code: str, message: str) -> None:
+        """Streams named ``prefix...`` become read-only here: another layer writes them."""
+        self._read_only.append((prefix, StreamReadOnly(message, code)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,10 +218,10 @@ class StreamsApp:
             send = _with_cors(send)
         try:
             if method == "OPTIONS":
-                await _respond(send, 204, _PREFLIGHT)
+                await _respond(send, Answer(204, _PREFLIGHT))
                 return
             path = protocol.stream_path(scope["path"])
-            query = _parse_query(scope["query_string"])
+            query = parse_query(scope["query_string"])
             if method == "GET":
                 await self._get(path, headers, query, receive, send)
             elif method == "POST":
@@ -199,16 +233,14 @@ class StreamsApp:
             elif method == "DELETE":
                 self._authorize(headers, query, WRITE, path)
                 await self.store.delete(path)
-                await _respond(send, 204, [])
+                await _respond(send, Answer(204, []))
             else:
                 raise MethodNotAllowed(
                     f"{method} is not part of the protocol: use GET, HEAD, POST, PUT, DELETE "
                     "or OPTIONS"
                 )
         except StreamError as error:
-            body = b"" if method == "HEAD" else _error_body(error)
-            extra = [(b"content-type", b"application/json"), *_error_headers(error)]
-            await _respond(send, status_of(error), extra, body)
+            await _respond(send, error_answer(error, method))
         except _ClientGone:
             return
 
@@ -217,6 +249,10 @@ class StreamsApp:
     def _authorize(
         self, headers: dict[str, str], query: dict[str, list[str]], scope: str, stream: str
     ) -> None:
+        if scope == WRITE:
+            for prefix, refusal in self._read_only:
+                if stream.startswith(prefix):
+                    raise refusal
         if self.open_access:
             return
         assert self.signer is not None
@@ -260,7 +296,7 @@ class StreamsApp:
         response = _meta_headers(result.meta)
         if result.created:
             response.append((b"location", _location(scope, path)))
-        await _respond(send, 201 if result.created else 200, response)
+        await _respond(send, Answer(201 if result.created else 200, response))
 
     # --- POST ------------------------------------------------------------------------------
 
@@ -274,6 +310,19 @@ class StreamsApp:
     ) -> None:
         self._authorize(headers, query, WRITE, path)
         body = await _read_body(receive, headers, self.limits.max_request_bytes)
+        await _respond(send, await self._append(path, headers, body))
+
+    async def append(
+        self, path: str, headers: dict[str, str], query: dict[str, list[str]], body: bytes
+    ) -> Answer:
+        """Answer a POST whose body has been read (within the limit): the append lane's entry.
+
+        Raises StreamError for a refused request (error_answer turns it into a response).
+        """
+        self._authorize(headers, query, WRITE, path)
+        return await self._append(path, headers, body)
+
+    async def _append(self, path: str, headers: dict[str, str], body: bytes) -> Answer:
         request = protocol.parse_append(headers, body, self.limits)
         result = await self.store.append(path, request)
         response: Headers = [(b"stream-next-offset", str(result.tail).encode())]
@@ -283,7 +332,7 @@ class StreamsApp:
             response.append((b"producer-epoch", str(result.producer.epoch).encode()))
             response.append((b"producer-seq", str(result.producer.last_seq).encode()))
         fresh_producer_data = bool(request.producer and request.data and not result.duplicate)
-        await _respond(send, 200 if fresh_producer_data else 204, response)
+        return Answer(200 if fresh_producer_data else 204, response)
 
     # --- HEAD ------------------------------------------------------------------------------
 
@@ -300,7 +349,7 @@ class StreamsApp:
             response.append(
                 (b"stream-expires-at", protocol.format_expires_at(meta.expires_at).encode())
             )
-        await _respond(send, 200, response)
+        await _respond(send, Answer(200, response))
 
     # --- GET -------------------------------------------------------------------------------
 
@@ -334,21 +383,21 @@ class StreamsApp:
         if read.live is Live.LONG_POLL:
             response.append((b"stream-cursor", next_cursor(read.cursor, self.clock()).encode()))
             if not result.records:
-                await _respond(send, 204, response)
+                await _respond(send, Answer(204, response))
                 return
         body = protocol.render_records(meta.content_type, result.records)
         if read.position is TAIL:
             response.append((b"cache-control", b"no-store"))
-            await _respond(send, 200, response, body)
+            await _respond(send, Answer(200, response, body))
             return
         tag = protocol.etag(meta.stream_id, read.start, result.next_offset, result.end_of_stream)
         response.append((b"etag", tag.encode()))
         historic = not result.up_to_date and read.live is Live.CATCH_UP
         response.append((b"cache-control", _HISTORIC_CACHE if historic else b"no-cache"))
         if read.live is Live.CATCH_UP and protocol.etag_matches(headers.get("if-none-match"), tag):
-            await _respond(send, 304, response)
+            await _respond(send, Answer(304, response))
             return
-        await _respond(send, 200, response, body)
+        await _respond(send, Answer(200, response, body))
 
     async def _wait_for_records(self, path: str, result: ReadResult) -> ReadResult:
         """Long-poll: wait until records arrive, the stream closes, or the timeout passes."""
@@ -452,7 +501,7 @@ async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> No
     task.cancel()
 
 
-def _parse_query(query_string: bytes) -> dict[str, list[str]]:
+def parse_query(query_string: bytes) -> dict[str, list[str]]:
     """The query parameters; most appends have none, so skip parsing an empty string."""
     if not query_string:
         return {}
@@ -534,8 +583,7 @@ async def _drain(receive: Receive, budget: int) -> None:
             return
 
 
-async def _respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:
-    if status not in (204, 304):
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": _COMMON + headers})
-    await send({"type": "http.response.body", "body": body})
+async def _respond(send: Send, answer: Answer) -> None:
+    headers = answer_headers(answer)
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
