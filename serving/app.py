@@ -2,9 +2,10 @@
 
 Later layers (sessions, models, the web page) add their routes to the FastAPI app built here.
 The streams protocol is the hot path (every append, every live read), so requests under
-/v1/stream/ go straight to the plain-ASGI StreamsApp (through the middleware layers add, such
-as ReadOnlySessionLogs), ahead of FastAPI's own middleware and router: that saves per-request
-machinery that would cost more than the work itself.
+/v1/stream/ go straight to the plain-ASGI StreamsApp (through any middleware a layer adds),
+ahead of FastAPI's own middleware and router: that saves per-request machinery that would cost
+more than the work itself. Plain appends go further still: serving.lane answers them without
+ASGI at all.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ class StreamsFirstApp(FastAPI):
 
     Stream requests skip FastAPI's built-in stack (error and telemetry middleware, body limit,
     exception handling, router: ~15 µs of a ~140 µs append) but still pass through every
-    middleware added with ``add_middleware`` (ReadOnlySessionLogs, for one), so a guard that
-    a layer installs covers the streams too. Everything else, lifespan included, is FastAPI.
+    middleware added with ``add_middleware``, so a guard that a layer installs covers the
+    streams too; the append lane then stays off, since it would skip the guard (a layer that
+    only refuses some streams says so with ``StreamsApp.refuse_writes`` instead). Everything
+    else, lifespan included, is FastAPI.
     """
 
     def __init__(self, streams: StreamsApp, **settings: Any) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.app import create_app
+from serving.background import BackgroundServer
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
 
@@ -36,7 +38,7 @@ def test_app_opens_the_store_its_config_names() -> None:
 
 
 def test_stream_requests_pass_through_the_middleware_layers_add() -> None:
-    """Streams skip FastAPI's own stack, not the guards layers add (ReadOnlySessionLogs...)."""
+    """Streams skip FastAPI's own stack, not the guards layers add."""
     seen: list[str] = []
 
     class Recording:
@@ -54,3 +56,27 @@ def test_stream_requests_pass_through_the_middleware_layers_add() -> None:
         assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
         assert client.get("/openapi.json").status_code == 200
     assert seen == ["/v1/stream/s", "/openapi.json"]
+
+
+def test_added_middleware_turns_the_append_lane_off() -> None:
+    """Over a real socket, appends see an added guard: the lane (serving.lane) steps aside."""
+    seen: list[str] = []
+
+    class Recording:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                seen.append(f"{scope['method']} {scope['path']}")
+            await self.app(scope, receive, send)
+
+    server = BackgroundServer(ServerConfig(open_access=True), store=MemoryStore())
+    assert server.app.bare_streams() is server.app.streams
+    server.app.add_middleware(Recording)
+    assert server.app.bare_streams() is None
+    with server, httpx.Client(base_url=server.url) as client:
+        assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
+        appended = client.post("/v1/stream/s", content=b"a", headers={"content-type": "text/plain"})
+        assert appended.status_code == 204
+    assert seen == ["PUT /v1/stream/s", "POST /v1/stream/s"]
