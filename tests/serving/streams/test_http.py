@@ -19,8 +19,10 @@ from serving.app import create_app
 from serving.background import BackgroundServer
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
+from serving.streams.http import StreamsApp
 from serving.streams.offsets import Offset
 from serving.streams.protocol import Limits
+from serving.streams.store import CreateRequest
 from serving.tokens import TokenSigner
 
 pytestmark = pytest.mark.anyio
@@ -523,3 +525,27 @@ def test_no_request_sequence_gets_a_server_error(requests: list[tuple]) -> None:
                     assert error_of(response)["message"]
 
     asyncio.run(scenario())
+
+
+async def test_refused_prefixes_can_be_read_but_not_written() -> None:
+    """refuse_writes: a layer that owns some streams keeps every other writer out of them."""
+    store = MemoryStore()
+    streams = StreamsApp(store, signer=None, open_access=True)
+    streams.refuse_writes("owned/", "OWNED_ELSEWHERE", "write owned/ streams through the owner")
+    await store.create("owned/log", CreateRequest(content_type="text/plain", initial=b"hi"))
+    transport = httpx.ASGITransport(app=streams)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        refusals = [
+            await client.post("/v1/stream/owned/log", content=b"x", headers=TEXT),
+            await client.put("/v1/stream/owned/new", headers=TEXT),
+            await client.delete("/v1/stream/owned/log"),
+        ]
+        for response in refusals:
+            assert response.status_code == 403
+            assert error_of(response) == {
+                "code": "OWNED_ELSEWHERE",
+                "message": "write owned/ streams through the owner",
+            }
+        read = await client.get("/v1/stream/owned/log", params={"offset": "-1"})
+        assert (read.status_code, read.content) == (200, b"hi")
+        assert (await client.put("/v1/stream/mine", headers=TEXT)).status_code == 201
