@@ -3,7 +3,8 @@
 A thin asyncio layer: it reads the request, asks serving.streams.protocol to validate it, calls
 the store, and writes the answer. It is plain ASGI rather than FastAPI routes because this is
 the hot path (every append and every live read) and routing/validation layers cost more than
-the work itself.
+the work itself. Answers are Answer values; ``StreamsApp.append`` also serves the append lane
+(serving.lane), which calls it without ASGI.
 """
 
 from __future__ import annotations
