@@ -79,6 +79,7 @@ class AppendLaneProtocol(HttpToolsProtocol):
             or self.expect_100_continue
             or self.access_log
             or self.limit_concurrency is not None
+            or self.root_path  # behind a path prefix, uvicorn's path maps the URL
         ):
             return None
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.headers}
