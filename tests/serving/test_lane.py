@@ -9,14 +9,17 @@ the ASGI path calls ``_append``) proves which path served each request.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -25,12 +28,14 @@ from serving.background import BackgroundServer
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
 from serving.streams.http import Answer
+from serving.streams.offsets import ZERO
 from serving.streams.protocol import Limits
 from serving.streams.store import AppendRequest, AppendResult
 from serving.tokens import TokenSigner
 
-MAX_REQUEST_BYTES = 64 * 1024
-"""A small request limit, so the 413 test sends kilobytes, not megabytes."""
+MAX_REQUEST_BYTES = 1024 * 1024
+"""The request limit of the module's server: past uvicorn's 64 KiB read buffer, so a body
+this big pauses reading, yet small enough that the 413 test sends only a megabyte."""
 EXPLODING = "exploding"
 """The stream whose appends fail inside the store with an unexpected exception."""
 ORIGIN = {"origin": "http://course.test"}
@@ -52,7 +57,7 @@ class FailingStore(MemoryStore):
 
 @pytest.fixture(scope="module")
 def without_access_log() -> Iterator[None]:
-    """Serve as ``python -m serving`` does: with no access log, which turns the lane off.
+    """Serve as ``python -m serving`` does, with no access log (one turns the lane off).
 
     uvicorn logs access lines if its ``uvicorn.access`` logger has handlers (it asks each new
     connection), and the lane declines to skip them. BackgroundServer removes that logger's
@@ -261,6 +266,19 @@ def test_appends_on_both_paths_are_read_in_order_exactly_once(
     assert json.loads(read(server, stream)) == [0, 1, 2, 3, 4, 5]
 
 
+def test_a_percent_encoded_name_is_the_same_stream_on_both_paths(
+    server: BackgroundServer, lane_calls: list[str]
+) -> None:
+    stream = f"{fresh('encoded')}/with space"
+    with RawConnection(server.url) as connection:
+        url = quote(stream)
+        assert connection.exchange("PUT", url, TEXT).status == 201
+        assert connection.exchange("POST", url, TEXT, b"lane ").status == 204
+        assert connection.exchange("POST", url, TEXT | ORIGIN, b"asgi").status == 204
+    assert lane_calls == [stream]
+    assert read(server, quote(stream)) == b"lane asgi"
+
+
 def test_a_producer_append_answers_200_with_its_producer_headers_on_both_paths(
     server: BackgroundServer, lane_calls: list[str]
 ) -> None:
@@ -393,6 +411,7 @@ def _refusals_on_both_paths(
         ("session log", 403, "SESSION_LOG_READ_ONLY"),
         ("no body", 400, None),
         ("dot segment", 400, None),
+        ("producer gap", 409, "PRODUCER_SEQ_GAP"),
     ],
 )
 def test_a_refused_lane_append_is_the_precise_error_of_the_asgi_path(
@@ -406,6 +425,11 @@ def test_a_refused_lane_append_is_the_precise_error_of_the_asgi_path(
         "session log": (f"sessions/{uuid.uuid4().hex}", JSON, b"{}"),
         "no body": (json_stream, JSON, b""),
         "dot segment": ("a/../b", TEXT, b"x"),
+        "producer gap": (
+            json_stream,
+            JSON | {"producer-id": "p", "producer-epoch": "0", "producer-seq": "3"},
+            b"{}",
+        ),
     }[case]
     lane, asgi = _refusals_on_both_paths(server, stream, headers, body)
 
@@ -420,6 +444,24 @@ def test_a_refused_lane_append_is_the_precise_error_of_the_asgi_path(
     if code is not None:
         assert error["code"] == code
     assert json.loads(read(server, json_stream)) == []
+
+
+def test_an_append_to_a_closed_stream_gets_the_tail_in_the_same_409_on_both_paths(
+    server: BackgroundServer, lane_calls: list[str]
+) -> None:
+    stream = create(server, TEXT, "closed")
+    with RawConnection(server.url) as connection:
+        last = connection.exchange("POST", stream, TEXT | {"stream-closed": "true"}, b"end")
+        lane = connection.exchange("POST", stream, TEXT, b"late")
+        asgi = connection.exchange("POST", stream, TEXT | ORIGIN, b"late")
+    assert lane_calls == [stream, stream]
+    assert (last.status, last.header("stream-closed")) == (204, "true")
+    assert lane.status == asgi.status == 409
+    assert lane.header("stream-next-offset") == last.header("stream-next-offset")
+    assert protocol_headers(lane) == protocol_headers(asgi)
+    assert lane.body == asgi.body
+    assert lane.json()["error"]["code"] == "STREAM_CLOSED"  # type: ignore[index]
+    assert read(server, stream) == b"end"
 
 
 def test_a_body_over_the_limit_is_refused_with_413_and_the_connection_goes_on(
@@ -487,6 +529,19 @@ def test_a_client_that_leaves_mid_body_appends_nothing_and_the_server_goes_on(
     assert read(server, stream) == b"next"
 
 
+def test_a_body_past_uvicorns_read_buffer_is_appended_whole(
+    server: BackgroundServer, lane_calls: list[str]
+) -> None:
+    stream = create(server, TEXT, "big")
+    body = bytes(range(256)) * (MAX_REQUEST_BYTES // 256)
+    with RawConnection(server.url) as connection:
+        assert (
+            connection.exchange("POST", stream, {"content-type": "text/plain"}, body).status == 204
+        )
+    assert lane_calls == [stream]
+    assert read(server, stream) == body
+
+
 def test_a_body_sent_in_several_writes_is_appended_whole(
     server: BackgroundServer, lane_calls: list[str]
 ) -> None:
@@ -544,3 +599,67 @@ def test_many_appends_over_one_kept_alive_connection_all_land_in_order(
     assert len(client_ports) == 1
     assert len(lane_calls) == 200
     assert json.loads(read(server, stream)) == list(range(200))
+
+
+def test_appends_from_many_connections_at_once_each_land_exactly_once(
+    server: BackgroundServer, lane_calls: list[str]
+) -> None:
+    stream = create(server, JSON, "concurrent")
+
+    def writer(name: int) -> None:
+        with RawConnection(server.url) as connection:
+            for number in range(25):
+                message = json.dumps([name, number]).encode()
+                # a JSON array body appends its items: wrap the pair in one more array
+                assert (
+                    connection.exchange("POST", stream, JSON, b"[" + message + b"]").status == 204
+                )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(writer, range(8)))
+    assert len(lane_calls) == 200
+    messages = json.loads(read(server, stream))
+    assert sorted(map(tuple, messages)) == [(name, n) for name in range(8) for n in range(25)]
+    for name in range(8):  # each connection's appends keep their order
+        assert [n for writer_name, n in messages if writer_name == name] == list(range(25))
+
+
+def test_an_append_in_flight_at_shutdown_lands_and_its_answer_closes_the_connection(
+    without_access_log: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore()
+    server = BackgroundServer(ServerConfig(store_url="memory://", open_access=True), store=store)
+    lane_calls = _spy_on_lane(server, monkeypatch)
+    server.start()
+    stopping = threading.Thread(target=server.stop)
+    try:
+        stream = fresh("shutdown")
+        with RawConnection(server.url) as connection:
+            assert connection.exchange("PUT", stream, TEXT).status == 201
+            request = connection.request("POST", stream, TEXT, b"last words")
+            connection.send(request[:-5])
+            stopping.start()
+            _wait_until_refused(server.url)  # uvicorn has asked each connection to shut down
+            connection.send(request[-5:])
+            response = connection.response()
+            assert (response.status, response.header("connection")) == (204, "close")
+            assert connection.closed_by_server()
+    finally:
+        if stopping.ident is None:  # the test failed before the shutdown began
+            stopping.start()
+        stopping.join(20)
+    assert lane_calls == [stream]
+    result = asyncio.run(store.read(stream, ZERO, 1 << 20))
+    assert result.records == [b"last words"]
+
+
+def _wait_until_refused(url: str, timeout: float = 10.0) -> None:
+    parts = urlsplit(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((parts.hostname, parts.port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        time.sleep(0.01)
+    raise TimeoutError(f"{url} still accepts connections after {timeout} s")
