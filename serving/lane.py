@@ -77,7 +77,6 @@ class AppendLaneProtocol(HttpToolsProtocol):
             or not parser.should_keep_alive()
             or parser.should_upgrade()
             or self.expect_100_continue
-            or self.access_log
             or self.limit_concurrency is not None
             or self.root_path  # behind a path prefix, uvicorn's path maps the URL
         ):
@@ -94,7 +93,11 @@ class AppendLaneProtocol(HttpToolsProtocol):
         url = httptools.parse_url(self.url)
         path = url.path.decode("ascii")
         return _LaneCycle(
-            self, unquote(path) if "%" in path else path, headers, parse_query(url.query or b"")
+            self,
+            self.url,
+            unquote(path) if "%" in path else path,
+            headers,
+            parse_query(url.query or b""),
         )
 
 
@@ -104,11 +107,13 @@ class _LaneCycle:
     def __init__(
         self,
         owner: AppendLaneProtocol,
+        target: bytes,
         url_path: str,
         headers: dict[str, str],
         query: dict[str, list[str]],
     ) -> None:
         self.owner = owner
+        self.target = target
         self.url_path = url_path
         self.headers = headers
         self.query = query
@@ -157,6 +162,15 @@ class _LaneCycle:
             parts.append(_CLOSE)
         parts += (b"\r\n", answer.body)
         owner.transport.write(b"".join(parts))
+        if owner.access_log:  # the line uvicorn's path would log, in its shape
+            owner.access_logger.info(
+                '%s - "%s %s HTTP/%s" %d',
+                "{}:{}".format(*owner.client) if owner.client else "",
+                "POST",
+                self.target.decode("latin-1"),
+                "1.1",
+                answer.status,
+            )
         self.response_complete = True
         self.message_event.set()
         if not self.keep_alive:

@@ -56,22 +56,7 @@ class FailingStore(MemoryStore):
 
 
 @pytest.fixture(scope="module")
-def without_access_log() -> Iterator[None]:
-    """Serve as ``python -m serving`` does, with no access log (one turns the lane off).
-
-    uvicorn logs access lines if its ``uvicorn.access`` logger has handlers (it asks each new
-    connection), and the lane declines to skip them. BackgroundServer removes that logger's
-    handlers, but pytest (9.x) attaches its log capture to every non-propagating logger, so
-    under pytest the lane would never be taken.
-    """
-    access_logger = logging.getLogger("uvicorn.access")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(access_logger, "hasHandlers", lambda: False)
-        yield
-
-
-@pytest.fixture(scope="module")
-def server(without_access_log: None) -> Iterator[BackgroundServer]:
+def server() -> Iterator[BackgroundServer]:
     """One open server for the module: every test uses streams of its own names."""
     config = ServerConfig(
         store_url="memory://",
@@ -83,7 +68,7 @@ def server(without_access_log: None) -> Iterator[BackgroundServer]:
 
 
 @pytest.fixture(scope="module")
-def token_server(without_access_log: None) -> Iterator[BackgroundServer]:
+def token_server() -> Iterator[BackgroundServer]:
     with BackgroundServer(ServerConfig(store_url="memory://", secret=SECRET)) as running:
         yield running
 
@@ -625,7 +610,7 @@ def test_appends_from_many_connections_at_once_each_land_exactly_once(
 
 
 def test_an_append_in_flight_at_shutdown_lands_and_its_answer_closes_the_connection(
-    without_access_log: None, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = MemoryStore()
     server = BackgroundServer(ServerConfig(store_url="memory://", open_access=True), store=store)
@@ -663,3 +648,21 @@ def _wait_until_refused(url: str, timeout: float = 10.0) -> None:
             return
         time.sleep(0.01)
     raise TimeoutError(f"{url} still accepts connections after {timeout} s")
+
+
+def test_a_lane_append_logs_the_access_line_uvicorn_would(
+    server: BackgroundServer, lane_calls: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    stream = create(server, TEXT, "access-log")
+    with (
+        caplog.at_level(logging.INFO, logger="uvicorn.access"),
+        RawConnection(server.url) as connection,
+    ):
+        assert connection.exchange("POST", f"{stream}?from=lane", TEXT, b"a").status == 204
+        assert connection.exchange("POST", f"{stream}?from=lane", TEXT | ORIGIN, b"b").status == 204
+    assert lane_calls == [stream]
+    lines = [record for record in caplog.records if record.name == "uvicorn.access"]
+    assert len(lines) == 2
+    assert lines[0].getMessage() == lines[1].getMessage()
+    assert lines[0].args == lines[1].args  # the shape uvicorn's access formatter unpacks
+    assert f'"POST /v1/stream/{stream}?from=lane HTTP/1.1" 204' in lines[0].getMessage()
