@@ -1,8 +1,9 @@
 """Errors raised by the streams layer: each one names what was wrong and what to do.
 
 Stores and the protocol core raise these; the HTTP layer maps each class to one status code
-(serving.streams.http). Every error carries a human-readable ``message``; some carry the data a
-client needs to recover (the current producer epoch, the expected sequence number, the tail).
+(serving.streams.http) and puts its ``code`` in the response body. Every error carries a
+human-readable ``message``; some carry the data a client needs to recover (the current producer
+epoch, the expected sequence number, the tail).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
 class StreamError(Exception):
     """Base class: a request the streams layer refuses, with a message for the client."""
 
-    code: str | None = None
-    """The machine-readable error code, where it is not the HTTP layer's name for the class."""
+    code = "BAD_REQUEST"
+    """The machine-readable error code in the response body (UPPER_SNAKE, as the npm client's
+    codes: NOT_FOUND, BAD_REQUEST, ...; finer ones where a client can act on the difference)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -30,21 +32,31 @@ class StreamError(Exception):
 class InvalidRequest(StreamError):
     """A header, query parameter or body is malformed (400)."""
 
+    code = "BAD_REQUEST"
+
 
 class InvalidOffset(InvalidRequest):
     """An offset is not one this server could have produced (400)."""
+
+    code = "INVALID_OFFSET"
 
 
 class OffsetOutOfRange(InvalidRequest):
     """A well-formed offset lies beyond the stream's tail (400)."""
 
+    code = "OFFSET_OUT_OF_RANGE"
+
 
 class InvalidForkOffset(InvalidRequest):
     """A fork offset or sub-offset does not name a position in the source stream (400)."""
 
+    code = "INVALID_FORK_OFFSET"
+
 
 class ProducerEpochSeqInvalid(InvalidRequest):
     """A producer raised its epoch but did not restart at Producer-Seq 0 (400)."""
+
+    code = "PRODUCER_EPOCH_SEQ_INVALID"
 
 
 # --- 404 / 410: the stream is not there ----------------------------------------------------
@@ -53,6 +65,8 @@ class ProducerEpochSeqInvalid(InvalidRequest):
 class StreamNotFound(StreamError):
     """No stream at this path (never created, deleted, or expired) (404)."""
 
+    code = "NOT_FOUND"
+
 
 class StreamGone(StreamError):
     """The stream was deleted or expired but forks still read its history (410).
@@ -60,12 +74,16 @@ class StreamGone(StreamError):
     Its path cannot be reused (PUT answers 409) until the last fork is deleted.
     """
 
+    code = "STREAM_GONE"
+
 
 class OffsetTrimmed(StreamError):
     """The records right after this offset were removed by the store's retention limit (410).
 
     ``earliest`` is the oldest offset the stream can still be read from.
     """
+
+    code = "OFFSET_TRIMMED"
 
     def __init__(self, message: str, earliest: Offset) -> None:
         super().__init__(message)
@@ -78,9 +96,13 @@ class OffsetTrimmed(StreamError):
 class Unauthorized(StreamError):
     """No bearer token, or one the server cannot trust (401)."""
 
+    code = "UNAUTHORIZED"
+
 
 class Forbidden(StreamError):
     """A genuine token that does not grant this operation on this stream (403)."""
+
+    code = "FORBIDDEN"
 
 
 class StreamReadOnly(Forbidden):
@@ -88,6 +110,8 @@ class StreamReadOnly(Forbidden):
 
     ``code`` comes from that layer (``SESSION_LOG_READ_ONLY`` for session logs).
     """
+
+    code = "READ_ONLY"
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -100,6 +124,8 @@ class StreamReadOnly(Forbidden):
 class ProducerStaleEpoch(StreamError):
     """A producer wrote with an epoch older than the one the server holds (403)."""
 
+    code = "PRODUCER_STALE_EPOCH"
+
     def __init__(self, message: str, current_epoch: int) -> None:
         super().__init__(message)
         self.current_epoch = current_epoch
@@ -111,6 +137,8 @@ class ProducerStaleEpoch(StreamError):
 class MethodNotAllowed(StreamError):
     """An HTTP method the streams do not speak (405)."""
 
+    code = "METHOD_NOT_ALLOWED"
+
 
 # --- 409: conflicts with the stream's state ----------------------------------------------
 
@@ -118,21 +146,31 @@ class MethodNotAllowed(StreamError):
 class StreamConflict(StreamError):
     """Base for 409 answers."""
 
+    code = "CONFLICT"
+
 
 class ConfigMismatch(StreamConflict):
     """PUT on an existing stream with a different configuration (409)."""
+
+    code = "CONFIG_MISMATCH"
 
 
 class ForkSourceGone(StreamConflict):
     """Fork from a source that was deleted while other forks keep it readable (409)."""
 
+    code = "FORK_SOURCE_GONE"
+
 
 class ContentTypeMismatch(StreamConflict):
     """An append's Content-Type differs from the stream's (409)."""
 
+    code = "CONTENT_TYPE_MISMATCH"
+
 
 class StreamClosed(StreamConflict):
     """An append to a closed stream (409). ``tail`` is the stream's final offset."""
+
+    code = "STREAM_CLOSED"
 
     def __init__(self, message: str, tail: Offset) -> None:
         super().__init__(message)
@@ -142,9 +180,13 @@ class StreamClosed(StreamConflict):
 class StreamSeqConflict(StreamConflict):
     """A Stream-Seq value that is not greater than the last one accepted (409)."""
 
+    code = "STREAM_SEQ_CONFLICT"
+
 
 class ProducerSeqGap(StreamConflict):
     """A Producer-Seq that skips ahead of the next expected one (409)."""
+
+    code = "PRODUCER_SEQ_GAP"
 
     def __init__(self, message: str, expected_seq: int, received_seq: int) -> None:
         super().__init__(message)
@@ -158,6 +200,8 @@ class ProducerSeqGap(StreamConflict):
 class PayloadTooLarge(StreamError):
     """A message or request body exceeds the server's limit (413)."""
 
+    code = "PAYLOAD_TOO_LARGE"
+
 
 # --- 503 ----------------------------------------------------------------------------------
 
@@ -167,6 +211,8 @@ class StoreUnavailable(StreamError):
 
     Nothing acknowledged is lost; the client should retry after ``retry_after`` seconds.
     """
+
+    code = "STORE_UNAVAILABLE"
 
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)

@@ -20,10 +20,7 @@ from urllib.parse import parse_qs, quote
 from serving.streams import protocol, sse
 from serving.streams.cursor import next_cursor
 from serving.streams.errors import (
-    ConfigMismatch,
-    ContentTypeMismatch,
     Forbidden,
-    ForkSourceGone,
     InvalidRequest,
     MethodNotAllowed,
     OffsetTrimmed,
@@ -64,16 +61,6 @@ _STATUS: dict[type[StreamError], int] = {
     StreamConflict: 409,
     PayloadTooLarge: 413,
     StoreUnavailable: 503,
-}
-_CODES: dict[type[StreamError], str] = {
-    ConfigMismatch: "CONFIG_MISMATCH",
-    ContentTypeMismatch: "CONTENT_TYPE_MISMATCH",
-    ForkSourceGone: "FORK_SOURCE_GONE",
-    StreamClosed: "STREAM_CLOSED",
-    ProducerSeqGap: "PRODUCER_SEQ_GAP",
-    ProducerStaleEpoch: "PRODUCER_STALE_EPOCH",
-    OffsetTrimmed: "OFFSET_TRIMMED",
-    StoreUnavailable: "STORE_UNAVAILABLE",
 }
 
 _ALLOW_HEADERS = (
@@ -139,8 +126,7 @@ def _error_headers(error: StreamError) -> Headers:
 
 
 def _error_body(error: StreamError) -> bytes:
-    code = error.code or _CODES.get(type(error)) or type(error).__name__
-    return json.dumps({"error": {"code": code, "message": error.message}}).encode()
+    return json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
 
 
 class Answer(NamedTuple):

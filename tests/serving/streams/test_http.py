@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from serving.app import create_app
 from serving.background import BackgroundServer
 from serving.config import ServerConfig
-from serving.streams import MemoryStore
+from serving.streams import InvalidRequest, MemoryStore, StreamError, StreamNotFound
 from serving.streams.http import StreamsApp
 from serving.streams.offsets import Offset
 from serving.streams.protocol import Limits
@@ -248,7 +249,21 @@ async def test_bad_input_gets_a_precise_4xx(
     response = await client.request(method, path, headers=headers, content=body)
     assert response.status_code == status
     assert words in error_of(response)["message"]
+    assert re.fullmatch("[A-Z]+(_[A-Z]+)*", error_of(response)["code"])
     assert (await client.get("/v1/stream/j")).json() == []
+
+
+def test_every_refusal_has_a_code_of_its_own() -> None:
+    """Clients branch on ``code``: each kind of refusal has its own, in the npm client's style."""
+    kinds = [StreamError, *_subclasses(StreamError)]
+    codes = [kind.code for kind in kinds]
+    assert all(re.fullmatch("[A-Z]+(_[A-Z]+)*", code) for code in codes), codes
+    assert len(set(codes)) == len(codes) - 1  # StreamError and InvalidRequest: BAD_REQUEST
+    assert (StreamNotFound.code, InvalidRequest.code) == ("NOT_FOUND", "BAD_REQUEST")
+
+
+def _subclasses(kind: type) -> list[type]:
+    return [sub for direct in kind.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 
 async def test_producer_fencing_and_gaps_carry_recovery_headers(client: httpx.AsyncClient) -> None:
