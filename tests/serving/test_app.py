@@ -37,43 +37,36 @@ def test_app_opens_the_store_its_config_names() -> None:
         create_app(ServerConfig(open_access=True, store_url="nosuch://"))
 
 
+class Recording:
+    """Middleware a layer might add: it notes each HTTP request it sees in ``seen``."""
+
+    def __init__(self, app: ASGIApp, seen: list[str]) -> None:
+        self.app = app
+        self.seen = seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append(f"{scope['method']} {scope['path']}")
+        await self.app(scope, receive, send)
+
+
 def test_stream_requests_pass_through_the_middleware_layers_add() -> None:
     """Streams skip FastAPI's own stack, not the guards layers add."""
     seen: list[str] = []
-
-    class Recording:
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                seen.append(scope["path"])
-            await self.app(scope, receive, send)
-
     app = create_app(ServerConfig(open_access=True), store=MemoryStore())
-    app.add_middleware(Recording)
+    app.add_middleware(Recording, seen=seen)
     with TestClient(app) as client:
         assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
         assert client.get("/openapi.json").status_code == 200
-    assert seen == ["/v1/stream/s", "/openapi.json"]
+    assert seen == ["PUT /v1/stream/s", "GET /openapi.json"]
 
 
 def test_added_middleware_turns_the_append_lane_off() -> None:
     """Over a real socket, appends see an added guard: the lane (serving.lane) steps aside."""
     seen: list[str] = []
-
-    class Recording:
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                seen.append(f"{scope['method']} {scope['path']}")
-            await self.app(scope, receive, send)
-
     server = BackgroundServer(ServerConfig(open_access=True), store=MemoryStore())
     assert server.app.bare_streams() is server.app.streams
-    server.app.add_middleware(Recording)
+    server.app.add_middleware(Recording, seen=seen)
     assert server.app.bare_streams() is None
     with server, httpx.Client(base_url=server.url) as client:
         assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
