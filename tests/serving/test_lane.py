@@ -195,6 +195,13 @@ def protocol_headers(response: RawResponse) -> list[tuple[str, str]]:
     )
 
 
+def assert_same_answer(lane: RawResponse, asgi: RawResponse, status: int) -> None:
+    """The lane answered exactly as the ASGI path: status, protocol headers and body."""
+    assert lane.status == asgi.status == status
+    assert protocol_headers(lane) == protocol_headers(asgi)
+    assert lane.body == asgi.body
+
+
 def fresh(name: str) -> str:
     return f"lane-{name}-{uuid.uuid4().hex[:8]}"
 
@@ -226,10 +233,9 @@ def test_a_plain_append_takes_the_lane_and_answers_as_the_asgi_path(
         asgi = connection.exchange("POST", on_asgi, TEXT | ORIGIN, b"hello")
         assert lane_calls == [on_lane]
 
-    assert lane.status == asgi.status == 204
+    assert_same_answer(lane, asgi, 204)
     assert lane.header("stream-next-offset") is not None
-    assert protocol_headers(lane) == protocol_headers(asgi)
-    assert lane.body == asgi.body == b""
+    assert lane.body == b""
     assert asgi.header("access-control-allow-origin") == "*"
     assert lane.header("access-control-allow-origin") is None
     assert read(server, on_lane) == read(server, on_asgi) == b"hello"
@@ -274,8 +280,7 @@ def test_a_producer_append_answers_200_with_its_producer_headers_on_both_paths(
         asgi = connection.exchange("POST", on_asgi, TEXT | producer | ORIGIN, b"once")
         replay = connection.exchange("POST", on_lane, TEXT | producer, b"once")
     assert lane_calls == [on_lane, on_lane]
-    assert lane.status == asgi.status == 200
-    assert protocol_headers(lane) == protocol_headers(asgi)
+    assert_same_answer(lane, asgi, 200)
     assert (lane.header("producer-epoch"), lane.header("producer-seq")) == ("0", "0")
     assert replay.status == 204  # a duplicate is acknowledged, not appended again
     assert read(server, on_lane) == b"once"
@@ -420,10 +425,8 @@ def test_a_refused_lane_append_is_the_precise_error_of_the_asgi_path(
 
     # The first request took the lane (which refuses a bad name before calling append).
     assert len(lane_calls) == (0 if case == "dot segment" else 1)
-    assert lane.status == asgi.status == status
+    assert_same_answer(lane, asgi, status)
     assert lane.header("content-type") == "application/json"
-    assert protocol_headers(lane) == protocol_headers(asgi)
-    assert lane.body == asgi.body
     error = lane.json()["error"]  # type: ignore[index]
     assert error["message"]
     if code is not None:
@@ -441,10 +444,8 @@ def test_an_append_to_a_closed_stream_gets_the_tail_in_the_same_409_on_both_path
         asgi = connection.exchange("POST", stream, TEXT | ORIGIN, b"late")
     assert lane_calls == [stream, stream]
     assert (last.status, last.header("stream-closed")) == (204, "true")
-    assert lane.status == asgi.status == 409
+    assert_same_answer(lane, asgi, 409)
     assert lane.header("stream-next-offset") == last.header("stream-next-offset")
-    assert protocol_headers(lane) == protocol_headers(asgi)
-    assert lane.body == asgi.body
     assert lane.json()["error"]["code"] == "STREAM_CLOSED"  # type: ignore[index]
     assert read(server, stream) == b"end"
 
@@ -556,10 +557,9 @@ def test_an_unexpected_store_failure_is_a_500_that_closes_only_its_connection(
             assert connection.closed_by_server()
     lane, asgi = answers
     assert lane_calls == [EXPLODING]
-    assert lane.status == asgi.status == 500
-    assert lane.header("connection") == asgi.header("connection") == "close"
-    assert protocol_headers(lane) == protocol_headers(asgi)
-    assert lane.body == asgi.body == b"Internal Server Error"
+    assert_same_answer(lane, asgi, 500)
+    assert lane.header("connection") == "close"
+    assert lane.body == b"Internal Server Error"
 
     stream = create(server, TEXT, "after-500")
     with RawConnection(server.url) as connection:
