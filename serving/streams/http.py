@@ -188,11 +188,11 @@ class StreamsApp:
         self.max_read_bytes = max_read_bytes
         self.limits = limits or Limits()
         self.clock = clock
-        self._read_only: list[tuple[str, StreamReadOnly]] = []
+        self._read_only: list[tuple[str, str, str]] = []
 
     def refuse_writes(self, prefix: str, code: str, message: str) -> None:
         """Streams named ``prefix...`` become read-only here: another layer writes them."""
-        self._read_only.append((prefix, StreamReadOnly(message, code)))
+        self._read_only.append((prefix, code, message))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -237,9 +237,9 @@ class StreamsApp:
         self, headers: dict[str, str], query: dict[str, list[str]], scope: str, stream: str
     ) -> None:
         if scope == WRITE:
-            for prefix, refusal in self._read_only:
+            for prefix, code, message in self._read_only:
                 if stream.startswith(prefix):
-                    raise refusal
+                    raise StreamReadOnly(message, code)
         if self.open_access:
             return
         assert self.signer is not None
