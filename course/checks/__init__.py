@@ -1,0 +1,61 @@
+"""Instant feedback on the notebooks' exercises: one module per notebook, one import here.
+
+Each check takes the learner's answer and returns a ``Feedback``: either "correct" with why,
+or what is wrong and a hint. A check never answers a bare ``False``. An answer still left as
+``...`` (the starting point of every exercise) raises ``NotImplementedError``, which says what
+to do next; that is also what keeps the learner versions of the notebooks runnable.
+
+Writing a new check: take the answer first, call ``require_answer``, compare with the expected
+value, and return ``correct(...)`` or ``wrong(..., hint=...)`` with a message for each common
+mistake (see docs/notebooks.md). Checks import scikit-learn, pandas and the course modules
+they need inside the function, so that importing this module stays fast.
+"""
+
+from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks.build import beats_baseline, stratified_split
+from course.checks.capstone import model_ready_features, persistence_accuracy, time_ordered_split
+from course.checks.deep_learning import digits_network, parameter_count
+from course.checks.evaluation import confusion_cell, grid_search
+from course.checks.explore import class_share, strongest_correlation
+from course.checks.landscape import problem_kind
+from course.checks.objective import missing_values, penguin_features
+from course.checks.predict import class_probability, valid_request
+from course.checks.prepare import leaky_option, penguin_preprocessor
+from course.checks.regression import largest_coefficient
+from course.checks.reinforcement import discounted_return, q_update, reaches_goal
+from course.checks.ship_it import caught_up, dissenting_member, shorter_explanation
+from course.checks.unsupervised import best_k, clusters_match
+
+__all__ = [
+    "Feedback",
+    "beats_baseline",
+    "best_k",
+    "caught_up",
+    "class_probability",
+    "class_share",
+    "clusters_match",
+    "confusion_cell",
+    "correct",
+    "digits_network",
+    "discounted_return",
+    "dissenting_member",
+    "grid_search",
+    "largest_coefficient",
+    "leaky_option",
+    "missing_values",
+    "model_ready_features",
+    "parameter_count",
+    "penguin_features",
+    "penguin_preprocessor",
+    "persistence_accuracy",
+    "problem_kind",
+    "q_update",
+    "reaches_goal",
+    "require_answer",
+    "shorter_explanation",
+    "stratified_split",
+    "strongest_correlation",
+    "time_ordered_split",
+    "valid_request",
+    "wrong",
+]

@@ -1,0 +1,28 @@
+
+import pytest
+
+from course import checks
+
+
+@pytest.mark.parametrize(
+    ("target", "answer", "passed", "says"),
+    [
+        ("species", "classification", True, "3 classes"),
+        ("species", "Multiclass classification", True, "multiclass classification:"),
+        ("species", "binary classification", False, "with 3 classes it is multiclass"),
+        ("species", "regression", False, "holds labels (Adelie, Gentoo, Chinstrap)"),
+        ("species", "clustering", False, "there is a target, 'species'"),
+        ("body_mass_g", "regression", True, "a quantity"),
+        ("body_mass_g", "classification", False, "a quantity on a scale (2700 to 6300)"),
+        (None, "clustering", True, "find groups"),
+        (None, "regression", False, "there is no target column"),
+        ("species", "classify", False, "is not a kind of problem"),
+        ("species", 3, False, "should be a word"),
+    ],
+)
+def test_problem_kind_names_the_mistake(penguins, target, answer, passed, says):
+    frame = penguins if target else penguins.drop(columns="species")
+    feedback = checks.problem_kind(answer, frame, target)
+    assert feedback.passed is passed
+    assert says in feedback.message
+    assert passed or feedback.hint
