@@ -8,6 +8,7 @@ form (``normalize``), and lists what would make them fail or flicker under nbval
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import os
@@ -28,6 +29,7 @@ __all__ = [
     "problems",
     "read",
     "run",
+    "test_set_problems",
     "write",
 ]
 
@@ -36,6 +38,9 @@ QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
 IGNORE_TAGS = ("nbval-ignore-output", "nbval-skip")
 _FIGURE_REPR = re.compile(r"<(Figure size|Axes[:>]|matplotlib\.)")
 _TF_IMPORT = re.compile(r"^\s*(import|from)\s+(tensorflow|keras)\b", re.MULTILINE)
+_TEST_ROWS = re.compile(r"^[Xy]_test")  # X_test, y_test, X_test_20: the rows of a test set
+EVALUATION_TAG = "evaluation"
+FIGURE_DESCRIPTION = "Figure: "
 
 
 def read(path: Path) -> NotebookNode:
@@ -122,7 +127,7 @@ def is_normalized(path: Path) -> bool:
 
 def problems(nb: NotebookNode) -> list[str]:
     """Everything that would make a committed notebook fail, flicker or mislead under nbval."""
-    found = list(exercises.problems(nb))
+    found = list(exercises.problems(nb)) + test_set_problems(nb)
     quiet_tensorflow = False
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
@@ -155,7 +160,83 @@ def problems(nb: NotebookNode) -> list[str]:
             )
         for output in cell.outputs:
             found.extend(_output_problems(number, output, tags))
+        if _shows_a_figure(cell) and not _describes_its_figure(cell):
+            found.append(
+                f"cell {number} shows a figure without a description: end it with "
+                "plots.show(\"what a reader should see\") so the figure has a text alternative."
+            )
     return found
+
+
+def _shows_a_figure(cell: NotebookNode) -> bool:
+    return any("image/png" in output.get("data", {}) for output in cell.outputs)
+
+
+def _describes_its_figure(cell: NotebookNode) -> bool:
+    return any(
+        output.output_type == "stream" and FIGURE_DESCRIPTION in output.text
+        for output in cell.outputs
+    )
+
+
+def test_set_problems(nb: NotebookNode) -> list[str]:
+    """Where a notebook looks at its test set before its evaluation step, or scores on it twice.
+
+    The rule of the course (docs/notebooks.md): test rows come only from a ``SealedTestSet``
+    (``course.holdout``), opened once, in a cell after the markdown cell tagged
+    ``evaluation``; nothing before it touches ``X_test``/``y_test``, and no check cell scores
+    learner work on them. Read from the code, so a notebook cannot pass by luck.
+    """
+    found: list[str] = []
+    marker = next(
+        (index for index, cell in enumerate(nb.cells)
+         if EVALUATION_TAG in cell.get("metadata", {}).get("tags", [])),
+        len(nb.cells),
+    )
+    openings = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        number = index + 1
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue  # an unanswered exercise or a magic: exercises.problems reports those
+        tags = cell.get("metadata", {}).get("tags", [])
+        for node in ast.walk(tree):
+            if _is_opening(node):
+                openings.append(number)
+                if index < marker:
+                    found.append(
+                        f"cell {number} opens the test set before the evaluation step: choose "
+                        "with cross-validation on the training rows, and open it once, after "
+                        f"the markdown cell tagged {EVALUATION_TAG!r}."
+                    )
+            elif isinstance(node, ast.Attribute) and node.attr in ("_X", "_y"):
+                found.append(f"cell {number} reaches inside a sealed test set: call .open().")
+            elif isinstance(node, ast.Name) and _TEST_ROWS.match(node.id):
+                if index < marker:
+                    found.append(
+                        f"cell {number} uses test rows ({node.id}) before the evaluation step: "
+                        "keep them sealed (course.holdout.split_and_seal) until then."
+                    )
+                elif "check" in tags and isinstance(node.ctx, ast.Load):
+                    found.append(
+                        f"cell {number} is a check given test rows ({node.id}): checks judge "
+                        "learner work on the training rows (cross-validation), never the test set."
+                    )
+    if len(openings) > 1:
+        cells = ", ".join(str(number) for number in openings)
+        found.append(f"cells {cells} open the test set {len(openings)} times: open it once.")
+    return list(dict.fromkeys(found))  # one message per cell and name, however often it is used
+
+
+def _is_opening(node: ast.AST) -> bool:
+    """``something_test_something.open()``: opening a sealed test set."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    owner = node.func.value
+    return node.func.attr == "open" and isinstance(owner, ast.Name) and "test" in owner.id
 
 
 def _output_problems(number: int, output: NotebookNode, tags: list[str]) -> list[str]:

@@ -1,8 +1,15 @@
-"""Figure helpers for the notebooks: every figure gets a title and labelled axes.
+"""Figure helpers for the notebooks: every figure gets a title, labelled axes and a description.
 
 Single-panel helpers draw on ``ax`` (a new figure when it is None) and return the Axes, like
 pandas and seaborn; the multi-panel ``plot_images`` returns its Figure. In a notebook, end the
-cell with ``plt.show()`` so no ``<Axes ...>`` text is printed under the figure.
+cell with ``plots.show("what the figure shows")``: it shows the figure, then prints that
+sentence under it, the figure's text alternative for a screen reader, a printout, and nbval.
+
+Readable by everyone: ``use_accessible_style()`` (once, in the set-up cell) makes the Okabe-Ito
+palette, safe for the common colour-vision deficiencies, the default colour cycle; and colour
+is never the only cue: each group also gets its own marker (``MARKERS``) or hatch
+(``HATCHES``). Scores measured by cross-validation are drawn with their spread across folds
+(``plot_search``, ``plot_learning_curve``): a difference smaller than the error bars is a tie.
 """
 
 from __future__ import annotations
@@ -12,22 +19,128 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 __all__ = [
+    "HATCHES",
+    "MARKERS",
+    "PALETTE",
+    "plot_histograms",
     "plot_images",
+    "plot_learning_curve",
     "plot_policy",
     "plot_returns",
     "plot_scores",
+    "plot_search",
     "plot_training_history",
+    "show",
+    "use_accessible_style",
 ]
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+"""Okabe & Ito's colour-blind-safe palette: blue, orange, green, vermilion, pink, sky, yellow."""
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+HATCHES = ["", "//", "..", "xx", "\\\\", "--", "++", "oo"]
 
 _ARROWS = {0: (0.0, 0.3), 1: (0.3, 0.0), 2: (0.0, -0.3), 3: (-0.3, 0.0)}  # up right down left
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:
     return plt.subplots(figsize=figsize)[1] if ax is None else ax
+
+
+def use_accessible_style() -> None:
+    """Make the colour-blind-safe palette matplotlib's default colour cycle."""
+    plt.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
+
+
+def show(description: str) -> None:
+    """Show the current figure, then its description: one or two sentences on what it shows.
+
+    The description is the figure's text alternative: say what a reader should see ("the
+    Gentoos stand apart with longer flippers"), not what was drawn ("a histogram").
+    """
+    text = " ".join(description.split())
+    if not text:
+        raise ValueError("describe the figure: what should a reader see in it?")
+    plt.show()
+    print(f"Figure: {text}")
+
+
+def plot_histograms(
+    frame: Any,
+    column: str,
+    *,
+    by: str,
+    title: str,
+    xlabel: str,
+    bins: int = 20,
+    ax: Axes | None = None,
+) -> Axes:
+    """One histogram of ``column`` per group of ``by``, on the same bins, each with a hatch.
+
+    Shared bins make the bars comparable (per-group bins would draw each group at its own
+    resolution); step outlines plus hatches keep overlapping groups apart without colour.
+    """
+    ax = _axes(ax)
+    values = frame[column].dropna()
+    edges = np.histogram_bin_edges(values, bins=bins)
+    for index, (name, group) in enumerate(frame.groupby(by, observed=True)[column]):
+        ax.hist(group.dropna(), bins=edges, histtype="step", linewidth=1.8,
+                color=PALETTE[index % len(PALETTE)], hatch=HATCHES[index % len(HATCHES)],
+                label=str(name))
+    ax.set(title=title, xlabel=xlabel, ylabel="number of rows")
+    ax.legend(title=by)
+    return ax
+
+
+def plot_search(
+    search: Any, param: str, *, title: str, xlabel: str, ax: Axes | None = None
+) -> Axes:
+    """A fitted ``GridSearchCV`` over one parameter: mean score per value, ± one standard
+    deviation across the folds, and the best mean's band shaded so ties are easy to see."""
+    results = search.cv_results_
+    key = f"param_{param}"
+    if key not in results:
+        searched = sorted(key.removeprefix("param_") for key in results if key.startswith("param_"))
+        raise ValueError(f"the search did not try {param!r}; it searched {searched}.")
+    values = np.asarray(results[key], dtype=float)
+    means = np.asarray(results["mean_test_score"])
+    spreads = np.asarray(results["std_test_score"])
+    ax = _axes(ax)
+    best = int(np.argmax(means))
+    ax.axhspan(means[best] - spreads[best], means[best] + spreads[best], color=PALETTE[1],
+               alpha=0.2, label="best mean ± 1 std: values inside tie with it")
+    ax.errorbar(values, means, yerr=spreads, marker="o", capsize=4, color=PALETTE[0],
+                label="mean over the folds ± 1 std")
+    ax.set(title=title, xlabel=xlabel, ylabel="cross-validated score")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_learning_curve(
+    sizes: Any,
+    train_scores: Any,
+    validation_scores: Any,
+    *,
+    title: str,
+    ylabel: str = "accuracy",
+    ax: Axes | None = None,
+) -> Axes:
+    """``learning_curve``'s output: training and cross-validated scores, ± one standard
+    deviation across the folds, with a different marker and line style for each curve."""
+    ax = _axes(ax)
+    curves = [("training rows", train_scores, "o", "-"),
+              ("cross-validation", validation_scores, "s", "--")]
+    for index, (label, scores, marker, style) in enumerate(curves):
+        scores = np.asarray(scores, dtype=float)
+        ax.errorbar(sizes, scores.mean(axis=1), yerr=scores.std(axis=1), marker=marker,
+                    linestyle=style, capsize=4, color=PALETTE[index], label=f"{label} ± 1 std")
+    ax.set(title=title, xlabel="number of training rows", ylabel=ylabel)
+    ax.legend(loc="lower right")
+    return ax
 
 
 def plot_images(

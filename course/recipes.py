@@ -15,13 +15,13 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from course import datasets
 from course.evaluate import report
 from course.export import export_model
+from course.holdout import SealedTestSet, split_and_seal
 
 __all__ = [
     "PENGUIN_CATEGORICAL",
@@ -81,19 +81,17 @@ def penguin_pipeline(classifier: Any = None) -> Pipeline:
     return Pipeline([("preprocess", penguin_preprocessor()), ("classify", classifier)])
 
 
-def penguin_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """The course's split of the penguins: ``X_train, X_test, y_train, y_test``.
+def penguin_split() -> tuple[pd.DataFrame, pd.Series, SealedTestSet]:
+    """The course's split of the penguins: ``X_train, y_train, test_set``.
 
-    A quarter of the birds are kept for testing, stratified by species so that each species
-    has the same share in both parts, with a fixed seed so every notebook gets the same rows.
+    A quarter of the birds are sealed away for testing (``test_set.open()`` at the evaluation
+    step), stratified by species so that each species has the same share in both parts, with a
+    fixed seed so every notebook gets the same rows.
     """
     penguins = datasets.load("penguins")
     X = penguins[PENGUIN_FEATURES]
     y = penguins[PENGUIN_TARGET]
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=TEST_SIZE, stratify=y, random_state=SEED
-    )
-    return X_train, X_test, y_train, y_test
+    return split_and_seal(X, y, test_size=TEST_SIZE, stratify=y, random_state=SEED)
 
 
 def train_penguin_model(models_dir: str | os.PathLike[str] = "models") -> Path:
@@ -103,8 +101,9 @@ def train_penguin_model(models_dir: str | os.PathLike[str] = "models") -> Path:
     holds the test metrics. This is what notebook 06 does and what ``make serve`` runs when
     no model has been exported yet.
     """
-    X_train, X_test, y_train, y_test = penguin_split()
+    X_train, y_train, test_set = penguin_split()
     model = penguin_pipeline().fit(X_train, y_train)
+    X_test, y_test = test_set.open()
     return export_model(
         model,
         X_train,

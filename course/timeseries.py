@@ -2,7 +2,8 @@
 
 A random split lets a model peek at tomorrow while learning today, so its test score is
 too good to be true. ``time_split`` cuts at a date instead: every test row comes after every
-training row, as it will when the model is used for real.
+training row, as it will when the model is used for real. The test rows come sealed
+(``course.holdout``): open them once, at the evaluation step.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from typing import Any
 
 import pandas as pd
 
+from course.holdout import SealedTestSet
+
 __all__ = ["time_split"]
 
 
 def time_split(
     X: pd.DataFrame, y: pd.Series, *, dates: Any, test_from: Any
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """``X_train, X_test, y_train, y_test``: rows dated before ``test_from`` train, the rest test.
+) -> tuple[pd.DataFrame, pd.Series, SealedTestSet]:
+    """``X_train, y_train, test_set``: rows dated before ``test_from`` train, the rest are sealed.
 
     ``dates`` holds one date per row (a column of the original frame, for example), in
     increasing order; ``test_from`` is the first test date, e.g. ``"2015-01-01"``.
@@ -44,4 +47,4 @@ def time_split(
             f"test_from={cut.date()} leaves no {side} rows: the dates run from {first} to "
             f"{last}; choose a date in between"
         )
-    return X[~is_test], X[is_test], y[~is_test], y[is_test]
+    return X[~is_test], y[~is_test], SealedTestSet(X[is_test], y[is_test])

@@ -52,9 +52,9 @@ def test_binary_report_prints_a_deterministic_table(small_classifier):
     assert str(report(small_classifier, TEST_X, TEST_Y)) == "\n".join(
         [
             "Classification report: LogisticRegression on 5 rows (positive class: b)",
-            "  accuracy   0.800",
-            "  precision  1.000",
-            "  recall     0.667",
+            "  accuracy   0.800  (95% interval 0.376 to 0.964)",
+            "  precision  1.000  (95% interval 0.342 to 1.000)",
+            "  recall     0.667  (95% interval 0.208 to 0.939)",
             "  F1         0.800",
             "  ROC AUC    0.833",
             "Per class:",
@@ -169,7 +169,9 @@ def test_regression_gives_mae_rmse_and_r2():
             "r2": 1 - (errors**2).sum() / ((y - y.mean()) ** 2).sum(),
         }
     )
-    assert str(result).splitlines()[1:] == ["  MAE   43.277", "  RMSE  53.476", "  R²    0.518"]
+    assert [line.split("  (")[0] for line in str(result).splitlines()[1:]] == [
+        "  MAE   43.277", "  RMSE  53.476", "  R²    0.518"
+    ]
 
 
 def test_r2_needs_two_rows():
@@ -217,7 +219,7 @@ def test_a_single_cluster_has_no_silhouette(iris):
 def test_html_shows_every_table(small_classifier):
     page = report(small_classifier, TEST_X, TEST_Y)._repr_html_()
 
-    assert "<td>accuracy</td><td>0.800</td>" in page
+    assert "<td>accuracy</td><td>0.800  (95% interval 0.376 to 0.964)</td>" in page
     assert page.count("<table") == 3
 
 
@@ -335,3 +337,33 @@ def test_keras_ambiguous_output_is_explained(keras):
 
     with pytest.raises(ValueError, match="activation='softmax'"):
         problem_kind(model)
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    from course.evaluate import wilson_interval
+
+    low, high = wilson_interval(0, 10)  # no success in 10 trials: still up to ~28%
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = wilson_interval(85, 86)
+    assert (round(low, 3), round(high, 3)) == (0.937, 0.998)
+    with pytest.raises(ValueError, match="at least one trial"):
+        wilson_interval(0, 0)
+
+
+def test_report_bounds_accuracy_and_a_regressions_errors():
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    X, y = make_classification(n_samples=200, random_state=0)
+    classified = report(LogisticRegression().fit(X, y), X, y)
+    low, high = classified.intervals["accuracy"]
+    assert low < classified.metrics["accuracy"] < high
+    assert {"precision", "recall"} <= set(classified.intervals)
+    assert "95% interval" in str(classified)
+
+    X, y = make_regression(n_samples=100, noise=10, random_state=0)
+    regressed = report(LinearRegression().fit(X, y), X, y)
+    for name in ("mae", "rmse"):
+        low, high = regressed.intervals[name]
+        assert low < regressed.metrics[name] < high
+    assert regressed.intervals == report(LinearRegression().fit(X, y), X, y).intervals  # seeded

@@ -65,3 +65,54 @@ def test_plot_images_can_centre_the_colour_scale_on_zero():
     weights = np.linspace(-1.0, 3.0, 64).reshape(1, 64)
     figure = plots.plot_images(weights, title="Weights", cmap="RdBu_r", centered=True)
     assert figure.axes[0].get_images()[0].get_clim() == (-3.0, 3.0)
+
+
+def test_show_prints_the_description_as_the_figures_text(capsys):
+    plt.subplots()
+    plots.show("The Gentoos  stand apart\n with longer flippers.")
+    assert capsys.readouterr().out == "Figure: The Gentoos stand apart with longer flippers.\n"
+    with pytest.raises(ValueError, match="describe the figure"):
+        plots.show("  ")
+
+
+def test_accessible_style_makes_the_palette_the_default_cycle():
+    plots.use_accessible_style()
+    assert plt.rcParams["axes.prop_cycle"].by_key()["color"] == plots.PALETTE
+    assert len(plots.MARKERS) == len(plots.HATCHES) == len(plots.PALETTE)
+
+
+def test_histograms_share_their_bins_and_tell_groups_apart_without_colour():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": np.r_[rng.normal(0, 1, 50), rng.normal(5, 1, 30)],
+                          "kind": ["a"] * 50 + ["b"] * 30})
+    ax = plots.plot_histograms(frame, "size", by="kind", title="Sizes", xlabel="size")
+    first, second = ax.patches  # one step outline per group
+    assert first.get_hatch() != second.get_hatch()
+    edges = {tuple(np.round(patch.get_path().vertices[::2, 0], 9)) for patch in ax.patches}
+    assert len(edges) == 1  # both groups drawn on the same bin edges
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b"]
+
+
+def test_plot_search_draws_each_value_with_its_spread():
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = make_classification(n_samples=120, random_state=0)
+    search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2, 3]}, cv=3)
+    ax = plots.plot_search(search.fit(X, y), "max_depth", title="Depth", xlabel="max_depth")
+    line, caps, (bars,) = ax.containers[0].lines
+    np.testing.assert_allclose(line.get_ydata(), search.cv_results_["mean_test_score"])
+    assert len(bars.get_segments()) == 3  # one error bar per value tried
+    with pytest.raises(ValueError, match=r"did not try 'min_samples_leaf'.*\['max_depth'\]"):
+        plots.plot_search(search, "min_samples_leaf", title="x", xlabel="x")
+
+
+def test_plot_learning_curve_has_error_bars_and_two_markers():
+    scores = np.array([[0.8, 0.9], [0.85, 0.95]])
+    ax = plots.plot_learning_curve([10, 20], scores, scores - 0.1, title="Curve")
+    markers = [container.lines[0].get_marker() for container in ax.containers]
+    assert markers == ["o", "s"]
+    assert ax.get_xlabel() == "number of training rows"

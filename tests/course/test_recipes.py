@@ -11,7 +11,9 @@ from course.schema import to_frame, validate_row
 
 @pytest.fixture(scope="module")
 def split():
-    return recipes.penguin_split()
+    X_train, y_train, test_set = recipes.penguin_split()
+    X_test, y_test = test_set.open()
+    return X_train, X_test, y_train, y_test
 
 
 def test_the_split_keeps_a_stratified_quarter_of_the_birds_for_testing(split):
@@ -26,8 +28,9 @@ def test_the_split_keeps_a_stratified_quarter_of_the_birds_for_testing(split):
 
 
 def test_the_split_is_the_same_in_every_notebook(split):
-    again = recipes.penguin_split()
-    for first, second in zip(split, again, strict=True):
+    X_train, y_train, test_set = recipes.penguin_split()
+    X_test, y_test = test_set.open()
+    for first, second in zip(split, (X_train, X_test, y_train, y_test), strict=True):
         pd.testing.assert_index_equal(first.index, second.index)
 
 

@@ -14,7 +14,8 @@ def daily():
 
 def test_the_past_trains_and_the_future_tests(daily):
     X, y, dates = daily
-    X_train, X_test, y_train, y_test = time_split(X, y, dates=dates, test_from="2015-01-01")
+    X_train, y_train, test_set = time_split(X, y, dates=dates, test_from="2015-01-01")
+    X_test, y_test = test_set.open()
     assert X_train["temp"].tolist() == [1.0, 2.0, 3.0]
     assert X_test["temp"].tolist() == [4.0, 5.0, 6.0]
     assert y_train.index.tolist() == X_train.index.tolist() == [10, 11, 12]
@@ -24,7 +25,8 @@ def test_the_past_trains_and_the_future_tests(daily):
 def test_the_dates_may_be_a_column_with_another_index_or_strings(daily):
     X, y, dates = daily
     as_text = dates.dt.strftime("%Y-%m-%d").tolist()
-    X_train, X_test, _, _ = time_split(X, y, dates=as_text, test_from=pd.Timestamp("2015-01-02"))
+    X_train, _, test_set = time_split(X, y, dates=as_text, test_from=pd.Timestamp("2015-01-02"))
+    X_test, _ = test_set.open()
     assert (len(X_train), len(X_test)) == (4, 2)
 
 

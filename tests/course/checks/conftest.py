@@ -12,7 +12,9 @@ def penguins():
 
 @pytest.fixture(scope="module")
 def split():
-    return recipes.penguin_split()
+    X_train, y_train, test_set = recipes.penguin_split()
+    X_test, y_test = test_set.open()
+    return X_train, X_test, y_train, y_test
 
 
 @pytest.fixture(scope="module")

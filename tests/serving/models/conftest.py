@@ -28,7 +28,9 @@ PENGUIN = recipes.PENGUIN_MODEL_NAME
 
 @pytest.fixture(scope="session")
 def penguin_split():
-    return recipes.penguin_split()
+    X_train, y_train, test_set = recipes.penguin_split()
+    X_test, y_test = test_set.open()
+    return X_train, X_test, y_train, y_test
 
 
 @pytest.fixture(scope="session")

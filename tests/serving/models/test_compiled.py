@@ -47,7 +47,9 @@ def assert_same_answers(model: Any, X: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def split():
-    return recipes.penguin_split()
+    X_train, y_train, test_set = recipes.penguin_split()
+    X_test, y_test = test_set.open()
+    return X_train, X_test, y_train, y_test
 
 
 def test_the_course_penguin_pipeline_on_every_test_row(split):
