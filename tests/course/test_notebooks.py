@@ -148,8 +148,9 @@ def test_what_the_rules_allow():
     image = new_output(
         "display_data", data={"image/png": "iVBOR", "text/plain": "<Figure size 640x480>"}
     )
+    described = new_output("stream", name="stdout", text="Figure: the forest ties the tree.\n")
     assert not problems_of(
-        ran("plots.plot_scores(scores)\nplt.show()", image),
+        ran('plots.plot_scores(scores)\nplots.show("the forest ties the tree.")', image, described),
         ran(
             "1 / 0",
             new_output("error", ename="ZeroDivisionError", evalue="", traceback=[]),
@@ -165,6 +166,71 @@ def test_what_the_rules_allow():
         ),
         tagged(new_code_cell("# nbval-skip: needs a GPU\ntrain()"), "nbval-skip"),
     )
+
+
+def test_a_figure_needs_its_description():
+    image = new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"})
+    (found,) = problems_of(ran("plt.plot([1])\nplt.show()", image))
+    assert found.startswith("cell 1 shows a figure without a description")
+    assert "plots.show(" in found
+
+
+def evaluation(text="## Step 6 · Evaluate, once"):
+    return tagged(new_markdown_cell(text), "evaluation")
+
+
+SPLIT = "X_train, y_train, test_set = recipes.penguin_split()"
+OPEN = "X_test, y_test = test_set.open()"
+
+
+def test_the_test_set_opened_once_after_the_evaluation_cell_is_the_rule():
+    assert not notebooks.test_set_problems(new_notebook(cells=[
+        ran(SPLIT),
+        ran("print(len(test_set), test_set.label_shares)"),
+        ran("cross_val_score(model, X_train, y_train, cv=5)"),
+        evaluation(),
+        ran(OPEN),
+        ran("print(report(model, X_test, y_test))"),
+    ]))
+
+
+@pytest.mark.parametrize(
+    ("cells", "says"),
+    [
+        ([ran(SPLIT), ran(OPEN), evaluation()], "cell 2 opens the test set before the evaluation"),
+        ([ran(SPLIT), ran(OPEN)], "cell 2 opens the test set before the evaluation"),
+        (
+            [ran("X_train, X_test, y_train, y_test = train_test_split(X, y)"), evaluation()],
+            "cell 1 uses test rows (X_test) before the evaluation step",
+        ),
+        (
+            [ran(SPLIT), ran("model.score(test_set._X, test_set._y)"), evaluation()],
+            "cell 2 reaches inside a sealed test set",
+        ),
+        (
+            [ran(SPLIT), evaluation(), ran(OPEN), ran("again = test_set.open()")],
+            "cells 3, 4 open the test set 2 times",
+        ),
+        (
+            [ran(SPLIT), evaluation(), ran(OPEN),
+             ran("checks.beats_baseline(model, X_test, y_test)", tags=["check"])],
+            "cell 4 is a check given test rows (X_test)",
+        ),
+    ],
+)
+def test_the_test_set_rule_names_the_cell_and_the_breach(cells, says):
+    found = notebooks.test_set_problems(new_notebook(cells=cells))
+    assert any(says in problem for problem in found), found
+
+
+def test_a_name_used_many_times_in_one_cell_is_reported_once():
+    found = notebooks.test_set_problems(
+        new_notebook(cells=[ran("a = X_test\nb = X_test\nc = X_test")])
+    )
+    assert found == [
+        "cell 1 uses test rows (X_test) before the evaluation step: keep them sealed "
+        "(course.holdout.split_and_seal) until then."
+    ]
 
 
 def test_problems_include_the_exercise_markup():
