@@ -7,8 +7,9 @@ returns the training part and a ``SealedTestSet``. Until the evaluation step, th
 only says what is written on it (how many rows, which rows, the share of each class);
 ``open()`` gives the rows, and records that it was opened so a second opening is visible.
 
-``tests/notebooks/test_sealed_test_set.py`` reads every notebook and fails when one opens its
-test set (or touches test rows) before the cell tagged ``evaluation``.
+``course.notebooks.test_set_problems`` reads every notebook's code and refuses one that opens its
+test set (or touches test rows) before the cell tagged ``evaluation``, opens it twice, or gives
+test rows to a check; ``tests/notebooks/test_committed_notebooks.py`` runs it on every notebook.
 """
 
 from __future__ import annotations
