@@ -81,6 +81,54 @@ def _diabetes() -> pd.DataFrame:
     return frame
 
 
+def _breast_cancer() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer(as_frame=True)
+    features = bunch.data.rename(columns=_breast_cancer_column)
+    diagnosis = pd.Series(bunch.target_names[bunch.target], name="diagnosis")
+    return pd.concat([diagnosis, features], axis=1)
+
+
+def _breast_cancer_column(name: str) -> str:
+    """scikit-learn's 'mean radius', 'radius error', 'worst radius' -> radius_mean, _se, _worst."""
+    for prefix, suffix in (("mean ", "_mean"), ("worst ", "_worst")):
+        if name.startswith(prefix):
+            return name.removeprefix(prefix).replace(" ", "_") + suffix
+    return name.removesuffix(" error").replace(" ", "_") + "_se"
+
+
+_CELL_MEASURES = {
+    "radius": ("", "radius of the cell nucleus (mean distance from centre to outline)"),
+    "texture": ("", "texture (standard deviation of the grey levels)"),
+    "perimeter": ("", "perimeter of the nucleus"),
+    "area": ("", "area of the nucleus"),
+    "smoothness": ("", "smoothness (local variation in radius lengths)"),
+    "compactness": ("", "compactness (perimeter² / area - 1)"),
+    "concavity": ("", "concavity (severity of the concave portions of the outline)"),
+    "concave_points": ("", "concave points (number of concave portions of the outline)"),
+    "symmetry": ("", "symmetry"),
+    "fractal_dimension": ("", "fractal dimension ('coastline approximation' - 1)"),
+}
+
+
+def _breast_cancer_columns() -> dict[str, ColumnSpec]:
+    statistics = {
+        "mean": "Mean over the nuclei of the image of the {}.",
+        "se": "Standard error over the nuclei of the image of the {}.",
+        "worst": "Mean of the three largest values over the nuclei of the image of the {}.",
+    }
+    columns = {
+        "diagnosis": ColumnSpec("category", "", "Diagnosis of the mass: malignant or benign.")
+    }
+    for statistic, template in statistics.items():
+        for measure, (unit, meaning) in _CELL_MEASURES.items():
+            columns[f"{measure}_{statistic}"] = ColumnSpec(
+                "float64", unit, template.format(meaning)
+            )
+    return columns
+
+
 def _digit_pixels() -> dict[str, ColumnSpec]:
     return {
         f"pixel_{i}": ColumnSpec(
@@ -243,6 +291,35 @@ SPECS = (
             "target is a whole number, but a quantity (regression), not a class label.",
         ),
         export=_diabetes,
+    ),
+    DatasetSpec(
+        name="breast_cancer",
+        title="Breast cancer Wisconsin (diagnostic)",
+        description=(
+            "Thirty measurements of the cell nuclei seen in a digitised image of a fine needle "
+            "aspirate of a breast mass, for 569 patients, with the diagnosis: 212 malignant, "
+            "357 benign."
+        ),
+        citation=(
+            "Wolberg WH, Street WN, Mangasarian OL (1995). Breast Cancer Wisconsin (Diagnostic). "
+            "UCI Machine Learning Repository. doi:10.24432/C5DW2B. Exported from scikit-learn's "
+            "bundled copy (sklearn.datasets.load_breast_cancer)."
+        ),
+        url="https://archive.ics.uci.edu/dataset/17/breast+cancer+wisconsin+diagnostic",
+        licence="CC-BY-4.0",
+        exported_with="scikit-learn",
+        target="diagnosis",
+        columns=_breast_cancer_columns(),
+        quirks=(
+            "No missing values.",
+            "Classes are imbalanced: 212 malignant against 357 benign (37% malignant); the "
+            "two mistakes do not cost the same (a missed cancer is worse than a false alarm).",
+            "Ten measures, each three times (mean, standard error, worst): radius, perimeter "
+            "and area are almost the same information, so many columns are strongly correlated.",
+            "The source states no units (sizes are measured on the image); the columns range "
+            "from about 0.001 to 4000, so scale them for distance-based models (KNN, SVM).",
+        ),
+        export=_breast_cancer,
     ),
 )
 

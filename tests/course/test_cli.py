@@ -11,12 +11,13 @@ def test_datasets_lists_every_dataset_with_rows_and_title(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["NAME", "ROWS", "TITLE"]
     assert [line.split()[:2] for line in lines[1:]] == [
+        ["breast_cancer", "569"],
         ["diabetes", "442"],
         ["digits", "1797"],
         ["penguins", "344"],
         ["seattle_weather", "1461"],
     ]
-    assert lines[3].endswith("Palmer Penguins")
+    assert lines[4].endswith("Palmer Penguins")
 
 
 def test_datasets_show_prints_the_datasheet(capsys):

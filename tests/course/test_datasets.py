@@ -21,10 +21,14 @@ def copy_dir(tmp_path, monkeypatch):
 
 
 def test_names_lists_the_shipped_datasets():
-    assert datasets.names() == ["diabetes", "digits", "penguins", "seattle_weather"]
+    assert datasets.names() == [
+        "breast_cancer", "diabetes", "digits", "penguins", "seattle_weather"
+    ]
 
 
-@pytest.mark.parametrize("name", ["diabetes", "digits", "penguins", "seattle_weather"])
+@pytest.mark.parametrize(
+    "name", ["breast_cancer", "diabetes", "digits", "penguins", "seattle_weather"]
+)
 def test_load_gives_the_datasheet_columns_dtypes_rows_and_missing_values(name):
     sheet = datasets.datasheet(name)
     frame = datasets.load(name)
@@ -79,6 +83,22 @@ def test_diabetes_is_in_raw_units():
     assert (frame["target"].min(), frame["target"].max()) == (25, 346)
 
 
+def test_breast_cancer_is_scikit_learns_copy_with_readable_labels_and_columns():
+    from sklearn.datasets import load_breast_cancer
+
+    frame = datasets.load("breast_cancer")
+    bunch = load_breast_cancer()
+
+    assert frame.shape == (569, 31)
+    assert list(frame["diagnosis"].cat.categories) == ["benign", "malignant"]
+    assert frame["diagnosis"].value_counts().to_dict() == {"benign": 357, "malignant": 212}
+    assert (frame["diagnosis"] == "malignant").tolist() == (bunch.target == 0).tolist()
+    assert list(frame.columns[1:4]) == ["radius_mean", "texture_mean", "perimeter_mean"]
+    assert all(name == name.lower() and " " not in name for name in frame.columns)
+    assert frame.drop(columns="diagnosis").to_numpy() == pytest.approx(bunch.data)
+    assert "doi:10.24432/C5DW2B" in datasets.datasheet("breast_cancer").citation
+
+
 def test_unknown_name_suggests_the_closest_and_lists_all():
     with pytest.raises(DatasetError) as caught:
         datasets.load("penguin")
@@ -86,7 +106,7 @@ def test_unknown_name_suggests_the_closest_and_lists_all():
     message = str(caught.value)
     assert "unknown dataset 'penguin'" in message
     assert "Did you mean 'penguins'?" in message
-    assert "diabetes, digits, penguins, seattle_weather" in message
+    assert "breast_cancer, diabetes, digits, penguins, seattle_weather" in message
 
 
 def test_unknown_name_with_dashes_still_finds_the_dataset():
