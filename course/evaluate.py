@@ -26,9 +26,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
+    "MISSING_GROUP",
     "EvaluationReport",
     "ProblemKind",
     "check_fitted",
+    "group_metrics",
     "is_keras_model",
     "problem_kind",
     "report",
@@ -504,3 +506,65 @@ def _clustering_report(model: Any, X: Any, n_rows: int) -> EvaluationReport:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+MISSING_GROUP = "(missing)"
+"""The group name of the rows whose grouping value is missing (a bird whose sex is unknown)."""
+
+
+def group_metrics(model: Any, X: pd.DataFrame, y: Any, by: str | list[str]) -> pd.DataFrame:
+    """How a fitted model does on each group of rows: one line per value of each column in ``by``.
+
+    A model can be right on average and wrong for one group (one island, one sex): the average
+    hides it. Each line gives the grouping ``column``, the ``group`` (its value, as text;
+    ``"(missing)"`` for rows where it is missing), the number of ``rows``, and the headline
+    metric with its 95% interval: ``accuracy`` (Wilson) for a classifier, ``mae`` (seeded
+    bootstrap) for a regressor. Small groups get wide intervals: read them before comparing.
+    """
+    check_fitted(model)
+    kind = problem_kind(model)
+    if kind is ProblemKind.CLUSTERING:
+        raise ValueError("group_metrics compares predictions with true targets: not for clusters")
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a DataFrame with the grouping columns, got {type(X).__name__}")
+    columns = [by] if isinstance(by, str) else list(by)
+    unknown = [column for column in columns if column not in X.columns]
+    if unknown:
+        raise ValueError(f"X has no column {unknown[0]!r}: group by one of {list(X.columns)}")
+    y_true = _as_target(y, _count_rows(X))
+    if is_keras_model(model):
+        output = _keras_output(model, X)
+        y_pred = output.ravel() if kind is ProblemKind.REGRESSION else output.argmax(axis=1)
+    else:
+        y_pred = np.asarray(model.predict(X)).ravel()
+    metric = "accuracy" if kind is ProblemKind.CLASSIFICATION else "mae"
+    lines = []
+    for column in columns:
+        values = X[column]
+        names = values.astype(object).where(values.notna(), MISSING_GROUP).astype(str).to_numpy()
+        order = [str(v) for v in pd.unique(values.dropna())]
+        order = sorted(order) + ([MISSING_GROUP] if values.isna().any() else [])
+        for group in order:
+            mask = names == group
+            truth, guess = y_true[mask], y_pred[mask]
+            if metric == "accuracy":
+                right = int(np.sum(truth == guess))
+                value = right / len(truth)
+                low, high = wilson_interval(right, len(truth))
+            else:
+                errors = np.abs(truth.astype("float64") - guess.astype("float64"))
+                value = float(errors.mean())
+                low, high = (
+                    _bootstrap_interval(errors, np.mean) if len(errors) > 1 else (value,) * 2
+                )
+            lines.append(
+                {
+                    "column": column,
+                    "group": group,
+                    "rows": int(mask.sum()),
+                    metric: value,
+                    "low": low,
+                    "high": high,
+                }
+            )
+    return pd.DataFrame(lines, columns=["column", "group", "rows", metric, "low", "high"])

@@ -367,3 +367,41 @@ def test_report_bounds_accuracy_and_a_regressions_errors():
         low, high = regressed.intervals[name]
         assert low < regressed.metrics[name] < high
     assert regressed.intervals == report(LinearRegression().fit(X, y), X, y).intervals  # seeded
+
+
+
+def _on_x(estimator):
+    """A model that reads only column x of a wider frame, as a course Pipeline would."""
+    from sklearn.compose import make_column_transformer
+
+    return make_pipeline(make_column_transformer(("passthrough", ["x"])), estimator)
+
+
+def test_group_metrics_gives_each_group_its_count_accuracy_and_interval():
+    from course.evaluate import MISSING_GROUP, group_metrics, wilson_interval
+
+    X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 0.2, 2.8], "site": ["b", "a", "a", "b", None, "a"]})
+    y = np.array([0, 0, 1, 1, 0, 1])
+    model = _on_x(LogisticRegression(C=100)).fit(X, y)
+    y = np.array([0, 0, 1, 1, 0, 0])  # the truth of the last row, that the model gets wrong
+    assert model.predict(X).tolist() == [0, 0, 1, 1, 0, 1]
+    table = group_metrics(model, X, y, by="site")
+    assert list(table.columns) == ["column", "group", "rows", "accuracy", "low", "high"]
+    assert list(table.group) == ["a", "b", MISSING_GROUP]
+    assert list(table.rows) == [3, 2, 1]
+    assert table.accuracy.tolist() == pytest.approx([2 / 3, 1.0, 1.0])
+    assert (table.low.iloc[0], table.high.iloc[0]) == pytest.approx(wilson_interval(2, 3))
+    with pytest.raises(ValueError, match="no column 'island'"):
+        group_metrics(model, X, y, by="island")
+
+
+def test_group_metrics_of_a_regressor_is_the_mae_per_group():
+    from course.evaluate import group_metrics
+
+    X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "half": ["low", "low", "high", "high"]})
+    y = np.array([0.0, 1.0, 2.0, 5.0])
+    model = _on_x(LinearRegression()).fit(X, y)
+    table = group_metrics(model, X, y, by=["half"])
+    assert list(table.columns) == ["column", "group", "rows", "mae", "low", "high"]
+    errors = np.abs(y - model.predict(X))
+    assert table.set_index("group").mae["low"] == pytest.approx(errors[:2].mean())
