@@ -21,7 +21,7 @@ from course.checks.landscape import problem_kind
 from course.checks.objective import missing_values, penguin_features
 from course.checks.predict import class_probability, valid_request
 from course.checks.prepare import leaky_option, penguin_preprocessor
-from course.checks.regression import largest_coefficient
+from course.checks.regression import largest_coefficient, linear_on_features
 from course.checks.reinforcement import discounted_return, q_update, reaches_goal
 from course.checks.ship_it import caught_up, dissenting_member, shorter_explanation
 from course.checks.unsupervised import best_k, clusters_match
@@ -42,6 +42,7 @@ __all__ = [
     "grid_search",
     "largest_coefficient",
     "leaky_option",
+    "linear_on_features",
     "missing_values",
     "model_ready_features",
     "parameter_count",
