@@ -27,6 +27,7 @@ __all__ = [
     "HATCHES",
     "MARKERS",
     "PALETTE",
+    "plot_cv_scores",
     "plot_histograms",
     "plot_images",
     "plot_learning_curve",
@@ -261,4 +262,39 @@ def plot_policy(
     ax.set_xticks(range(env.width))
     ax.set_yticks(range(env.height))
     ax.set(title=title, xlabel="column", ylabel="row")
+    return ax
+
+
+def plot_cv_scores(
+    scores: Mapping[str, Any],
+    *,
+    title: str,
+    xlabel: str = "cross-validated accuracy",
+    ax: Axes | None = None,
+) -> Axes:
+    """Compare models by cross-validation: one row per model, its mean score over the folds
+    ± one standard deviation, and the best mean's band shaded, so ties are easy to see.
+
+    ``scores`` maps a model's name to its fold scores (``cross_val_score``'s output).
+    """
+    if not scores:
+        raise ValueError("no scores to plot: pass {model name: fold scores, ...}.")
+    names = list(scores)
+    folds = [np.asarray(scores[name], dtype=float) for name in names]
+    means = np.array([values.mean() for values in folds])
+    spreads = np.array([values.std() for values in folds])
+    ax = _axes(ax, figsize=(6, 0.45 * len(names) + 1.5))
+    best = int(np.argmax(means))
+    ax.axvspan(means[best] - spreads[best], means[best] + spreads[best], color=PALETTE[1],
+               alpha=0.25, hatch="//", label="best mean ± 1 std: models inside tie with it")
+    rows = np.arange(len(names))
+    ax.errorbar(means, rows, xerr=spreads, fmt="o", capsize=4, color=PALETTE[0],
+                label="mean over the folds ± 1 std")
+    for row, (mean, spread) in enumerate(zip(means, spreads, strict=True)):
+        ax.annotate(f"{mean:.3f}", (mean + spread, row), xytext=(6, 0),
+                    textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(rows, names)
+    ax.invert_yaxis()
+    ax.set(title=title, xlabel=xlabel)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8)
     return ax

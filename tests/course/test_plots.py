@@ -116,3 +116,17 @@ def test_plot_learning_curve_has_error_bars_and_two_markers():
     markers = [container.lines[0].get_marker() for container in ax.containers]
     assert markers == ["o", "s"]
     assert ax.get_xlabel() == "number of training rows"
+
+
+def test_plot_cv_scores_draws_each_model_with_its_spread_and_the_tie_band():
+    scores = {"baseline": [0.4, 0.5], "tree": [0.9, 0.95, 1.0], "forest": [0.96, 0.98, 1.0]}
+    ax = plots.plot_cv_scores(scores, title="Models")
+    line, caps, (bars,) = ax.containers[0].lines
+    np.testing.assert_allclose(line.get_xdata(), [0.45, 0.95, 0.98])
+    assert len(bars.get_segments()) == 3  # one error bar per model
+    assert [label.get_text() for label in ax.get_yticklabels()] == list(scores)
+    band, spread = ax.patches[0], np.std([0.96, 0.98, 1.0])
+    np.testing.assert_allclose([band.get_x(), band.get_x() + band.get_width()],
+                               [0.98 - spread, 0.98 + spread])
+    with pytest.raises(ValueError, match="no scores"):
+        plots.plot_cv_scores({}, title="x")
