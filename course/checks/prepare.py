@@ -8,9 +8,17 @@ import numpy as np
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
 
+_MEASUREMENTS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+_CATEGORIES = ["island", "sex"]
+_UNSEEN_ISLAND = "Anvers"  # the island of Palmer Station: no penguin of the table comes from it
+
 
 def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
-    """Check a preprocessor that fills, scales and one-hot encodes the penguin features."""
+    """Check a preprocessor that fills, scales and one-hot encodes the penguin features.
+
+    The check fits a clone on ``X_train`` and compares its output with the course's
+    ``recipes.penguin_preprocessor()``; the learner's object itself stays unfitted.
+    """
     require_answer("preprocessor", preprocessor)
     if isinstance(preprocessor, type):
         return wrong(
@@ -24,10 +32,23 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             hint="build it with ColumnTransformer([(name, transformer, columns), ...]).",
         )
     from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
 
     try:
-        out = clone(preprocessor).fit_transform(X_train)
-        out = np.asarray(out.toarray() if hasattr(out, "toarray") else out)
+        check_is_fitted(preprocessor)
+    except NotFittedError:
+        pass
+    except TypeError:
+        pass  # not an estimator scikit-learn can inspect: the fit below will tell
+    else:
+        return wrong(
+            "`preprocessor` is already fitted: the exercise asks for the recipe, unfitted.",
+            hint="leave out .fit(...): a preprocessor is fitted inside the model's pipeline, "
+            "on the training rows of each fit (and of each cross-validation fold).",
+        )
+    try:
+        out = _dense(clone(preprocessor).fit_transform(X_train))
     except Exception as error:  # the learner's transformer may raise anything; report it
         return wrong(
             f"fitting it on X_train raised {type(error).__name__}: {error}",
@@ -46,6 +67,11 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             f"output columns {columns} still have missing values.",
             hint="put a SimpleImputer before the scaler and before the encoder.",
         )
+    steps = _steps_by_column(preprocessor)
+    if steps is not None:
+        mistake = _structural_mistake(steps, out.shape[1])
+        if mistake is not None:
+            return mistake
     n_expected = 4 + int(X_train["island"].nunique()) + int(X_train["sex"].nunique())
     if out.shape[1] != n_expected:
         return wrong(
@@ -70,29 +96,179 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             f"(means {np.round(numbers.mean(axis=0), 1).tolist()}).",
             hint="add a StandardScaler after the imputer of the numeric columns.",
         )
+    if steps is not None:
+        strategies = {
+            getattr(step, "strategy", None)
+            for column in _MEASUREMENTS
+            for step in steps.get(column, [])
+            if _is(step, "Imputer")
+        }
+        if strategies - {"median"}:
+            used = ", ".join(sorted(str(s) for s in strategies - {"median"}))
+            return wrong(
+                f"the measurements' gaps are filled with the {used}, but the exercise asks for "
+                "the median (one giant penguin would not move it).",
+                hint='SimpleImputer(strategy="median") for the numeric part.',
+            )
+    unseen = X_train.head(1).assign(island=_UNSEEN_ISLAND)
+    try:
+        clone(preprocessor).fit(X_train).transform(unseen)
+    except Exception as error:  # an encoder that refuses a new category raises ValueError
+        return wrong(
+            f"a new bird from an island the encoder never saw ({_UNSEEN_ISLAND}) makes it fail "
+            f"({type(error).__name__}).",
+            hint='OneHotEncoder(handle_unknown="ignore"): an unknown island becomes all zeros.',
+        )
+    from course import recipes
+
+    expected = _dense(recipes.penguin_preprocessor().fit_transform(X_train)).astype(float)
+    if not _same_columns(out, expected):
+        return wrong(
+            "the output has the right shape but not the right values: some step differs from "
+            "the statement.",
+            hint='median then StandardScaler for the measurements; most_frequent then '
+            'OneHotEncoder(handle_unknown="ignore") for island and sex.',
+        )
     return correct(
         f"{out.shape[1]} numeric columns with no missing values: 4 scaled measurements and "
         f"{out.shape[1] - 4} one-hot columns."
     )
 
 
-_LEAK_EXPLANATIONS = {
-    "a": "the scaler learns its mean and spread from every row, test rows included, before "
-    "the split: the test rows leak into training.",
-    "b": "the scaler is fitted on the training rows only, then applied to the test rows.",
-    "c": "the pipeline fits its scaler inside fit, on the training rows only.",
+def _dense(out: Any) -> np.ndarray:
+    return np.asarray(out.toarray() if hasattr(out, "toarray") else out)
+
+
+def _is(step: Any, kind: str) -> bool:
+    return type(step).__name__.endswith(kind)
+
+
+def _steps_by_column(preprocessor: Any) -> dict[str, list[Any]] | None:
+    """For a ColumnTransformer: the steps each input column goes through, in order."""
+    entries = getattr(preprocessor, "transformers", None)
+    if not isinstance(entries, list):
+        return None
+    steps: dict[str, list[Any]] = {}
+    for entry in entries:
+        if not (isinstance(entry, tuple) and len(entry) == 3):
+            return None
+        _, transformer, columns = entry
+        columns = [columns] if isinstance(columns, str) else columns
+        if transformer == "drop":
+            continue
+        chain = [step for _, step in transformer.steps] if hasattr(transformer, "steps") else [
+            transformer
+        ]
+        for column in columns if isinstance(columns, list | tuple) else []:
+            steps.setdefault(column, []).extend(chain)
+    return steps
+
+
+def _structural_mistake(steps: dict[str, list[Any]], n_columns: int) -> Feedback | None:
+    """The mistakes a beginner makes in the two parts, each named."""
+    encoded = [c for c in _MEASUREMENTS if any(_is(s, "OneHotEncoder") for s in steps.get(c, []))]
+    if encoded:
+        return wrong(
+            f"the measurements {encoded} are one-hot encoded: every distinct value becomes its "
+            f"own 0/1 column ({n_columns} columns in all), and the model no longer knows that "
+            "45 mm lies between 44 and 46.",
+            hint="one-hot encode only island and sex; fill and scale the four measurements.",
+        )
+    if not any(column in steps for column in _CATEGORIES):
+        return wrong(
+            "island and sex are missing from the output: the categorical part is not there, and "
+            "a ColumnTransformer drops every column it is not given.",
+            hint='add ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), '
+            'OneHotEncoder(handle_unknown="ignore")), categories).',
+        )
+    for column in _MEASUREMENTS:
+        chain = steps.get(column, [])
+        kinds = ["imputer" if _is(s, "Imputer") else "scaler" if _is(s, "Scaler") else "" for s in
+                 chain]
+        if "imputer" in kinds and "scaler" in kinds and kinds.index("scaler") < kinds.index(
+            "imputer"
+        ):
+            return wrong(
+                "the numeric part scales before it fills the gaps: the scaler skips the gaps, "
+                "then the imputer fills them with a median of scaled values, and the filled "
+                "birds end up off the scale of the others.",
+                hint="fill first, then scale: make_pipeline(SimpleImputer(strategy=\"median\"), "
+                "StandardScaler()).",
+            )
+    unfilled = [c for c in _CATEGORIES if c in steps and not any(_is(s, "Imputer") for s in
+                                                                  steps[c])]
+    if unfilled:
+        return wrong(
+            f"{' and '.join(unfilled)} are encoded without filling their gaps first: the encoder "
+            "turns 'missing' into a category of its own (an extra column such as sex_nan).",
+            hint='SimpleImputer(strategy="most_frequent") before the OneHotEncoder.',
+        )
+    return None
+
+
+def _same_columns(out: np.ndarray, expected: np.ndarray) -> bool:
+    """Same columns, in any order (the two parts may come in either order)."""
+    if out.shape != expected.shape:
+        return False
+    remaining = list(range(out.shape[1]))
+    for column in expected.T:
+        match = next((i for i in remaining if np.allclose(out[:, i], column, atol=1e-6)), None)
+        if match is None:
+            return False
+        remaining.remove(match)
+    return True
+
+
+_LEAKY = {"a", "c"}
+_OPTIONS = {
+    "a": "the scaler learns its mean and spread from all 344 birds before the split: the test "
+    "birds helped prepare the training rows.",
+    "b": "the pipeline is refitted inside every fold, on the 4 training folds only: the scored "
+    "fold never shapes the medians or the scaling.",
+    "c": "the imputer learns its medians from every training row before cross_val_score cuts "
+    "them into folds: each scored fold helped fill the rows the model trains on (the noise "
+    "demo's mistake, with medians instead of chosen columns).",
+    "d": "the scaler learns from the training rows only; the test rows are only transformed, "
+    "at the evaluation step.",
 }
 
 
 def leaky_option(answer: Any) -> Feedback:
-    """Check which of the three scaling recipes of notebook 02 leaks the test set ("a")."""
+    """Check which of the four recipes of notebook 02's exercise 2 leak: (a) and (c)."""
     require_answer("leaky", answer)
-    text = str(answer).strip().lower().strip("()")
-    if text not in _LEAK_EXPLANATIONS:
-        return wrong(f"{answer!r} is not one of the options.", hint='answer "a", "b" or "c".')
-    if text == "a":
-        return correct(_LEAK_EXPLANATIONS["a"])
+    letters = _letters(answer)
+    unknown = sorted(letters - set(_OPTIONS))
+    if unknown or not letters:
+        return wrong(
+            f"{answer!r} is not a set of options.",
+            hint='answer with the letters of the recipes that leak, e.g. "b" or "bd".',
+        )
+    safe = sorted(letters - _LEAKY)
+    if safe:
+        return wrong(
+            f"option {safe[0]} is safe: {_OPTIONS[safe[0]]}",
+            hint="a recipe leaks when a fit sees rows that are later used to score.",
+        )
+    if letters == _LEAKY:
+        return correct(f"(a) {_OPTIONS['a']} (c) {_OPTIONS['c']}")
+    missed = sorted(_LEAKY - letters)[0]
+    found = sorted(letters)[0]
+    where = {
+        "a": "in (a), which birds does the scaler see before split_and_seal cuts off the test "
+        "set?",
+        "c": "in (c), which rows does the imputer learn its medians from, and which rows does "
+        "cross_val_score later score?",
+    }
     return wrong(
-        f"option {text} is safe: {_LEAK_EXPLANATIONS[text]}",
-        hint="look for the option where fit sees rows that later serve as the test set.",
+        f"({found}) leaks, but it is not the only one: look again at ({missed}).",
+        hint=where[missed],
     )
+
+
+def _letters(answer: Any) -> set[str]:
+    if isinstance(answer, str):
+        text = answer.lower().replace(" and ", ",")
+        return {char for char in text if char not in " ,()[]{}'\"+&"}
+    if isinstance(answer, list | tuple | set | frozenset):
+        return {str(item).strip().lower().strip("()") for item in answer}
+    return {str(answer)}
