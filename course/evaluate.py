@@ -34,6 +34,8 @@ __all__ = [
     "is_keras_model",
     "problem_kind",
     "report",
+    "simplest_within_one_std",
+    "threshold_table",
     "wilson_interval",
 ]
 
@@ -568,3 +570,65 @@ def group_metrics(model: Any, X: pd.DataFrame, y: Any, by: str | list[str]) -> p
                 }
             )
     return pd.DataFrame(lines, columns=["column", "group", "rows", metric, "low", "high"])
+
+
+def simplest_within_one_std(search: Any, param: str, *, simplest: str = "lowest") -> Any:
+    """The one-standard-deviation rule: the simplest value of ``param`` that ties with the best.
+
+    A fitted ``GridSearchCV`` over one parameter announces the value with the highest mean
+    score, but when other values score within one standard deviation (across the folds) of
+    it, the difference may be luck of the folds: they tie. Among the values that tie, take the
+    simplest model: the ``"lowest"`` value (a tree's ``max_depth``, an SVM's ``C``) or the
+    ``"highest"`` (KNN's ``n_neighbors``: more neighbours, smoother answers).
+    """
+    if simplest not in ("lowest", "highest"):
+        raise ValueError(f"simplest must be 'lowest' or 'highest', got {simplest!r}")
+    results = getattr(search, "cv_results_", None)
+    if results is None:
+        raise ValueError("the search has not run yet: call search.fit(X_train, y_train) first")
+    key = f"param_{param}"
+    if key not in results:
+        searched = sorted(k.removeprefix("param_") for k in results if k.startswith("param_"))
+        raise ValueError(f"the search did not try {param!r}; it searched {searched}.")
+    values = np.asarray(results[key], dtype=float)
+    means = np.asarray(results["mean_test_score"])
+    spreads = np.asarray(results["std_test_score"])
+    best = int(np.argmax(means))
+    ties = np.flatnonzero(means >= means[best] - spreads[best])
+    pick = np.argmin if simplest == "lowest" else np.argmax
+    chosen = ties[pick(values[ties])]
+    return _plain(results[key][chosen])
+
+
+def threshold_table(y_true: Any, scores: Any, thresholds: Any, *, positive: Any) -> pd.DataFrame:
+    """What each decision threshold costs: one line per threshold, mistakes counted by kind.
+
+    ``scores`` are the model's scores for the ``positive`` class (``predict_proba``'s column
+    or ``decision_function``); a row is flagged positive when its score is above the
+    threshold. Each line gives how many positives were ``found`` and ``missed`` (false
+    negatives), how many ``false alarms`` (false positives), and the ``recall`` and
+    ``precision`` of the positive class. Lower thresholds miss fewer positives and raise more
+    false alarms: choose the line whose mistakes cost least, on the training rows.
+    """
+    truth = np.asarray(y_true) == positive
+    values = np.asarray(scores, dtype=float).ravel()
+    if len(values) != len(truth):
+        raise ValueError(f"y_true has {len(truth)} rows but scores has {len(values)}")
+    if not truth.any():
+        raise ValueError(f"y_true holds no row of the positive class {positive!r}")
+    lines = []
+    for threshold in thresholds:
+        flagged = values > threshold
+        found = int(np.sum(truth & flagged))
+        alarms = int(np.sum(~truth & flagged))
+        lines.append(
+            {
+                "threshold": threshold,
+                "found": found,
+                "missed": int(np.sum(truth & ~flagged)),
+                "false alarms": alarms,
+                "recall": found / int(truth.sum()),
+                "precision": found / (found + alarms) if found + alarms else float("nan"),
+            }
+        )
+    return pd.DataFrame(lines).set_index("threshold")

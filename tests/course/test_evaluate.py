@@ -405,3 +405,70 @@ def test_group_metrics_of_a_regressor_is_the_mae_per_group():
     assert list(table.columns) == ["column", "group", "rows", "mae", "low", "high"]
     errors = np.abs(y - model.predict(X))
     assert table.set_index("group").mae["low"] == pytest.approx(errors[:2].mean())
+
+
+class _FakeSearch:
+    """A fitted search's cv_results_ for one parameter, without fitting anything."""
+
+    def __init__(self, values, means, stds):
+        self.cv_results_ = {
+            "param_depth": np.ma.masked_array(values, dtype=object),
+            "mean_test_score": np.array(means),
+            "std_test_score": np.array(stds),
+        }
+
+
+def test_simplest_within_one_std_takes_the_simplest_value_that_ties_with_the_best():
+    from course.evaluate import simplest_within_one_std
+
+    search = _FakeSearch([1, 2, 3, 4, 5], [0.70, 0.93, 0.95, 0.96, 0.96], [0.02] * 5)
+
+    assert simplest_within_one_std(search, "depth") == 3  # 0.95 >= 0.96 - 0.02; 0.93 is not
+    assert simplest_within_one_std(search, "depth", simplest="highest") == 5
+    assert isinstance(simplest_within_one_std(search, "depth"), int)
+
+
+def test_simplest_within_one_std_on_a_real_search_and_its_mistakes():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.tree import DecisionTreeClassifier
+
+    from course.evaluate import simplest_within_one_std
+
+    X, y = load_iris(return_X_y=True)
+    search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2, 3, 4]})
+    with pytest.raises(ValueError, match="has not run yet"):
+        simplest_within_one_std(search, "max_depth")
+    search.fit(X, y)
+    means = search.cv_results_["mean_test_score"]
+    chosen = simplest_within_one_std(search, "max_depth")
+    best = means.argmax()
+    assert means[chosen - 1] >= means[best] - search.cv_results_["std_test_score"][best]
+    assert chosen <= search.best_params_["max_depth"]
+    with pytest.raises(ValueError, match=r"did not try 'depth'; it searched \['max_depth'\]"):
+        simplest_within_one_std(search, "depth")
+    with pytest.raises(ValueError, match="'lowest' or 'highest'"):
+        simplest_within_one_std(search, "max_depth", simplest="smallest")
+
+
+def test_threshold_table_counts_each_kind_of_mistake_per_threshold():
+    from course.evaluate import threshold_table
+
+    y = ["bad", "bad", "bad", "ok", "ok", "ok"]
+    scores = [0.9, 0.6, 0.2, 0.7, 0.3, 0.1]
+    table = threshold_table(y, scores, [0.5, 0.15, 0.95], positive="bad")
+
+    assert list(table.columns) == ["found", "missed", "false alarms", "recall", "precision"]
+    assert table.loc[0.5, ["found", "missed", "false alarms"]].tolist() == [2, 1, 1]
+    assert table.loc[0.15, ["found", "missed", "false alarms"]].tolist() == [3, 0, 2]
+    assert table.loc[0.5, "recall"] == pytest.approx(2 / 3)
+    assert table.loc[0.15, "precision"] == pytest.approx(3 / 5)
+    assert np.isnan(table.loc[0.95, "precision"])  # nothing flagged: no precision
+
+
+def test_threshold_table_refuses_mismatched_or_positive_free_targets():
+    from course.evaluate import threshold_table
+
+    with pytest.raises(ValueError, match="3 rows but scores has 2"):
+        threshold_table(["a", "b", "a"], [0.1, 0.2], [0.5], positive="a")
+    with pytest.raises(ValueError, match="no row of the positive class 'c'"):
+        threshold_table(["a", "b"], [0.1, 0.2], [0.5], positive="c")
