@@ -3,6 +3,11 @@
 ``ModelCard`` mirrors the ``card.json`` written next to every exported model. It is plain
 data (no I/O): ``to_dict`` gives JSON-ready values, ``from_dict`` checks a decoded
 ``card.json`` field by field and says exactly what is wrong with it.
+
+Besides the schema and the scores, a card says what the model is *for* and where it stops:
+``intended_use`` and ``limitations`` (plain text), and ``group_metrics``, how it did on each
+group of the test rows (``GroupMetrics``: one island, one sex), since an average can hide a
+group the model fails. These three are optional: a card written before them still loads.
 """
 
 from __future__ import annotations
@@ -17,12 +22,63 @@ from typing import Any, TypeVar
 from course.evaluate import ProblemKind
 from course.schema import FeatureKind, FeatureSpec
 
-__all__ = ["CARD_FORMAT", "ModelCard"]
+__all__ = ["CARD_FORMAT", "GroupMetrics", "ModelCard"]
 
 _E = TypeVar("_E", bound=enum.Enum)
 
 # Bumped when the layout of card.json changes in a way older readers cannot follow.
 CARD_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    """How the model did on one group of test rows: the rows whose ``column`` is ``group``.
+
+    ``metrics`` holds the headline metric and its 95% interval, e.g. ``{"accuracy": 0.97,
+    "low": 0.85, "high": 0.99}`` (see ``course.evaluate.group_metrics``).
+    """
+
+    column: str
+    group: str
+    rows: int
+    metrics: Mapping[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "group": self.group,
+            "rows": self.rows,
+            "metrics": dict(self.metrics),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> GroupMetrics:
+        reader = _Reader(data, where)
+        column, group = reader.get("column", str), reader.get("group", str)
+        rows = reader.get("rows", int)
+        if rows < 0:
+            raise ValueError(f"{where}.rows must be a count of rows, got {rows}")
+        metrics = reader.get("metrics", dict)
+        return cls(
+            column=column,
+            group=group,
+            rows=rows,
+            metrics={
+                str(name): _check_number(value, f"{where}.metrics.{name}")
+                for name, value in metrics.items()
+            },
+        )
+
+    @property
+    def headline(self) -> str:
+        """``accuracy 0.976 (95% interval 0.876 to 0.996)``: the first metric and its interval."""
+        values = dict(self.metrics)
+        low, high = values.pop("low", None), values.pop("high", None)
+        if not values:
+            return ""
+        name, value = next(iter(values.items()))
+        interval = "" if low is None or high is None else f" (95% interval {low:.3f} to {high:.3f})"
+        return f"{name} {value:.3f}{interval}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +99,9 @@ class ModelCard:
     model_file: str
     model_sha256: str
     card_format: int = CARD_FORMAT
+    intended_use: str = ""
+    limitations: str = ""
+    group_metrics: tuple[GroupMetrics, ...] | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -57,12 +116,19 @@ class ModelCard:
             "created": self.created,
             "problem_kind": self.problem_kind.value,
             "description": self.description,
+            "intended_use": self.intended_use,
+            "limitations": self.limitations,
             "features": [_feature_to_dict(feature) for feature in self.features],
             "target": {
                 "name": self.target_name,
                 "classes": None if self.classes is None else list(self.classes),
             },
             "metrics": None if self.metrics is None else dict(self.metrics),
+            "group_metrics": (
+                None
+                if self.group_metrics is None
+                else [group.to_dict() for group in self.group_metrics]
+            ),
             "data_sha256": self.data_sha256,
             "library_versions": dict(self.library_versions),
             "model_file": self.model_file,
@@ -85,6 +151,8 @@ class ModelCard:
         classes = target.get("classes", list, optional=True)
         metrics = reader.get("metrics", dict, optional=True)
         library_versions = reader.get("library_versions", dict)
+        # Added after the first cards were written: optional, so those cards still load.
+        groups = reader.get("group_metrics", list, optional=True, missing_ok=True)
         return cls(
             name=reader.get("name", str),
             version=reader.get("version", str),
@@ -103,6 +171,16 @@ class ModelCard:
             model_file=reader.get("model_file", str),
             model_sha256=reader.get("model_sha256", str),
             card_format=card_format,
+            intended_use=reader.get("intended_use", str, optional=True, missing_ok=True) or "",
+            limitations=reader.get("limitations", str, optional=True, missing_ok=True) or "",
+            group_metrics=(
+                None
+                if groups is None
+                else tuple(
+                    GroupMetrics.from_dict(item, f"card.group_metrics[{index}]")
+                    for index, item in enumerate(groups)
+                )
+            ),
         )
 
     def __str__(self) -> str:
@@ -112,6 +190,10 @@ class ModelCard:
         ]
         if self.description:
             lines.append(f"  about    {self.description}")
+        if self.intended_use:
+            lines.append(f"  use      {self.intended_use}")
+        if self.limitations:
+            lines.append(f"  limits   {self.limitations}")
         if self.target_name is not None:
             classes = "" if self.classes is None else f" (classes: {_join(self.classes)})"
             lines.append(f"  target   {self.target_name}{classes}")
@@ -123,6 +205,13 @@ class ModelCard:
             lines.append("Metrics:")
             width = max(len(name) for name in self.metrics)
             lines.extend(f"  {name:<{width}}  {value:.3f}" for name, value in self.metrics.items())
+        if self.group_metrics:
+            lines.append("By group:")
+            width = max(len(_group_name(group)) for group in self.group_metrics)
+            lines.extend(
+                f"  {_group_name(group):<{width}}  {group.rows:>4} rows  {group.headline}".rstrip()
+                for group in self.group_metrics
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -135,6 +224,11 @@ class ModelCard:
             f"<tr><td>{escape(name)}</td><td>{value:.3f}</td></tr>"
             for name, value in (self.metrics or {}).items()
         )
+        groups = "".join(
+            f"<tr><td>{escape(group.column)}</td><td>{escape(group.group)}</td>"
+            f"<td>{group.rows}</td><td>{escape(group.headline)}</td></tr>"
+            for group in self.group_metrics or ()
+        )
         target = ""
         if self.target_name is not None:
             classes = "" if self.classes is None else f" (classes: {_join(self.classes)})"
@@ -143,10 +237,22 @@ class ModelCard:
             f"<h4>Model card: {escape(self.name)} version {escape(self.version)}</h4>"
             f"<p>{escape(self.problem_kind.value)}, created {escape(self.created)}</p>"
             + (f"<p>{escape(self.description)}</p>" if self.description else "")
+            + (f"<p>Intended use: {escape(self.intended_use)}</p>" if self.intended_use else "")
+            + (f"<p>Limitations: {escape(self.limitations)}</p>" if self.limitations else "")
             + target
             + f"<table><tr><th>feature</th><th>seen in training</th></tr>{rows}</table>"
             + (f"<table><tr><th>metric</th><th>value</th></tr>{metrics}</table>" if metrics else "")
+            + (
+                "<table><tr><th>column</th><th>group</th><th>rows</th><th>on the test rows</th>"
+                f"</tr>{groups}</table>"
+                if groups
+                else ""
+            )
         )
+
+
+def _group_name(group: GroupMetrics) -> str:
+    return f"{group.column} = {group.group}"
 
 
 def _join(values: Any) -> str:
@@ -232,8 +338,17 @@ class _Reader:
         self.data = data
         self.where = where
 
-    def get(self, key: str, types: type | tuple[type, ...], *, optional: bool = False) -> Any:
+    def get(
+        self,
+        key: str,
+        types: type | tuple[type, ...],
+        *,
+        optional: bool = False,
+        missing_ok: bool = False,
+    ) -> Any:
         if key not in self.data:
+            if missing_ok:
+                return None
             raise ValueError(f"{self.where}.{key} is missing")
         value = self.data[key]
         if value is None and optional:

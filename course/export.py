@@ -5,7 +5,8 @@
     models/<name>/<version>/
         model.skops   (scikit-learn, saved with skops: loading never runs pickle)
         model.keras   (or a Keras model, loaded in Keras' safe mode)
-        card.json     (the ModelCard: feature schema, target, metrics, checksums, versions)
+        card.json     (the ModelCard: feature schema, target, metrics, intended use,
+                       limitations, per-group metrics, checksums, versions)
 
 ``load_model`` refuses an artifact whose model file does not match the checksum in its card,
 or whose skops file holds a type outside scikit-learn, NumPy and SciPy: a model file is code
@@ -23,7 +24,7 @@ import platform
 import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 import skops.io
 
-from course.card import ModelCard
+from course.card import GroupMetrics, ModelCard
 from course.evaluate import ProblemKind, check_fitted, is_keras_model, problem_kind
 from course.schema import infer_features
 
@@ -84,6 +85,9 @@ def export_model(
     metrics: Mapping[str, float] | None = None,
     description: str = "",
     target_name: str | None = None,
+    intended_use: str = "",
+    limitations: str = "",
+    group_metrics: pd.DataFrame | Iterable[GroupMetrics | Mapping[str, Any]] | None = None,
 ) -> Path:
     """Save a fitted model and its card as ``models_dir/name/version/``; return that folder.
 
@@ -93,9 +97,20 @@ def export_model(
     ``report(model, X_test, y_test).as_dict()``; they are stored as given, never computed here.
     ``version`` defaults to the next whole number after the versions already exported; an
     existing version is never overwritten.
+
+    ``intended_use`` says what the model is for (and for which data), ``limitations`` where it
+    stops (plain text, for the people who will rely on it). ``group_metrics`` is how it did on
+    each group of the test rows: usually ``group_metrics(model, X_test, y_test, by=[...])``
+    from ``course.evaluate`` (a table with the columns ``column``, ``group``, ``rows`` and
+    the metrics), or a list of ``GroupMetrics``.
     """
     _check_name(name, "model name")
-    for label, text in (("description", description), ("target_name", target_name)):
+    for label, text in (
+        ("description", description),
+        ("target_name", target_name),
+        ("intended_use", intended_use),
+        ("limitations", limitations),
+    ):
         if text is not None and not isinstance(text, str):
             raise TypeError(f"{label} must be a string, got {type(text).__name__}")
     check_fitted(model)
@@ -108,6 +123,7 @@ def export_model(
             "pass the features and targets of the same rows"
         )
     clean_metrics = None if metrics is None else _check_metrics(metrics)
+    groups = None if group_metrics is None else _check_group_metrics(group_metrics)
     if target_name is None and y_train is not None:
         target_name = str(getattr(y_train, "name", None) or "target")
 
@@ -135,6 +151,9 @@ def export_model(
             target_name=target_name,
             classes=_classes(model, kind),
             metrics=clean_metrics,
+            intended_use=intended_use,
+            limitations=limitations,
+            group_metrics=groups,
             data_sha256=_data_sha256(X_train, y_train),
             library_versions=_library_versions(keras_model),
             model_file=model_file,
@@ -295,6 +314,57 @@ def _check_metrics(metrics: Any) -> dict[str, float]:
             raise ValueError(f"metric {key!r} is {value}: only finite numbers fit in a card")
         clean[str(key)] = number
     return clean
+
+
+def _check_group_metrics(groups: Any) -> tuple[GroupMetrics, ...]:
+    if isinstance(groups, pd.DataFrame):
+        missing = [c for c in ("column", "group", "rows") if c not in groups.columns]
+        if missing:
+            raise ValueError(
+                f"group_metrics has no column {missing[0]!r}: pass the table that "
+                "group_metrics(model, X_test, y_test, by=[...]) returns"
+            )
+        names = [c for c in groups.columns if c not in ("column", "group", "rows")]
+        groups = [
+            {
+                "column": row["column"],
+                "group": row["group"],
+                "rows": row["rows"],
+                "metrics": {name: row[name] for name in names},
+            }
+            for row in groups.to_dict("records")
+        ]
+    if isinstance(groups, str | bytes | Mapping) or not isinstance(groups, Iterable):
+        raise TypeError(
+            f"group_metrics must be a table or a list of groups, got {type(groups).__name__}: "
+            "pass group_metrics(model, X_test, y_test, by=[...])"
+        )
+    clean = []
+    for group in groups:
+        if isinstance(group, GroupMetrics):
+            group = group.to_dict()
+        if not isinstance(group, Mapping):
+            raise TypeError(f"each group must be a GroupMetrics or a dict, got {group!r}")
+        rows = group.get("rows")
+        if isinstance(rows, np.integer):
+            rows = int(rows)
+        where = f"group {group.get('column')!r} = {group.get('group')!r}"
+        metrics = _check_metrics(group.get("metrics") or {})
+        try:
+            clean.append(
+                GroupMetrics.from_dict(
+                    {
+                        "column": str(group.get("column")),
+                        "group": str(group.get("group")),
+                        "rows": rows,
+                        "metrics": metrics,
+                    },
+                    where,
+                )
+            )
+        except ValueError as error:
+            raise ValueError(f"group_metrics: {error}") from None
+    return tuple(clean)
 
 
 def _classes(model: Any, kind: ProblemKind) -> tuple[Any, ...] | None:

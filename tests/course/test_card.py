@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from course.card import CARD_FORMAT, ModelCard
+from course.card import CARD_FORMAT, GroupMetrics, ModelCard
 from course.evaluate import ProblemKind
 from course.schema import infer_features
 
@@ -136,3 +136,88 @@ def test_html_escapes_user_text(card):
     assert "measurements &lt;b&gt;" in page
     assert "<td>body_mass_g</td>" in page
     assert "<td>0.951</td>" in page
+
+
+# Intended use, limitations and per-group metrics: optional, shown, and checked.
+
+
+@pytest.fixture
+def full_card(card) -> ModelCard:
+    return ModelCard(
+        **{
+            **card.__dict__,
+            "intended_use": "Telling species apart in the field <i>",
+            "limitations": "Three islands only.",
+            "group_metrics": (
+                GroupMetrics(
+                    "island", "Biscoe", 40, {"accuracy": 0.975, "low": 0.871, "high": 0.996}
+                ),
+                GroupMetrics(
+                    "sex", "(missing)", 3, {"accuracy": 2 / 3, "low": 0.208, "high": 0.939}
+                ),
+            ),
+        }
+    )
+
+
+def test_intended_use_limitations_and_groups_survive_json(full_card):
+    data = json.loads(json.dumps(full_card.to_dict(), allow_nan=False))
+
+    assert data["intended_use"] == "Telling species apart in the field <i>"
+    assert data["limitations"] == "Three islands only."
+    assert data["group_metrics"][0] == {
+        "column": "island",
+        "group": "Biscoe",
+        "rows": 40,
+        "metrics": {"accuracy": 0.975, "low": 0.871, "high": 0.996},
+    }
+    assert ModelCard.from_dict(data) == full_card
+
+
+def test_a_card_written_before_intended_use_and_groups_still_loads(card):
+    data = card.to_dict()
+    for key in ("intended_use", "limitations", "group_metrics"):
+        del data[key]
+
+    old = ModelCard.from_dict(data)
+
+    assert (old.intended_use, old.limitations, old.group_metrics) == ("", "", None)
+    assert old == card
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"intended_use": 3}, r"card\.intended_use must be a string, got an integer"),
+        ({"group_metrics": {}}, r"card\.group_metrics must be a list, got an object"),
+        ({"group_metrics": [{"column": "island"}]}, r"card\.group_metrics\[0\]\.group is missing"),
+        (
+            {"group_metrics": [{"column": "a", "group": "b", "rows": -1, "metrics": {}}]},
+            r"card\.group_metrics\[0\]\.rows must be a count of rows, got -1",
+        ),
+        (
+            {"group_metrics": [{"column": "a", "group": "b", "rows": 2, "metrics": {"x": "y"}}]},
+            r"card\.group_metrics\[0\]\.metrics\.x must be a finite number",
+        ),
+    ],
+)
+def test_from_dict_names_a_bad_new_field(full_card, change, message):
+    with pytest.raises(ValueError, match=message):
+        ModelCard.from_dict({**full_card.to_dict(), **change})
+
+
+def test_str_and_html_show_use_limits_and_groups(full_card):
+    text = str(full_card)
+    assert "  use      Telling species apart in the field <i>" in text
+    assert "  limits   Three islands only." in text
+    assert text.endswith(
+        "By group:\n"
+        "  island = Biscoe    40 rows  accuracy 0.975 (95% interval 0.871 to 0.996)\n"
+        "  sex = (missing)     3 rows  accuracy 0.667 (95% interval 0.208 to 0.939)"
+    )
+    page = full_card._repr_html_()
+    assert "<p>Intended use: Telling species apart in the field &lt;i&gt;</p>" in page
+    assert "<p>Limitations: Three islands only.</p>" in page
+    assert (
+        "<td>(missing)</td><td>3</td><td>accuracy 0.667 (95% interval 0.208 to 0.939)</td>" in page
+    )

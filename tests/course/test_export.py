@@ -487,3 +487,75 @@ def test_a_keras_model_round_trips(keras, penguins, tmp_path):
     assert card.problem_kind is ProblemKind.CLASSIFICATION
     assert card.classes == (0, 1, 2)
     assert {"keras", "tensorflow"} <= set(card.library_versions)
+
+
+def test_the_card_holds_intended_use_limitations_and_group_metrics(penguins, tmp_path):
+    from course.card import GroupMetrics
+    from course.evaluate import group_metrics
+
+    model, X_train, X_test, y_train, y_test = penguins
+    groups = group_metrics(model, X_test, y_test, by=["island", "sex"])
+    path = export_model(
+        model,
+        X_train,
+        y_train,
+        name="p",
+        models_dir=tmp_path,
+        intended_use="Telling species apart in the field.",
+        limitations="Three islands, 2007-2009.",
+        group_metrics=groups,
+    )
+
+    card = read_card(path)
+    assert card.intended_use == "Telling species apart in the field."
+    assert card.limitations == "Three islands, 2007-2009."
+    first = groups.iloc[0]
+    assert card.group_metrics[0] == GroupMetrics(
+        "island",
+        first.group,
+        int(first.rows),
+        {"accuracy": first.accuracy, "low": first.low, "high": first.high},
+    )
+    assert [g.rows for g in card.group_metrics if g.column == "sex"] == list(
+        groups[groups.column == "sex"].rows
+    )
+    # A list of GroupMetrics works as well as the table.
+    again = export_model(
+        model, X_train, name="p", models_dir=tmp_path, group_metrics=card.group_metrics
+    )
+    assert read_card(again).group_metrics == card.group_metrics
+
+
+def test_a_card_without_use_limits_or_groups_says_nothing_of_them(exported):
+    path, _ = exported
+    data = json.loads((path / "card.json").read_text())
+
+    assert (data["intended_use"], data["limitations"], data["group_metrics"]) == ("", "", None)
+
+
+def test_export_checks_group_metrics_and_texts(penguins, tmp_path):
+    model, X_train, *_ = penguins
+
+    with pytest.raises(TypeError, match="limitations must be a string, got list"):
+        export_model(model, X_train, name="p", models_dir=tmp_path, limitations=["small"])
+    with pytest.raises(ValueError, match="group_metrics has no column 'rows'"):
+        export_model(
+            model,
+            X_train,
+            name="p",
+            models_dir=tmp_path,
+            group_metrics=pd.DataFrame({"column": ["island"], "group": ["Dream"]}),
+        )
+    with pytest.raises(TypeError, match="a table or a list of groups, got dict"):
+        export_model(model, X_train, name="p", models_dir=tmp_path, group_metrics={"island": 0.9})
+    with pytest.raises(ValueError, match="only finite numbers"):
+        export_model(
+            model,
+            X_train,
+            name="p",
+            models_dir=tmp_path,
+            group_metrics=[
+                {"column": "sex", "group": "male", "rows": 3, "metrics": {"accuracy": np.nan}}
+            ],
+        )
+    assert not (tmp_path / "p").exists()

@@ -111,3 +111,31 @@ def test_training_again_adds_a_version_and_never_overwrites(tmp_path):
     assert (first.name, second.name) == ("1", "2")
     assert [artifact.version for artifact in list_artifacts(tmp_path)] == ["1", "2"]
     assert read_card(first).model_sha256 and read_card(second).metrics == read_card(first).metrics
+
+
+def test_the_penguin_card_says_what_the_model_is_for_and_where_it_stops(tmp_path, split):
+    from course.evaluate import group_metrics
+
+    _, X_test, _, y_test = split
+    path = recipes.train_penguin_model(tmp_path)
+    card = read_card(path)
+    assert "telling the three species" in card.intended_use.lower()
+    assert "Palmer study" in card.intended_use
+    for words in ("3 islands", "2007-2009", "sexed", "86 birds", "95% interval"):
+        assert words in card.limitations
+    accuracy = card.metrics["accuracy"]
+    assert f"accuracy {accuracy:.3f}" in card.limitations
+    groups = {(g.column, g.group): g for g in card.group_metrics}
+    assert set(groups) == {
+        ("island", "Biscoe"),
+        ("island", "Dream"),
+        ("island", "Torgersen"),
+        ("sex", "female"),
+        ("sex", "male"),
+        ("sex", "(missing)"),
+    }
+    expected = group_metrics(load_model(path), X_test, y_test, by=["island", "sex"])
+    assert sum(g.rows for g in card.group_metrics if g.column == "island") == len(X_test)
+    assert [g.metrics["accuracy"] for g in card.group_metrics] == pytest.approx(
+        list(expected.accuracy)
+    )
