@@ -13,6 +13,30 @@ _KIND_WORDS = {
     "multiclass classification": "classification",
     "clustering": "clustering",
 }
+_LEARNING_WORDS = {
+    "supervised": "regression or classification",
+    "supervised learning": "regression or classification",
+    "unsupervised": "clustering",
+    "unsupervised learning": "clustering",
+    "reinforcement": "none of the three: an agent learns from rewards",
+    "reinforcement learning": "none of the three: an agent learns from rewards",
+}
+_ALGORITHM_WORDS = {
+    "linear regression": "regression",
+    "logistic regression": "classification",
+    "decision tree": "classification or regression",
+    "random forest": "classification or regression",
+    "gradient boosting": "classification or regression",
+    "k nearest neighbours": "classification or regression",
+    "k nearest neighbors": "classification or regression",
+    "knn": "classification or regression",
+    "svm": "classification or regression",
+    "naive bayes": "classification",
+    "k means": "clustering",
+    "kmeans": "clustering",
+    "neural network": "classification or regression",
+    "q learning": "reinforcement learning",
+}
 
 
 def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
@@ -30,6 +54,18 @@ def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
             hint=f"answer with one of {words}, in quotes.",
         )
     text = " ".join(str(answer).lower().replace("-", " ").split())
+    if text in _LEARNING_WORDS:
+        return wrong(
+            f"{answer!r} names a way of learning (section 3), not a kind of problem: "
+            f"{text.split()[0]} problems are {_LEARNING_WORDS[text]}.",
+            hint=f"say what the answer looks like: answer with one of {words}.",
+        )
+    if text in _ALGORITHM_WORDS:
+        return wrong(
+            f"{answer!r} is an algorithm, a way to solve a problem, not the kind of problem "
+            f"(it is used for {_ALGORITHM_WORDS[text]}).",
+            hint=f"first say what the answer looks like: one of {words}; then pick an algorithm.",
+        )
     if text not in _KIND_WORDS:
         return wrong(f"{answer!r} is not a kind of problem.", hint=f"answer with one of {words}.")
     given = _KIND_WORDS[text]

@@ -18,6 +18,15 @@ from course import checks
         (None, "regression", False, "there is no target column"),
         ("species", "classify", False, "is not a kind of problem"),
         ("species", 3, False, "should be a word"),
+        # Exercise 1 of notebook 00: body mass, and the answers a beginner really gives.
+        ("body_mass_g", " Regression", True, "regression:"),
+        ("body_mass_g", "clustering", False, "there is a target, 'body_mass_g'"),
+        ("body_mass_g", "multiclass classification", False, "a quantity on a scale"),
+        ("body_mass_g", "supervised", False, "a way of learning (section 3)"),
+        ("body_mass_g", "linear regression", False, "is an algorithm"),
+        ("body_mass_g", "logistic regression", False, "used for classification"),
+        (None, "unsupervised learning", False, "unsupervised problems are clustering"),
+        (None, "k-means", False, "is an algorithm"),
     ],
 )
 def test_problem_kind_names_the_mistake(penguins, target, answer, passed, says):
