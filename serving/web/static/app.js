@@ -2,6 +2,7 @@
 //   session.js     the protocol client (reconnects, resumes, never loses or repeats an event)
 //   transcript.js  the session's events folded into runs
 //   form.js        the prediction form, built from the model card
+//   card.js        the model card: intended use, limitations, scores by group
 //   steering.js    the steer controls, built from the agent's parameters
 //   view.js        drawing
 //
@@ -14,6 +15,7 @@
 //      can only create sessions (POST /web/token, see serving/web/page.py).
 // The address bar then shows /#session=<id>, without tokens.
 
+import { showModelCard } from "./card.js";
 import { PredictionForm } from "./form.js";
 import { CommandError, ConnectionState, SessionConnection, randomHex } from "./session.js";
 import { SteeringControls } from "./steering.js";
@@ -209,6 +211,7 @@ async function main() {
   function chooseModel(name) {
     model = models.find((candidate) => candidate.name === name);
     $("model-summary").textContent = describe(model);
+    showModelCard($("model-card"), model.card);
     form = new PredictionForm($("fields"), $("form-message"), model.card);
   }
   if (models.length) {

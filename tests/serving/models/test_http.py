@@ -34,6 +34,21 @@ def test_the_models_are_listed_with_their_latest_card(client):
     assert "accuracy" in card["metrics"]
 
 
+def test_the_listed_card_says_what_the_model_is_for_and_how_each_group_fared(client):
+    models = {model["name"]: model for model in client.get("/v1/models").json()["models"]}
+    card = models["penguin-classifier"]["card"]
+    assert "measurements taken in the field" in card["intended_use"]
+    assert "2007-2009" in card["limitations"] and "95% interval" in card["limitations"]
+    groups = {(g["column"], g["group"]): g for g in card["group_metrics"]}
+    assert ("island", "Torgersen") in groups and ("sex", "(missing)") in groups
+    biscoe = groups[("island", "Biscoe")]
+    assert biscoe["rows"] > 0 and set(biscoe["metrics"]) == {"accuracy", "low", "high"}
+    assert sum(g["rows"] for (column, _), g in groups.items() if column == "island") == 86
+    # A model exported without them (the KNN of the fixtures) has empty ones, not missing keys.
+    knn = models["penguin-knn"]["card"]
+    assert (knn["intended_use"], knn["limitations"], knn["group_metrics"]) == ("", "", None)
+
+
 def test_one_model_lists_every_versions_card(client):
     response = client.get("/v1/models/penguin-knn")
     assert response.status_code == 200

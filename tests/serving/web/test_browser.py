@@ -301,3 +301,30 @@ def test_a_bad_value_shows_the_servers_error_next_to_its_field(
     assert sent["run"] == run and sent["data"]["row"]["body_mass_g"] == 20000
     assert json.dumps(sent["data"]["row"]).count("null") == 0
     context.close()
+
+
+def test_the_model_card_says_what_the_model_is_for_and_how_each_group_fared(
+    browser: Any, server_url: str, page_errors: list[str]
+) -> None:
+    card = next(
+        model["card"]
+        for model in httpx.get(f"{server_url}v1/models").json()["models"]
+        if model["name"] == "penguin-classifier"
+    )
+    context = browser.new_context()
+    page = open_page(context, server_url, page_errors)
+    page.wait_for_selector("#model-card:not([hidden])", timeout=WAIT_MS)
+    page.click("#model-card summary")
+
+    text = page.inner_text("#model-card")
+    assert "Intended use" in text and card["intended_use"] in text
+    assert "Limitations" in text and card["limitations"] in text
+    rows = page.eval_on_selector_all(
+        "#model-card tbody tr", "rows => rows.map(row => row.innerText.split('\\t'))"
+    )
+    assert [row[:3] for row in rows] == [
+        [group["column"], group["group"], str(group["rows"])] for group in card["group_metrics"]
+    ]
+    biscoe = next(g for g in card["group_metrics"] if g["group"] == "Biscoe")["metrics"]
+    assert f"{biscoe['accuracy'] * 100:.1f}% (95% interval {biscoe['low'] * 100:.1f}%" in text
+    context.close()
