@@ -10,46 +10,104 @@ import numpy as np
 from course.checks._feedback import Feedback, correct, require_answer, wrong
 
 
-def stratified_split(y_train: Any, y_test: Any, y: Any, *, test_size: float) -> Feedback:
-    """Check a stratified train/test split of ``y`` with ``test_size`` of the rows for testing."""
-    require_answer("y_train", y_train)
-    require_answer("y_test", y_test)
-    import pandas as pd
+def stratified_split(
+    X_train: Any,
+    y_train: Any,
+    test_set: Any,
+    X: Any,
+    y: Any,
+    *,
+    test_size: float,
+    random_state: int,
+) -> Feedback:
+    """Check ``X_train, y_train, test_set = split_and_seal(X, y, ...)``: ``test_size`` of the
+    rows sealed for testing, stratified by ``y``, shuffled with ``random_state``.
 
-    y_train, y_test, y = pd.Series(y_train), pd.Series(y_test), pd.Series(y)
-    expected_test = math.ceil(test_size * len(y))
-    if len(y_train) + len(y_test) != len(y):
+    Only the envelope's outside is read (its size, its rows' labels, its class shares): the
+    check never opens the test set.
+    """
+    require_answer("X_train", X_train)
+    require_answer("y_train", y_train)
+    require_answer("test_set", test_set)
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    from course.holdout import SealedTestSet
+
+    order = "split_and_seal returns X_train, y_train, test_set, in that order."
+    if isinstance(X_train, SealedTestSet) or isinstance(y_train, SealedTestSet):
         return wrong(
-            f"train and test hold {len(y_train) + len(y_test)} rows together, but y has {len(y)}.",
-            hint="split the whole X and y: train_test_split(X, y, ...).",
+            "the sealed test set landed in a training name: the three parts are in the wrong "
+            "order.",
+            hint=order,
         )
-    if set(y_train.index) & set(y_test.index):
+    if not isinstance(test_set, SealedTestSet):
+        return wrong(
+            f"the third part is a {type(test_set).__name__}, not a sealed test set.",
+            hint=f"split with course.holdout.split_and_seal(X, y, ...): {order}",
+        )
+    if isinstance(X_train, pd.Series) and isinstance(y_train, pd.DataFrame):
+        return wrong(
+            "X and y are swapped: the training features are a single column and the labels a "
+            "table.",
+            hint="the features come first: split_and_seal(X, y, ...).",
+        )
+    y = pd.Series(y)
+    if len(y_train) + len(test_set) != len(y):
+        return wrong(
+            f"train and test hold {len(y_train) + len(test_set)} rows together, but y has "
+            f"{len(y)}.",
+            hint="split the whole X and y: split_and_seal(X, y, ...).",
+        )
+    if len(X_train) != len(y_train) or not X_train.index.equals(y_train.index):
+        return wrong(
+            "X_train and y_train do not hold the same rows.",
+            hint="split X and y in one call, so their rows stay together.",
+        )
+    if set(y_train.index) & set(test_set.index):
         return wrong(
             "some rows are in both the training and the test set.",
-            hint="split once with train_test_split; never pick test rows by hand.",
+            hint="split once with split_and_seal; never pick test rows by hand.",
         )
-    if len(y_test) != expected_test:
-        swapped = len(y_train) == expected_test
+    expected_test = math.ceil(test_size * len(y))
+    if len(test_set) != expected_test:
+        if len(test_set) == round(test_size * 100):
+            hint = (f"test_size={round(test_size * 100)} asks for {round(test_size * 100)} "
+                    f"birds; a share is written as a fraction: test_size={test_size}.")
+        else:
+            hint = f"pass test_size={test_size}."
         return wrong(
-            f"the test set has {len(y_test)} rows; with test_size={test_size} it should have "
+            f"the test set has {len(test_set)} rows; with test_size={test_size} it should have "
             f"{expected_test}.",
-            hint="train_test_split returns X_train, X_test, y_train, y_test in that order."
-            if swapped
-            else f"pass test_size={test_size}.",
+            hint=hint,
+        )
+    positions = pd.Series(range(len(y)), index=y.index)
+    _, expected_rows = train_test_split(
+        positions, test_size=test_size, stratify=y, random_state=random_state
+    )
+    if set(test_set.index) == set(expected_rows.index):
+        return correct(
+            f"{len(y_train)} training and {len(test_set)} test rows, every class with the same "
+            f"share in both, the same rows as random_state={random_state} gives."
         )
     train_share = y_train.value_counts(normalize=True)
-    test_share = y_test.value_counts(normalize=True)
+    test_share = test_set.label_shares
     gaps = (train_share - test_share).fillna(1).abs()
-    if gaps.max() > 0.02:
+    _, unstratified = train_test_split(
+        positions, test_size=test_size, random_state=random_state
+    )
+    if gaps.max() > 0.02 or set(test_set.index) == set(unstratified.index):
         label = gaps.idxmax()
         return wrong(
             f"the split is not stratified: {label!r} is {train_share.get(label, 0):.1%} of the "
             f"training rows but {test_share.get(label, 0):.1%} of the test rows.",
             hint="pass stratify=y so every class keeps its share in both parts.",
         )
-    return correct(
-        f"{len(y_train)} training and {len(y_test)} test rows, every class with the same share "
-        "in both."
+    return wrong(
+        f"the split is stratified, but its test rows are not the ones random_state="
+        f"{random_state} picks: another seed shuffled the birds differently.",
+        hint=f"pass random_state={random_state}, as the exercise asks: the same seed gives "
+        "everyone the same rows, so results can be compared and repeated.",
     )
 
 
@@ -128,3 +186,142 @@ def _is_label_target(y: Any) -> bool:
         return False
     numeric = np.issubdtype(np.asarray(y).dtype, np.number)
     return not (numeric and kind == "multiclass" and len(np.unique(y)) > MAX_CLASSES)
+
+
+def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list[str]) -> Feedback:
+    """Check notebook 04's exercise 2: a pipeline that fills the gaps of ``features``, scales
+    them and ends in a classifier, fitted on ``X_train[features]`` and ``y_train``.
+
+    Judged on the training rows only: a copy of the learner's pipeline is refitted on them
+    (same predictions, or it was fitted on other rows) and cross-validated against the
+    "most frequent species" baseline. The test set is never used.
+    """
+    require_answer("model", model)
+    from sklearn.base import clone, is_classifier, is_regressor
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import cross_val_score
+    from sklearn.utils.validation import check_is_fitted
+
+    features = list(features)
+    if isinstance(model, type):
+        return wrong(
+            f"`model` is the class {model.__name__}, not a model made from it.",
+            hint="call it, e.g. make_pipeline(SimpleImputer(...), StandardScaler(), ...).",
+        )
+    if not hasattr(model, "predict") or not hasattr(model, "get_params"):
+        return wrong(
+            f"`model` should be a scikit-learn model, got {type(model).__name__}.",
+            hint="build it with make_pipeline(...), then call .fit(X_train[measurements], "
+            "y_train).",
+        )
+    steps = [step for _, step in model.steps] if hasattr(model, "steps") else [model]
+    final = steps[-1]
+    if type(final).__name__.startswith("Dummy"):
+        return wrong(
+            "this is a baseline itself: it ignores the measurements, so it cannot beat the "
+            "baseline.",
+            hint="end the pipeline in a model that learns from the features, e.g. "
+            "LogisticRegression(max_iter=1000).",
+        )
+    if is_regressor(model) or not is_classifier(model):
+        return wrong(
+            f"the pipeline ends in {type(final).__name__}, which is not a classifier: the "
+            "species is a label.",
+            hint="end it in a classifier (LogisticRegression, or a name ending in Classifier).",
+        )
+    if not any(type(step).__name__.endswith("Imputer") for step in _all_steps(model)):
+        return wrong(
+            "no step fills the gaps: the exercise asks for an imputer, and a new bird with a "
+            "missing measurement would get no prediction (or an error).",
+            hint='start the pipeline with SimpleImputer(strategy="median").',
+        )
+    if not any(type(step).__name__.endswith("Scaler") for step in _all_steps(model)):
+        return wrong(
+            "no step scales the measurements: body mass (thousands of grams) would outweigh "
+            "bill depth (under 22 mm) for any model that compares distances.",
+            hint="add StandardScaler() after the imputer.",
+        )
+    try:
+        check_is_fitted(model)
+    except Exception:  # NotFittedError, or a step scikit-learn cannot inspect
+        return wrong("the model is not fitted yet.",
+                     hint="call .fit(X_train[measurements], y_train) on it.")
+    seen = getattr(model, "feature_names_in_", None)
+    if seen is None:
+        return wrong(
+            "the model was fitted on an array without column names, so nothing shows it "
+            "learned from the measurements.",
+            hint="fit it on the table itself: .fit(X_train[measurements], y_train).",
+        )
+    seen = [str(name) for name in seen]
+    if seen != features:
+        extra = [name for name in seen if name not in features]
+        missing = [name for name in features if name not in seen]
+        said = f"it also uses {extra}" if extra else f"it leaves out {missing}"
+        return wrong(
+            f"the model was fitted on {len(seen)} columns, not the {len(features)} "
+            f"measurements: {said}.",
+            hint="fit it on X_train[measurements]: the measurements only, no island, no sex.",
+        )
+    X_rows = X_train[features]
+    try:
+        refitted = clone(model).fit(X_rows, y_train)
+    except Exception as error:  # the learner's pipeline may raise anything; report it
+        return wrong(
+            f"a copy of the pipeline cannot be fitted on X_train[measurements]: "
+            f"{type(error).__name__}: {error}",
+            hint="fill the gaps first, then scale, then classify.",
+        )
+    if not _same_model(model, refitted, X_rows):
+        unseeded = [name for name, value in model.get_params(deep=True).items()
+                    if name.endswith("random_state") and value is None]
+        if unseeded and not _same_model(clone(model).fit(X_rows, y_train), refitted, X_rows):
+            return wrong(
+                "the model is random and unseeded: refitting it gives other predictions, so "
+                "the check cannot confirm which rows it was fitted on.",
+                hint=f"pass random_state=0 ({unseeded[0]}), as everywhere in the course.",
+            )
+        return wrong(
+            "the model was not fitted on X_train[measurements] and y_train: a copy refitted "
+            "on those rows predicts differently. Fitted on the test rows, on all the birds, "
+            "or on rows without gaps?",
+            hint="fit it on the training rows, exactly: .fit(X_train[measurements], y_train). "
+            "The test set stays sealed until the evaluation step.",
+        )
+    folds = cross_val_score(clone(model), X_rows, y_train, cv=5)
+    base = cross_val_score(DummyClassifier(strategy="most_frequent"), X_rows, y_train, cv=5)
+    reached = (
+        f"cross-validated accuracy {folds.mean():.3f} ± {folds.std():.3f} on the training rows, "
+        f"against {base.mean():.3f} for the baseline"
+    )
+    if folds.mean() - folds.std() > base.mean() + base.std():
+        return correct(f"{reached}.")
+    return wrong(
+        f"{reached}: not clearly better, the two overlap within their spreads.",
+        hint="check the settings of the classifier (a KNN with too many neighbours votes like "
+        "the baseline), or try another classifier.",
+    )
+
+
+def _all_steps(estimator: Any) -> list[Any]:
+    """Every estimator inside a pipeline, a ColumnTransformer, or both nested."""
+    if hasattr(estimator, "steps"):
+        return [inner for _, step in estimator.steps for inner in _all_steps(step)]
+    parts = getattr(estimator, "transformers", None)
+    if isinstance(parts, list):
+        return [inner for part in parts if len(part) == 3 for inner in _all_steps(part[1])]
+    return [estimator]
+
+
+def _same_model(model: Any, other: Any, X: Any) -> bool:
+    """Same predictions, and same probabilities where the models give them."""
+    if not np.array_equal(np.asarray(model.predict(X)), np.asarray(other.predict(X))):
+        return False
+    for method in ("predict_proba", "decision_function"):
+        if hasattr(model, method):
+            try:
+                mine, theirs = getattr(model, method)(X), getattr(other, method)(X)
+            except (AttributeError, NotImplementedError):
+                continue
+            return bool(np.allclose(mine, theirs, atol=1e-6))
+    return True

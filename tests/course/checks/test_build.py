@@ -1,46 +1,198 @@
 
 import pytest
+from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from course import checks, datasets, recipes
+from course.holdout import SealedTestSet, split_and_seal
+
+FEATURES = recipes.PENGUIN_FEATURES
+MEASUREMENTS = recipes.PENGUIN_NUMERIC
+
+
+def penguin_table(penguins):
+    return penguins[FEATURES], penguins["species"]
 
 
 @pytest.mark.parametrize(
     ("how", "passed", "says"),
     [
-        ({"stratify": True}, True, "275 training and 69 test rows"),
-        ({"stratify": False, "random_state": 3}, False, "not stratified"),
-        ({"stratify": True, "test_size": 0.25}, False, "test set has 86 rows"),
-        ({"stratify": True, "swap": True}, False, "test set has 275 rows"),
+        ({}, True, "275 training and 69 test rows"),
+        # another seed than the statement's
+        ({"random_state": 1}, False, "not the ones random_state=0 picks"),
+        # forgot stratify=y
+        ({"stratify": False}, False, "not stratified"),
+        # the course's quarter instead of the exercise's fifth
+        ({"test_size": 0.25}, False, "test set has 86 rows; with test_size=0.2 it should have 69"),
+        # a percentage instead of a share
+        ({"test_size": 20}, False, "test set has 20 rows"),
     ],
 )
 def test_stratified_split_names_the_mistake(penguins, how, passed, says):
-    y = penguins["species"]
-    y_train, y_test = train_test_split(
+    X, y = penguin_table(penguins)
+    X_train, y_train, test_set = split_and_seal(
+        X,
         y,
         test_size=how.get("test_size", 0.2),
-        stratify=y if how["stratify"] else None,
+        stratify=y if how.get("stratify", True) else None,
         random_state=how.get("random_state", 0),
     )
-    if how.get("swap"):
-        y_train, y_test = y_test, y_train
-    feedback = checks.stratified_split(y_train, y_test, y, test_size=0.2)
+    feedback = checks.stratified_split(X_train, y_train, test_set, X, y, test_size=0.2,
+                                       random_state=0)
     assert feedback.passed is passed, feedback
     assert says in feedback.message
-    if how.get("swap"):
-        assert "in that order" in feedback.hint
+    if how.get("test_size") == 20:
+        assert "a share is written as a fraction" in feedback.hint
+    assert test_set.times_opened == 0  # the check reads the envelope, never opens it
 
 
-def test_stratified_split_catches_rows_used_twice(penguins):
-    y = penguins["species"]
-    feedback = checks.stratified_split(y.iloc[:275], y.iloc[270:339], y, test_size=0.2)
+def test_stratified_split_catches_parts_in_the_wrong_order(penguins):
+    X, y = penguin_table(penguins)
+    X_train, y_train, test_set = split_and_seal(X, y, test_size=0.2, stratify=y, random_state=0)
+    feedback = checks.stratified_split(X_train, test_set, y_train, X, y, test_size=0.2,
+                                       random_state=0)
+    assert "three parts are in the wrong order" in feedback.message
+    assert "X_train, y_train, test_set, in that order" in feedback.hint
+    feedback = checks.stratified_split(X_train, y_train, (1, 2), X, y, test_size=0.2,
+                                       random_state=0)
+    assert "the third part is a tuple, not a sealed test set" in feedback.message
+
+
+def test_stratified_split_catches_x_and_y_swapped(penguins):
+    X, y = penguin_table(penguins)
+    X_train, y_train, test_set = split_and_seal(y, X, test_size=0.2, stratify=y, random_state=0)
+    feedback = checks.stratified_split(X_train, y_train, test_set, X, y, test_size=0.2,
+                                       random_state=0)
+    assert "X and y are swapped" in feedback.message
+
+
+def test_stratified_split_catches_rows_used_twice_or_mismatched(penguins):
+    X, y = penguin_table(penguins)
+    test_set = SealedTestSet(X.iloc[270:339], y.iloc[270:339])
+    feedback = checks.stratified_split(X.iloc[:275], y.iloc[:275], test_set, X, y,
+                                       test_size=0.2, random_state=0)
     assert "in both" in feedback.message
+    X_train, y_train, test_set = split_and_seal(X, y, test_size=0.2, stratify=y, random_state=0)
+    feedback = checks.stratified_split(X_train.sort_index(), y_train, test_set, X, y,
+                                       test_size=0.2, random_state=0)
+    assert "do not hold the same rows" in feedback.message
+
+
+def measurements_pipeline(classifier=None):
+    classifier = LogisticRegression(max_iter=1000) if classifier is None else classifier
+    return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), classifier)
+
+
+def test_measurements_model_accepts_the_solution_judged_by_cross_validation(split):
+    X_train, _, y_train, _ = split
+    model = measurements_pipeline().fit(X_train[MEASUREMENTS], y_train)
+    feedback = checks.measurements_model(model, X_train, y_train, features=MEASUREMENTS)
+    assert feedback.passed, feedback
+    assert "cross-validated accuracy 0.984" in feedback.message
+    assert "against 0.442 for the baseline" in feedback.message
+    forest = RandomForestClassifier(n_estimators=20, random_state=0)
+    model = measurements_pipeline(forest).fit(X_train[MEASUREMENTS], y_train)
+    assert checks.measurements_model(model, X_train, y_train, features=MEASUREMENTS).passed
+
+
+def fitted_on_test_rows(split):
+    _, X_test, _, y_test = split
+    return measurements_pipeline().fit(X_test[MEASUREMENTS], y_test)
+
+
+def fitted_without_gaps(split):
+    X_train, _, y_train, _ = split
+    complete = X_train[MEASUREMENTS].notna().all(axis=1)
+    return measurements_pipeline().fit(X_train.loc[complete, MEASUREMENTS], y_train[complete])
+
+
+def fitted(columns, model=None):
+    def make(split):
+        X_train, _, y_train, _ = split
+        return (measurements_pipeline() if model is None else model).fit(X_train[columns], y_train)
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        # fitted on the test rows
+        (fitted_on_test_rows, "not fitted on X_train[measurements] and y_train"),
+        # fitted on the training rows without gaps: other rows
+        (fitted_without_gaps, "a copy refitted on those rows predicts differently"),
+        # the six columns of the course's pipeline
+        (fitted(FEATURES, recipes.penguin_pipeline()), "it also uses ['island', 'sex']"),
+        # the measurements and the island
+        (
+            fitted([*MEASUREMENTS, "island"], make_pipeline(
+                ColumnTransformer([
+                    ("numeric", measurements_pipeline()[:-1], MEASUREMENTS),
+                    ("island", OneHotEncoder(handle_unknown="ignore"), ["island"]),
+                ]),
+                LogisticRegression(max_iter=1000),
+            )),
+            "fitted on 5 columns, not the 4 measurements: it also uses ['island']",
+        ),
+        # a measurement forgotten
+        (fitted(MEASUREMENTS[:3]), "it leaves out ['body_mass_g']"),
+        # no imputer: it cannot be fitted on rows with gaps
+        (lambda split: make_pipeline(StandardScaler(), LogisticRegression()),
+         "no step fills the gaps"),
+        # no scaler
+        (
+            fitted(MEASUREMENTS, make_pipeline(SimpleImputer(), KNeighborsClassifier())),
+            "no step scales the measurements",
+        ),
+        # the baseline itself
+        (fitted(MEASUREMENTS, measurements_pipeline(DummyClassifier())), "a baseline itself"),
+        # a hyperparameter that makes the model vote like the baseline
+        (
+            fitted(MEASUREMENTS, measurements_pipeline(KNeighborsClassifier(n_neighbors=200))),
+            "not clearly better",
+        ),
+        # random and unseeded: the check cannot tell which rows it saw
+        (
+            fitted(MEASUREMENTS, measurements_pipeline(RandomForestClassifier(n_estimators=20))),
+            "random and unseeded",
+        ),
+        (lambda split: measurements_pipeline(), "not fitted yet"),
+        (
+            lambda split: measurements_pipeline(LinearRegression()).fit(
+                split[0][MEASUREMENTS], split[2] == "Adelie"
+            ),
+            "which is not a classifier",
+        ),
+        (
+            lambda split: measurements_pipeline().fit(split[0][MEASUREMENTS].to_numpy(),
+                                                      split[2]),
+            "without column names",
+        ),
+        (lambda split: "forest", "should be a scikit-learn model"),
+        (lambda split: LogisticRegression, "is the class LogisticRegression"),
+    ],
+)
+def test_measurements_model_names_the_mistake(split, make, says):
+    X_train, _, y_train, _ = split
+    feedback = checks.measurements_model(make(split), X_train, y_train, features=MEASUREMENTS)
+    assert not feedback.passed
+    assert says in feedback.message
+
+
+def test_unanswered_exercises_raise_not_implemented(penguins, split):
+    X, y = penguin_table(penguins)
+    with pytest.raises(NotImplementedError, match="`model` is still"):
+        checks.measurements_model(..., split[0], split[2], features=MEASUREMENTS)
+    with pytest.raises(NotImplementedError, match="`X_train` is still"):
+        checks.stratified_split(..., ..., ..., X, y, test_size=0.2, random_state=0)
 
 
 def in_training_order(split):
