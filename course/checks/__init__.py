@@ -12,7 +12,7 @@ they need inside the function, so that importing this module stays fast.
 """
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
-from course.checks.build import beats_baseline, stratified_split
+from course.checks.build import beats_baseline, measurements_model, stratified_split
 from course.checks.capstone import model_ready_features, persistence_accuracy, time_ordered_split
 from course.checks.deep_learning import digits_network, parameter_count
 from course.checks.evaluation import confusion_cell, grid_search
@@ -43,6 +43,7 @@ __all__ = [
     "largest_coefficient",
     "leaky_option",
     "linear_on_features",
+    "measurements_model",
     "missing_values",
     "model_ready_features",
     "parameter_count",
