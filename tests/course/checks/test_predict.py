@@ -1,32 +1,88 @@
-
+import numpy as np
+import pandas as pd
 import pytest
 
 from course import checks, recipes
 from course.export import read_card
+from course.schema import to_frame, validate_row
+
+# Exercise 1: the probability of one class for one new bird.
+
+MYSTERY = {
+    "bill_length_mm": 44.0,
+    "bill_depth_mm": 18.0,
+    "flipper_length_mm": 195,
+    "body_mass_g": 3700,
+    "island": "Dream",
+    "sex": "female",
+}
 
 
-def test_class_probability_names_the_mistake(split, fitted):
-    row = split[1].head(1)
-    probabilities = fitted.predict_proba(row)[0]
-    classes = list(fitted.classes_)
-    label = "Chinstrap"
-    expected = probabilities[classes.index(label)]
-    assert checks.class_probability(expected, fitted, row, label).passed
-    assert checks.class_probability(round(expected, 3), fitted, row, label).passed
-    other = next(
-        c for c in classes if c != label and abs(probabilities[classes.index(c)] - expected) > 0.01
-    )
-    cases = [
-        (probabilities[classes.index(other)], f"probability of {other!r}"),
-        (100 * expected, "percentage") if expected > 0.01 else (label, "is a label"),
-        (label, "is a label"),
-        (probabilities, "one probability per class"),
-        (None, "should be a number"),
-    ]
-    for answer, says in cases:
-        feedback = checks.class_probability(answer, fitted, row, label)
-        assert not feedback.passed
-        assert says in feedback.message
+@pytest.fixture(scope="module")
+def bird(card):
+    return to_frame(card, [validate_row(card, MYSTERY)[0]])
+
+
+@pytest.fixture(scope="module")
+def proba(fitted, bird):
+    return pd.Series(fitted.predict_proba(bird)[0], index=fitted.classes_)
+
+
+def test_the_probability_of_the_class_asked_for_passes(fitted, bird, proba):
+    expected = proba["Adelie"]
+    assert 0.05 < expected < 0.5 < proba["Chinstrap"]  # the exercise's bird: a doubtful one
+    for answer in (expected, np.float64(expected), round(expected, 3), np.array([expected])):
+        feedback = checks.class_probability(answer, fitted, bird, "Adelie")
+        assert feedback.passed, feedback
+        assert "probability of 0.182" in feedback.message
+
+
+@pytest.mark.parametrize(
+    ("make_answer", "says"),
+    [
+        # the column of another species (Chinstrap is column 1, Adelie column 0)
+        (lambda m, b, p: p["Chinstrap"], "is the probability of 'Chinstrap', not of 'Adelie'"),
+        # the whole row of predict_proba, as an array or as its one-row table
+        (lambda m, b, p: m.predict_proba(b), "one probability per class"),
+        (lambda m, b, p: m.predict_proba(b)[0].tolist(), "one probability per class"),
+        # predict instead of predict_proba: the label, alone or in its array
+        (lambda m, b, p: m.predict(b), "'Chinstrap' is the class the model predicts"),
+        (lambda m, b, p: m.predict(b)[0], "'Chinstrap' is the class the model predicts"),
+        (lambda m, b, p: "Adelie", "'Adelie' is a class label"),
+        # a percentage
+        (lambda m, b, p: 100 * p["Adelie"], "is a percentage"),
+        (lambda m, b, p: round(100 * p["Adelie"], 1), "is a percentage"),
+        # the probability of "not Adelie"
+        (lambda m, b, p: 1 - p["Adelie"], "the probability that the bird is NOT 'Adelie'"),
+        # rounded to two decimals
+        (lambda m, b, p: round(p["Adelie"], 2), "rounded too much"),
+        # predict_proba on the first test bird instead of the new one
+        (lambda m, b, p: 0.5, "not the probability the model gives 'Adelie' for this row"),
+        (lambda m, b, p: 42, "cannot be a probability"),
+        (lambda m, b, p: None, "should be a number"),
+    ],
+)
+def test_each_wrong_probability_gets_its_own_message(fitted, bird, proba, make_answer, says):
+    feedback = checks.class_probability(make_answer(fitted, bird, proba), fitted, bird, "Adelie")
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.hint
+
+
+def test_a_probability_of_another_row_is_refused(fitted, bird, split):
+    other_row = split[0].head(1)  # a training bird, not the new one
+    answer = fitted.predict_proba(other_row)[0, 0]
+    feedback = checks.class_probability(answer, fitted, bird, "Adelie")
+    assert not feedback.passed
+    assert "ask the model about the new row itself" in feedback.hint
+
+
+def test_the_starting_code_asks_for_an_answer(fitted, bird):
+    with pytest.raises(NotImplementedError, match=r"`probability` is still `\.\.\.`"):
+        checks.class_probability(..., fitted, bird, "Adelie")
+
+
+# Exercise 2: fix the refused request, keeping the bird.
 
 
 @pytest.fixture(scope="module")
@@ -34,37 +90,61 @@ def card(tmp_path_factory):
     return read_card(recipes.train_penguin_model(tmp_path_factory.mktemp("models")))
 
 
-GOOD_REQUEST = {
-    "bill_length_mm": 39.1,
-    "bill_depth_mm": 18.7,
-    "flipper_length_mm": 181,
-    "body_mass_g": 3750,
-    "island": "Torgersen",
-    "sex": "male",
+BAD_REQUEST = {
+    "bill_length_mm": "46.1",
+    "bill_depth_mm": 13.2,
+    "flipper_length_mm": 211,
+    "body_mass_g": 4.5,
+    "island": "biscoe",
+    "sex": "female",
+    "colour": "black",
+}
+FIXED = {
+    "bill_length_mm": 46.1,
+    "bill_depth_mm": 13.2,
+    "flipper_length_mm": 211,
+    "body_mass_g": 4500,
+    "island": "Biscoe",
+    "sex": "female",
 }
 
 
+def test_the_fixed_request_passes(card):
+    feedback = checks.valid_request(FIXED, card, BAD_REQUEST)
+    assert feedback.passed, feedback
+    assert checks.valid_request({**FIXED, "body_mass_g": 4500.0}, card, BAD_REQUEST).passed
+    assert checks.valid_request(FIXED, card).passed  # without the original: schema only
+
+
 @pytest.mark.parametrize(
-    ("change", "passed", "says"),
+    ("change", "says", "hint"),
     [
-        ({}, True, "would accept"),
-        ({"sex": None}, True, "would accept"),
-        ({"island": "torgersen"}, False, "unknown category 'torgersen'"),
-        ({"bill_length_mm": "39.1"}, False, "a string ('39.1')"),
-        ({"body_mass_g": 375000}, False, "far outside the range"),
-        ({"name": "Pingu"}, False, "unknown field"),
+        # still a string
+        ({"bill_length_mm": "46.1"}, "a string ('46.1')", "without quotes"),
+        # wrong case
+        ({"island": "biscoe"}, "unknown category 'biscoe'", "case-sensitive: write 'Biscoe'"),
+        # kept the unknown field
+        ({"colour": "black"}, "colour: unknown field", "delete the field 'colour'"),
+        # body mass left in kilograms
+        ({"body_mass_g": 4.5}, "far outside the range", "x1000 gives 4500"),
+        # dropped a field instead of fixing it
+        ({"body_mass_g": KeyError}, "body_mass_g: missing field", "start with 'body_mass_g'"),
+        # another bird: a measurement changed, or the sex dropped
+        ({"bill_depth_mm": 14.0}, "bill_depth_mm is 14.0, but the bird", "never the bird"),
+        ({"body_mass_g": 4000}, "body_mass_g is 4000.0, but the bird", "never the bird"),
+        ({"sex": None}, "sex is None, but the bird of the refused request has 'female'", "never"),
+        ({"island": "Dream"}, "island is 'Dream'", "never the bird"),
     ],
 )
-def test_valid_request_reports_what_the_server_would_say(card, change, passed, says):
-    feedback = checks.valid_request({**GOOD_REQUEST, **change}, card)
-    assert feedback.passed is passed
-    assert says in feedback.message
-    assert passed or feedback.hint
+def test_each_wrong_fix_gets_its_own_message(card, change, says, hint):
+    answer = {**FIXED, **change}
+    answer = {key: value for key, value in answer.items() if value is not KeyError}
+    feedback = checks.valid_request(answer, card, BAD_REQUEST)
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert hint in feedback.hint, feedback
 
 
-def test_valid_request_lists_a_missing_field(card):
-    request = dict(GOOD_REQUEST)
-    del request["body_mass_g"]
-    feedback = checks.valid_request(request, card)
-    assert "body_mass_g: missing field" in feedback.message
-    assert feedback.hint.startswith("start with 'body_mass_g'")
+def test_the_starting_code_asks_for_a_request(card):
+    with pytest.raises(NotImplementedError, match=r"`fixed_request` is still `\.\.\.`"):
+        checks.valid_request(..., card, BAD_REQUEST)
