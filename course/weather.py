@@ -4,13 +4,20 @@
 *next* day had precipitation. It is read from the measured precipitation, not from the
 dataset's ``weather`` label, which its datasheet calls unreliable. The last day has no
 tomorrow in the data, so it is dropped rather than given a made-up answer.
+
+``TomorrowLikeToday`` is the baseline a Seattle local would give, "tomorrow like today", as a
+scikit-learn classifier with nothing to fit: cross-validation and ``report`` measure it like
+any model.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["RAIN_TOMORROW", "rain_tomorrow"]
+__all__ = ["RAIN_TOMORROW", "TomorrowLikeToday", "rain_tomorrow"]
 
 RAIN_TOMORROW = "rain_tomorrow"
 
@@ -57,3 +64,40 @@ def rain_tomorrow(
     table = weather.iloc[:-1].copy()
     table[RAIN_TOMORROW] = (rain.shift(-1).iloc[:-1] > min_mm).astype(bool)
     return table
+
+
+class TomorrowLikeToday(ClassifierMixin, BaseEstimator):
+    """The persistence rule as a scikit-learn classifier: rain tomorrow when it rained today.
+
+    It has nothing to learn: ``fit`` only notes the classes, so cross-validation measures it on
+    each validation fold exactly like a model, and ``report`` scores it on the test days. The
+    rule predicts True when ``column`` (today's precipitation) is above ``min_mm``; its
+    "probability" of True is 1 or 0, a yes/no answer that cannot rank the days by risk.
+    """
+
+    def __init__(self, column: str = "precipitation", min_mm: float = 0.0) -> None:
+        self.column = column
+        self.min_mm = min_mm
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> TomorrowLikeToday:
+        self._today(X)
+        self.classes_ = np.array([False, True])
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _today(self, X: pd.DataFrame) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame) or self.column not in X.columns:
+            found = list(X.columns) if isinstance(X, pd.DataFrame) else type(X).__name__
+            raise ValueError(
+                f"TomorrowLikeToday reads today's {self.column!r} column, but X has {found}: "
+                "pass a DataFrame with that column, or name it with column='...'"
+            )
+        return np.asarray(X[self.column], dtype=float)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
+        return self._today(X) > self.min_mm
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        rain = self.predict(X).astype(float)
+        return np.column_stack([1.0 - rain, rain])

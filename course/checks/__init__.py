@@ -13,7 +13,13 @@ they need inside the function, so that importing this module stays fast.
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
 from course.checks.build import beats_baseline, measurements_model, stratified_split
-from course.checks.capstone import model_ready_features, persistence_accuracy, time_ordered_split
+from course.checks.capstone import (
+    model_ready_features,
+    opened_once,
+    persistence_accuracy,
+    time_ordered_split,
+    time_series_model,
+)
 from course.checks.deep_learning import digits_network, parameter_count
 from course.checks.evaluation import confusion_cell, grid_search
 from course.checks.explore import class_share, strongest_correlation
@@ -46,6 +52,7 @@ __all__ = [
     "measurements_model",
     "missing_values",
     "model_ready_features",
+    "opened_once",
     "parameter_count",
     "penguin_features",
     "penguin_preprocessor",
@@ -58,6 +65,7 @@ __all__ = [
     "stratified_split",
     "strongest_correlation",
     "time_ordered_split",
+    "time_series_model",
     "valid_request",
     "wrong",
 ]

@@ -72,3 +72,51 @@ def test_missing_columns_and_values_are_named():
     undated.loc[1, "date"] = None
     with pytest.raises(ValueError, match="1 rows have no 'date'"):
         rain_tomorrow(undated)
+
+
+def test_tomorrow_like_today_predicts_rain_after_a_wet_day():
+    from sklearn.base import clone, is_classifier
+
+    from course.evaluate import report
+    from course.weather import TomorrowLikeToday
+
+    X = pd.DataFrame({"precipitation": [0.0, 2.5, 0.3, 0.0], "wind": 1.0})
+    y = pd.Series([True, True, False, False])
+    rule = TomorrowLikeToday().fit(X, y)
+    assert is_classifier(rule) and rule.classes_.tolist() == [False, True]
+    assert rule.predict(X).tolist() == [False, True, True, False]
+    assert rule.predict_proba(X)[:, 1].tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert rule.score(X, y) == 0.5
+    heavy = TomorrowLikeToday(min_mm=1.0).fit(X, y)
+    assert heavy.predict(X).tolist() == [False, True, False, False]
+    assert clone(rule).get_params() == {"column": "precipitation", "min_mm": 0.0}
+    assert "accuracy" in str(report(rule, X, y))
+
+
+def test_tomorrow_like_today_is_measured_in_each_time_ordered_fold():
+    from sklearn.model_selection import TimeSeriesSplit, cross_val_score
+
+    from course.weather import TomorrowLikeToday
+
+    table = rain_tomorrow(datasets.load("seattle_weather"))
+    X, y = table[["precipitation", "wind"]], table[RAIN_TOMORROW]
+    folds = TimeSeriesSplit(n_splits=4)
+    scores = cross_val_score(TomorrowLikeToday(), X, y, cv=folds)
+    expected = [((X.iloc[v]["precipitation"] > 0) == y.iloc[v]).mean() for _, v in folds.split(X)]
+    assert scores.tolist() == pytest.approx(expected)
+
+
+def test_tomorrow_like_today_names_what_it_needs():
+    from sklearn.exceptions import NotFittedError
+
+    from course.weather import TomorrowLikeToday
+
+    X = pd.DataFrame({"rain_mm": [0.0, 1.0]})
+    with pytest.raises(ValueError, match="reads today's 'precipitation' column, but X has"):
+        TomorrowLikeToday().fit(X, [True, False])
+    assert TomorrowLikeToday(column="rain_mm").fit(X, [True, False]).predict(X).tolist() == [
+        False,
+        True,
+    ]
+    with pytest.raises(NotFittedError):
+        TomorrowLikeToday().predict(X)

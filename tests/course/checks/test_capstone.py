@@ -2,31 +2,75 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import train_test_split
 
 from course import checks, datasets
-from course.weather import RAIN_TOMORROW, rain_tomorrow
+from course.holdout import SealedTestSet, split_and_seal
+from course.timeseries import time_split
+from course.weather import RAIN_TOMORROW, TomorrowLikeToday, rain_tomorrow
+
+
+def _dated(n=100):
+    days = pd.DataFrame(
+        {"date": pd.date_range("2012-01-01", periods=n, freq="D")}, index=range(100, 100 + n)
+    )
+    X = pd.DataFrame({"temp": range(n)}, index=days.index)
+    y = pd.Series([i % 2 == 0 for i in range(n)], index=days.index)
+    return days, X, y
+
+
+def test_time_ordered_split_accepts_a_split_by_date_with_the_test_rows_sealed():
+    days, X, y = _dated()
+    X_train, _, test_set = time_split(X, y, dates=days["date"], test_from="2012-03-21")
+    feedback = checks.time_ordered_split(X_train, test_set, days, test_from="2012-03-21")
+    assert feedback.passed
+    assert "the 20 test days, from 2012-03-21 to 2012-04-09, stay sealed" in feedback.message
+    assert test_set.times_opened == 0  # the check reads only the envelope
 
 
 def test_time_ordered_split_names_the_mistake():
-    days = pd.DataFrame(
-        {"date": pd.date_range("2012-01-01", periods=100, freq="D")}, index=range(100, 200)
-    )
-    X = pd.DataFrame({"temp": range(100)}, index=days.index)
-    feedback = checks.time_ordered_split(X.iloc[:80], X.iloc[80:], days)
-    assert feedback.passed
-    assert "tested on the 20 days from 2012-03-21 to 2012-04-09" in feedback.message
-    train, test = train_test_split(X, test_size=0.2, random_state=0)
-    feedback = checks.time_ordered_split(train, test, days)
+    days, X, y = _dated()
+    # a random split: shuffled days
+    X_train, _, test_set = split_and_seal(X, y, test_size=0.2, random_state=0)
+    feedback = checks.time_ordered_split(X_train, test_set, days)
     assert "training days come after the first test day" in feedback.message
     assert "time_split" in feedback.hint
-    feedback = checks.time_ordered_split(X.iloc[:81], X.iloc[80:], days)
-    assert "in both parts" in feedback.message
-    feedback = checks.time_ordered_split(X.iloc[:50], X.iloc[50:], days)
+    # the wrong test period (the exercise tests from 2012-03-21; this tests from 2012-03-11)
+    X_train, _, test_set = time_split(X, y, dates=days["date"], test_from="2012-03-11")
+    feedback = checks.time_ordered_split(X_train, test_set, days, test_from="2012-03-21")
+    assert "the test days start on 2012-03-11, but the exercise tests on the days from " \
+        "2012-03-21" in feedback.message
+    # overlapping rows: training on every day
+    test_set = SealedTestSet(X.iloc[80:], y.iloc[80:])
+    assert "20 rows are in both parts" in checks.time_ordered_split(X, test_set, days).message
+    # the test days first, the training days after them
+    backwards = SealedTestSet(X.iloc[:20], y.iloc[:20])
+    feedback = checks.time_ordered_split(X.iloc[20:], backwards, days)
+    assert "80 training days come after the first test day (2012-01-01)" in feedback.message
+    # half the days for testing
+    feedback = checks.time_ordered_split(X.iloc[:50], SealedTestSet(X.iloc[50:], y[50:]), days)
     assert "holds 50% of the days" in feedback.message
-    assert "empty" in checks.time_ordered_split(X, X.iloc[:0], days).message
-    feedback = checks.time_ordered_split(X.reset_index(drop=True), X.iloc[:0], days)
+    # some days in neither part
+    feedback = checks.time_ordered_split(X.iloc[:60], SealedTestSet(X.iloc[80:], y[80:]), days)
+    assert "hold 80 days together, but the table has 100" in feedback.message
+    # the old four-part split: the test rows in the open
+    feedback = checks.time_ordered_split(X.iloc[:80], X.iloc[80:], days)
+    assert "should be the sealed test set that time_split returns, got DataFrame" in (
+        feedback.message
+    )
+    # X and y swapped in the unpacking
+    feedback = checks.time_ordered_split(y.iloc[:80], SealedTestSet(X[80:], y[80:]), days)
+    assert "`X_train` should be the DataFrame of training features, got Series" in (
+        feedback.message
+    )
+    empty = SealedTestSet(X.iloc[:0], y.iloc[:0])
+    assert "empty" in checks.time_ordered_split(X, empty, days).message
+    renumbered = SealedTestSet(X.reset_index(drop=True), y.reset_index(drop=True))
+    feedback = checks.time_ordered_split(X.iloc[:0], renumbered, days)
     assert "not rows of the table" in feedback.message
+    for wrong_answer in (feedback,):
+        assert not wrong_answer.passed and wrong_answer.hint
+    with pytest.raises(NotImplementedError, match="`test_set` is still"):
+        checks.time_ordered_split(X, ..., days)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +84,16 @@ def test_model_ready_features_accepts_numbers_known_today(rain_table):
     feedback = checks.model_ready_features(X, rain_table, target=RAIN_TOMORROW)
     assert feedback.passed
     assert "5 numeric features for 1460 rows" in feedback.message
+    # What today says, however it is written: a threshold, a rescaling, yesterday's value
+    # (today's weather follows yesterday's as tomorrow's follows today's: not a leak).
+    X = rain_table[["temp_max", "month"]].assign(
+        rained_today=rain_table["precipitation"] > 0,
+        rain_cm=rain_table["precipitation"] / 10,
+        wind_kmh=rain_table["wind"] * 3.6,
+        temp_yesterday=rain_table["temp_max"].shift(1).bfill(),
+        warm_today=rain_table["temp_max"] > 15,
+    )
+    assert checks.model_ready_features(X, rain_table, target=RAIN_TOMORROW).passed
 
 
 @pytest.mark.parametrize(
@@ -54,7 +108,41 @@ def test_model_ready_features_accepts_numbers_known_today(rain_table):
         (lambda t: t["precipitation"], "should be a DataFrame"),
         (
             lambda t: t[["wind"]].assign(rain_next=t["precipitation"].shift(-1).fillna(0)),
-            "'rain_next' gives the target away",
+            "'rain_next' carries tomorrow's 'precipitation'",
+        ),
+        (  # the target itself under another name, and its opposite
+            lambda t: t[["wind"]].assign(answer=t[RAIN_TOMORROW]),
+            "'answer' gives the target away: it follows 'rain_tomorrow' on 100%",
+        ),
+        (
+            lambda t: t[["wind"]].assign(dry_tomorrow=~t[RAIN_TOMORROW]),
+            "'dry_tomorrow' gives the target away",
+        ),
+        (  # the target rescaled
+            lambda t: t[["wind"]].assign(score=t[RAIN_TOMORROW] * 10),
+            "'score' gives the target away",
+        ),
+        (  # tomorrow's temperature: nothing to do with rain, still the future
+            lambda t: t[["precipitation"]].assign(
+                temp_next=t["temp_max"].shift(-1).fillna(t["temp_max"].iloc[-1])
+            ),
+            "'temp_next' carries tomorrow's 'temp_max'",
+        ),
+        (  # a rescaled copy of tomorrow's rain, in centimetres
+            lambda t: t[["wind"]].assign(rain_cm=t["precipitation"].shift(-1).fillna(0) / 10),
+            "'rain_cm' carries tomorrow's 'precipitation': it follows the next day's value on 100%",
+        ),
+        (  # tomorrow's rain, log-transformed
+            lambda t: t[["wind"]].assign(log_rain=np.log1p(t["precipitation"].shift(-1).fillna(0))),
+            "'log_rain' carries tomorrow's 'precipitation'",
+        ),
+        (  # a threshold of tomorrow's temperature
+            lambda t: t[["precipitation"]].assign(warm_tomorrow=t["temp_max"].shift(-1) > 15),
+            "'warm_tomorrow' carries tomorrow's 'temp_max'",
+        ),
+        (
+            lambda t: t[["precipitation"]].assign(wind_next=t["wind"].shift(-1).ffill() * 3.6),
+            "'wind_next' carries tomorrow's 'wind'",
         ),
     ],
 )
@@ -71,19 +159,139 @@ def test_class_probability_reports_a_row_the_model_cannot_read(split, fitted):
 
 
 def test_persistence_accuracy_names_the_mistake():
-    X_test = pd.DataFrame({"precipitation": [0.0, 2.0, 0.5, 0.0, 0.0]})
-    y_test = pd.Series([False, True, False, False, True])  # the rule is right on 3 of 5 days
-    assert checks.persistence_accuracy(0.6, X_test, y_test).passed
+    X_train = pd.DataFrame({"precipitation": [0.0, 2.0, 0.5, 0.0, 0.0]})
+    y_train = pd.Series([False, True, False, False, True])  # the rule is right on 3 of 5 days
+    feedback = checks.persistence_accuracy(0.6, X_train, y_train)
+    assert feedback.passed and "60.0% of the training days" in feedback.message
     for answer, says in [
         (60, "percentage"),
         (0.4, "gets wrong"),
         ("0.6", "should be a number"),
         (0.9, "not the accuracy"),
     ]:
-        feedback = checks.persistence_accuracy(answer, X_test, y_test)
+        feedback = checks.persistence_accuracy(answer, X_train, y_train)
         assert not feedback.passed
         assert says in feedback.message
+        assert feedback.hint
     rainy = pd.Series([False, True, True, True, False])  # 60% rainy, the rule right on 20%
     today = pd.DataFrame({"precipitation": [1.0, 0.0, 0.0, 0.0, 0.0]})
     feedback = checks.persistence_accuracy(0.6, today, rainy)
-    assert "share of rainy days" in feedback.message
+    assert "share of days followed by rain" in feedback.message
+    # the share of days the rule says rain: 2 wet days of 5, while it is right on 3 of 5
+    feedback = checks.persistence_accuracy(0.4 + 1e-9, X_train, y_train.where(y_train, False))
+    wet = pd.DataFrame({"precipitation": [1.0, 1.0, 0.0, 0.0, 0.0]})
+    truth = pd.Series([True, False, False, False, False])  # right on 4 of 5, says rain on 2
+    feedback = checks.persistence_accuracy(0.4, wet, truth)
+    assert "the share of days on which the rule says rain" in feedback.message
+    with pytest.raises(NotImplementedError, match="`persistence` is still"):
+        checks.persistence_accuracy(..., X_train, y_train)
+
+
+@pytest.fixture(scope="module")
+def rain_split(rain_table):
+    X = rain_table[["precipitation", "temp_max", "temp_min", "wind", "month"]]
+    y = rain_table[RAIN_TOMORROW]
+    return X, y, *time_split(X, y, dates=rain_table["date"], test_from="2015-01-01")
+
+
+def _logistic():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression())
+
+
+def test_time_series_model_judges_by_time_ordered_folds_on_the_training_days(rain_split):
+    from sklearn.model_selection import TimeSeriesSplit
+
+    _, _, X_train, y_train, test_set = rain_split
+    model = _logistic().fit(X_train, y_train)
+    feedback = checks.time_series_model(model, TimeSeriesSplit(n_splits=5), X_train, y_train)
+    assert feedback.passed, feedback
+    assert "fitted on the 1096 training days; accuracy 0.6" in feedback.message
+    assert "over 5 time-ordered folds, against 0.548 for 'never rains'" in feedback.message
+    assert "for 'tomorrow like today'" in feedback.message
+    assert test_set.times_opened == 0
+
+
+@pytest.mark.parametrize(
+    ("folds", "says"),
+    [
+        (5, "`folds` is 5, not a splitter: with cv=5"),
+        ("KFold(n_splits=5, shuffle=True, random_state=0)", "KFold shuffles the days"),
+        ("KFold(n_splits=5)", "KFold does not keep the past before the future"),
+        ("StratifiedKFold(n_splits=5)", "StratifiedKFold does not keep the past"),
+        ("ShuffleSplit(n_splits=5, random_state=0)", "ShuffleSplit does not keep the past"),
+    ],
+)
+def test_time_series_model_refuses_folds_that_peek_at_the_future(rain_split, folds, says):
+    from sklearn import model_selection  # noqa: F401 - used by eval
+
+    _, _, X_train, y_train, _ = rain_split
+    if isinstance(folds, str):
+        folds = eval(f"model_selection.{folds}")
+    model = _logistic().fit(X_train, y_train)
+    feedback = checks.time_series_model(model, folds, X_train, y_train)
+    assert not feedback.passed
+    assert says in feedback.message
+    assert "TimeSeriesSplit" in feedback.hint
+
+
+def test_time_series_model_names_the_mistake(rain_split):
+    from sklearn.dummy import DummyClassifier
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import TimeSeriesSplit
+
+    X, y, X_train, y_train, _ = rain_split
+    folds = TimeSeriesSplit(n_splits=5)
+    cases = [
+        # fitted on every day, the sealed 2015 days included
+        (_logistic().fit(X, y), "was not fitted on the 1096 training days"),
+        # fitted on the first fold only
+        (_logistic().fit(X_train[:300], y_train[:300]), "was not fitted on the 1096"),
+        # fitted on fewer features than X_train holds
+        (
+            _logistic().fit(X_train[["wind"]], y_train),
+            "fitted on the columns ['wind'], but X_train has",
+        ),
+        (_logistic(), "not fitted yet"),
+        (
+            RandomForestClassifier(n_estimators=5, random_state=None).fit(X_train, y_train),
+            "two different models",
+        ),
+        (DummyClassifier().fit(X_train, y_train), "a baseline itself"),
+        (TomorrowLikeToday().fit(X_train, y_train), "a baseline itself"),
+        (LinearRegression().fit(X_train, y_train), "not a classifier"),
+        ("forest", "should be a scikit-learn model"),
+    ]
+    for model, says in cases:
+        feedback = checks.time_series_model(model, folds, X_train, y_train)
+        assert not feedback.passed, says
+        assert says in feedback.message, feedback
+        assert feedback.hint
+    # a model that learns nothing useful: the wind alone says little about tomorrow's rain
+    windy = _logistic().fit(X_train[["wind"]], y_train)
+    feedback = checks.time_series_model(windy, folds, X_train[["wind"]], y_train)
+    assert "not clearly better than never rains" in feedback.message
+    with pytest.raises(NotImplementedError, match="`folds` is still"):
+        checks.time_series_model(_logistic(), ..., X_train, y_train)
+    with pytest.raises(NotImplementedError, match="`model` is still"):
+        checks.time_series_model(..., folds, X_train, y_train)
+
+
+def test_opened_once_counts_the_openings():
+    X = pd.DataFrame({"a": [1, 2]})
+    test_set = SealedTestSet(X, pd.Series([True, False]))
+    feedback = checks.opened_once(test_set)
+    assert not feedback.passed and "still sealed" in feedback.message
+    test_set.open()
+    feedback = checks.opened_once(test_set)
+    assert feedback.passed and "the 2 test days were opened once" in feedback.message
+    test_set.open()
+    feedback = checks.opened_once(test_set)
+    assert not feedback.passed and "opened 2 times" in feedback.message
+    assert "should be the sealed test set" in checks.opened_once(X).message
+    with pytest.raises(NotImplementedError, match="`test_set` is still"):
+        checks.opened_once(...)
