@@ -30,6 +30,7 @@ __all__ = [
     "plot_cv_scores",
     "plot_histograms",
     "plot_images",
+    "plot_intervals",
     "plot_learning_curve",
     "plot_policy",
     "plot_returns",
@@ -191,9 +192,9 @@ def plot_training_history(history: Any, *, title: str, ax: Axes | None = None) -
         )
     ax = _axes(ax)
     epochs = np.arange(1, len(metrics["accuracy"]) + 1)
-    ax.plot(epochs, metrics["accuracy"], label="training")
-    if "val_accuracy" in metrics:
-        ax.plot(epochs, metrics["val_accuracy"], label="validation")
+    ax.plot(epochs, metrics["accuracy"], color=PALETTE[0], label="training")
+    if "val_accuracy" in metrics:  # a dashed line: told apart without colour
+        ax.plot(epochs, metrics["val_accuracy"], "--", color=PALETTE[1], label="validation")
     ax.set(title=title, xlabel="epoch", ylabel="accuracy")
     ax.legend()
     return ax
@@ -297,4 +298,34 @@ def plot_cv_scores(
     ax.invert_yaxis()
     ax.set(title=title, xlabel=xlabel)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8)
+    return ax
+
+
+def plot_intervals(
+    scores: Mapping[str, tuple[float, float, float]],
+    *,
+    title: str,
+    xlabel: str,
+    ax: Axes | None = None,
+) -> Axes:
+    """Compare models by a score and its 95% interval, ``{name: (score, low, high)}``.
+
+    One row per model, each with its own marker and its interval as an error bar, the score
+    written beside it: two models whose intervals overlap widely are not told apart.
+    """
+    names = list(scores)
+    ax = _axes(ax, figsize=(7, 0.7 * len(names) + 1.2))
+    for row, name in enumerate(names):
+        score, low, high = (float(value) for value in scores[name])
+        if not low <= score <= high:
+            raise ValueError(f"{name!r}: the score {score} is not inside its interval "
+                             f"({low}, {high}); give (score, low, high).")
+        ax.errorbar(score, row, xerr=[[score - low], [high - score]], capsize=5,
+                    marker=MARKERS[row % len(MARKERS)], markersize=8,
+                    color=PALETTE[row % len(PALETTE)])
+        ax.annotate(f"{score:.2f}", (score, row), xytext=(0, 9), textcoords="offset points",
+                    ha="center")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.7)
+    ax.set(title=title, xlabel=xlabel)
     return ax

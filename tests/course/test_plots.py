@@ -130,3 +130,24 @@ def test_plot_cv_scores_draws_each_model_with_its_spread_and_the_tie_band():
                                [0.98 - spread, 0.98 + spread])
     with pytest.raises(ValueError, match="no scores"):
         plots.plot_cv_scores({}, title="x")
+
+
+def test_plot_training_history_tells_the_curves_apart_without_colour():
+    ax = plots.plot_training_history(
+        {"accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}, title="Training"
+    )
+    assert [line.get_linestyle() for line in ax.get_lines()] == ["-", "--"]
+
+
+def test_plot_intervals_draws_one_marked_error_bar_per_model():
+    ax = plots.plot_intervals(
+        {"pixels": (0.96, 0.93, 0.98), "network": (0.97, 0.94, 0.99)},
+        title="Compare", xlabel="validation accuracy",
+    )
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["pixels", "network"]
+    assert [text.get_text() for text in ax.texts] == ["0.96", "0.97"]
+    markers = [line.get_marker() for line in ax.get_lines() if line.get_marker() != "|"]
+    assert len(set(markers)) == 2
+    assert ax.get_xlabel() == "validation accuracy"
+    with pytest.raises(ValueError, match="not inside its interval"):
+        plots.plot_intervals({"x": (0.5, 0.6, 0.7)}, title="x", xlabel="x")
