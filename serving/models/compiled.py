@@ -12,9 +12,16 @@ evaluates the fitted pipeline directly from its learned attributes:
 - a final ``LogisticRegression`` or ``LinearRegression`` as NumPy arithmetic; any other final
   estimator is called on the transformed NumPy rows, as the Pipeline itself calls it.
 
-``compile_model`` returns None for anything else (an unknown step, an option this module does
-not reproduce): the caller then uses the pipeline. The tests check that both give the same
-labels and probabilities on every test row.
+Each step is checked twice. Its type must be one of the above, and its options
+(``get_params()``) must be ones this module reproduces: an option on ``_OPTIONS``' allow-list
+may take any value (it changes how the step learns or the type of its output, not its answer),
+every other option must keep its default (``ColumnTransformer(transformer_weights=...)`` does
+not, and would scale columns this module would not). ``compile_model`` returns None for
+anything else and logs the option that declined it: the caller then uses the pipeline. Then,
+when the server loads a model, ``first_disagreement`` compares the compiled answers with the
+pipeline's own on rows drawn from the card's training profile (``profile_rows``), and the
+compiled form is dropped on any difference beyond 1e-9. The tests draw random pipelines from
+the supported space (hypothesis) and compare them with scikit-learn.
 
 Data moves between the steps as columns, one 1-D array each, so a table's numbers stay float
 arrays and its categories (pandas Categoricals) are looked up once per category, not per row:
@@ -23,6 +30,8 @@ arrays and its categories (pandas Categoricals) are looked up once per category,
 
 from __future__ import annotations
 
+import inspect
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,7 +45,38 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-__all__ = ["CompiledModel", "compile_model"]
+__all__ = ["TOLERANCE", "CompiledModel", "compile_model", "first_disagreement", "profile_rows"]
+
+logger = logging.getLogger(__name__)
+
+TOLERANCE = 1e-9
+"""The largest difference from scikit-learn's answer a compiled model may give."""
+
+_OPTIONS: dict[type, frozenset[str]] = {
+    Pipeline: frozenset({"steps", "memory", "verbose"}),
+    ColumnTransformer: frozenset({
+        "transformers", "remainder", "sparse_threshold", "n_jobs", "verbose",
+        "verbose_feature_names_out", "force_int_remainder_cols",
+    }),
+    SimpleImputer: frozenset({"strategy", "fill_value", "copy"}),
+    StandardScaler: frozenset({"copy", "with_mean", "with_std"}),
+    OneHotEncoder: frozenset({
+        "categories", "sparse_output", "sparse", "dtype", "feature_name_combiner", "handle_unknown",
+    }),
+    FunctionTransformer: frozenset({
+        "inverse_func", "validate", "accept_sparse", "check_inverse", "feature_names_out",
+        "inv_kw_args",
+    }),
+    LogisticRegression: frozenset({
+        "penalty", "C", "l1_ratio", "dual", "tol", "fit_intercept", "intercept_scaling",
+        "class_weight", "random_state", "solver", "max_iter", "verbose", "warm_start", "n_jobs",
+    }),
+    LinearRegression: frozenset({"fit_intercept", "copy_X", "tol", "n_jobs", "positive"}),
+}
+"""Per step type, the options that may take any value: they change how the step is fitted (C,
+solver, max_iter...) or the container of its output (sparse_output, dtype), never the numbers
+the fitted step gives. Every other option must be at its default; a new scikit-learn option
+therefore declines until it is reviewed and added here."""
 
 Column = np.ndarray | pd.Categorical
 """One column: a NumPy array (a request's values, a table's numbers), or a table's categories
@@ -103,10 +143,91 @@ def compile_model(model: Any) -> CompiledModel | None:
         return None
     steps, final = (list(model[:-1]), model[-1]) if isinstance(model, Pipeline) else ([], model)
     try:
+        if isinstance(model, Pipeline):
+            _check_options(model)
         compiled = [_compile_step(step, list(features)) for step in steps]
         return CompiledModel(tuple(features), compiled, _compile_final(final, bool(steps)))
-    except _Unsupported:
+    except _Unsupported as reason:
+        logger.info("the pipeline answers for itself (not compiled): %s", reason)
         return None
+
+
+def _check_options(step: Any) -> None:
+    """Decline a step with an option this module does not reproduce (see ``_OPTIONS``)."""
+    allowed = _OPTIONS[type(step)]
+    defaults = inspect.signature(type(step).__init__).parameters
+    for name, value in step.get_params(deep=False).items():
+        if name in allowed or name not in defaults:
+            continue
+        default = defaults[name].default
+        if not _same_option(value, default):
+            raise _Unsupported(f"{type(step).__name__}({name}={value!r})")
+
+
+def _same_option(value: Any, default: Any) -> bool:
+    if value is default or (_is_nan(value) and _is_nan(default)):
+        return True
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # e.g. an array, which has no single truth value
+        return False
+
+
+def profile_rows(features: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows spanning a card's training profile: each category, each number's minimum, mean,
+    maximum and one standard deviation either side, and a missing value where training had
+    them, combined so that every value appears and neighbouring features vary together.
+
+    ``features`` are the card's ``FeatureSpec``s; the rows are what ``validate_row`` returns
+    (missing as None), for ``first_disagreement`` to ask both forms of the model.
+    """
+    choices = [_profile_values(feature) for feature in features]
+    count = max((len(values) for values in choices), default=0) * 2
+    return [
+        {
+            feature.name: values[(row * (position + 1)) % len(values)]
+            for position, (feature, values) in enumerate(zip(features, choices, strict=True))
+        }
+        for row in range(count)
+    ]
+
+
+def _profile_values(feature: Any) -> list[Any]:
+    values: list[Any]
+    if feature.categories is not None:
+        values = list(feature.categories)
+    elif feature.kind == "boolean" or feature.min is None or feature.max is None:
+        values = [False, True]
+    else:
+        low, high = feature.min, feature.max
+        mean = feature.mean if feature.mean is not None else (low + high) / 2
+        spread = feature.std or 0.0
+        values = [low, mean - spread, mean, mean + spread, high]
+        if feature.kind == "integer":
+            values = [round(value) for value in values]
+    if feature.missing_seen:
+        values.append(None)
+    return values
+
+
+def first_disagreement(
+    compiled: CompiledModel, model: Any, rows: Sequence[Mapping[str, Any]], frame: pd.DataFrame
+) -> str | None:
+    """Where ``compiled`` answers ``rows`` differently from ``model`` on ``frame`` (the same
+    rows as the model's DataFrame), in words; None when every answer agrees within TOLERANCE."""
+    labels, probabilities = compiled.predict(rows)
+    expected = np.asarray(model.predict(frame))
+    if labels.dtype.kind == "f" or expected.dtype.kind == "f":
+        gap = np.abs(np.asarray(labels, dtype=float) - expected.astype(float))
+        if not gap.max(initial=0.0) <= TOLERANCE * max(1.0, float(np.abs(expected).max())):
+            return f"predictions differ by up to {gap.max():.3g}"
+    elif labels.tolist() != expected.tolist():
+        return "labels differ"
+    if probabilities is not None:
+        gap = np.abs(probabilities - np.asarray(model.predict_proba(frame), dtype=float))
+        if not gap.max(initial=0.0) <= TOLERANCE:
+            return f"probabilities differ by up to {gap.max():.3g}"
+    return None
 
 
 def _missing_as_nan(value: Any) -> Any:
@@ -117,6 +238,8 @@ def _missing_as_nan(value: Any) -> Any:
 
 
 def _compile_step(step: Any, columns: list[str]) -> Step:
+    if type(step) in _OPTIONS:
+        _check_options(step)
     if isinstance(step, Pipeline):
         parts = [_compile_step(part, columns) for part in step]
         return _chain(parts)
@@ -262,8 +385,8 @@ def _scaler(step: StandardScaler) -> Step:
 
 
 def _one_hot(step: OneHotEncoder) -> Step:
-    if step.drop_idx_ is not None or getattr(step, "_infrequent_enabled", False):
-        raise _Unsupported("OneHotEncoder with drop or infrequent categories")
+    # drop, min_frequency and max_categories keep their defaults (_check_options): no dropped
+    # or infrequent categories, so categories_ maps one-to-one onto the output columns.
     if step.handle_unknown not in ("ignore", "error"):
         raise _Unsupported(f"OneHotEncoder(handle_unknown={step.handle_unknown!r})")
     refuse_unknown = step.handle_unknown == "error"
@@ -297,6 +420,8 @@ def _is_nan(value: Any) -> bool:
 
 
 def _compile_final(estimator: Any, after_steps: bool) -> Final:
+    if type(estimator) in (LogisticRegression, LinearRegression):
+        _check_options(estimator)
     if type(estimator) is LogisticRegression:
         return _logistic(estimator)
     if type(estimator) is LinearRegression:

@@ -13,6 +13,7 @@ which checks the checksum and the allowed types: loading never runs code from th
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,9 +30,16 @@ from course.card import ModelCard
 from course.evaluate import ProblemKind
 from course.export import CARD_FILE, KERAS_FILE, ArtifactError, load_model, read_card
 from course.schema import FieldProblem, to_frame, validate_row
-from serving.models.compiled import CompiledModel, compile_model
+from serving.models.compiled import (
+    CompiledModel,
+    compile_model,
+    first_disagreement,
+    profile_rows,
+)
 
 __all__ = ["Predictions", "ServedModel", "plain"]
+
+logger = logging.getLogger(__name__)
 
 
 def plain(value: Any) -> Any:
@@ -90,7 +98,9 @@ class ServedModel:
         if card.model_file == KERAS_FILE:
             _check_checksum(folder, card)
             return cls(folder, card)
-        return cls(folder, card, load_model(folder))
+        served = cls(folder, card, load_model(folder))
+        served.prove_compiled()
+        return served
 
     @property
     def model(self) -> Any:
@@ -118,8 +128,28 @@ class ServedModel:
 
     @cached_property
     def compiled(self) -> CompiledModel | None:
-        """The model evaluated with NumPy, or None (Keras, or a step it does not know)."""
-        return None if self.is_keras else compile_model(self.model)
+        """The model evaluated with NumPy, or None: Keras, a step or option it does not
+        reproduce, or answers that differ from the pipeline's on the card's profile rows."""
+        if self.is_keras:
+            return None
+        compiled = compile_model(self.model)
+        if compiled is None:
+            return None
+        rows = profile_rows(self.card.features)
+        disagreement = first_disagreement(compiled, self.model, rows, self.frame(rows))
+        if disagreement is not None:
+            logger.warning(
+                "%s version %s: the compiled pipeline's %s from scikit-learn's on the card's "
+                "profile rows, so scikit-learn answers every request",
+                self.name, self.version, disagreement,
+            )
+            return None
+        return compiled
+
+    def prove_compiled(self) -> None:
+        """Compile the model and compare it with the pipeline now, at load, rather than on the
+        first request (which would pay for it: ~ms)."""
+        _ = self.compiled
 
     def validate(self, row: Any) -> tuple[dict[str, Any], list[FieldProblem]]:
         """Check one request row against the card; RowValidationError lists every problem."""

@@ -156,3 +156,181 @@ def test_a_checked_table_gets_the_pipelines_answers(split):
     np.testing.assert_allclose(probabilities, model.predict_proba(X_test), rtol=0, atol=1e-12)
     only_labels, none = compiled.predict_frame(table, probabilities=False)
     assert only_labels.tolist() == labels.tolist() and none is None
+
+
+@pytest.mark.parametrize(
+    ("make", "option"),
+    [
+        (
+            lambda: make_pipeline(
+                ColumnTransformer(
+                    [("n", StandardScaler(), NUMERIC[:2]), ("m", StandardScaler(), NUMERIC[2:])],
+                    transformer_weights={"n": 3.0, "m": 0.5},
+                ),
+                LogisticRegression(max_iter=1000),
+            ),
+            "ColumnTransformer(transformer_weights=",
+        ),
+        (
+            lambda: make_pipeline(
+                ColumnTransformer([("i", OneHotEncoder(min_frequency=30), ["island"])]),
+                LogisticRegression(max_iter=1000),
+            ),
+            "OneHotEncoder(min_frequency=30)",
+        ),
+        (
+            lambda: make_pipeline(
+                ColumnTransformer([("i", OneHotEncoder(drop="first"), ["island"])]),
+                LogisticRegression(max_iter=1000),
+            ),
+            "OneHotEncoder(drop='first')",
+        ),
+        (
+            lambda: make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler(),
+                                  LogisticRegression(max_iter=1000)),
+            "SimpleImputer(keep_empty_features=True)",
+        ),
+    ],
+)
+def test_an_option_it_does_not_reproduce_declines_and_says_which(split, caplog, make, option):
+    X_train, _, y_train, _ = split
+    columns = NUMERIC if "Imputer" in option else [*NUMERIC, "island"]
+    X = X_train[columns].dropna() if "Imputer" not in option else X_train[NUMERIC]
+    model = make().fit(X, y_train.loc[X.index])
+    with caplog.at_level("INFO", logger="serving.models.compiled"):
+        assert compile_model(model) is None
+    assert option in caplog.text
+
+
+def test_the_allow_list_knows_the_options_of_every_step_it_compiles():
+    """A scikit-learn upgrade that renames an allowed option would silently shrink what
+    compiles; a new option keeps its default or declines, so only the names are checked."""
+    import inspect
+
+    from serving.models.compiled import _OPTIONS
+
+    spelled_in_other_versions = {"sparse", "force_int_remainder_cols"}
+    for step_type, allowed in _OPTIONS.items():
+        known = set(inspect.signature(step_type.__init__).parameters) - {"self"}
+        assert allowed - known <= spelled_in_other_versions, (step_type, allowed - known)
+
+
+def test_loading_drops_a_compiled_form_that_disagrees_with_the_pipeline(
+    split, tmp_path, monkeypatch, caplog
+):
+    from course.export import export_model
+    from serving.models import compiled as compiled_module
+    from serving.models.served import ServedModel
+
+    X_train, _, y_train, _ = split
+    weighted = make_pipeline(
+        ColumnTransformer(
+            [("n", make_pipeline(SimpleImputer(), StandardScaler()), NUMERIC)],
+            transformer_weights={"n": 3.0},
+        ),
+        LogisticRegression(max_iter=1000),
+    ).fit(X_train[NUMERIC], y_train)
+    path = export_model(weighted, X_train[NUMERIC], y_train, name="weighted", models_dir=tmp_path)
+    # Pretend the allow-list forgot to refuse the weights: the proof at load must catch it.
+    options = dict(compiled_module._OPTIONS)
+    options[ColumnTransformer] = options[ColumnTransformer] | {"transformer_weights"}
+    monkeypatch.setattr(compiled_module, "_OPTIONS", options)
+    assert compile_model(weighted) is not None
+    with caplog.at_level("WARNING", logger="serving.models.served"):
+        served = ServedModel.load(path)
+    assert served.compiled is None
+    assert "probabilities differ by up to" in caplog.text
+    rows = [served.validate(row)[0] for row in request_rows(X_train[NUMERIC].head(3))]
+    np.testing.assert_allclose(
+        served.predict_rows(rows).probabilities, weighted.predict_proba(X_train[NUMERIC].head(3))
+    )
+
+
+def test_profile_rows_cover_every_category_number_and_gap(split):
+    from course.schema import FeatureKind, FeatureSpec
+    from serving.models.compiled import profile_rows
+
+    features = [
+        FeatureSpec("mass", FeatureKind.NUMBER, "float64", True, min=1.0, max=9.0, mean=5.0,
+                    std=2.0),
+        FeatureSpec("count", FeatureKind.INTEGER, "int64", False, min=0.0, max=10.0, mean=4.4,
+                    std=1.2),
+        FeatureSpec("island", FeatureKind.CATEGORY, "category", False, categories=("A", "B")),
+    ]
+    rows = profile_rows(features)
+    assert {row["mass"] for row in rows} == {1.0, 3.0, 5.0, 7.0, 9.0, None}
+    assert {row["count"] for row in rows} == {0, 3, 4, 6, 10}
+    assert {row["island"] for row in rows} == {"A", "B"}
+
+
+# --- property: any pipeline from the supported space gives scikit-learn's answers -----------
+
+
+def _pipelines():
+    """Pipelines drawn from what compiled.py says it reproduces, with their options."""
+    from hypothesis import strategies as st
+
+    numeric = st.builds(
+        lambda columns, strategy, scale, with_mean, with_std: (
+            make_pipeline(SimpleImputer(strategy=strategy),
+                          *([StandardScaler(with_mean=with_mean, with_std=with_std)] if scale
+                            else [])),
+            columns,
+        ),
+        st.lists(st.sampled_from(NUMERIC[:3]), min_size=1, max_size=3, unique=True),
+        st.sampled_from(["mean", "median", "most_frequent"]),
+        st.booleans(), st.booleans(), st.booleans(),
+    )
+    categorical = st.builds(
+        lambda columns, strategy, unknown, sparse: (
+            make_pipeline(
+                SimpleImputer(strategy=strategy, fill_value="unknown"),
+                OneHotEncoder(handle_unknown=unknown, sparse_output=sparse),
+            ),
+            columns,
+        ),
+        st.lists(st.sampled_from(["island", "sex"]), min_size=1, max_size=2, unique=True),
+        st.sampled_from(["most_frequent", "constant"]),
+        st.sampled_from(["ignore", "error"]),
+        st.booleans(),
+    )
+    final = st.one_of(
+        st.builds(lambda c, binary: (LogisticRegression(C=c, max_iter=2000), binary),
+                  st.floats(0.01, 100), st.booleans()),
+        st.just((LinearRegression(), None)),
+    )
+    return st.tuples(numeric, st.one_of(st.none(), categorical), final)
+
+
+def test_random_supported_pipelines_answer_as_scikit_learn(split):
+    from types import SimpleNamespace
+
+    from hypothesis import HealthCheck, given, settings
+
+    from course.schema import infer_features, to_frame
+    from serving.models.compiled import first_disagreement, profile_rows
+
+    X_train, X_test, y_train, _ = split
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_pipelines())
+    def check(drawn):
+        (numeric, numeric_columns), categorical, (final, binary) = drawn
+        parts = [("numeric", numeric, numeric_columns)]
+        if categorical is not None:
+            parts.append(("categorical", *categorical))
+        columns = [column for _, _, names in parts for column in names]
+        if binary is None:
+            y = X_train["body_mass_g"].fillna(4200.0)
+        else:
+            y = (y_train == "Gentoo") if binary else y_train
+        model = make_pipeline(ColumnTransformer(parts), final).fit(X_train[columns], y)
+        compiled = compile_model(model)
+        assert compiled is not None
+        assert first_disagreement(compiled, model, request_rows(X_test[columns]),
+                                  X_test[columns]) is None
+        card = SimpleNamespace(features=infer_features(X_train[columns]))
+        rows = profile_rows(card.features)
+        assert first_disagreement(compiled, model, rows, to_frame(card, rows)) is None
+
+    check()
