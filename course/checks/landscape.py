@@ -18,8 +18,8 @@ _LEARNING_WORDS = {
     "supervised learning": "regression or classification",
     "unsupervised": "clustering",
     "unsupervised learning": "clustering",
-    "reinforcement": "none of the three: an agent learns from rewards",
-    "reinforcement learning": "none of the three: an agent learns from rewards",
+    "reinforcement": "learned from rewards, not one of these three kinds",
+    "reinforcement learning": "learned from rewards, not one of these three kinds",
 }
 _ALGORITHM_WORDS = {
     "linear regression": "regression",
@@ -56,7 +56,7 @@ def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
     text = " ".join(str(answer).lower().replace("-", " ").split())
     if text in _LEARNING_WORDS:
         return wrong(
-            f"{answer!r} names a way of learning (section 3), not a kind of problem: "
+            f"{answer!r} names a way of learning (notebook 00, section 3), not a kind of problem: "
             f"{text.split()[0]} problems are {_LEARNING_WORDS[text]}.",
             hint=f"say what the answer looks like: answer with one of {words}.",
         )

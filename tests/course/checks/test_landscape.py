@@ -22,11 +22,12 @@ from course import checks
         ("body_mass_g", " Regression", True, "regression:"),
         ("body_mass_g", "clustering", False, "there is a target, 'body_mass_g'"),
         ("body_mass_g", "multiclass classification", False, "a quantity on a scale"),
-        ("body_mass_g", "supervised", False, "a way of learning (section 3)"),
+        ("body_mass_g", "supervised", False, "a way of learning (notebook 00, section 3)"),
         ("body_mass_g", "linear regression", False, "is an algorithm"),
         ("body_mass_g", "logistic regression", False, "used for classification"),
         (None, "unsupervised learning", False, "unsupervised problems are clustering"),
         (None, "k-means", False, "is an algorithm"),
+        ("species", "reinforcement learning", False, "learned from rewards"),
     ],
 )
 def test_problem_kind_names_the_mistake(penguins, target, answer, passed, says):
