@@ -46,6 +46,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 HATCHES = ["", "//", "..", "xx", "\\\\", "--", "++", "oo"]
 
+_LINE_STYLES = ["-", "--", ":", "-."]
 _ARROWS = {0: (0.0, 0.3), 1: (0.3, 0.0), 2: (0.0, -0.3), 3: (-0.3, 0.0)}  # up right down left
 
 
@@ -219,13 +220,16 @@ def plot_returns(
     window: int = 20,
     ax: Axes | None = None,
 ) -> Axes:
-    """Learning curves: the reward of each episode, averaged over ``window`` episodes."""
+    """Learning curves: the reward of each episode, averaged over ``window`` episodes.
+
+    Each curve has its own line style as well as its own colour."""
     ax = _axes(ax)
-    for label, values in returns.items():
+    for index, (label, values) in enumerate(returns.items()):
         values = np.asarray(values, dtype=float)
         size = min(window, len(values))
         smoothed = np.convolve(values, np.ones(size) / size, mode="valid")
-        ax.plot(np.arange(size, len(values) + 1), smoothed, label=label)
+        ax.plot(np.arange(size, len(values) + 1), smoothed, label=label,
+                linestyle=_LINE_STYLES[index % len(_LINE_STYLES)])
     ax.set(title=title, xlabel="episode", ylabel=f"reward (mean of last {window} episodes)")
     ax.legend()
     return ax

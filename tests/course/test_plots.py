@@ -49,6 +49,8 @@ def test_plot_returns_smooths_each_curve():
     assert len(first.get_xdata()) == 21
     assert np.allclose(first.get_ydata(), 1.0)
     assert "mean of last 10" in ax.get_ylabel()
+    styles = [line.get_linestyle() for line in ax.get_lines()]
+    assert styles[0] != styles[1]  # colour is not the only cue
 
 
 def test_plot_policy_draws_an_arrow_per_open_state_and_labels_the_ends():
