@@ -71,12 +71,12 @@ def penguin_limitations(accuracy: float, interval: tuple[float, float], test_row
     low, high = interval
     return (
         "Learned from birds of the Palmer study only: 3 islands (Biscoe, Dream, Torgersen), "
-        "measured in 2007-2009; other places, years or species are outside what it has seen. Sex is known only for "
-        "birds that were sexed (by DNA in the study); a missing sex or measurement is filled in "
-        "with a typical value, and a bird with no measurements at all is guessed from its "
-        f"island alone. Tested once on {test_rows} birds: accuracy {accuracy:.3f}, 95% interval "
-        f"{low:.3f} to {high:.3f}; a small test set, and groups (one island, one sex) are "
-        "smaller still, so their intervals are wider."
+        "measured in 2007-2009; other places, years or species are outside what it has seen. "
+        "Sex is known only for birds that were sexed (by DNA in the study); a missing sex or "
+        "measurement is filled in with a typical value, and a bird with no measurements at all "
+        f"is guessed from its island alone. Tested once on {test_rows} birds: accuracy "
+        f"{accuracy:.3f}, 95% interval {low:.3f} to {high:.3f}; a small test set, and groups "
+        "(one island, one sex) are smaller still, so their intervals are wider."
     )
 
 
