@@ -123,7 +123,7 @@ def test_plot_learning_curve_has_error_bars_and_two_markers():
 def test_plot_cv_scores_draws_each_model_with_its_spread_and_the_tie_band():
     scores = {"baseline": [0.4, 0.5], "tree": [0.9, 0.95, 1.0], "forest": [0.96, 0.98, 1.0]}
     ax = plots.plot_cv_scores(scores, title="Models")
-    line, caps, (bars,) = ax.containers[0].lines
+    line, _, (bars,) = ax.containers[0].lines
     np.testing.assert_allclose(line.get_xdata(), [0.45, 0.95, 0.98])
     assert len(bars.get_segments()) == 3  # one error bar per model
     assert [label.get_text() for label in ax.get_yticklabels()] == list(scores)
