@@ -1,52 +1,62 @@
 """Streams: a durable append-only log spoken over HTTP as the Durable Streams protocol.
 
 The public surface: the store contract and its data types, the stores, offsets and errors.
+
+The names below are imported on first use (serving.lazy), so importing one module of the
+layer (the pure offsets, protocol or codec) does not load every store.
 """
 
-from serving.streams.errors import (
-    ConfigMismatch,
-    ContentTypeMismatch,
-    Forbidden,
-    ForkSourceGone,
-    InvalidForkOffset,
-    InvalidOffset,
-    InvalidRequest,
-    MethodNotAllowed,
-    OffsetOutOfRange,
-    OffsetTrimmed,
-    PayloadTooLarge,
-    ProducerEpochSeqInvalid,
-    ProducerSeqGap,
-    ProducerStaleEpoch,
-    StoreUnavailable,
-    StreamClosed,
-    StreamConflict,
-    StreamError,
-    StreamGone,
-    StreamNotFound,
-    StreamReadOnly,
-    StreamSeqConflict,
-    Unauthorized,
-)
-from serving.streams.memory import MemoryStore
-from serving.streams.notify import Notifier
-from serving.streams.offsets import TAIL, ZERO, Offset, parse_position
-from serving.streams.sqlite import SQLiteStore
-from serving.streams.store import (
-    AppendRequest,
-    AppendResult,
-    CreateRequest,
-    CreateResult,
-    ForkOrigin,
-    ForkSpec,
-    ProducerClaim,
-    ProducerState,
-    ReadResult,
-    Segment,
-    Store,
-    StreamMeta,
-)
-from serving.streams.stores import open_store
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from serving.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from serving.streams.errors import (
+        ConfigMismatch,
+        ContentTypeMismatch,
+        Forbidden,
+        ForkSourceGone,
+        InvalidForkOffset,
+        InvalidOffset,
+        InvalidRequest,
+        MethodNotAllowed,
+        OffsetOutOfRange,
+        OffsetTrimmed,
+        PayloadTooLarge,
+        ProducerEpochSeqInvalid,
+        ProducerSeqGap,
+        ProducerStaleEpoch,
+        StoreUnavailable,
+        StreamClosed,
+        StreamConflict,
+        StreamError,
+        StreamGone,
+        StreamNotFound,
+        StreamReadOnly,
+        StreamSeqConflict,
+        Unauthorized,
+    )
+    from serving.streams.memory import MemoryStore
+    from serving.streams.notify import Notifier
+    from serving.streams.offsets import TAIL, ZERO, Offset, parse_position
+    from serving.streams.sqlite import SQLiteStore
+    from serving.streams.store import (
+        AppendRequest,
+        AppendResult,
+        CreateRequest,
+        CreateResult,
+        ForkOrigin,
+        ForkSpec,
+        ProducerClaim,
+        ProducerState,
+        ReadResult,
+        Segment,
+        Store,
+        StreamMeta,
+    )
+    from serving.streams.stores import open_store
 
 __all__ = [
     "TAIL",
@@ -93,3 +103,53 @@ __all__ = [
     "open_store",
     "parse_position",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    globals(),
+    {
+        ".errors": (
+            "ConfigMismatch",
+            "ContentTypeMismatch",
+            "Forbidden",
+            "ForkSourceGone",
+            "InvalidForkOffset",
+            "InvalidOffset",
+            "InvalidRequest",
+            "MethodNotAllowed",
+            "OffsetOutOfRange",
+            "OffsetTrimmed",
+            "PayloadTooLarge",
+            "ProducerEpochSeqInvalid",
+            "ProducerSeqGap",
+            "ProducerStaleEpoch",
+            "StoreUnavailable",
+            "StreamClosed",
+            "StreamConflict",
+            "StreamError",
+            "StreamGone",
+            "StreamNotFound",
+            "StreamReadOnly",
+            "StreamSeqConflict",
+            "Unauthorized",
+        ),
+        ".memory": ("MemoryStore",),
+        ".notify": ("Notifier",),
+        ".offsets": ("TAIL", "ZERO", "Offset", "parse_position"),
+        ".sqlite": ("SQLiteStore",),
+        ".store": (
+            "AppendRequest",
+            "AppendResult",
+            "CreateRequest",
+            "CreateResult",
+            "ForkOrigin",
+            "ForkSpec",
+            "ProducerClaim",
+            "ProducerState",
+            "ReadResult",
+            "Segment",
+            "Store",
+            "StreamMeta",
+        ),
+        ".stores": ("open_store",),
+    },
+)

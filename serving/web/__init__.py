@@ -6,9 +6,27 @@ build step), so a learner can read every line: ``session.js`` is the protocol cl
 model card, ``steering.js`` the steer controls from the agent's parameters, ``view.js`` draws,
 ``app.js`` wires them together. serving.web.page serves them and
 hands the page the token it starts its session with.
+
+The names below are imported on first use (serving.lazy): serving.web.local, which the
+launcher asks whether a host is loopback, loads no web framework.
 """
 
-from serving.web.local import is_loopback_host, why_not_local
-from serving.web.page import add_web_page
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from serving.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from serving.web.local import is_loopback_host, why_not_local
+    from serving.web.page import add_web_page
 
 __all__ = ["add_web_page", "is_loopback_host", "why_not_local"]
+
+__getattr__, __dir__ = lazy_exports(
+    globals(),
+    {
+        ".local": ("is_loopback_host", "why_not_local"),
+        ".page": ("add_web_page",),
+    },
+)

@@ -3,19 +3,27 @@
 ``model_agents`` builds the four agents a server with models offers, next to the demo agents:
 ``predict`` (predict and explain one row), ``batch`` (score a table), ``ensemble`` (models as
 sub-agents, then a vote) and ``retrain`` (a new version, with live progress).
+
+The names below are imported on first use (serving.lazy), so importing one agent's module
+does not load the other three.
 """
 
 from __future__ import annotations
 
-from serving.models.agents.ensemble import ensemble_agent
-from serving.models.agents.predict import predict_agent
-from serving.models.agents.requests import RequestError
-from serving.models.agents.retrain import retrain_agent
-from serving.models.agents.scoring import batch_agent
-from serving.models.registry import ModelRegistry
-from serving.models.results import Results
-from serving.models.uploads import Uploads
-from serving.sessions import Agent
+from typing import TYPE_CHECKING
+
+from serving.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from serving.models.agents.ensemble import ensemble_agent
+    from serving.models.agents.predict import predict_agent
+    from serving.models.agents.requests import RequestError
+    from serving.models.agents.retrain import retrain_agent
+    from serving.models.agents.scoring import batch_agent
+    from serving.models.registry import ModelRegistry
+    from serving.models.results import Results
+    from serving.models.uploads import Uploads
+    from serving.sessions import Agent
 
 __all__ = [
     "RequestError",
@@ -29,9 +37,26 @@ __all__ = [
 
 def model_agents(registry: ModelRegistry, results: Results, uploads: Uploads) -> list[Agent]:
     """The model agents serving ``registry``; batch results and uploads go to the folders."""
+    from serving.models.agents.ensemble import ensemble_agent
+    from serving.models.agents.predict import predict_agent
+    from serving.models.agents.retrain import retrain_agent
+    from serving.models.agents.scoring import batch_agent
+
     return [
         predict_agent(registry),
         batch_agent(registry, results, uploads),
         ensemble_agent(registry),
         retrain_agent(registry),
     ]
+
+
+__getattr__, __dir__ = lazy_exports(
+    globals(),
+    {
+        ".ensemble": ("ensemble_agent",),
+        ".predict": ("predict_agent",),
+        ".requests": ("RequestError",),
+        ".retrain": ("retrain_agent",),
+        ".scoring": ("batch_agent",),
+    },
+)
