@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import enum
 import hashlib
 import logging
@@ -34,9 +35,9 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
-from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
@@ -118,8 +119,8 @@ class RedisLink:
         ``ssl_ca_certs`` (a CA file), ``ssl_cert_reqs`` (``required`` or ``none``),
         ``ssl_check_hostname``.
         """
-        options: dict[str, Any] = dict(parse_url(url))
-        connection_class = options.pop("connection_class", None)
+        options = parse_redis_url(url)
+        scheme = options.pop("scheme")
         unknown = set(options) - {"host", "port", "path", "db", "username", "password", *_OPTIONS}
         if unknown:
             raise ValueError(
@@ -127,16 +128,14 @@ class RedisLink:
                 f"connection accepts {', '.join(_OPTIONS)}"
             )
         tls = None
-        if connection_class is SSLConnection:
+        if scheme == "rediss":
             tls = _tls_context(options)
         elif any(name in options for name in _SSL_OPTIONS):
             raise ValueError("ssl_* options need a rediss:// URL (TLS)")
         address = Address(
             host=options.get("host") or "127.0.0.1",
             port=int(options.get("port") or 6379),
-            unix_path=options.get("path")
-            if connection_class is UnixDomainSocketConnection
-            else None,
+            unix_path=options.get("path") if scheme == "unix" else None,
             db=int(options.get("db") or 0),
             username=options.get("username"),
             password=options.get("password"),
@@ -444,3 +443,46 @@ def _tls_context(options: dict[str, Any]) -> ssl.SSLContext:
     elif check_hostname is not None:
         context.check_hostname = bool(check_hostname)
     return context
+
+
+_URL_VALUES: dict[str, Callable[[str], Any]] = {
+    "db": int,
+    "socket_timeout": float,
+    "socket_connect_timeout": float,
+    "ssl_check_hostname": lambda text: text.upper() not in ("0", "F", "FALSE", "N", "NO", "OFF"),
+}
+
+
+def parse_redis_url(url: str) -> dict[str, Any]:
+    """What a Redis URL says, read as redis-py's ``redis.asyncio.connection.parse_url`` reads
+    it (an undocumented function, hence this copy; tests/serving/streams/test_redis_url.py
+    compares the two), with ``scheme`` (``redis``, ``rediss`` or ``unix``) in place of its
+    connection class. Query values come as given, except the numbers and the flag above."""
+    if not url.lower().startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(
+            f"a Redis URL starts with redis://, rediss:// (TLS) or unix://, not {url[:12]!r}..."
+        )
+    parts = urlsplit(url)
+    options: dict[str, Any] = {"scheme": parts.scheme}
+    for name, values in parse_qs(parts.query).items():
+        value = values[0]
+        try:
+            options[name] = _URL_VALUES[name](value) if name in _URL_VALUES else value
+        except ValueError:
+            raise ValueError(f"Redis URL option {name}={value!r} is not a valid value") from None
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    if parts.scheme == "unix":
+        if parts.path:
+            options["path"] = unquote(parts.path)
+        return options
+    if parts.hostname:
+        options["host"] = unquote(parts.hostname)
+    if parts.port is not None:
+        options["port"] = parts.port
+    if parts.path and "db" not in options:
+        with contextlib.suppress(ValueError):  # a path that is no number names no database
+            options["db"] = int(unquote(parts.path).replace("/", ""))
+    return options
