@@ -27,15 +27,8 @@ def open_store(url: str) -> Store:
         path = url.removeprefix("sqlite:///")
         if not path:
             raise ValueError(f"store URL {url!r} names no file; use {STORE_URLS}")
-        try:
-            from serving.streams.sqlite import SQLiteStore
-        except ModuleNotFoundError as error:
-            if error.name != "serving.streams.sqlite":
-                raise
-            raise ValueError(
-                "the SQLite store is not available yet (serving/streams/sqlite.py is missing); "
-                "use --store memory:// for now"
-            ) from None
+        from serving.streams.sqlite import SQLiteStore
+
         return SQLiteStore(Path(path))
     if url.startswith(("redis://", "rediss://", "unix://")):
         try:

@@ -15,7 +15,6 @@ def test_memory_url() -> None:
 
 
 def test_sqlite_url_names_a_file(tmp_path: Path) -> None:
-    pytest.importorskip("serving.streams.sqlite", reason="the SQLite store is not there yet")
     from serving.streams.sqlite import SQLiteStore
 
     store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
