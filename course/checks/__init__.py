@@ -12,7 +12,7 @@ they need inside the function, so that importing this module stays fast.
 """
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
-from course.checks.build import beats_baseline, measurements_model, stratified_split
+from course.checks.build import measurements_model, stratified_split
 from course.checks.capstone import (
     model_ready_features,
     opened_once,
@@ -34,7 +34,6 @@ from course.checks.unsupervised import best_k, clusters_match
 
 __all__ = [
     "Feedback",
-    "beats_baseline",
     "best_k",
     "caught_up",
     "class_probability",

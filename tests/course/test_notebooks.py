@@ -213,7 +213,7 @@ def test_the_test_set_opened_once_after_the_evaluation_cell_is_the_rule():
         ),
         (
             [ran(SPLIT), evaluation(), ran(OPEN),
-             ran("checks.beats_baseline(model, X_test, y_test)", tags=["check"])],
+             ran("checks.measurements_model(model, X_test, y_test)", tags=["check"])],
             "cell 4 is a check given test rows (X_test)",
         ),
     ],

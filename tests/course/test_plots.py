@@ -105,7 +105,7 @@ def test_plot_search_draws_each_value_with_its_spread():
     X, y = make_classification(n_samples=120, random_state=0)
     search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2, 3]}, cv=3)
     ax = plots.plot_search(search.fit(X, y), "max_depth", title="Depth", xlabel="max_depth")
-    line, caps, (bars,) = ax.containers[0].lines
+    line, _, (bars,) = ax.containers[0].lines
     np.testing.assert_allclose(line.get_ydata(), search.cv_results_["mean_test_score"])
     assert len(bars.get_segments()) == 3  # one error bar per value tried
     with pytest.raises(ValueError, match=r"did not try 'min_samples_leaf'.*\['max_depth'\]"):

@@ -4,14 +4,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.tree import DecisionTreeClassifier
 
-from course import checks, datasets, recipes
+from course import checks, recipes
 from course.holdout import SealedTestSet, split_and_seal
 
 FEATURES = recipes.PENGUIN_FEATURES
@@ -193,50 +191,3 @@ def test_unanswered_exercises_raise_not_implemented(penguins, split):
         checks.measurements_model(..., split[0], split[2], features=MEASUREMENTS)
     with pytest.raises(NotImplementedError, match="`X_train` is still"):
         checks.stratified_split(..., ..., ..., X, y, test_size=0.2, random_state=0)
-
-
-def in_training_order(split):
-    X_train, X_test, y_train, y_test = split
-    return X_train, y_train, X_test, y_test
-
-
-def test_beats_baseline_accepts_a_real_classifier(split, fitted):
-    feedback = checks.beats_baseline(fitted, *in_training_order(split))
-    assert feedback.passed
-    assert "against 0.442 for the baseline" in feedback.message
-
-
-@pytest.mark.parametrize(
-    ("model", "says"),
-    [
-        (recipes.penguin_pipeline(DummyClassifier()), "a baseline itself"),
-        (recipes.penguin_pipeline(), "not fitted yet"),
-        (make_pipeline(StandardScaler(), LinearRegression()), "the model is a regressor"),
-        ("forest", "should be a scikit-learn model"),
-    ],
-)
-def test_beats_baseline_names_the_mistake(split, model, says):
-    feedback = checks.beats_baseline(model, *in_training_order(split))
-    assert not feedback.passed
-    assert says in feedback.message
-
-
-def test_beats_baseline_reports_a_model_that_cannot_read_the_rows(split):
-    X_train, X_test, y_train, y_test = split
-    model = KNeighborsClassifier().fit(X_train[["bill_length_mm"]].fillna(40), y_train)
-    feedback = checks.beats_baseline(model, X_train, y_train, X_test, y_test)
-    assert "cannot predict X_test: ValueError" in feedback.message
-
-
-def test_beats_baseline_compares_a_regressor_by_its_error():
-    diabetes = datasets.load("diabetes")
-    X, y = diabetes.drop(columns="target"), diabetes["target"]
-    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
-    ridge = make_pipeline(StandardScaler(), Ridge()).fit(X_train, y_train)
-    assert checks.beats_baseline(ridge, X_train, y_train, X_test, y_test).passed
-    weak = make_pipeline(StandardScaler(), Ridge()).fit(X_train[["sex"]], y_train)
-    feedback = checks.beats_baseline(weak, X_train[["sex"]], y_train, X_test[["sex"]], y_test)
-    assert "not clearly better" in feedback.message
-    tree = DecisionTreeClassifier().fit(X_train, y_train > 150)
-    feedback = checks.beats_baseline(tree, X_train, y_train, X_test, y_test)
-    assert "the target is a quantity, but the model is a classifier" in feedback.message
