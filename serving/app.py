@@ -40,31 +40,45 @@ class StreamsFirstApp(FastAPI):
     streams too; the append lane then stays off, since it would skip the guard (a layer that
     only refuses some streams says so with ``StreamsApp.refuse_writes`` instead). Everything
     else, lifespan included, is FastAPI.
+
+    Added middleware is recorded as ``add_middleware`` (Starlette's documented way, which
+    ``@app.middleware`` takes too) receives it, rather than read back from Starlette's
+    undocumented ``user_middleware`` list: a Starlette that keeps that list otherwise changes
+    nothing here.
     """
 
     def __init__(self, streams: StreamsApp, **settings: Any) -> None:
+        if settings.get("middleware"):
+            raise TypeError(
+                "StreamsFirstApp takes middleware through add_middleware (so that the streams "
+                "pass through it too), not through middleware=[...]"
+            )
         self.streams = streams
-        self._streams_stack: ASGIApp = streams
+        self._streams_middleware: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
+        self._streams_stack: ASGIApp | None = None
         super().__init__(**settings)
 
-    def build_middleware_stack(self) -> ASGIApp:
-        """FastAPI's stack, and the streams app wrapped in the added middleware alone."""
-        stack = self.streams
-        for middleware_class, args, kwargs in reversed(self.user_middleware):
-            stack = middleware_class(stack, *args, **kwargs)
-        self._streams_stack = stack
-        return super().build_middleware_stack()
+    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+        """FastAPI's, and the streams get the same middleware (instances of their own)."""
+        if self._streams_stack is not None:
+            raise RuntimeError("Cannot add middleware after an application has started")
+        super().add_middleware(middleware_class, *args, **kwargs)
+        self._streams_middleware.append((middleware_class, args, kwargs))
 
     def bare_streams(self) -> StreamsApp | None:
         """The StreamsApp, if no added middleware wraps it: only then may the append lane
         (serving.lane) call it directly."""
-        return None if self.user_middleware else self.streams
+        return None if self._streams_middleware else self.streams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(STREAM_PREFIX):
-            if self.middleware_stack is None:  # both stacks are built on the first request
-                self.middleware_stack = self.build_middleware_stack()
-            await self._streams_stack(scope, receive, send)
+            stack = self._streams_stack
+            if stack is None:  # built on the first stream request: the last one added is outermost
+                stack = self.streams
+                for middleware_class, args, kwargs in self._streams_middleware:
+                    stack = middleware_class(stack, *args, **kwargs)
+                self._streams_stack = stack
+            await stack(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 

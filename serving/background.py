@@ -17,7 +17,7 @@ import uvicorn
 
 from serving.app import create_app
 from serving.config import ServerConfig
-from serving.lane import lane_protocol
+from serving.lane_switch import http_protocol
 from serving.sessions import AgentRegistry
 from serving.streams import Store
 
@@ -43,7 +43,7 @@ class BackgroundServer:
                 app,
                 host=config.host,
                 port=port or 0,
-                http=lane_protocol(app),
+                http=http_protocol(app, config.append_lane),
                 log_level="warning",
                 access_log=False,
             )

@@ -2,6 +2,7 @@
 
 serving [serve] [--host H] [--port P] [--store URL] [--instance NAME] [--models DIR]
                 [--train-default-model] [--open] [--long-poll-timeout S] [--lease-seconds S]
+                [--no-append-lane]
 serving token --scope read,write --stream NAME [--ttl SECONDS]
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from serving.config import DATA_DIR, DEFAULT_STORE_URL, PROJECT_DIR, ServerConfig
+from serving.lane_switch import LANE_ENV
 from serving.sessions.settings import SessionSettings
 from serving.streams.protocol import Limits
 from serving.streams.stores import STORE_URLS
@@ -135,6 +137,13 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="largest single message (one JSON message, or a whole binary/text body); "
         "larger ones get 413 (default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-append-lane",
+        action="store_true",
+        help="serve plain appends through uvicorn's ASGI path too, not the append lane "
+        f"(same answers, a little more CPU; also {LANE_ENV}=0). Without it the lane still "
+        "steps aside, with a warning, if uvicorn's internals are not the ones it builds on",
+    )
     return parser
 
 
@@ -176,7 +185,7 @@ def serve(argv: Sequence[str]) -> int:
     import uvicorn
 
     from serving.app import create_app
-    from serving.lane import lane_protocol
+    from serving.lane_switch import http_protocol
     from serving.launch import ListeningServer, ensure_default_model
 
     secret = None if args.open else load_or_create_secret(args.data_dir)
@@ -194,11 +203,13 @@ def serve(argv: Sequence[str]) -> int:
                 instance=args.instance or default_instance(args.store, args.port),
                 lease_seconds=args.lease_seconds,
             ),
+            append_lane=not args.no_append_lane,
         )
         if args.train_default_model:
             ensure_default_model(args.models)
         models = _load_models(args.models)
         app = create_app(config, models=models)
+        http = http_protocol(app, config.append_lane)  # the append lane, if it can run
     except ValueError as error:
         print(f"serving: {error}", file=sys.stderr)
         return 2
@@ -216,7 +227,7 @@ def serve(argv: Sequence[str]) -> int:
             app,
             host=args.host,
             port=args.port,
-            http=lane_protocol(app),
+            http=http,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere

@@ -33,6 +33,10 @@ class ServerConfig:
     """A catch-up read returns at most this many bytes of records (at least one record)."""
     limits: Limits = field(default_factory=Limits)
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    append_lane: bool = True
+    """Answer plain appends on the append lane (serving.lane) when uvicorn is what it builds on;
+    False (``--no-append-lane``; or ``SERVING_APPEND_LANE=0``) serves them through uvicorn's
+    ASGI path, with the same answers (serving.lane_switch)."""
 
     def __post_init__(self) -> None:
         if not self.open_access and self.secret is None:

@@ -10,8 +10,10 @@ any append the lane is not sure of, takes uvicorn's ordinary path unchanged.
 The lane stands in for uvicorn's request-response cycle: it has the attributes uvicorn's
 httptools protocol reads (body, events, completion, keep-alive). So keep-alive timeouts,
 pipelined requests, flow control and graceful shutdown still work as uvicorn wrote them. It
-relies on that protocol's internals, so pyproject.toml pins uvicorn's minor version, and
-tests/serving/test_lane.py checks each of these behaviours over a real socket.
+relies on that protocol's internals, so it is not imported directly: serving.lane_switch checks
+at start that uvicorn still has each internal read here (and turns the lane off if one
+differs, or when told to), then calls ``lane_protocol``. tests/serving/test_lane.py checks each
+of these behaviours over a real socket, on the tested uvicorn and on the newest.
 """
 
 from __future__ import annotations

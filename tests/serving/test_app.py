@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serving.app import create_app
+from serving.app import StreamsFirstApp, create_app
 from serving.background import BackgroundServer
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
+from serving.streams.http import StreamsApp
 
 
 class ClosingStore(MemoryStore):
@@ -73,3 +79,52 @@ def test_added_middleware_turns_the_append_lane_off() -> None:
         appended = client.post("/v1/stream/s", content=b"a", headers={"content-type": "text/plain"})
         assert appended.status_code == 204
     assert seen == ["PUT /v1/stream/s", "POST /v1/stream/s"]
+
+
+def test_the_streams_see_added_middleware_whatever_starlette_keeps_inside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The app notes added middleware itself, from add_middleware (documented), not from
+    Starlette's undocumented list: a Starlette that keeps it elsewhere changes nothing."""
+
+    def add_middleware(
+        self: Starlette, middleware_class: object, *args: object, **kw: object
+    ) -> None:
+        vars(self).setdefault("kept_elsewhere", []).append((middleware_class, args, kw))
+
+    monkeypatch.setattr(Starlette, "add_middleware", add_middleware)
+    seen: list[str] = []
+    app = create_app(ServerConfig(open_access=True), store=MemoryStore())
+    app.add_middleware(Recording, seen=seen)
+    assert app.user_middleware == []  # Starlette keeps it elsewhere now
+    assert app.bare_streams() is None  # so the lane stays off
+    with TestClient(app) as client:
+        assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
+    assert seen == ["PUT /v1/stream/s"]
+
+
+def test_middleware_from_the_decorator_covers_the_streams_too() -> None:
+    seen: list[str] = []
+    app = create_app(ServerConfig(open_access=True), store=MemoryStore())
+
+    @app.middleware("http")
+    async def note(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        seen.append(request.url.path)
+        return await call_next(request)
+
+    assert app.bare_streams() is None
+    with TestClient(app) as client:
+        assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
+    assert seen == ["/v1/stream/s"]
+
+
+def test_middleware_comes_through_add_middleware_and_before_the_first_request() -> None:
+    with pytest.raises(TypeError, match="through add_middleware"):
+        StreamsFirstApp(StreamsApp(MemoryStore(), signer=None, open_access=True), middleware=[1])
+    app = create_app(ServerConfig(open_access=True), store=MemoryStore())
+    with TestClient(app) as client:
+        assert client.put("/v1/stream/s", headers={"content-type": "text/plain"}).status_code == 201
+        with pytest.raises(RuntimeError, match="after an application has started"):
+            app.add_middleware(Recording, seen=[])
