@@ -48,7 +48,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from redis.exceptions import (
     BusyLoadingError,
@@ -188,8 +188,10 @@ class RedisStore(Store):
             )
         except ValueError as error:
             raise ValueError(f"store URL {url!r}: {error}") from None
+        # Not urlunsplit: it would turn unix:///run/redis.sock into unix:/run/redis.sock.
+        base = url.split("#", 1)[0].split("?", 1)[0]
         try:
-            link = RedisLink.from_url(urlunsplit(parts._replace(query=urlencode(theirs))))
+            link = RedisLink.from_url(f"{base}?{urlencode(theirs)}" if theirs else base)
         except ValueError as error:
             raise ValueError(f"store URL {url!r}: {error}") from None
         return cls(
