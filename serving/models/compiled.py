@@ -34,7 +34,7 @@ import inspect
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -78,9 +78,10 @@ solver, max_iter...) or the container of its output (sparse_output, dtype), neve
 the fitted step gives. Every other option must be at its default; a new scikit-learn option
 therefore declines until it is reviewed and added here."""
 
-Column = np.ndarray | pd.Categorical
+Column: TypeAlias = np.ndarray | pd.Categorical
 """One column: a NumPy array (a request's values, a table's numbers), or a table's categories
-as a pandas Categorical, whose codes spare looking up every row's text."""
+as a pandas Categorical, whose codes spare looking up every row's text. Declared a TypeAlias:
+pandas has no types (no stubs installed), and mypy reads a bare union with it as a variable."""
 Columns = list[Column]
 """A table as one column after another."""
 Step = Callable[[Columns], Columns]
@@ -272,8 +273,8 @@ def _matrix(columns: Columns) -> np.ndarray:
 def _missing(column: Column) -> np.ndarray:
     """Which values are missing (NaN: requests and checked tables never hold None)."""
     if isinstance(column, pd.Categorical):
-        return column.codes < 0
-    return pd.isna(column)
+        return np.asarray(column.codes < 0)
+    return np.asarray(pd.isna(column))
 
 
 def _codes(lookup: dict[Any, int], column: Column) -> np.ndarray:
@@ -281,7 +282,8 @@ def _codes(lookup: dict[Any, int], column: Column) -> np.ndarray:
     missing)."""
     if isinstance(column, pd.Categorical):  # look up each category once, not each row
         known = [lookup.get(category, -1) for category in column.categories.tolist()]
-        return np.array([*known, -1])[column.codes]  # code -1 (missing) takes the last -1
+        codes: np.ndarray = column.codes
+        return np.take([*known, -1], codes)  # code -1 (missing) takes the last -1
     return np.array([lookup.get(value, -1) for value in column.tolist()], dtype=np.intp)
 
 
@@ -431,7 +433,7 @@ def _compile_final(estimator: Any, after_steps: bool) -> Final:
     return _delegate(estimator)
 
 
-def _logistic(estimator: LogisticRegression):
+def _logistic(estimator: LogisticRegression) -> Final:
     classes, coef, intercept = estimator.classes_, estimator.coef_, estimator.intercept_
     binary = len(classes) == 2
     if not binary and estimator.solver == "liblinear":
@@ -454,7 +456,7 @@ def _logistic(estimator: LogisticRegression):
     return predict
 
 
-def _linear(estimator: LinearRegression):
+def _linear(estimator: LinearRegression) -> Final:
     coef, intercept = estimator.coef_, estimator.intercept_
     if np.ndim(coef) != 1:
         raise _Unsupported("a regressor with several targets")
@@ -465,7 +467,7 @@ def _linear(estimator: LinearRegression):
     return predict
 
 
-def _delegate(estimator: Any):
+def _delegate(estimator: Any) -> Final:
     """Any other estimator, called on the transformed rows as the Pipeline calls it, without
     checks the served rows have passed already."""
     has_proba = hasattr(estimator, "predict_proba")
