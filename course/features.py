@@ -1,8 +1,10 @@
 """Hand-made features for the digits images: what a person designs before deep learning.
 
-Notebook 09 compares a classical model fed with these features with a network that learns its
-own from the raw pixels. ``DigitFeatures`` is a scikit-learn transformer, so it composes with
-Pipelines: ``make_pipeline(DigitFeatures(), StandardScaler(), LogisticRegression())``.
+Notebook 09 compares a logistic regression fed with these 19 features with the same model on
+the 64 raw pixels and with networks. The features summarise the image and lose information:
+on centred digits the logistic regression on all the pixels beats them and ties the network.
+``DigitFeatures`` is a scikit-learn transformer, so it composes with Pipelines:
+``make_pipeline(DigitFeatures(), StandardScaler(), LogisticRegression())``.
 """
 
 from __future__ import annotations

@@ -123,14 +123,26 @@ def digits_network(
             "the 10 outputs of an image do not add up to 1, so they are not probabilities.",
             hint='use activation="softmax" on the last layer.',
         )
-    hidden = [layer.units for layer in model.layers[:-1] if hasattr(layer, "units")]
-    if hidden != [hidden_units]:
-        found = ", ".join(str(units) for units in hidden) or "no"
+    dense = [layer for layer in model.layers[:-1] if hasattr(layer, "units")]
+    if [layer.units for layer in dense] != [hidden_units]:
+        found = ", ".join(str(layer.units) for layer in dense) or "no"
         return wrong(
             f"the network has {found} hidden Dense units; the exercise asks for one hidden "
             f"layer of {hidden_units}.",
             hint=f"keep the layers of `network` and change only the hidden one: "
             f'keras.layers.Dense({hidden_units}, activation="relu").',
+        )
+    if not any(type(layer).__name__ == "Rescaling" for layer in model.layers):
+        return wrong(
+            "the network has no Rescaling layer: it reads the ink as 0 to 16, unlike `network`.",
+            hint="put keras.layers.Rescaling(1 / 16) right after keras.Input(shape=(64,)).",
+        )
+    activation = getattr(getattr(dense[0], "activation", None), "__name__", None)
+    if activation != "relu":
+        return wrong(
+            f"the hidden layer's activation is {activation!r}; `network`'s is 'relu'.",
+            hint='give the hidden layer activation="relu": a unit fires only when its '
+            "pattern is there.",
         )
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
@@ -158,7 +170,7 @@ def digits_network(
     # than, or (once it has learned) about as low as, on the fitting rows means it saw them.
     if loss_val < loss_fit or (accuracy_fit > 0.9 and loss_val < LEAK_RATIO * loss_fit):
         return wrong(
-            f"the network does as well on the validation rows (loss {loss_val:.3f}) as on "
+            f"the network does at least as well on the validation rows (loss {loss_val:.3f}) as on "
             f"the rows it should learn from (loss {loss_fit:.3f}): it was trained on the "
             f"validation rows, so they no longer tell how it does on new images.",
             hint="fit on X_fit, y_fit only; keep X_val, y_val for judging.",

@@ -49,6 +49,9 @@ def test_composes_with_a_pipeline_on_the_digits():
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
     model = make_pipeline(DigitFeatures(), StandardScaler(), LogisticRegression(max_iter=1000))
     accuracy = model.fit(X_train, y_train).score(X_test, y_test)
-    # 19 hand-made numbers keep most of the information in 64 pixels, but not all of it.
+    # 19 hand-made numbers keep most of the information in 64 pixels, but not all of it:
+    # the same model on the raw pixels does better.
     assert 0.85 < accuracy < 0.95
+    pixels = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    assert pixels.fit(X_train, y_train).score(X_test, y_test) > accuracy
     assert clone(model).get_params()["digitfeatures__side"] == 8

@@ -55,12 +55,13 @@ def digits():
 EPOCHS = 40
 
 
-def network(keras, *, units=64, inputs=64, outputs=10, activation="softmax", compiled=True):
+def network(keras, *, units=64, inputs=64, outputs=10, activation="softmax", compiled=True,
+            hidden_activation="relu", rescaled=True):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input(shape=(inputs,)),
-        keras.layers.Rescaling(1 / 16),
-        keras.layers.Dense(units, activation="relu"),
+        *([keras.layers.Rescaling(1 / 16)] if rescaled else []),
+        keras.layers.Dense(units, activation=hidden_activation),
         keras.layers.Dense(outputs, activation=activation),
     ])
     if compiled:
@@ -123,6 +124,8 @@ def fitted_on_every_training_row(keras, digits):
         (lambda keras, digits: network(keras, activation=None), "not probabilities"),
         (lambda keras, digits: network(keras, activation="sigmoid"), "not probabilities"),
         (lambda keras, digits: trained(keras, *digits[:2], units=32), "32 hidden Dense units"),
+        (lambda keras, digits: trained(keras, *digits[:2], rescaled=False), "no Rescaling"),
+        (lambda keras, digits: network(keras, hidden_activation="sigmoid"), "activation is 'sigm"),
         (lambda keras, digits: network(keras, compiled=False), "not compiled"),
         (lambda keras, digits: network(keras), "never trained"),
         (lambda keras, digits: trained(keras, *digits[:2], epochs=5), "ran for 5 epochs"),
@@ -130,8 +133,8 @@ def fitted_on_every_training_row(keras, digits):
         (fitted_on_every_training_row, "trained on the validation rows"),
     ],
     ids=["not-keras", "wrong-input", "wrong-output-size", "no-softmax", "sigmoid",
-         "32-units", "not-compiled", "not-trained", "too-few-epochs", "fitted-on-validation",
-         "fitted-on-fit-and-validation"],
+         "32-units", "no-rescaling", "sigmoid-hidden", "not-compiled", "not-trained",
+         "too-few-epochs", "fitted-on-validation", "fitted-on-fit-and-validation"],
 )
 def test_digits_network_names_the_problem(keras, digits, build, says):
     feedback = check(build(keras, digits), digits)
