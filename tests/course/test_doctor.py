@@ -1,3 +1,5 @@
+import importlib.metadata
+import importlib.util
 import shutil
 import socket
 import sys
@@ -84,14 +86,48 @@ def test_no_datasets_folder_is_reported(tmp_path, monkeypatch):
     assert finding.status is Status.PROBLEM and "does not exist" in finding.detail
 
 
+TENSORFLOW_NAMES = ("tensorflow-cpu", "tensorflow")
+
+
+@pytest.fixture
+def tensorflow_installed(monkeypatch):
+    """The doctor sees a TensorFlow distribution, installed or not: the tests that use this
+    replace the probe that would import it, so they run without the tf extra too."""
+    real = importlib.metadata.distribution
+
+    def distribution(name):
+        return object() if name in TENSORFLOW_NAMES else real(name)
+
+    monkeypatch.setattr(doctor.importlib.metadata, "distribution", distribution)
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(  # not importorskip: the doctor imports TensorFlow in a child, not here
+    importlib.util.find_spec("tensorflow") is None,
+    reason="TensorFlow is not installed: pip install -e '.[tf]'",
+)
 def test_tensorflow_runs_here():
     finding = doctor.check_tensorflow()
     assert finding.status is Status.OK, finding
     assert finding.detail.startswith("TensorFlow 2.")
 
 
-def test_a_crashing_tensorflow_is_reported_not_raised(monkeypatch):
+def test_a_missing_tensorflow_says_what_to_install(monkeypatch):
+    real = importlib.metadata.distribution
+
+    def distribution(name):
+        if name in TENSORFLOW_NAMES:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(doctor.importlib.metadata, "distribution", distribution)
+    finding = doctor.check_tensorflow()
+    assert finding.status is Status.PROBLEM
+    assert "not installed, so notebook 09" in finding.detail
+    assert "'.[test,tf]'" in finding.fix
+
+
+def test_a_crashing_tensorflow_is_reported_not_raised(monkeypatch, tensorflow_installed):
     monkeypatch.setattr(doctor, "_TENSORFLOW_PROBE", "import sys; sys.exit('ImportError: boom')")
     finding = doctor.check_tensorflow()
     assert finding.status is Status.PROBLEM
@@ -99,7 +135,7 @@ def test_a_crashing_tensorflow_is_reported_not_raised(monkeypatch):
     assert "--force-reinstall" in finding.fix
 
 
-def test_a_slow_tensorflow_is_a_warning(monkeypatch):
+def test_a_slow_tensorflow_is_a_warning(monkeypatch, tensorflow_installed):
     monkeypatch.setattr(doctor, "_TENSORFLOW_PROBE", "import time; time.sleep(5)")
     finding = doctor.check_tensorflow(timeout=0.5)
     assert finding.status is Status.WARNING

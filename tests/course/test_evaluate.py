@@ -267,7 +267,9 @@ def test_things_that_are_not_models_are_refused():
 def keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    return pytest.importorskip("keras")
+    return pytest.importorskip(
+        "keras", reason="TensorFlow/Keras is not installed: pip install -e '.[tf]'"
+    )
 
 
 def tiny_keras_model(keras, units: int, activation: str | None, loss: str):

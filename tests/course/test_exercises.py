@@ -1,4 +1,6 @@
+import importlib.util
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -139,11 +141,32 @@ def test_build_names_the_notebook_with_broken_markup(tmp_path):
 
 
 COURSE_NOTEBOOKS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+TF_IMPORT = re.compile(r"^\s*(import|from)\s+(tensorflow|keras)\b", re.MULTILINE)
+
+
+def needs_tensorflow(source: Path) -> bool:
+    cells = nbformat.read(source, as_version=4).cells
+    return any(cell.cell_type == "code" and TF_IMPORT.search(cell.source) for cell in cells)
+
+
+def test_only_the_deep_learning_notebook_needs_tensorflow():
+    """So only it is skipped where TensorFlow is not installed (the tf extra)."""
+    assert [path.stem for path in COURSE_NOTEBOOKS if needs_tensorflow(path)] == [
+        "09_deep_learning"
+    ]
+
+
+def skip_without_tensorflow(source: Path) -> None:
+    """Skip a notebook that imports TensorFlow or Keras where they are not installed (found,
+    not imported: the notebook's kernel imports them, not this process)."""
+    if importlib.util.find_spec("keras") is None and needs_tensorflow(source):
+        pytest.skip(f"{source.name} needs TensorFlow/Keras: pip install -e '.[tf]'")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", COURSE_NOTEBOOKS, ids=[path.stem for path in COURSE_NOTEBOOKS])
 def test_every_learner_notebook_runs_with_only_its_checks_unanswered(source, tmp_path):
+    skip_without_tensorflow(source)
     (learner_path,) = exercises.build([source], tmp_path)
     learner = nbformat.read(learner_path, as_version=4)
     assert "# solution" not in learner_path.read_text()

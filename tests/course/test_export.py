@@ -454,7 +454,9 @@ def test_importing_export_does_not_load_tensorflow():
 def keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    return pytest.importorskip("keras")
+    return pytest.importorskip(
+        "keras", reason="TensorFlow/Keras is not installed: pip install -e '.[tf]'"
+    )
 
 
 # Keras' own saving code trips over NumPy 2's copy keyword; nothing the course can change.
