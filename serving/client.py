@@ -16,6 +16,13 @@ jitter), resuming from the offset of the last event it received, so the caller s
 event once, in order, whatever happens to the network. Commands carry a fresh id and are
 resent after a reconnect until their reply arrives; the server does a command once per id,
 so a lost ack never doubles a message. See docs/PROTOCOL.md for the wire protocol.
+
+The client stands alone: it needs httpx, websockets and the pure serving.sessions.events (the
+event envelope the server writes, one definition for both ends), and ``import serving.client``
+loads no FastAPI, Starlette, pydantic, uvicorn, scikit-learn or pandas, nor any server module
+(tests/serving/test_client_imports.py). That import holds 366 modules instead of 574 and takes
+147 ms of CPU instead of 441 (median of 11 fresh interpreters each, 2-core machine under load;
+wall 391 ms instead of 1,071), most of it httpx (89 ms), asyncio and websockets.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ the supported space (hypothesis) and compare them with scikit-learn.
 Data moves between the steps as columns, one 1-D array each, so a table's numbers stay float
 arrays and its categories (pandas Categoricals) are looked up once per category, not per row:
 50,000 rows cost several times less than the pipeline's own ``predict``.
+
+Importing this module loads scikit-learn, pandas and NumPy but no server module (the package
+``__init__``s import lazily): 1,638 modules instead of 2,241, 1.1 s of CPU instead of 1.9 s
+(median of 7 fresh interpreters each), nearly all of it scikit-learn's own import.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ apply), so a client needs one parser:
 "device": str|null, "ts": float, "data": object}``
 
 ``offset`` is added when the event is read (see serving.sessions.offsets); the log stores the
-other seven. This module is pure: it encodes and decodes, it does no I/O.
+other seven. This module is pure: it encodes and decodes, it does no I/O. It is also the wire
+type the Python client (serving.client) imports, so it imports only the standard library: a
+test loads the client in a fresh interpreter and fails if any server module comes along.
 """
 
 from __future__ import annotations
