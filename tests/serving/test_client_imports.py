@@ -139,5 +139,6 @@ def test_the_client_and_the_server_share_one_event_type() -> None:
     import serving.sessions.service
     from serving.sessions.events import Event, EventType
 
-    assert serving.client.Event is Event is serving.sessions.Event
-    assert serving.client.EventType is EventType is serving.sessions.service.EventType
+    assert vars(serving.client)["Event"] is Event is serving.sessions.Event
+    assert vars(serving.client)["EventType"] is EventType
+    assert vars(serving.sessions.service)["EventType"] is EventType
