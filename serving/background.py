@@ -17,9 +17,9 @@ import uvicorn
 
 from serving.app import create_app
 from serving.config import ServerConfig
-from serving.lane_switch import http_protocol
 from serving.sessions import AgentRegistry
 from serving.streams import Store
+from serving.uvicorn_config import uvicorn_config
 
 if TYPE_CHECKING:
     from serving.models import ModelRegistry
@@ -38,16 +38,7 @@ class BackgroundServer:
         """``port`` defaults to a free one (0); ``config.port`` is not used."""
         app = create_app(config, store, agents, models)
         self.app = app
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=config.host,
-                port=port or 0,
-                http=http_protocol(app, config.append_lane),
-                log_level="warning",
-                access_log=False,
-            )
-        )
+        self._server = uvicorn.Server(uvicorn_config(app, config, port=port or 0))
         self._thread: threading.Thread | None = None
         self.url = ""
 

@@ -26,12 +26,8 @@ from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
 if TYPE_CHECKING:
     from serving.models import ModelRegistry
 
-SHUTDOWN_GRACE_SECONDS = 3
 SHARED_STORES = ("redis://", "rediss://", "unix://")
 """Store URLs that several server processes share, each under its own instance name."""
-KEEP_ALIVE_SECONDS = 65
-"""Idle keep-alive connections live longer than clients keep them pooled (Node: 4 s, browsers
-and proxies up to 60 s), so a client never sends a request on a socket we just closed."""
 OPEN_WARNING = (
     "WARNING: --open: no token is needed under /v1/stream/; anyone who can reach {url} can "
     "read, write and delete every stream. Use it only for local experiments and tests."
@@ -182,11 +178,9 @@ def mint_token(argv: Sequence[str]) -> int:
 
 def serve(argv: Sequence[str]) -> int:
     args = _serve_parser().parse_args(argv)
-    import uvicorn
-
     from serving.app import create_app
-    from serving.lane_switch import http_protocol
     from serving.launch import ListeningServer, ensure_default_model
+    from serving.uvicorn_config import uvicorn_config
 
     secret = None if args.open else load_or_create_secret(args.data_dir)
     try:
@@ -209,7 +203,7 @@ def serve(argv: Sequence[str]) -> int:
             ensure_default_model(args.models)
         models = _load_models(args.models)
         app = create_app(config, models=models)
-        http = http_protocol(app, config.append_lane)  # the append lane, if it can run
+        served = uvicorn_config(app, config)  # with the append lane, if it can run
     except ValueError as error:
         print(f"serving: {error}", file=sys.stderr)
         return 2
@@ -222,18 +216,7 @@ def serve(argv: Sequence[str]) -> int:
             "  serving token --scope read,write --stream 'NAME'",
             file=sys.stderr,
         )
-    server = ListeningServer(  # prints the page's address once it listens
-        uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            http=http,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
-    )
+    server = ListeningServer(served)  # prints the page's address once it listens
     try:
         server.run()
     except KeyboardInterrupt:  # Ctrl-C: uvicorn has shut down cleanly, then re-raised it
