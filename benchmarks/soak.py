@@ -39,7 +39,7 @@ import websockets
 from benchmarks.servers import SERVERS, RunningServer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "soak.md"
-EXPECTED_REFUSALS = {"busy", "run_not_active"}
+EXPECTED_REFUSALS = {"BUSY", "RUN_NOT_ACTIVE"}
 WORDS = ("the", "penguin", "model", "answers", "every", "question", "with", "a", "streamed", "text")
 
 

@@ -28,7 +28,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from serving.streams import protocol
 from serving.streams.errors import StreamError
-from serving.streams.http import Answer, StreamsApp, answer_headers, error_answer, parse_query
+from serving.streams.http import StreamAnswer, StreamsApp, answer_headers, error_answer, parse_query
 
 if TYPE_CHECKING:
     from serving.app import StreamsFirstApp
@@ -150,7 +150,7 @@ class _LaneCycle:
         if not self.disconnected:
             self._answer(answer)
 
-    def _answer(self, answer: Answer) -> None:
+    def _answer(self, answer: StreamAnswer) -> None:
         """Write the whole response at once, then let uvicorn go on with the connection.
 
         The headers are the server's own (offsets, numbers, fixed names), so unlike uvicorn's

@@ -54,6 +54,19 @@ def resource_matches(pattern: str, resource: str) -> bool:
     return pattern == resource
 
 
+def bearer_token(authorization: str | None, access_token: str | None = None) -> str | None:
+    """The token a request carries, or None: ``Authorization: Bearer <token>`` (the scheme in
+    any case), else the query parameter ``access_token`` (browsers cannot set headers on a
+    WebSocket or an EventSource). The one parser for every layer, so the streams and the
+    sessions accept exactly the same requests."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if access_token and access_token.strip():
+        return access_token.strip()
+    return None
+
+
 def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 

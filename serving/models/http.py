@@ -8,9 +8,10 @@
     POST /v1/uploads?session={id}         a CSV for a batch run (the session's write token)
 
 Predictions themselves run as session runs (the model agents); these endpoints let a page build
-its form from the card and show a field's error before anything is sent. Errors are JSON
-``{"error": {"code", "message"}}``, as in the sessions layer; a row's problems are listed per
-field under ``error.problems``.
+its form from the card and show a field's error before anything is sent. Every refusal is a
+serving.models.errors class (its code and status), answered as JSON ``{"error": {"code",
+"message"}}`` as in the sessions layer; a row's problems are listed per field under
+``error.problems``.
 """
 
 from __future__ import annotations
@@ -23,13 +24,22 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from course.schema import FieldProblem, RowValidationError
 from serving.jsontext import parse_json
-from serving.models.registry import ModelNotFound, ModelRegistry
+from serving.models.errors import (
+    EmptyUpload,
+    InvalidJSON,
+    InvalidRow,
+    ModelError,
+    ResultNotFound,
+    RowTooLarge,
+    UploadTooLarge,
+)
+from serving.models.registry import ModelRegistry
 from serving.models.results import Results
 from serving.models.served import ServedModel
 from serving.models.uploads import MAX_UPLOAD_BYTES, Uploads
 from serving.sessions import Scope, SessionError, SessionService
 from serving.sessions.http import error_response
-from serving.sessions.ws import bearer_token
+from serving.sessions.ws import connection_token
 
 __all__ = ["MAX_ROW_BYTES", "add_model_routes", "add_upload_route", "problem_to_dict"]
 
@@ -39,10 +49,6 @@ MAX_ROW_BYTES = 64 * 1024
 
 def problem_to_dict(problem: FieldProblem) -> dict[str, str]:
     return {"field": problem.field, "problem": problem.problem, "expected": problem.expected}
-
-
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
 
 
 def _summary(versions: list[ServedModel]) -> dict[str, Any]:
@@ -66,59 +72,60 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
     async def model_versions(name: str) -> dict[str, Any] | JSONResponse:
         try:
             versions = registry.versions(name)
-        except ModelNotFound as error:
-            return _error(404, "unknown_model", str(error))
+        except ModelError as error:
+            return error_response(error)
         return {**_summary(versions), "cards": [served.card.to_dict() for served in versions]}
 
     @app.get("/v1/models/{name}/{version}", response_model=None)
     async def model_card(name: str, version: str) -> dict[str, Any] | JSONResponse:
         try:
             return registry.get(name, version).card.to_dict()
-        except ModelNotFound as error:
-            return _error(404, "unknown_model", str(error))
+        except ModelError as error:
+            return error_response(error)
 
     @app.post("/v1/models/{name}/validate", response_model=None)
     async def validate(name: str, request: Request) -> dict[str, Any] | JSONResponse:
         try:
-            served = registry.latest(name)
-        except ModelNotFound as error:
-            return _error(404, "unknown_model", str(error))
-        body = await request.body()
-        if len(body) > MAX_ROW_BYTES:
-            return _error(413, "too_large", f"a row must be under {MAX_ROW_BYTES} bytes of JSON")
-        try:
-            row = parse_json(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            return _error(
-                400,
-                "invalid_json",
-                f"the body is not valid JSON ({error}): send one object of feature values, "
-                'for example {"island": "Dream", ...}',
-            )
-        try:
-            clean, warnings = served.validate(row)
-        except RowValidationError as error:
-            problems = [problem_to_dict(problem) for problem in error.problems]
-            return _error(422, "invalid_row", str(error), problems=problems)
-        return {
-            "model": served.name,
-            "version": served.version,
-            "row": clean,
-            "warnings": [problem_to_dict(warning) for warning in warnings],
-        }
+            return _validate(registry.latest(name), await request.body())
+        except ModelError as error:
+            return error_response(error)
 
     @app.get("/v1/results/{filename}", response_model=None)
     async def result_file(filename: str) -> FileResponse | JSONResponse:
         result_id = filename.removesuffix(".csv")
         path = results.path_of(result_id) if filename.endswith(".csv") else None
         if path is None:
-            return _error(
-                404,
-                "unknown_result",
-                "no batch result at this address: it is /v1/results/<id>.csv, with the id from "
-                "the batch run's final event (an unfinished run has no result yet)",
+            return error_response(
+                ResultNotFound(
+                    "no batch result at this address: it is /v1/results/<id>.csv, with the id "
+                    "from the batch run's final event (an unfinished run has no result yet)"
+                )
             )
         return FileResponse(path, media_type="text/csv", filename=f"predictions-{filename}")
+
+
+def _validate(served: ServedModel, body: bytes) -> dict[str, Any]:
+    """The answer to ``validate``: the clean row and its warnings, or a ModelError."""
+    if len(body) > MAX_ROW_BYTES:
+        raise RowTooLarge(f"a row must be under {MAX_ROW_BYTES} bytes of JSON")
+    try:
+        row = parse_json(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidJSON(
+            f"the body is not valid JSON ({error}): send one object of feature values, "
+            'for example {"island": "Dream", ...}'
+        ) from None
+    try:
+        clean, warnings = served.validate(row)
+    except RowValidationError as error:
+        problems = [problem_to_dict(problem) for problem in error.problems]
+        raise InvalidRow(str(error), problems) from None
+    return {
+        "model": served.name,
+        "version": served.version,
+        "row": clean,
+        "warnings": [problem_to_dict(warning) for warning in warnings],
+    }
 
 
 def add_upload_route(app: FastAPI, uploads: Uploads, sessions: SessionService) -> None:
@@ -131,22 +138,26 @@ def add_upload_route(app: FastAPI, uploads: Uploads, sessions: SessionService) -
     @app.post("/v1/uploads", response_model=None)
     async def upload(request: Request, session: str = "") -> JSONResponse:
         try:
-            sessions.authorize(
-                bearer_token(request.headers, request.query_params), Scope.WRITE, session
-            )
+            sessions.authorize(connection_token(request), Scope.WRITE, session)
             await sessions.open(session)
-        except SessionError as error:
+            body = await _upload_body(request)
+        except (SessionError, ModelError) as error:
             return error_response(error)
-        declared = request.headers.get("content-length", "")
-        too_large = _error(413, "too_large", f"an upload must be at most {MAX_UPLOAD_BYTES} bytes")
-        if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-            return too_large
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_UPLOAD_BYTES:
-                return too_large
-        if not body:
-            return _error(400, "empty_upload", "the upload is empty: send the CSV as the body")
-        upload_id = await asyncio.to_thread(uploads.save, session, bytes(body))
+        upload_id = await asyncio.to_thread(uploads.save, session, body)
         return JSONResponse({"upload": upload_id, "bytes": len(body), "session": session}, 201)
+
+
+async def _upload_body(request: Request) -> bytes:
+    """The CSV of an upload: UploadTooLarge past MAX_UPLOAD_BYTES, EmptyUpload if none."""
+    too_large = f"an upload must be at most {MAX_UPLOAD_BYTES} bytes"
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(too_large)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise UploadTooLarge(too_large)
+    if not body:
+        raise EmptyUpload("the upload is empty: send the CSV as the body")
+    return bytes(body)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from course.export import ArtifactError, list_artifacts
+from serving.models.errors import ModelNotFound
 from serving.models.served import ServedModel
 
 __all__ = ["ModelNotFound", "ModelRegistry", "RegistryError"]
@@ -38,10 +39,6 @@ class RegistryError(Exception):
             f"{lines}\nRe-export these models from their notebook, or move them out of "
             f"{models_dir}."
         )
-
-
-class ModelNotFound(LookupError):
-    """No loaded model has this name (or this version); the message lists what exists."""
 
 
 class ModelRegistry:

@@ -2,124 +2,133 @@
 
 Every error has a stable ``code`` (sent to clients in ``error`` replies and HTTP bodies), an HTTP
 ``status`` for the HTTP endpoints, and, for the errors that end a WebSocket connection, a
-``close_code`` (the 4xxx codes mirror the HTTP statuses: 4401 = 401, and so on).
+``close_code`` (the 4xxx codes mirror the HTTP statuses: 4401 = 401, and so on): the convention
+of serving.errors, whose UPPER_SNAKE spelling replaced this layer's lower_snake codes (the
+renames are listed in docs/PROTOCOL.md).
 """
 
 from __future__ import annotations
 
+from typing import Any
 
-class SessionError(Exception):
+from serving.errors import ServingError
+
+
+class SessionError(ServingError):
     """A request or command the sessions layer refuses, with a message for the client."""
 
-    code = "error"
+    code = "BAD_REQUEST"
     status = 400
-    close_code: int | None = None
-    """Set on errors that end a WebSocket connection; None = reply with an error and go on."""
 
     def __init__(self, message: str, *, command_id: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.command_id = command_id
         """The ``id`` of the command that failed, echoed in the error reply."""
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        if self.command_id is not None:
+            body["error"]["id"] = self.command_id
+        return body
 
 
 class BadFrame(SessionError):
     """A frame that is not one JSON object (binary, invalid JSON, an array...)."""
 
-    code = "bad_frame"
+    code = "BAD_FRAME"
 
 
 class CommandTooLarge(SessionError):
-    code = "too_large"
+    code = "PAYLOAD_TOO_LARGE"
     status = 413
 
 
 class UnknownCommand(SessionError):
-    code = "unknown_command"
+    code = "UNKNOWN_COMMAND"
 
 
 class InvalidCommand(SessionError):
     """A known command with a missing or malformed field."""
 
-    code = "invalid_command"
+    code = "INVALID_COMMAND"
 
 
-class InvalidOffset(SessionError):
+class InvalidSessionOffset(SessionError):
     """A ``from`` / ``Last-Event-ID`` that is not an offset of this session."""
 
-    code = "invalid_offset"
+    code = "INVALID_OFFSET"
 
 
 class AlreadySubscribed(SessionError):
-    code = "already_subscribed"
+    code = "ALREADY_SUBSCRIBED"
     status = 409
 
 
 class InvalidDevice(SessionError):
-    code = "invalid_device"
+    code = "INVALID_DEVICE"
     close_code = 4400
 
 
-class Unauthorized(SessionError):
+class SessionUnauthorized(SessionError):
     """No token, or one this server cannot trust (forged, altered, expired)."""
 
-    code = "unauthorized"
+    code = "UNAUTHORIZED"
     status = 401
     close_code = 4401
 
 
-class Forbidden(SessionError):
+class SessionForbidden(SessionError):
     """A genuine token that does not grant this operation on this session."""
 
-    code = "forbidden"
+    code = "FORBIDDEN"
     status = 403
     close_code = 4403
 
 
 class SessionNotFound(SessionError):
-    code = "session_not_found"
+    code = "SESSION_NOT_FOUND"
     status = 404
     close_code = 4404
 
 
 class UnknownAgent(SessionError):
-    code = "unknown_agent"
+    code = "UNKNOWN_AGENT"
 
 
 class InvalidSteer(SessionError):
     """A steer (or initial) parameter the agent does not accept, or a value out of range."""
 
-    code = "invalid_steer"
+    code = "INVALID_STEER"
 
 
 class RunNotActive(SessionError):
     """A cancel or steer for a run that has ended, or that this session never had."""
 
-    code = "run_not_active"
+    code = "RUN_NOT_ACTIVE"
     status = 409
 
 
 class Busy(SessionError):
     """The session already has as many active runs as the server allows."""
 
-    code = "busy"
+    code = "BUSY"
     status = 409
 
 
 class RateLimited(SessionError):
-    code = "rate_limited"
+    code = "RATE_LIMITED"
     status = 429
 
 
 class EventTooLarge(SessionError):
     """An agent or client tried to write an event larger than the session allows."""
 
-    code = "too_large"
+    code = "PAYLOAD_TOO_LARGE"
     status = 413
 
 
 class InternalError(SessionError):
     """The server failed to do a command (a bug or a store failure; it is logged)."""
 
-    code = "internal"
+    code = "INTERNAL"
     status = 500

@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
 
+from serving.errors import ServingError
 from serving.jsontext import parse_json
 from serving.sessions.commands import REQUIRED_SCOPE, Heartbeat, Scope, Subscribe, parse_command
 from serving.sessions.errors import (
@@ -31,12 +32,11 @@ from serving.sessions.errors import (
     CommandTooLarge,
     InvalidCommand,
     SessionError,
-    Unauthorized,
 )
 from serving.sessions.offsets import EventPosition, parse_start
 from serving.sessions.service import CreatedSession, SessionService
 from serving.sessions.session import PREFIX, Batch, SessionLog
-from serving.sessions.ws import bearer_token, session_socket
+from serving.sessions.ws import connection_token, session_socket
 from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
 
@@ -64,7 +64,7 @@ def session_router(service: SessionService) -> APIRouter:
             body = await request.body()
             if body.strip() not in (b"", b"{}"):
                 raise InvalidCommand("creating a session takes no options: send no body, or {}")
-            created = await service.create(bearer_token(request.headers, request.query_params))
+            created = await service.create(connection_token(request))
         except SessionError as error:
             return error_response(error)
         return JSONResponse(_created_body(request, created), status_code=201)
@@ -72,7 +72,7 @@ def session_router(service: SessionService) -> APIRouter:
     @router.get("/{session_id}")
     async def session_info(session_id: str, request: Request) -> Response:
         try:
-            service.authorize(_token(request), Scope.READ, session_id)
+            service.authorize(connection_token(request), Scope.READ, session_id)
             session = await service.open(session_id)
             return JSONResponse(await service.info(session))
         except SessionError as error:
@@ -81,9 +81,9 @@ def session_router(service: SessionService) -> APIRouter:
     @router.post("/{session_id}/commands")
     async def session_command(session_id: str, request: Request) -> Response:
         try:
-            token = _token(request)
+            token = connection_token(request)
             if not service.open_access and not token:
-                service.authorize(token, Scope.READ, session_id)  # raises Unauthorized
+                service.authorize(token, Scope.READ, session_id)  # raises SessionUnauthorized
             command = parse_command(await _json_object(request, service.settings.max_command_bytes))
             if isinstance(command, Subscribe | Heartbeat):
                 raise InvalidCommand(
@@ -101,7 +101,7 @@ def session_router(service: SessionService) -> APIRouter:
     @router.get("/{session_id}/events")
     async def session_events(session_id: str, request: Request) -> Response:
         try:
-            service.authorize(_token(request), Scope.READ, session_id)
+            service.authorize(connection_token(request), Scope.READ, session_id)
             requested = request.headers.get("last-event-id") or request.query_params.get("from")
             start = parse_start(requested or "start")
             session = await service.open(session_id)
@@ -122,18 +122,10 @@ def session_router(service: SessionService) -> APIRouter:
     return router
 
 
-def error_response(error: SessionError) -> JSONResponse:
-    headers = (
-        {"www-authenticate": 'Bearer realm="sessions"'} if isinstance(error, Unauthorized) else None
-    )
-    body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
-    if error.command_id is not None:
-        body["error"]["id"] = error.command_id
-    return JSONResponse(body, status_code=error.status, headers=headers)
-
-
-def _token(request: Request) -> str | None:
-    return bearer_token(request.headers, request.query_params)
+def error_response(error: ServingError) -> JSONResponse:
+    """The HTTP answer to a refusal of the sessions or models layer: its status and body."""
+    headers = {"www-authenticate": 'Bearer realm="sessions"'} if error.status == 401 else None
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
 async def _json_object(request: Request, limit: int) -> dict[str, Any]:

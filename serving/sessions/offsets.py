@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from serving.sessions.errors import InvalidOffset
+from serving.sessions.errors import InvalidSessionOffset
 from serving.streams.offsets import TAIL, ZERO, Offset, Position
 
 SEPARATOR: Final = b",\n"
@@ -54,14 +54,14 @@ def parse_offset(text: str) -> EventPosition:
     """An event offset as sent back by a client -> the position after that event."""
     match = _OFFSET.fullmatch(text)
     if match is None:
-        raise InvalidOffset(
+        raise InvalidSessionOffset(
             f"malformed offset {text!r}: use 'start', 'new', or the offset of the last event "
             "you received"
         )
     record = Offset.parse(match.group(1))
     skip = int(match.group(2)) if match.group(2) else 0
     if match.group(2) is not None and skip == 0:
-        raise InvalidOffset(f"malformed offset {text!r}: a sub-offset starts at 000001")
+        raise InvalidSessionOffset(f"malformed offset {text!r}: a sub-offset starts at 000001")
     return EventPosition(record, skip)
 
 
@@ -99,8 +99,8 @@ def label_records(
     """Records read after ``after.record`` -> the events after ``after``, each with its offset.
 
     ``next_offset`` is what the store returned for the read: the records must end exactly there,
-    or ``after`` was not a place between events (InvalidOffset). Read from ``START``, the records
-    begin at the oldest the store keeps (retention may have dropped older ones).
+    or ``after`` was not a place between events (InvalidSessionOffset). Read from ``START``, the
+    records begin at the oldest the store keeps (retention may have dropped older ones).
     """
     labelled: list[bytes] = []
     start = after.record
@@ -109,13 +109,13 @@ def label_records(
         start = Offset(next_offset.seq - len(records), next_offset.position - size)
     skip = after.skip
     if skip and not records:
-        raise InvalidOffset(f"offset {after} is past the last event of this session")
+        raise InvalidSessionOffset(f"offset {after} is past the last event of this session")
     for record in records:
         end = start.after(len(record))
         bodies = record[1:].split(_BOUNDARY)  # every event without its opening brace
         last = len(bodies) - 1
         if skip > last:
-            raise InvalidOffset(f"offset {after} does not name an event of this session")
+            raise InvalidSessionOffset(f"offset {after} does not name an event of this session")
         head = b'{"offset":"%s.' % str(start).encode()
         labelled += [
             b'%s%0*d",%s' % (head, SUB_DIGITS, index + 1, bodies[index])
@@ -125,5 +125,5 @@ def label_records(
         start = end
         skip = 0
     if start != next_offset:
-        raise InvalidOffset(f"offset {after} does not name an event of this session")
+        raise InvalidSessionOffset(f"offset {after} does not name an event of this session")
     return labelled, EventPosition(start)

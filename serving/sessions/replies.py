@@ -25,12 +25,8 @@ def ack(
 
 
 def error(failure: SessionError) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "id": failure.command_id,
-        "code": failure.code,
-        "message": failure.message,
-    }
+    """The ``error`` reply: the error body's code and message, with the command's id."""
+    return {"type": "error", "id": failure.command_id, **failure.body()["error"]}
 
 
 def frame(items: Sequence[bytes]) -> str:

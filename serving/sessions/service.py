@@ -26,12 +26,12 @@ from serving.sessions.commands import Cancel, Command, Heartbeat, Scope, Send, S
 from serving.sessions.control import ControlFollower, LoggedRun, find_run
 from serving.sessions.errors import (
     Busy,
-    Forbidden,
     InvalidDevice,
     RunNotActive,
     SessionError,
+    SessionForbidden,
     SessionNotFound,
-    Unauthorized,
+    SessionUnauthorized,
 )
 from serving.sessions.events import EventType
 from serving.sessions.ledger import DEVICE, RUN, Ledger, RecoveryReport
@@ -163,14 +163,14 @@ class SessionService:
             return None
         assert self.signer is not None
         if not token:
-            raise Unauthorized(
+            raise SessionUnauthorized(
                 "this server needs a token: send 'Authorization: Bearer <token>' or "
                 "'?access_token=<token>' (creating a session returns its tokens)"
             )
         try:
             grant = self.signer.verify(token, now=self.clock())
         except TokenError as error:
-            raise Unauthorized(str(error)) from None
+            raise SessionUnauthorized(str(error)) from None
         self.check(grant, scope, session_id)
         return grant
 
@@ -179,9 +179,9 @@ class SessionService:
         if grant is None:
             return
         if grant.expires_at is not None and self.clock() >= grant.expires_at:
-            raise Unauthorized("token expired; get a new one and reconnect")
+            raise SessionUnauthorized("token expired; get a new one and reconnect")
         if not grant.allows(scope, resource_of(session_id)):
-            raise Forbidden(
+            raise SessionForbidden(
                 f"your token does not grant {scope.value!r} on session {session_id} (it grants "
                 f"{', '.join(sorted(grant.scopes))} on {grant.resource!r})"
             )

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from serving.sessions.errors import EventTooLarge, InvalidOffset, SessionNotFound
+from serving.sessions.errors import EventTooLarge, InvalidSessionOffset, SessionNotFound
 from serving.sessions.events import EventType, encode_event
 from serving.sessions.offsets import (
     MAX_EVENTS_PER_RECORD,
@@ -260,7 +260,9 @@ class SessionLog:
         except (StreamNotFound, StreamGone):
             raise SessionNotFound(f"no session {self.id!r} on this server") from None
         except OffsetOutOfRange:
-            raise InvalidOffset(f"offset {after} is past the last event of this session") from None
+            raise InvalidSessionOffset(
+                f"offset {after} is past the last event of this session"
+            ) from None
         events, position = label_records(result.records, after, result.next_offset)
         return Batch(events, position, result.up_to_date)
 

@@ -15,6 +15,7 @@ import enum
 import logging
 from typing import Any
 
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from serving.sessions import replies
@@ -24,14 +25,14 @@ from serving.sessions.errors import (
     InternalError,
     RateLimited,
     SessionError,
-    Unauthorized,
+    SessionUnauthorized,
 )
 from serving.sessions.events import dumps
 from serving.sessions.offsets import EventPosition
 from serving.sessions.ratelimit import TokenBucket
 from serving.sessions.service import Session, SessionService
 from serving.sessions.session import Batch
-from serving.tokens import Grant
+from serving.tokens import Grant, bearer_token
 
 WAIT_SECONDS = 30.0
 """A subscribed connection re-checks the log at least this often, even with nothing new."""
@@ -49,13 +50,11 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
-def bearer_token(headers: Any, query: Any) -> str | None:
-    """``Authorization: Bearer <token>``, else ``?access_token=`` (browsers cannot set headers
-    on a WebSocket or an EventSource)."""
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return query.get("access_token") or None
+def connection_token(connection: HTTPConnection) -> str | None:
+    """The bearer token of a request or WebSocket (serving.tokens.bearer_token)."""
+    return bearer_token(
+        connection.headers.get("authorization"), connection.query_params.get("access_token")
+    )
 
 
 async def session_socket(websocket: WebSocket, service: SessionService, session_id: str) -> None:
@@ -63,7 +62,7 @@ async def session_socket(websocket: WebSocket, service: SessionService, session_
     await websocket.accept()
     try:
         grant = service.authorize(
-            bearer_token(websocket.headers, websocket.query_params),
+            connection_token(websocket),
             REQUIRED_SCOPE[Subscribe],
             session_id,
         )
@@ -128,8 +127,8 @@ class Connection:
                 reply = await self._handle(
                     frame if frame is not None else message.get("bytes", b"")
                 )
-            except Unauthorized as error:  # the token expired: the connection cannot go on
-                await _close(self.websocket, Unauthorized.close_code, error.message)
+            except SessionUnauthorized as error:  # the token expired: the connection cannot go on
+                await _close(self.websocket, SessionUnauthorized.close_code, error.message)
                 return
             except SessionError as error:
                 reply = replies.error(error)

@@ -1,29 +1,30 @@
 """Errors raised by the streams layer: each one names what was wrong and what to do.
 
-Stores and the protocol core raise these; the HTTP layer maps each class to one status code
-(serving.streams.http) and puts its ``code`` in the response body. Every error carries a
-human-readable ``message``; some carry the data a client needs to recover (the current producer
-epoch, the expected sequence number, the tail).
+Stores and the protocol core raise these; each class carries its ``code`` and HTTP ``status``
+(the convention of serving.errors), and the HTTP layer (serving.streams.http) answers with them.
+Every error carries a human-readable ``message``; some carry the data a client needs to recover
+(the current producer epoch, the expected sequence number, the tail).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from serving.errors import ServingError
+
 if TYPE_CHECKING:
     from serving.streams.offsets import Offset
 
 
-class StreamError(Exception):
-    """Base class: a request the streams layer refuses, with a message for the client."""
+class StreamError(ServingError):
+    """Base class: a request the streams layer refuses, with a message for the client.
+
+    ``code`` follows the npm client's codes (NOT_FOUND, BAD_REQUEST, ...), with finer ones where
+    a client can act on the difference; ``status`` is the HTTP status.
+    """
 
     code = "BAD_REQUEST"
-    """The machine-readable error code in the response body (UPPER_SNAKE, as the npm client's
-    codes: NOT_FOUND, BAD_REQUEST, ...; finer ones where a client can act on the difference)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 400
 
 
 # --- 400: the request itself is malformed ------------------------------------------------
@@ -33,9 +34,10 @@ class InvalidRequest(StreamError):
     """A header, query parameter or body is malformed (400)."""
 
     code = "BAD_REQUEST"
+    status = 400
 
 
-class InvalidOffset(InvalidRequest):
+class InvalidStreamOffset(InvalidRequest):
     """An offset is not one this server could have produced (400)."""
 
     code = "INVALID_OFFSET"
@@ -66,6 +68,7 @@ class StreamNotFound(StreamError):
     """No stream at this path (never created, deleted, or expired) (404)."""
 
     code = "NOT_FOUND"
+    status = 404
 
 
 class StreamGone(StreamError):
@@ -75,6 +78,7 @@ class StreamGone(StreamError):
     """
 
     code = "STREAM_GONE"
+    status = 410
 
 
 class OffsetTrimmed(StreamError):
@@ -84,6 +88,7 @@ class OffsetTrimmed(StreamError):
     """
 
     code = "OFFSET_TRIMMED"
+    status = 410
 
     def __init__(self, message: str, earliest: Offset) -> None:
         super().__init__(message)
@@ -93,19 +98,21 @@ class OffsetTrimmed(StreamError):
 # --- 401 / 403: access control ------------------------------------------------------------
 
 
-class Unauthorized(StreamError):
+class StreamUnauthorized(StreamError):
     """No bearer token, or one the server cannot trust (401)."""
 
     code = "UNAUTHORIZED"
+    status = 401
 
 
-class Forbidden(StreamError):
+class StreamForbidden(StreamError):
     """A genuine token that does not grant this operation on this stream (403)."""
 
     code = "FORBIDDEN"
+    status = 403
 
 
-class StreamReadOnly(Forbidden):
+class StreamReadOnly(StreamForbidden):
     """The stream is under a prefix that another layer owns: it can be read, not written (403).
 
     ``code`` comes from that layer (``SESSION_LOG_READ_ONLY`` for session logs).
@@ -125,6 +132,7 @@ class ProducerStaleEpoch(StreamError):
     """A producer wrote with an epoch older than the one the server holds (403)."""
 
     code = "PRODUCER_STALE_EPOCH"
+    status = 403
 
     def __init__(self, message: str, current_epoch: int) -> None:
         super().__init__(message)
@@ -138,6 +146,7 @@ class MethodNotAllowed(StreamError):
     """An HTTP method the streams do not speak (405)."""
 
     code = "METHOD_NOT_ALLOWED"
+    status = 405
 
 
 # --- 409: conflicts with the stream's state ----------------------------------------------
@@ -147,6 +156,7 @@ class StreamConflict(StreamError):
     """Base for 409 answers."""
 
     code = "CONFLICT"
+    status = 409
 
 
 class ConfigMismatch(StreamConflict):
@@ -201,6 +211,7 @@ class PayloadTooLarge(StreamError):
     """A message or request body exceeds the server's limit (413)."""
 
     code = "PAYLOAD_TOO_LARGE"
+    status = 413
 
 
 # --- 503 ----------------------------------------------------------------------------------
@@ -213,6 +224,7 @@ class StoreUnavailable(StreamError):
     """
 
     code = "STORE_UNAVAILABLE"
+    status = 503
 
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)

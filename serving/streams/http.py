@@ -3,8 +3,9 @@
 A thin asyncio layer: it reads the request, asks serving.streams.protocol to validate it, calls
 the store, and writes the answer. It is plain ASGI rather than FastAPI routes because this is
 the hot path (every append and every live read) and routing/validation layers cost more than
-the work itself. Answers are Answer values; ``StreamsApp.append`` also serves the append lane
-(serving.lane), which calls it without ASGI.
+the work itself. Answers are StreamAnswer values; ``StreamsApp.append`` also serves the append
+lane (serving.lane), which calls it without ASGI. A refusal is a StreamError, whose class
+carries its code and status (serving.errors); error_answer turns it into the answer.
 """
 
 from __future__ import annotations
@@ -20,26 +21,24 @@ from urllib.parse import parse_qs, quote
 from serving.streams import protocol, sse
 from serving.streams.cursor import next_cursor
 from serving.streams.errors import (
-    Forbidden,
     InvalidRequest,
     MethodNotAllowed,
-    OffsetTrimmed,
     PayloadTooLarge,
     ProducerSeqGap,
     ProducerStaleEpoch,
     StoreUnavailable,
     StreamClosed,
-    StreamConflict,
     StreamError,
+    StreamForbidden,
     StreamGone,
     StreamNotFound,
     StreamReadOnly,
-    Unauthorized,
+    StreamUnauthorized,
 )
 from serving.streams.offsets import TAIL
 from serving.streams.protocol import Limits, Live, ReadQuery
 from serving.streams.store import ReadResult, Store, StreamMeta
-from serving.tokens import TokenError, TokenSigner
+from serving.tokens import TokenError, TokenSigner, bearer_token
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,20 +47,6 @@ Send = Callable[[Message], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 READ, WRITE = "read", "write"
-
-_STATUS: dict[type[StreamError], int] = {
-    InvalidRequest: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    ProducerStaleEpoch: 403,
-    StreamNotFound: 404,
-    MethodNotAllowed: 405,
-    StreamGone: 410,
-    OffsetTrimmed: 410,
-    StreamConflict: 409,
-    PayloadTooLarge: 413,
-    StoreUnavailable: 503,
-}
 
 _ALLOW_HEADERS = (
     "authorization, content-type, if-none-match, stream-seq, stream-ttl, stream-expires-at, "
@@ -98,13 +83,6 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 _HISTORIC_CACHE = b"private, max-age=60, stale-while-revalidate=300"
 
 
-def status_of(error: StreamError) -> int:
-    for kind in type(error).__mro__:
-        if kind in _STATUS:
-            return _STATUS[kind]
-    return 400
-
-
 def _error_headers(error: StreamError) -> Headers:
     """The recovery data some errors carry, as protocol headers."""
     if isinstance(error, StreamClosed):
@@ -116,7 +94,7 @@ def _error_headers(error: StreamError) -> Headers:
             (b"producer-expected-seq", str(error.expected_seq).encode()),
             (b"producer-received-seq", str(error.received_seq).encode()),
         ]
-    if isinstance(error, Unauthorized):
+    if isinstance(error, StreamUnauthorized):
         return [(b"www-authenticate", b'Bearer realm="streams"')]
     if isinstance(error, MethodNotAllowed):
         return [(b"allow", _METHODS)]
@@ -125,11 +103,7 @@ def _error_headers(error: StreamError) -> Headers:
     return []
 
 
-def _error_body(error: StreamError) -> bytes:
-    return json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
-
-
-class Answer(NamedTuple):
+class StreamAnswer(NamedTuple):
     """A whole response: what the ASGI layer and the append lane (serving.lane) both send.
 
     ``headers`` are the answer's own; every response also gets the common ones (_COMMON) and,
@@ -141,15 +115,15 @@ class Answer(NamedTuple):
     body: bytes = b""
 
 
-def error_answer(error: StreamError, method: str) -> Answer:
+def error_answer(error: StreamError, method: str) -> StreamAnswer:
     """The precise 4xx (or 503) for a refused request, with its recovery headers."""
-    body = b"" if method == "HEAD" else _error_body(error)
-    return Answer(
-        status_of(error), [(b"content-type", b"application/json"), *_error_headers(error)], body
+    body = b"" if method == "HEAD" else json.dumps(error.body()).encode()
+    return StreamAnswer(
+        error.status, [(b"content-type", b"application/json"), *_error_headers(error)], body
     )
 
 
-def answer_headers(answer: Answer) -> Headers:
+def answer_headers(answer: StreamAnswer) -> Headers:
     """Every header of ``answer`` as sent: the common ones, its own, then Content-Length."""
     headers = _COMMON + answer.headers
     if answer.status not in (204, 304):
@@ -205,7 +179,7 @@ class StreamsApp:
             send = _with_cors(send)
         try:
             if method == "OPTIONS":
-                await _respond(send, Answer(204, _PREFLIGHT))
+                await _respond(send, StreamAnswer(204, _PREFLIGHT))
                 return
             path = protocol.stream_path(scope["path"])
             query = parse_query(scope["query_string"])
@@ -220,7 +194,7 @@ class StreamsApp:
             elif method == "DELETE":
                 self._authorize(headers, query, WRITE, path)
                 await self.store.delete(path)
-                await _respond(send, Answer(204, []))
+                await _respond(send, StreamAnswer(204, []))
             else:
                 raise MethodNotAllowed(
                     f"{method} is not part of the protocol: use GET, HEAD, POST, PUT, DELETE "
@@ -243,18 +217,18 @@ class StreamsApp:
         if self.open_access:
             return
         assert self.signer is not None
-        token = _bearer(headers, query)
+        token = bearer_token(headers.get("authorization"), _first(query.get("access_token")))
         if token is None:
-            raise Unauthorized(
+            raise StreamUnauthorized(
                 "this server needs a bearer token: send 'Authorization: Bearer <token>' "
                 "(mint one with: serving token --scope read,write --stream NAME)"
             )
         try:
             grant = self.signer.verify(token, now=self.clock())
         except TokenError as error:
-            raise Unauthorized(str(error)) from None
+            raise StreamUnauthorized(str(error)) from None
         if not grant.allows(scope, stream):
-            raise Forbidden(
+            raise StreamForbidden(
                 f"your token does not grant {scope!r} on stream {stream!r} "
                 f"(it grants {', '.join(sorted(grant.scopes))} on {grant.resource!r})"
             )
@@ -283,7 +257,7 @@ class StreamsApp:
         response = _meta_headers(result.meta)
         if result.created:
             response.append((b"location", _location(scope, path)))
-        await _respond(send, Answer(201 if result.created else 200, response))
+        await _respond(send, StreamAnswer(201 if result.created else 200, response))
 
     # --- POST ------------------------------------------------------------------------------
 
@@ -301,7 +275,7 @@ class StreamsApp:
 
     async def append(
         self, path: str, headers: dict[str, str], query: dict[str, list[str]], body: bytes
-    ) -> Answer:
+    ) -> StreamAnswer:
         """Answer a POST whose body has been read (within the limit): the append lane's entry.
 
         Raises StreamError for a refused request (error_answer turns it into a response).
@@ -309,7 +283,7 @@ class StreamsApp:
         self._authorize(headers, query, WRITE, path)
         return await self._append(path, headers, body)
 
-    async def _append(self, path: str, headers: dict[str, str], body: bytes) -> Answer:
+    async def _append(self, path: str, headers: dict[str, str], body: bytes) -> StreamAnswer:
         request = protocol.parse_append(headers, body, self.limits)
         result = await self.store.append(path, request)
         response: Headers = [(b"stream-next-offset", str(result.tail).encode())]
@@ -319,7 +293,7 @@ class StreamsApp:
             response.append((b"producer-epoch", str(result.producer.epoch).encode()))
             response.append((b"producer-seq", str(result.producer.last_seq).encode()))
         fresh_producer_data = bool(request.producer and request.data and not result.duplicate)
-        return Answer(200 if fresh_producer_data else 204, response)
+        return StreamAnswer(200 if fresh_producer_data else 204, response)
 
     # --- HEAD ------------------------------------------------------------------------------
 
@@ -336,7 +310,7 @@ class StreamsApp:
             response.append(
                 (b"stream-expires-at", protocol.format_expires_at(meta.expires_at).encode())
             )
-        await _respond(send, Answer(200, response))
+        await _respond(send, StreamAnswer(200, response))
 
     # --- GET -------------------------------------------------------------------------------
 
@@ -370,21 +344,21 @@ class StreamsApp:
         if read.live is Live.LONG_POLL:
             response.append((b"stream-cursor", next_cursor(read.cursor, self.clock()).encode()))
             if not result.records:
-                await _respond(send, Answer(204, response))
+                await _respond(send, StreamAnswer(204, response))
                 return
         body = protocol.render_records(meta.content_type, result.records)
         if read.position is TAIL:
             response.append((b"cache-control", b"no-store"))
-            await _respond(send, Answer(200, response, body))
+            await _respond(send, StreamAnswer(200, response, body))
             return
         tag = protocol.etag(meta.stream_id, read.start, result.next_offset, result.end_of_stream)
         response.append((b"etag", tag.encode()))
         historic = not result.up_to_date and read.live is Live.CATCH_UP
         response.append((b"cache-control", _HISTORIC_CACHE if historic else b"no-cache"))
         if read.live is Live.CATCH_UP and protocol.etag_matches(headers.get("if-none-match"), tag):
-            await _respond(send, Answer(304, response))
+            await _respond(send, StreamAnswer(304, response))
             return
-        await _respond(send, Answer(200, response, body))
+        await _respond(send, StreamAnswer(200, response, body))
 
     async def _wait_for_records(self, path: str, result: ReadResult) -> ReadResult:
         """Long-poll: wait until records arrive, the stream closes, or the timeout passes."""
@@ -495,14 +469,8 @@ def parse_query(query_string: bytes) -> dict[str, list[str]]:
     return parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
 
 
-def _bearer(headers: dict[str, str], query: dict[str, list[str]]) -> str | None:
-    """The token from ``Authorization: Bearer``, or ``?access_token=`` (for EventSource)."""
-    authorization = headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    tokens = query.get("access_token")
-    return tokens[0] if tokens and tokens[0] else None
+def _first(values: list[str] | None) -> str | None:
+    return values[0] if values else None
 
 
 def _meta_headers(meta: StreamMeta) -> Headers:
@@ -541,7 +509,7 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> b
             raise PayloadTooLarge(
                 f"request body of {declared} bytes exceeds the limit of {limit} bytes"
             )
-    chunks = []
+    chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
@@ -570,7 +538,7 @@ async def _drain(receive: Receive, budget: int) -> None:
             return
 
 
-async def _respond(send: Send, answer: Answer) -> None:
+async def _respond(send: Send, answer: StreamAnswer) -> None:
     headers = answer_headers(answer)
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from serving.streams.errors import InvalidOffset
+from serving.streams.errors import InvalidStreamOffset
 
 _WIRE = re.compile(r"[0-9]{16}_[0-9]{16}")
 
@@ -38,9 +38,9 @@ class Offset(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> Offset:
-        """Parse the wire form; raise InvalidOffset (a 400) on anything else."""
+        """Parse the wire form; raise InvalidStreamOffset (a 400) on anything else."""
         if not _WIRE.fullmatch(text):
-            raise InvalidOffset(
+            raise InvalidStreamOffset(
                 f"malformed offset {text!r}: use -1, now, or a Stream-Next-Offset value "
                 "returned by this server"
             )

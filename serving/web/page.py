@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
 
+from serving.errors import ServingError
 from serving.sessions import Scope, SessionService
 from serving.sessions.session import PREFIX
 from serving.web.local import why_not_local
@@ -70,11 +71,8 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
             client, request.headers.get("host", ""), request.headers.get("origin")
         )
         if reason is not None:
-            return JSONResponse(
-                {"error": {"code": "not_local", "message": _not_local_message(reason)}},
-                status_code=403,
-                headers=headers,
-            )
+            refused = NotLocal(_not_local_message(reason))
+            return JSONResponse(refused.body(), status_code=refused.status, headers=headers)
         assert sessions.signer is not None  # a server that is not open has one
         token = sessions.signer.mint(
             PREFIX + "*", [Scope.CREATE], ttl_seconds=CREATE_TOKEN_SECONDS, subject="web"
@@ -82,6 +80,13 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
         return JSONResponse({"create": token, "expires_in": CREATE_TOKEN_SECONDS}, headers=headers)
 
     app.mount("/web", _PageFiles(directory=STATIC_DIR), name="web")
+
+
+class NotLocal(ServingError):
+    """A request for a create token from anywhere but a browser on the server's computer (403)."""
+
+    code = "NOT_LOCAL"
+    status = 403
 
 
 def _not_local_message(reason: str) -> str:

@@ -20,7 +20,7 @@ def test_a_deeply_nested_frame_is_a_bad_frame(server: TestClient, sessions: Any)
     with server.websocket_connect(url) as ws:
         ws.send_text(DEEPLY_NESTED)
         reply = json.loads(ws.receive_text())[0]
-    assert reply["code"] == "bad_frame"
+    assert reply["code"] == "BAD_FRAME"
 
 
 def test_a_deeply_nested_http_command_is_a_400(server: TestClient, sessions: Any) -> None:

@@ -1,4 +1,4 @@
-"""Adversarial WebSocket frames: every frame gets exactly one reply, never ``internal``, the
+"""Adversarial WebSocket frames: every frame gets exactly one reply, never ``INTERNAL``, the
 connection stays open, and the session is whole afterwards."""
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from starlette.testclient import TestClient
 from tests.fuzz.strategies import FRAMES
 
 CLIENT_ERRORS = {
-    "bad_frame",
-    "too_large",
-    "unknown_command",
-    "invalid_command",
-    "invalid_offset",
-    "already_subscribed",
-    "unknown_agent",
-    "invalid_steer",
-    "run_not_active",
-    "busy",
-    "rate_limited",
+    "BAD_FRAME",
+    "PAYLOAD_TOO_LARGE",
+    "UNKNOWN_COMMAND",
+    "INVALID_COMMAND",
+    "INVALID_OFFSET",
+    "ALREADY_SUBSCRIBED",
+    "UNKNOWN_AGENT",
+    "INVALID_STEER",
+    "RUN_NOT_ACTIVE",
+    "BUSY",
+    "RATE_LIMITED",
 }
 
 

@@ -136,8 +136,8 @@ async def test_ask_send_steer_cancel_and_iterate(server: BackgroundServer) -> No
         assert (cancelled.status, cancelled.error) == ("cancelled", "cancelled by laptop")
         with pytest.raises(CommandError) as refused:
             await client.cancel(stopped.run or "")
-        assert refused.value.code == "run_not_active"
-        with pytest.raises(CommandError, match="invalid_steer"):
+        assert refused.value.code == "RUN_NOT_ACTIVE"
+        with pytest.raises(CommandError, match="INVALID_STEER"):
             await client.send({"text": "x"}, params={"speed": "fast"})
         events = await until_ending(client, {answer.run, slow.run or "", stopped.run or ""})
         assert_exactly_once_in_order(events)
@@ -154,7 +154,7 @@ async def test_a_watch_link_reads_but_cannot_act(server: BackgroundServer) -> No
             assert events[-1].type == "run.completed"
             with pytest.raises(CommandError) as refused:
                 await watcher.send({"text": "mine now"})
-            assert refused.value.code == "forbidden"
+            assert refused.value.code == "FORBIDDEN"
 
 
 @pytest.mark.anyio
@@ -167,7 +167,7 @@ async def test_refused_connections_fail_fast_with_the_close_code(server: Backgro
     with pytest.raises(SessionClosed) as unknown:
         await AsyncSessionClient(f"{server.url}/v1/sessions/{'0' * 32}", token=CREATE).connect()
     assert unknown.value.code in (4401, 4403, 4404)
-    with pytest.raises(CommandError, match="unauthorized"):
+    with pytest.raises(CommandError, match="UNAUTHORIZED"):
         await AsyncSessionClient.create(server.url)
 
 

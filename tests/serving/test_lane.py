@@ -27,7 +27,7 @@ import pytest
 from serving.background import BackgroundServer
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
-from serving.streams.http import Answer
+from serving.streams.http import StreamAnswer
 from serving.streams.offsets import ZERO
 from serving.streams.protocol import Limits
 from serving.streams.store import AppendRequest, AppendResult
@@ -82,9 +82,9 @@ def lane_calls(server: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> lis
 def _spy_on_lane(server: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     streams = server.app.streams
     calls: list[str] = []
-    append: Callable[..., Awaitable[Answer]] = streams.append
+    append: Callable[..., Awaitable[StreamAnswer]] = streams.append
 
-    async def counting_append(path: str, *args: object) -> Answer:
+    async def counting_append(path: str, *args: object) -> StreamAnswer:
         calls.append(path)
         return await append(path, *args)
 

@@ -96,7 +96,7 @@ def test_a_token_for_one_session_cannot_read_or_act_on_another(server: TestClien
         json={"type": "send", "data": {"text": "not yours"}},
     )
     assert send.status_code == 403
-    assert send.json()["error"]["code"] == "forbidden"
+    assert send.json()["error"]["code"] == "FORBIDDEN"
     assert ws_close_code(server, b["id"], token_a) == 4403
     assert log_offset(server, b) == before, "a refused request writes nothing"
 
@@ -123,9 +123,9 @@ def test_a_read_token_can_watch_but_not_send_or_cancel(server: TestClient) -> No
     with server.websocket_connect(url) as ws:
         ws.send_text(json.dumps({"type": "cancel", "id": "c", "run": run}))
         reply = json.loads(ws.receive_text())[0]
-        assert (reply["type"], reply["code"]) == ("error", "forbidden")
+        assert (reply["type"], reply["code"]) == ("error", "FORBIDDEN")
         ws.send_text(json.dumps({"type": "send", "id": "s", "data": {"text": "hi"}}))
-        assert json.loads(ws.receive_text())[0]["code"] == "forbidden"
+        assert json.loads(ws.receive_text())[0]["code"] == "FORBIDDEN"
     log = server.get(f"/v1/stream/sessions/{session['id']}?offset=-1", headers=bearer(read))
     kinds = [event["type"] for event in log.json()]
     assert kinds.count("message") == 1, "only the control token's message was written"
@@ -149,10 +149,48 @@ def test_untrusted_tokens_are_refused(server: TestClient, kind: str) -> None:
         token = "v1.not-a-token"
     info = server.get(f"/v1/sessions/{session['id']}", headers=bearer(token))
     assert info.status_code == 401, info.text
-    assert info.json()["error"]["code"] == "unauthorized"
+    assert info.json()["error"]["code"] == "UNAUTHORIZED"
     stream = server.get(f"/v1/stream/sessions/{session['id']}", headers=bearer(token))
     assert stream.status_code == 401
     assert ws_close_code(server, session["id"], token) == 4401
+
+
+# (Authorization header, ?access_token=) -> whether the token is found; "T" is a real token.
+WHERE_TOKENS_ARE = [
+    ("Bearer T", None, True),
+    ("bearer T", None, True),
+    ("BEARER   T  ", None, True),
+    ("Basic dXNlcjpwdw==", "T", True),
+    (None, "T", True),
+    ("Bearer T", "v1.not-a-token", True),
+    ("Bearer ", None, False),
+    ("Basic T", None, False),
+    ("T", None, False),
+    (None, "", False),
+]
+
+
+@pytest.mark.parametrize(("authorization", "access_token", "found"), WHERE_TOKENS_ARE)
+def test_every_layer_finds_the_token_in_the_same_places(
+    server: TestClient, authorization: str | None, access_token: str | None, found: bool
+) -> None:
+    session = new_session(server)
+    token = session["tokens"]["read"]
+    headers = {"authorization": authorization.replace("T", token)} if authorization else {}
+    query = f"?access_token={access_token.replace('T', token)}" if access_token is not None else ""
+    expected = 200 if found else 401
+    info = server.get(f"/v1/sessions/{session['id']}{query}", headers=headers)
+    stream = server.get(f"/v1/stream/sessions/{session['id']}{query}", headers=headers)
+    assert (info.status_code, stream.status_code) == (expected, expected), (info.text, stream.text)
+    socket = f"/v1/sessions/{session['id']}/ws{query}"
+    with server.websocket_connect(socket, headers=headers) as ws:
+        if found:
+            ws.send_text('{"type": "heartbeat", "id": "h"}')
+            assert json.loads(ws.receive_text())[0]["type"] == "ack"
+        else:
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_text()
+            assert closed.value.code == 4401
 
 
 def _b64decode(text: str) -> bytes:

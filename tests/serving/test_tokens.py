@@ -12,6 +12,7 @@ from serving.tokens import (
     Grant,
     TokenError,
     TokenSigner,
+    bearer_token,
     load_or_create_secret,
     resource_matches,
 )
@@ -84,3 +85,27 @@ def test_a_secret_file_others_can_read_is_refused(tmp_path: Path) -> None:
     (tmp_path / "secret.key").chmod(0o644)
     with pytest.raises(PermissionError, match="chmod 600"):
         load_or_create_secret(tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("authorization", "access_token", "expected"),
+    [
+        ("Bearer abc", None, "abc"),
+        ("bearer abc", None, "abc"),
+        ("  BEARER   abc  ", None, "abc"),
+        ("Bearer abc", "xyz", "abc"),  # the header wins
+        ("Basic dXNlcjpwdw==", "xyz", "xyz"),  # another scheme: look in the query
+        (None, "xyz", "xyz"),
+        (None, " xyz ", "xyz"),
+        ("Bearer", None, None),
+        ("Bearer    ", None, None),
+        ("abc", None, None),  # a bare token is not a bearer token
+        ("", "", None),
+        (None, "   ", None),
+        (None, None, None),
+    ],
+)
+def test_bearer_token_reads_the_header_then_the_query(
+    authorization: str | None, access_token: str | None, expected: str | None
+) -> None:
+    assert bearer_token(authorization, access_token) == expected

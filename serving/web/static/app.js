@@ -315,7 +315,7 @@ function showLinks(sessionId, tokens, can) {
 
 function ignoreEndedRun(error) {
   // Two tabs pressing Stop at once: the second learns the run is already stopping or over.
-  if (!(error instanceof CommandError && error.code === "run_not_active")) throw error;
+  if (!(error instanceof CommandError && error.code === "RUN_NOT_ACTIVE")) throw error;
 }
 
 async function copy(input, button) {

@@ -63,7 +63,7 @@ def test_an_unknown_model_or_version_is_a_404_that_lists_what_exists(client, pat
     response = client.get(path)
     assert response.status_code == 404
     error = response.json()["error"]
-    assert error["code"] == "unknown_model"
+    assert error["code"] == "MODEL_NOT_FOUND"
     assert "penguin-classifier" in error["message"] or "its versions are 1" in error["message"]
 
 
@@ -82,7 +82,7 @@ def test_a_bad_row_is_a_422_naming_each_field(client, penguin_rows):
     response = client.post("/v1/models/penguin-classifier/validate", json=row)
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["code"] == "invalid_row"
+    assert error["code"] == "INVALID_ROW"
     problems = {p["field"]: p for p in error["problems"]}
     assert set(problems) == {"island", "bill_length_mm", "color"}
     assert problems["island"] == {
@@ -96,9 +96,9 @@ def test_a_bad_row_is_a_422_naming_each_field(client, penguin_rows):
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        (b"{not json", 400, "invalid_json"),
-        (b"[1, 2]", 422, "invalid_row"),
-        (b" " * (MAX_ROW_BYTES + 1), 413, "too_large"),
+        (b"{not json", 400, "INVALID_JSON"),
+        (b"[1, 2]", 422, "INVALID_ROW"),
+        (b" " * (MAX_ROW_BYTES + 1), 413, "PAYLOAD_TOO_LARGE"),
     ],
 )
 def test_malformed_bodies_get_clear_errors(client, body, status, code):
@@ -125,7 +125,7 @@ def test_a_committed_result_is_served_as_csv(client, results, penguin):
 def test_anything_else_under_results_is_a_404(client, name):
     response = client.get(f"/v1/results/{name}")
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "unknown_result"
+    assert response.json()["error"]["code"] == "RESULT_NOT_FOUND"
 
 
 @pytest.mark.parametrize("path", ["/v1/results/..%2F..%2Fpyproject.toml", "/v1/models/..%2Fx/1"])

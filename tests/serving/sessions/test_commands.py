@@ -21,7 +21,7 @@ from serving.sessions.errors import (
     BadFrame,
     CommandTooLarge,
     InvalidCommand,
-    InvalidOffset,
+    InvalidSessionOffset,
     SessionError,
     UnknownCommand,
 )
@@ -92,7 +92,7 @@ def test_scopes_per_command() -> None:
             InvalidCommand,
             "subscribe.from must be a non-empty string",
         ),
-        ('{"type": "subscribe", "from": "yesterday"}', InvalidOffset, "malformed offset"),
+        ('{"type": "subscribe", "from": "yesterday"}', InvalidSessionOffset, "malformed offset"),
         ('{"type": "heartbeat", "id": 7}', InvalidCommand, "command id must be a string"),
         ('{"type": "heartbeat", "id": ""}', InvalidCommand, "command id must be a string"),
     ],

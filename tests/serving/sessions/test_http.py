@@ -70,10 +70,10 @@ def sse_events(client: TestClient, url: str, headers: dict[str, str]) -> list[di
 def test_create_needs_a_create_token(client: TestClient, signer: TokenSigner) -> None:
     missing = client.post("/v1/sessions")
     assert missing.status_code == 401
-    assert missing.json()["error"]["code"] == "unauthorized"
+    assert missing.json()["error"]["code"] == "UNAUTHORIZED"
     assert missing.headers["www-authenticate"].startswith("Bearer")
     wrong = client.post("/v1/sessions", headers=bearer(signer.mint("sessions/*", ["read"])))
-    assert (wrong.status_code, wrong.json()["error"]["code"]) == (403, "forbidden")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (403, "FORBIDDEN")
     options = client.post(
         "/v1/sessions", headers=bearer(signer.mint("sessions/*", ["create"])), json={"agent": "x"}
     )
@@ -116,7 +116,7 @@ def test_info_errors(client: TestClient, created: dict, signer: TokenSigner) -> 
     assert client.get(f"/v1/sessions/{created['id']}", headers=bearer(other)).status_code == 403
     everything = signer.mint("*", ["read"])
     missing = client.get(f"/v1/sessions/{'e' * 32}", headers=bearer(everything))
-    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "session_not_found")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "SESSION_NOT_FOUND")
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_send_cancel_and_steer_over_http(client: TestClient, created: dict) -> N
     again = command(client, created, {"type": "cancel", "id": "late", "run": ack["run"]})
     assert again.status_code == 409
     assert again.json()["error"] == {
-        "code": "run_not_active",
+        "code": "RUN_NOT_ACTIVE",
         "message": f"run {ack['run']} has already ended (run.cancelled)",
         "id": "late",
     }
@@ -153,13 +153,13 @@ def test_a_retried_http_command_is_done_once(client: TestClient, created: dict) 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        (b"{oops", 400, "bad_frame"),
-        (b"[1]", 400, "bad_frame"),
-        (b'{"type": "subscribe", "from": "start"}', 400, "invalid_command"),
-        (b'{"type": "heartbeat"}', 400, "invalid_command"),
-        (b'{"type": "dance"}', 400, "unknown_command"),
-        (b'{"type": "cancel", "run": "r-0"}', 409, "run_not_active"),
-        (b'{"type": "send", "data": {"text": "' + b"x" * 70_000 + b'"}}', 413, "too_large"),
+        (b"{oops", 400, "BAD_FRAME"),
+        (b"[1]", 400, "BAD_FRAME"),
+        (b'{"type": "subscribe", "from": "start"}', 400, "INVALID_COMMAND"),
+        (b'{"type": "heartbeat"}', 400, "INVALID_COMMAND"),
+        (b'{"type": "dance"}', 400, "UNKNOWN_COMMAND"),
+        (b'{"type": "cancel", "run": "r-0"}', 409, "RUN_NOT_ACTIVE"),
+        (b'{"type": "send", "data": {"text": "' + b"x" * 70_000 + b'"}}', 413, "PAYLOAD_TOO_LARGE"),
     ],
 )
 def test_bad_http_commands(
@@ -187,7 +187,7 @@ def test_http_commands_check_scopes_and_write_nothing_when_refused(
     refused = command(
         client, created, {"type": "cancel", "run": run}, token=created["tokens"]["write"]
     )
-    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "FORBIDDEN")
     watcher = command(
         client, created, {"type": "send", "data": {"text": "x"}}, token=created["tokens"]["read"]
     )
@@ -240,7 +240,7 @@ def test_sse_refuses_bad_offsets_and_tokens(client: TestClient, created: dict) -
     bad = client.get(
         url, headers={**bearer(created["tokens"]["read"]), "last-event-id": "yesterday"}
     )
-    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_offset")
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "INVALID_OFFSET")
     assert client.get(url).status_code == 401
 
 

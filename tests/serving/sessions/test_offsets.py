@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from serving.sessions.errors import InvalidOffset
+from serving.sessions.errors import InvalidSessionOffset
 from serving.sessions.offsets import (
     START,
     EventPosition,
@@ -101,18 +101,18 @@ def test_parse_start_words_and_offsets() -> None:
     "text", ["", "-1", "now", "0", "abc", f"{ZERO}.", f"{ZERO}.1", f"{ZERO}.000000", f"{ZERO}x"]
 )
 def test_malformed_offsets_are_refused_with_what_to_send(text: str) -> None:
-    with pytest.raises(InvalidOffset, match=r"use 'start', 'new', or the offset|sub-offset"):
+    with pytest.raises(InvalidSessionOffset, match=r"use 'start', 'new', or the offset|sub-offset"):
         parse_start(text)
 
 
 def test_a_sub_offset_past_the_record_is_refused() -> None:
     records = records_of([2])
-    with pytest.raises(InvalidOffset, match="does not name an event"):
+    with pytest.raises(InvalidSessionOffset, match="does not name an event"):
         label_records(records, EventPosition(ZERO, 2), end_of(records))
 
 
 def test_a_sub_offset_at_the_tail_is_refused() -> None:
-    with pytest.raises(InvalidOffset, match="past the last event"):
+    with pytest.raises(InvalidSessionOffset, match="past the last event"):
         label_records([], EventPosition(Offset(3, 90), 1), Offset(3, 90))
 
 
@@ -129,5 +129,5 @@ def test_an_offset_between_record_boundaries_is_refused() -> None:
     records = records_of([1, 1])
     # pretend the client resumed from a made-up position: the records do not end where the
     # store says, so the offsets would be wrong
-    with pytest.raises(InvalidOffset, match="does not name an event"):
+    with pytest.raises(InvalidSessionOffset, match="does not name an event"):
         label_records(records[1:], EventPosition(Offset(1, 5)), end_of(records))

@@ -23,7 +23,7 @@ def test_error_carries_code_message_and_id() -> None:
     assert replies.error(error) == {
         "type": "error",
         "id": "c2",
-        "code": "run_not_active",
+        "code": "RUN_NOT_ACTIVE",
         "message": "run r-1 has already ended",
     }
 

@@ -14,12 +14,12 @@ from serving.sessions.commands import Cancel, Heartbeat, Scope, Send, Steer
 from serving.sessions.errors import (
     Busy,
     EventTooLarge,
-    Forbidden,
     InvalidDevice,
     InvalidSteer,
     RunNotActive,
+    SessionForbidden,
     SessionNotFound,
-    Unauthorized,
+    SessionUnauthorized,
     UnknownAgent,
 )
 from serving.sessions.runs import RunContext
@@ -97,11 +97,11 @@ async def test_create_returns_a_128_bit_id_and_tokens_with_growing_scopes(
 
 
 async def test_creating_needs_the_create_scope(service: SessionService) -> None:
-    with pytest.raises(Unauthorized, match="needs a token"):
+    with pytest.raises(SessionUnauthorized, match="needs a token"):
         await service.create(None)
-    with pytest.raises(Forbidden, match="does not grant 'create'"):
+    with pytest.raises(SessionForbidden, match="does not grant 'create'"):
         await service.create(SIGNER.mint("sessions/*", [Scope.READ, Scope.WRITE]))
-    with pytest.raises(Unauthorized, match="signature"):
+    with pytest.raises(SessionUnauthorized, match="signature"):
         await service.create(TokenSigner(b"x" * 32).mint("sessions/*", [Scope.CREATE]))
 
 
@@ -110,14 +110,14 @@ async def test_tokens_are_checked_for_the_session_and_the_scope(service: Session
     other = await service.create(SIGNER.mint("*", [Scope.CREATE]))
     assert one.tokens and other.tokens
     assert service.authorize(one.tokens["read"], Scope.READ, one.id) is not None
-    with pytest.raises(Forbidden, match=f"does not grant 'read' on session {other.id}"):
+    with pytest.raises(SessionForbidden, match=f"does not grant 'read' on session {other.id}"):
         service.authorize(one.tokens["control"], Scope.READ, other.id)
-    with pytest.raises(Forbidden, match="'write'"):
+    with pytest.raises(SessionForbidden, match="'write'"):
         service.authorize(one.tokens["read"], Scope.WRITE, one.id)
-    with pytest.raises(Unauthorized, match="malformed"):
+    with pytest.raises(SessionUnauthorized, match="malformed"):
         service.authorize("garbage", Scope.READ, one.id)
     expired = SIGNER.mint(f"sessions/{one.id}", [Scope.READ], ttl_seconds=-1)
-    with pytest.raises(Unauthorized, match="expired"):
+    with pytest.raises(SessionUnauthorized, match="expired"):
         service.authorize(expired, Scope.READ, one.id)
 
 
@@ -128,7 +128,7 @@ async def test_a_grant_that_expires_during_a_connection_stops_working(
     token = SIGNER.mint(f"sessions/{created.id}", [Scope.READ], ttl_seconds=60)
     grant = service.authorize(token, Scope.READ, created.id)
     service.clock = lambda: 2e10
-    with pytest.raises(Unauthorized, match="expired"):
+    with pytest.raises(SessionUnauthorized, match="expired"):
         service.check(grant, Scope.READ, created.id)
 
 

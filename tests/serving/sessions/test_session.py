@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from serving.sessions.errors import EventTooLarge, InvalidOffset, SessionNotFound
+from serving.sessions.errors import EventTooLarge, InvalidSessionOffset, SessionNotFound
 from serving.sessions.events import EventType
 from serving.sessions.offsets import START, EventPosition, parse_offset
 from serving.sessions.session import Batch, SessionLog
@@ -142,9 +142,9 @@ async def test_unknown_session_and_bad_offsets(store: Store) -> None:
     log = await new_log(store)
     last = await log.append(EventType.DELTA, data={"text": "a"})
     beyond = parse_offset(last)
-    with pytest.raises(InvalidOffset, match="past the last event"):
+    with pytest.raises(InvalidSessionOffset, match="past the last event"):
         await log.read(EventPosition(beyond.record.after(10)), 1024)
-    with pytest.raises(InvalidOffset, match="past the last event"):
+    with pytest.raises(InvalidSessionOffset, match="past the last event"):
         await log.read(EventPosition(beyond.record, 1), 1024)
 
 

@@ -235,7 +235,7 @@ def test_a_read_token_watches_but_cannot_act(client: TestClient, created: dict) 
         refused_cancel, _ = reply_to(ws, "c")
         command(ws, type="heartbeat", id="h")
         assert reply_to(ws, "h")[0]["type"] == "ack"
-    assert (refused["code"], refused_cancel["code"]) == ("forbidden", "forbidden")
+    assert (refused["code"], refused_cancel["code"]) == ("FORBIDDEN", "FORBIDDEN")
     assert "does not grant 'write'" in refused["message"]
     with client.websocket_connect(ws_url(created)) as ws:
         subscribe(ws)
@@ -255,23 +255,26 @@ def test_bad_frames_get_error_replies_and_the_connection_survives(
     created = client.post("/v1/sessions", headers={"authorization": f"Bearer {token}"}).json()
     with client.websocket_connect(ws_url(created)) as ws:
         sent: list[tuple[str | bytes, str]] = [
-            (b"\x00\x01", "bad_frame"),
-            ("{not json", "bad_frame"),
-            ("[]", "bad_frame"),
-            (json.dumps({"type": "teleport", "id": "1"}), "unknown_command"),
-            (json.dumps({"type": "send", "id": "2"}), "invalid_command"),
-            (json.dumps({"type": "send", "id": "3", "data": {"t": "x" * 2000}}), "too_large"),
-            (json.dumps({"type": "send", "id": "4", "data": {}, "agent": "hal"}), "unknown_agent"),
+            (b"\x00\x01", "BAD_FRAME"),
+            ("{not json", "BAD_FRAME"),
+            ("[]", "BAD_FRAME"),
+            (json.dumps({"type": "teleport", "id": "1"}), "UNKNOWN_COMMAND"),
+            (json.dumps({"type": "send", "id": "2"}), "INVALID_COMMAND"),
+            (
+                json.dumps({"type": "send", "id": "3", "data": {"t": "x" * 2000}}),
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (json.dumps({"type": "send", "id": "4", "data": {}, "agent": "hal"}), "UNKNOWN_AGENT"),
             (
                 json.dumps({"type": "send", "id": "5", "data": {}, "params": {"speed": 0}}),
-                "invalid_steer",
+                "INVALID_STEER",
             ),
-            (json.dumps({"type": "cancel", "id": "6", "run": "r-finished"}), "run_not_active"),
+            (json.dumps({"type": "cancel", "id": "6", "run": "r-finished"}), "RUN_NOT_ACTIVE"),
             (
                 json.dumps(
                     {"type": "subscribe", "id": "7", "from": "9999999999999999_0000000000000000"}
                 ),
-                "invalid_offset",
+                "INVALID_OFFSET",
             ),
         ]
         codes = []
@@ -284,7 +287,7 @@ def test_bad_frames_get_error_replies_and_the_connection_survives(
         assert codes == [code for _, code in sent]
         subscribe(ws)
         command(ws, type="subscribe", id="again", **{"from": "start"})
-        assert reply_to(ws, "again")[0]["code"] == "already_subscribed"
+        assert reply_to(ws, "again")[0]["code"] == "ALREADY_SUBSCRIBED"
         command(ws, type="heartbeat", id="alive")
         assert reply_to(ws, "alive")[0]["type"] == "ack"
 
@@ -301,7 +304,7 @@ def test_a_flood_of_commands_is_rate_limited_with_one_reply_each(
         replies = items_until(ws, lambda item: item.get("id") == "99")
     assert [reply["id"] for reply in replies] == [str(index) for index in range(100)]
     limited = [reply for reply in replies if reply["type"] == "error"]
-    assert {reply["code"] for reply in limited} == {"rate_limited"}
+    assert {reply["code"] for reply in limited} == {"RATE_LIMITED"}
     assert 75 <= len(limited) <= 80
     assert "retry later" in limited[0]["message"]
 
@@ -342,6 +345,6 @@ def test_a_server_failure_is_an_internal_error_reply_and_the_connection_lives_on
             failed, _ = reply_to(ws, "s")
             command(ws, type="heartbeat", id="h")
             alive, _ = reply_to(ws, "h")
-    assert (failed["type"], failed["code"]) == ("error", "internal")
+    assert (failed["type"], failed["code"]) == ("error", "INTERNAL")
     assert "retry later" in failed["message"]
     assert alive["type"] == "ack"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from serving.streams import TAIL, ZERO, InvalidOffset, Offset, parse_position
+from serving.streams import TAIL, ZERO, InvalidStreamOffset, Offset, parse_position
 
 parts = st.integers(min_value=0, max_value=10**16 - 1)
 
@@ -43,7 +43,7 @@ def test_after_moves_past_one_record() -> None:
     ],
 )
 def test_anything_else_is_refused_with_a_hint(text: str) -> None:
-    with pytest.raises(InvalidOffset, match="Stream-Next-Offset"):
+    with pytest.raises(InvalidStreamOffset, match="Stream-Next-Offset"):
         Offset.parse(text)
 
 

@@ -10,8 +10,8 @@ from serving.streams import (
     TAIL,
     ZERO,
     ForkSpec,
-    InvalidOffset,
     InvalidRequest,
+    InvalidStreamOffset,
     Offset,
     PayloadTooLarge,
     ProducerClaim,
@@ -135,7 +135,7 @@ def test_expires_at_needs_rfc3339_with_a_zone() -> None:
 def test_fork_headers_need_a_source_and_well_formed_values() -> None:
     with pytest.raises(InvalidRequest, match="need Stream-Forked-From"):
         parse_create({"stream-fork-sub-offset": "0"}, b"", LIMITS)
-    with pytest.raises(InvalidOffset):
+    with pytest.raises(InvalidStreamOffset):
         parse_create({"stream-forked-from": "/v1/stream/a", "stream-fork-offset": "x"}, b"", LIMITS)
     with pytest.raises(InvalidRequest, match="Sub-Offset"):
         parse_create(

@@ -92,7 +92,7 @@ def test_other_sites_get_no_token(server: str, headers: dict[str, str], reason: 
     response = httpx.post(f"{server}/web/token", headers=headers)
     assert response.status_code == 403
     error = response.json()["error"]
-    assert error["code"] == "not_local"
+    assert error["code"] == "NOT_LOCAL"
     assert reason in error["message"]
     assert "/#create=<token>" in error["message"]  # and what to do instead
     assert "create" not in response.json()

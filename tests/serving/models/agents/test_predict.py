@@ -103,7 +103,7 @@ def test_mistakes_in_the_request_are_explained(session):
         data={"row": recipes.PENGUIN_EXAMPLE},
         params={"length": "tiny"},
     )
-    assert reply["type"] == "error" and reply["code"] == "invalid_steer"
+    assert reply["type"] == "error" and reply["code"] == "INVALID_STEER"
     assert "length must be one of short, medium, long" in reply["message"]
 
 

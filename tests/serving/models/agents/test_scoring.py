@@ -112,7 +112,7 @@ def test_uploads_need_the_sessions_write_token_and_stay_in_their_session(session
     assert session.client.post(url, content=b"a,b\n1,2\n").status_code == 401
     read_only = {"authorization": f"Bearer {session.token('read')}"}
     response = session.client.post(url, content=b"a,b\n1,2\n", headers=read_only)
-    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "FORBIDDEN"
     write = {"authorization": f"Bearer {session.token('write')}"}
     assert session.client.post(url, content=b"", headers=write).status_code == 400
     upload = session.client.post(url, content=b"a,b\n1,2\n", headers=write).json()["upload"]
