@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from serving.models import Explainer, ExplanationWriter, ModelRegistry, Steer
+from serving.models import Explainer, ExplanationStyle, ExplanationWriter, ModelRegistry
 
 
 def naive_app(registry: ModelRegistry, model: str) -> Starlette:
@@ -40,7 +40,9 @@ def naive_app(registry: ModelRegistry, model: str) -> Starlette:
         async def events() -> AsyncIterator[bytes]:
             yield b"event: prediction\ndata: " + json.dumps(answer).encode() + b"\n\n"
             writer = ExplanationWriter(
-                explainer.explain(clean), warnings=warnings, steer=Steer("medium", "beginner")
+                explainer.explain(clean),
+                warnings=warnings,
+                steer=ExplanationStyle("medium", "beginner"),
             )
             for token in writer:
                 yield b"data: " + json.dumps({"text": token}).encode() + b"\n\n"

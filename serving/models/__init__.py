@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from serving.models.batch import ScoredChunk, score_table
     from serving.models.ensemble import Ballot, Vote, VoteMethod, vote
     from serving.models.evidence import Contribution, Evidence, Explainer, ScoreKind
-    from serving.models.explanation import Audience, ExplanationWriter, Length, Steer, SteerError
+    from serving.models.explanation import (
+        Audience,
+        ExplanationStyle,
+        ExplanationWriter,
+        Length,
+        SteerError,
+    )
     from serving.models.http import add_model_routes
     from serving.models.mount import mount_models
     from serving.models.registry import ModelNotFound, ModelRegistry, RegistryError
@@ -39,6 +45,7 @@ __all__ = [
     "Contribution",
     "Evidence",
     "Explainer",
+    "ExplanationStyle",
     "ExplanationWriter",
     "Length",
     "ModelNotFound",
@@ -54,7 +61,6 @@ __all__ = [
     "ScoreKind",
     "ScoredChunk",
     "ServedModel",
-    "Steer",
     "SteerError",
     "TableCheck",
     "TableError",
@@ -74,7 +80,13 @@ __getattr__, __dir__ = lazy_exports(
         ".batch": ("ScoredChunk", "score_table"),
         ".ensemble": ("Ballot", "Vote", "VoteMethod", "vote"),
         ".evidence": ("Contribution", "Evidence", "Explainer", "ScoreKind"),
-        ".explanation": ("Audience", "ExplanationWriter", "Length", "Steer", "SteerError"),
+        ".explanation": (
+            "Audience",
+            "ExplanationWriter",
+            "Length",
+            "ExplanationStyle",
+            "SteerError",
+        ),
         ".http": ("add_model_routes",),
         ".mount": ("mount_models",),
         ".registry": ("ModelNotFound", "ModelRegistry", "RegistryError"),

@@ -25,7 +25,7 @@ from course.evaluate import ProblemKind
 from course.schema import FieldProblem
 from serving.models.evidence import Contribution, Evidence, ScoreKind
 
-__all__ = ["Audience", "ExplanationWriter", "Length", "Steer", "SteerError", "tokenize"]
+__all__ = ["Audience", "ExplanationStyle", "ExplanationWriter", "Length", "SteerError", "tokenize"]
 
 
 class Length(enum.StrEnum):
@@ -48,18 +48,19 @@ class SteerError(ValueError):
 
 
 @dataclass(frozen=True)
-class Steer:
-    """The explanation's settings: how long, and for whom."""
+class ExplanationStyle:
+    """The explanation's settings: how long, and for whom (the predict agent's steerable params;
+    the session command that changes them is serving.sessions.commands.Steer)."""
 
     length: Length = Length.MEDIUM
     audience: Audience = Audience.BEGINNER
 
     def __post_init__(self) -> None:
-        # Accept the plain strings a request carries: Steer("short", "expert").
+        # Accept the plain strings a request carries: ExplanationStyle("short", "expert").
         object.__setattr__(self, "length", _choice(Length, "length", self.length))
         object.__setattr__(self, "audience", _choice(Audience, "audience", self.audience))
 
-    def updated(self, changes: Mapping[str, Any]) -> Steer:
+    def updated(self, changes: Mapping[str, Any]) -> ExplanationStyle:
         """These settings with ``changes`` applied; SteerError says what is wrong."""
         steer = self
         for key, value in changes.items():
@@ -118,11 +119,11 @@ class ExplanationWriter:
         evidence: Evidence,
         *,
         warnings: Sequence[FieldProblem] = (),
-        steer: Steer | None = None,
+        steer: ExplanationStyle | None = None,
     ) -> None:
         self.evidence = evidence
         self.warnings = list(warnings)
-        self.settings = steer or Steer()
+        self.settings = steer or ExplanationStyle()
         self._part = _Part.HEADLINE
         self._reasons_told = 0
         self._warnings_told = 0
@@ -134,7 +135,7 @@ class ExplanationWriter:
     def done(self) -> bool:
         return not self._pending and self._part is _Part.DONE
 
-    def steer(self, changes: Mapping[str, Any]) -> Steer:
+    def steer(self, changes: Mapping[str, Any]) -> ExplanationStyle:
         """Apply ``changes`` from the next sentence on; returns the new settings."""
         self.settings = self.settings.updated(changes)
         return self.settings

@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 from serving.models.agents.offload import model_work
 from serving.models.agents.requests import RequestReader
 from serving.models.evidence import Explainer
-from serving.models.explanation import Audience, ExplanationWriter, Length, Steer
+from serving.models.explanation import Audience, ExplanationStyle, ExplanationWriter, Length
 from serving.models.http import problem_to_dict
 from serving.models.registry import ModelRegistry
 from serving.models.served import ServedModel
@@ -99,8 +99,8 @@ def predict_agent(registry: ModelRegistry) -> Agent:
     )
 
 
-def _steer_of(params: Mapping[str, Any]) -> Steer:
-    return Steer(length=params["length"], audience=params["audience"])
+def _steer_of(params: Mapping[str, Any]) -> ExplanationStyle:
+    return ExplanationStyle(length=params["length"], audience=params["audience"])
 
 
 async def _pause(run: RunContext) -> None:

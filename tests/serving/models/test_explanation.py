@@ -10,10 +10,10 @@ from serving.models import (
     Audience,
     Contribution,
     Evidence,
+    ExplanationStyle,
     ExplanationWriter,
     Length,
     ScoreKind,
-    Steer,
     SteerError,
 )
 from serving.models.explanation import tokenize
@@ -88,7 +88,7 @@ def test_a_beginner_hears_the_answer_its_certainty_and_the_strongest_reasons():
 
 
 def test_an_expert_gets_names_numbers_and_the_method():
-    text = text_of(ExplanationWriter(penguin_evidence(), steer=Steer(audience="expert")))
+    text = text_of(ExplanationWriter(penguin_evidence(), steer=ExplanationStyle(audience="expert")))
     assert text.startswith("Predicted species: Gentoo (p = 0.934).")
     assert "bill_depth_mm = 13.5 (training mean 17.1): +31.0 percentage points for Gentoo." in text
     assert "flipper_length_mm = 217 (training mean 201): -6.0 percentage points" in text
@@ -98,13 +98,13 @@ def test_an_expert_gets_names_numbers_and_the_method():
 
 @pytest.mark.parametrize(("length", "told"), [("short", 1), ("medium", 3), ("long", 6)])
 def test_the_length_sets_how_many_reasons_are_told(length, told):
-    text = text_of(ExplanationWriter(penguin_evidence(), steer=Steer(length=length)))
+    text = text_of(ExplanationWriter(penguin_evidence(), steer=ExplanationStyle(length=length)))
     assert len(reasons_told(text)) == told
 
 
 def test_negligible_effects_are_not_told():
     evidence = penguin_evidence(effects=(0.2, 0.05, 0.004, -0.003, 0.0, 0.0))
-    text = text_of(ExplanationWriter(evidence, steer=Steer(length="long")))
+    text = text_of(ExplanationWriter(evidence, steer=ExplanationStyle(length="long")))
     assert reasons_told(text) == ["bill_depth_mm", "island"]
 
 
@@ -116,7 +116,7 @@ def test_when_no_feature_matters_alone_it_says_so():
 
 def test_a_missing_value_is_called_missing():
     evidence = penguin_evidence(effects=(0.0, 0.0, 0.0, 0.0, 0.4, 0.0))
-    text = text_of(ExplanationWriter(evidence, steer=Steer(length="short")))
+    text = text_of(ExplanationWriter(evidence, steer=ExplanationStyle(length="short")))
     assert "the body mass g, which was missing (the model filled it in)" in text
 
 
@@ -124,12 +124,14 @@ def test_warnings_are_always_told_even_in_short():
     warning = FieldProblem(
         "body_mass_g", "12000 is far outside the range seen in training (2700 to 6300)", "..."
     )
-    writer = ExplanationWriter(penguin_evidence(), warnings=[warning], steer=Steer("short"))
+    writer = ExplanationWriter(
+        penguin_evidence(), warnings=[warning], steer=ExplanationStyle("short")
+    )
     assert "Careful with body_mass_g: 12000 is far outside the range" in text_of(writer)
 
 
 def test_steering_shorter_mid_sentence_finishes_the_sentence_then_wraps_up():
-    writer = ExplanationWriter(penguin_evidence(), steer=Steer(length="long"))
+    writer = ExplanationWriter(penguin_evidence(), steer=ExplanationStyle(length="long"))
     tokens = [writer.next_token() for _ in range(20)]  # inside the first reason
     writer.steer({"length": "short"})
     text = "".join(tokens) + text_of(writer)
@@ -139,7 +141,7 @@ def test_steering_shorter_mid_sentence_finishes_the_sentence_then_wraps_up():
 
 
 def test_steering_longer_continues_without_repeating():
-    writer = ExplanationWriter(penguin_evidence(), steer=Steer(length="short"))
+    writer = ExplanationWriter(penguin_evidence(), steer=ExplanationStyle(length="short"))
     first = []
     while not "".join(first).endswith("points."):
         first.append(writer.next_token())
@@ -153,7 +155,7 @@ def test_steering_longer_continues_without_repeating():
 def test_steering_the_audience_mid_sentence_keeps_the_sentence_in_its_first_style():
     writer = ExplanationWriter(penguin_evidence())
     tokens = [writer.next_token() for _ in range(3)]
-    assert writer.steer({"audience": "expert"}) == Steer(Length.MEDIUM, Audience.EXPERT)
+    assert writer.steer({"audience": "expert"}) == ExplanationStyle(Length.MEDIUM, Audience.EXPERT)
     text = "".join(tokens) + text_of(writer)
     first, rest = text.split(". ", 1)
     assert first == "The model thinks the species is Gentoo, and it is very sure: 93% probability"
@@ -172,7 +174,7 @@ def test_a_bad_steer_says_what_is_accepted(changes, message):
     writer = ExplanationWriter(penguin_evidence())
     with pytest.raises(SteerError, match=re.escape(message)):
         writer.steer(changes)
-    assert writer.settings == Steer()
+    assert writer.settings == ExplanationStyle()
 
 
 def test_regression_and_clusters_have_their_own_headlines():
@@ -180,11 +182,11 @@ def test_regression_and_clusters_have_their_own_headlines():
     regression = Evidence(
         ProblemKind.REGRESSION, "target", 210.4, None, ScoreKind.VALUE, contributions
     )
-    text = text_of(ExplanationWriter(regression, steer=Steer("short")))
+    text = text_of(ExplanationWriter(regression, steer=ExplanationStyle("short")))
     assert text.startswith("The model predicts that the target is about 210.")
     assert "it pushed the prediction up by 42" in text
     cluster = Evidence(ProblemKind.CLUSTERING, None, 2, None, ScoreKind.AGREEMENT, ())
-    assert text_of(ExplanationWriter(cluster, steer=Steer("short"))).startswith(
+    assert text_of(ExplanationWriter(cluster, steer=ExplanationStyle("short"))).startswith(
         "The model puts this row in group 2."
     )
 
@@ -192,4 +194,6 @@ def test_regression_and_clusters_have_their_own_headlines():
 def test_a_beginner_never_sees_a_certainty_rounded_to_100_percent():
     evidence = penguin_evidence()
     sure = Evidence(**{**evidence.__dict__, "probability": 0.9987})
-    assert "over 99% probability" in text_of(ExplanationWriter(sure, steer=Steer("short")))
+    assert "over 99% probability" in text_of(
+        ExplanationWriter(sure, steer=ExplanationStyle("short"))
+    )
