@@ -405,7 +405,7 @@ def _looks_like_dates(strings: pd.Series) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    return parsed.notna().mean() >= 0.95
+    return bool(parsed.notna().mean() >= 0.95)  # a NumPy bool otherwise
 
 
 def _column_warnings(

@@ -13,10 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 from course import datasets
-from course.cli_notebooks import add_doctor_command, add_exercises_command, add_notebooks_command
-
-Subcommands = argparse._SubParsersAction
-"""What ``add_subparsers`` returns: each ``add_<name>_command`` adds its parser to it."""
+from course.cli_notebooks import (
+    Subcommands,
+    add_doctor_command,
+    add_exercises_command,
+    add_notebooks_command,
+)
 
 
 def add_datasets_command(subcommands: Subcommands) -> None:
@@ -80,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return 2
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return args.run(args)
+        return run(args)
     except datasets.DatasetError as error:
         print(f"course: error: {error}", file=sys.stderr)
         return 1

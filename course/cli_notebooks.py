@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 from course import doctor, exercises
 
-Subcommands = argparse._SubParsersAction
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What ``add_subparsers`` returns: each ``add_<name>_command`` adds its parser to it."""
 
 NOTEBOOKS_DIR = Path("notebooks")
 
@@ -42,7 +45,7 @@ def _add_notebooks_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _show_usage(parser: argparse.ArgumentParser):
+def _show_usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """The action of a command run without its ACTION: print its help, exit code 2."""
 
     def show(args: argparse.Namespace) -> int:

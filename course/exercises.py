@@ -110,7 +110,9 @@ def learner_version(nb: NotebookNode) -> NotebookNode:
         if is_solution and cell.cell_type != "code":
             continue
         if is_solution:
-            cell.source = _split_solution(cell.source)[0]
+            parts = _split_solution(cell.source)
+            assert parts is not None  # problems() refused a solution cell without the marker
+            cell.source = parts[0]
             tags.remove(SOLUTION_TAG)
         if is_check and RAISES_TAG not in tags:
             tags.append(RAISES_TAG)

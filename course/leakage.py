@@ -9,6 +9,7 @@ features were chosen by looking at every row, the rows later used for scoring in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ __all__ = ["noise_columns"]
 
 
 def noise_columns(
-    index: Sequence | pd.Index, n_columns: int, *, random_state: int = 0
+    index: Sequence[Any] | pd.Index, n_columns: int, *, random_state: int = 0
 ) -> pd.DataFrame:
     """``n_columns`` columns of random numbers (standard normal), one row per label of ``index``.
 

@@ -44,7 +44,8 @@ FIGURE_DESCRIPTION = "Figure: "
 
 
 def read(path: Path) -> NotebookNode:
-    return nbformat.read(path, as_version=4)
+    nb: NotebookNode = nbformat.read(path, as_version=4)  # nbformat's read is unannotated
+    return nb
 
 
 def write(nb: NotebookNode, path: Path) -> None:
@@ -53,7 +54,8 @@ def write(nb: NotebookNode, path: Path) -> None:
 
 def dumps(nb: NotebookNode) -> str:
     """The canonical text of a notebook: what nbformat writes, ending with a newline."""
-    return nbformat.writes(nb) + "\n"
+    text: str = nbformat.writes(nb)  # unannotated too
+    return text + "\n"
 
 
 def normalize(nb: NotebookNode) -> NotebookNode:
@@ -112,7 +114,7 @@ def _merge_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
 
 def _stable_id(cell: NotebookNode, index: int, seen: set[str]) -> str:
     """Keep a cell's id; give a missing or duplicated one an id derived from its content."""
-    cell_id = cell.get("id")
+    cell_id: str | None = cell.get("id")
     salt = 0
     while not cell_id or cell_id in seen:
         digest = hashlib.sha1(f"{index}:{salt}:{cell.source}".encode()).hexdigest()

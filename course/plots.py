@@ -22,6 +22,7 @@ import numpy as np
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 __all__ = [
     "HATCHES",
@@ -91,7 +92,7 @@ def plot_histograms(
     values = frame[column].dropna()
     edges = np.histogram_bin_edges(values, bins=bins)
     for index, (name, group) in enumerate(frame.groupby(by, observed=True)[column]):
-        ax.hist(group.dropna(), bins=edges, histtype="step", linewidth=1.8,
+        ax.hist(group.dropna(), bins=edges.tolist(), histtype="step", linewidth=1.8,
                 color=PALETTE[index % len(PALETTE)], hatch=HATCHES[index % len(HATCHES)],
                 label=str(name))
     ax.set(title=title, xlabel=xlabel, ylabel="number of rows")
@@ -162,7 +163,7 @@ def plot_images(
     negative (use a diverging ``cmap`` such as "RdBu_r").
     """
     images = np.asarray(images, dtype=float).reshape(-1, side, side)
-    limit = np.abs(images).max() if centered else None
+    limit = float(np.abs(images).max()) if centered else None
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"Got {len(images)} images but {len(titles)} titles: give one each.")
     columns = min(columns, len(images))
@@ -173,7 +174,7 @@ def plot_images(
     for index, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if index < len(images):
-            vmin = -limit if centered else None
+            vmin = -limit if limit is not None else None
             ax.imshow(images[index], cmap=cmap, vmin=vmin, vmax=limit)
             if titles is not None:
                 ax.set_title(titles[index], fontsize=9)
@@ -224,8 +225,8 @@ def plot_returns(
 
     Each curve has its own line style as well as its own colour."""
     ax = _axes(ax)
-    for index, (label, values) in enumerate(returns.items()):
-        values = np.asarray(values, dtype=float)
+    for index, (label, episodes) in enumerate(returns.items()):
+        values = np.asarray(episodes, dtype=float)
         size = min(window, len(values))
         smoothed = np.convolve(values, np.ones(size) / size, mode="valid")
         ax.plot(np.arange(size, len(values) + 1), smoothed, label=label,
@@ -254,7 +255,7 @@ def plot_policy(
         cell = env.cell(state)
         if state in visited:
             ax.add_patch(
-                plt.Rectangle((column - 0.5, row - 0.5), 1, 1, color="tab:blue", alpha=0.2)
+                Rectangle((column - 0.5, row - 0.5), 1, 1, color="tab:blue", alpha=0.2)
             )
         if cell in "cG":
             label = "coin" if cell == "c" else "goal"

@@ -253,7 +253,7 @@ class QLearningAgent:
         """The greedy action (no exploration) in each of ``states``."""
         if not hasattr(self, "q_table_"):
             raise RuntimeError("This agent has not learned yet: call agent.fit(env) first.")
-        return self.policy_[np.asarray(states, dtype=int)]
+        return np.take(self.policy_, np.asarray(states, dtype=int))
 
 
 def _argmax_random_ties(values: np.ndarray, rng: np.random.Generator) -> int:

@@ -169,7 +169,8 @@ def _describe_column(name: str, column: pd.Series) -> FeatureSpec:
 
 def _plain(value: Any) -> str | int | float | bool:
     """A NumPy scalar as the plain Python value JSON can carry."""
-    return value.item() if isinstance(value, np.generic) else value
+    plain: str | int | float | bool = value.item() if isinstance(value, np.generic) else value
+    return plain
 
 
 def validate_row(card: Any, row: Any) -> tuple[dict[str, Any], list[FieldProblem]]:

@@ -165,7 +165,7 @@ def _same_bird(feature: Any, before: Any, after: Any) -> bool:
         return outside and any(math.isclose(after, u, rel_tol=1e-9) for u in units)
     if isinstance(before, str) and isinstance(after, str):
         return before.strip().lower() == after.lower()
-    return before == after
+    return bool(before == after)  # NumPy values compare to a NumPy bool
 
 
 def _is_sequence(value: Any) -> bool:

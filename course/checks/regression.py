@@ -51,7 +51,8 @@ def linear_on_features(model: Any, X_train: Any, y_train: Any, *, features: list
     from sklearn.model_selection import cross_val_score
 
     def cv_mae(estimator: Any, X: Any) -> np.ndarray:
-        return -cross_val_score(estimator, X, y_train, cv=5, scoring="neg_mean_absolute_error")
+        scores = cross_val_score(estimator, X, y_train, cv=5, scoring="neg_mean_absolute_error")
+        return -np.asarray(scores)
 
     errors = cv_mae(clone(model), X_train[used])
     base = cv_mae(DummyRegressor(strategy="mean"), X_train[used])
