@@ -9,6 +9,8 @@ on centred digits the logistic regression on all the pixels beats them and ties 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -27,7 +29,7 @@ class DigitFeatures(TransformerMixin, BaseEstimator):
     def __init__(self, *, side: int = 8) -> None:
         self.side = side
 
-    def fit(self, X, y=None) -> DigitFeatures:
+    def fit(self, X: Any, y: Any = None) -> DigitFeatures:
         X = validate_data(self, X)
         if self.side < 1:
             raise ValueError(f"side={self.side!r} is invalid: it must be a positive integer.")
@@ -39,7 +41,7 @@ class DigitFeatures(TransformerMixin, BaseEstimator):
             )
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         X = validate_data(self, X, reset=False)
         images = X.reshape(-1, self.side, self.side)
@@ -51,7 +53,7 @@ class DigitFeatures(TransformerMixin, BaseEstimator):
         top_bottom = np.abs(images - images[:, ::-1, :]).sum(axis=(1, 2)) / scale
         return np.column_stack([row_ink, column_ink, total_ink, left_right, top_bottom])
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         names = [f"row_{i}_ink" for i in range(self.side)]
         names += [f"column_{i}_ink" for i in range(self.side)]
