@@ -457,7 +457,7 @@ def _http_error(response: httpx.Response) -> tuple[str, str]:
         error = response.json()["error"]
         return error["code"], error["message"]
     except (ValueError, KeyError, TypeError):
-        return f"http_{response.status_code}", response.text
+        return f"HTTP_{response.status_code}", response.text  # a proxy's page, not the server's
 
 
 class SessionClient:

@@ -19,8 +19,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -533,3 +535,31 @@ async def test_sigkill_mid_run_then_restart_loses_nothing_and_interrupts_the_run
     assert deltas == [vocabulary[index % len(vocabulary)] for index in range(len(deltas))]
     assert [event.type for event in log].count("run.interrupted") == 1
     assert not any(event.type == "run.completed" for event in log)
+
+
+def test_a_refusal_without_the_servers_error_body_gets_an_http_code() -> None:
+    """A proxy in front of the server answers with its own page: the code is HTTP_<status>,
+    UPPER_SNAKE like the server's codes."""
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b"Bad Gateway"
+            self.send_response(502)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=gateway.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(CommandError) as refused:
+            asyncio.run(AsyncSessionClient.create(f"http://127.0.0.1:{gateway.server_port}"))
+        assert refused.value.code == "HTTP_502"
+        assert str(refused.value) == "HTTP_502: Bad Gateway"
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
