@@ -25,7 +25,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlencode
 
 from serving.background import BackgroundServer
@@ -89,7 +89,9 @@ class NotebookServer:
             )
         if self.data_dir is None:
             self._temporary = tempfile.TemporaryDirectory(prefix="course-server-")
-        data_dir = self.data_dir or Path(self._temporary.name)
+            data_dir = Path(self._temporary.name)
+        else:
+            data_dir = self.data_dir
         secret = secrets.token_bytes(32)
         config = ServerConfig(
             store_url=f"sqlite:///{data_dir / 'streams.db'}", secret=secret, data_dir=data_dir
@@ -205,7 +207,7 @@ def follow(client: SessionClient, run: str, *, timeout: float = 10.0) -> Iterato
             return
 
 
-def _created_by(client: SessionClient) -> dict:
+def _created_by(client: SessionClient) -> dict[str, Any]:
     if client.created is None:
         raise ValueError(
             "this client joined an existing session, so it does not hold the session's tokens: "

@@ -14,14 +14,16 @@ publish straight into the session while it only coordinates and writes the final
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from serving.sessions.errors import InvalidSteer, UnknownAgent
 from serving.sessions.runs import RunContext
 
-AgentFunction = Callable[[Mapping[str, Any], RunContext], Awaitable[Any]]
+AgentFunction = Callable[[Mapping[str, Any], RunContext], Coroutine[Any, Any, Any]]
+"""An async function: a run is its task (asyncio.create_task takes a coroutine, not any
+awaitable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +39,11 @@ class Param:
     def check(self, name: str, value: object) -> float | int | str:
         """The value if acceptable; InvalidSteer saying what is, otherwise."""
         if self.choices:
-            if value not in self.choices:
+            if not isinstance(value, str) or value not in self.choices:
                 raise InvalidSteer(
                     f"{name} must be one of {', '.join(self.choices)}; got {value!r}"
                 )
-            return value  # type: ignore[return-value]
+            return value
         if isinstance(self.default, str):
             if not isinstance(value, str):
                 raise InvalidSteer(f"{name} must be a string, got {value!r}")

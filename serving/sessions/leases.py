@@ -163,7 +163,7 @@ class Leases:
         return True
 
     async def _instances(self) -> set[str]:
-        names = set()
+        names: set[str] = set()
         async for batch in self._registry.scan():
             names.update(json.loads(raw)["instance"] for raw in batch.events)
         return names

@@ -77,7 +77,13 @@ class MemoryStore(Store):
                     request.fork.sub_offset,
                 )
         meta, records = rules.new_stream(
-            path, str(next(self._ids)), request, now, source and source.meta, fork_offset, prefix
+            path,
+            str(next(self._ids)),
+            request,
+            now,
+            None if source is None else source.meta,
+            fork_offset,
+            prefix,
         )
         stream = _Stream(meta, [data for _, data in records], [end for end, _ in records])
         if source is not None:

@@ -23,6 +23,14 @@ class Page:
         self.last: Offset | None = None
         """End offset of the last record taken."""
 
+    def end(self, tail: Offset) -> Offset:
+        """Where the read stops: after the last record taken if the page is full, else at
+        the stream's ``tail``."""
+        if not self.full:
+            return tail
+        assert self.last is not None, "a page is full only once a record is taken"
+        return self.last
+
     def take(self, data: bytes) -> bool:
         """Add a record, or mark the page full and return False if it does not fit."""
         if self.records and self.size + len(data) > self.max_bytes:

@@ -202,7 +202,8 @@ def new_stream(
     """Metadata and initial records ``(end offset, data)`` of a new stream or fork."""
     content_type = request.content_type
     ttl, expires_at = request.ttl_seconds, request.expires_at
-    base, lineage, origin = ZERO, (), None
+    base, origin = ZERO, None
+    lineage: tuple[Segment, ...] = ()
     if request.fork is not None:
         assert source is not None and fork_offset is not None
         content_type = content_type or source.content_type

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from serving.streams import rules
 from serving.streams.codec import decode_meta, encode_meta
@@ -65,7 +65,9 @@ from serving.streams.store import (
 try:
     import fcntl
 except ImportError:  # Windows: no flock; keeping to one process per file is then up to you
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # no module: _claim then locks nothing
+
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = 1
 TAIL_CACHE_BYTES = 256 * 1024
@@ -173,7 +175,7 @@ class SQLiteStore(Store):
         page = self._read_cached(plan, max_bytes)
         if page is None:
             page = await self._readers.select(plan, max_bytes)
-        return ReadResult(page.records, page.last if page.full else meta.tail, meta)
+        return ReadResult(page.records, page.end(meta.tail), meta)
 
     async def head(self, path: str) -> StreamMeta:
         return self._live(path, self._clock())
@@ -209,10 +211,10 @@ class SQLiteStore(Store):
 
     # --- talking to the writer -------------------------------------------------------------
 
-    async def _call(self, operation: Callable[..., Any], *args: Any) -> Any:
+    async def _call(self, operation: Callable[..., _T], *args: Any) -> _T:
         """Run ``operation`` in the writer thread; return once its batch is committed."""
         loop = self._bind_loop()
-        future = loop.create_future()
+        future: asyncio.Future[_T] = loop.create_future()
         self._submit(_Request(operation, args, future))
         return await future
 
@@ -412,7 +414,9 @@ class _Writer:
 
     def _commit(self, batch: list[_Request]) -> None:
         if self._broken is not None:
-            failures = [(request.future, None, _commit_error(self._broken)) for request in batch]
+            failures: list[_Outcome] = [
+                (request.future, None, _commit_error(self._broken)) for request in batch
+            ]
             self._publish(_Changes(), failures)
             return
         outcomes: list[_Outcome] = []
