@@ -654,12 +654,20 @@ def test_a_lane_append_logs_the_access_line_uvicorn_would(
     server: BackgroundServer, lane_calls: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     stream = create(server, TEXT, "access-log")
-    with (
-        caplog.at_level(logging.INFO, logger="uvicorn.access"),
-        RawConnection(server.url) as connection,
-    ):
-        assert connection.exchange("POST", f"{stream}?from=lane", TEXT, b"a").status == 204
-        assert connection.exchange("POST", f"{stream}?from=lane", TEXT | ORIGIN, b"b").status == 204
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(caplog.handler)  # before pytest 9 caplog missed this non-propagating logger
+    try:
+        with (
+            caplog.at_level(logging.INFO, logger="uvicorn.access"),
+            RawConnection(server.url) as connection,
+        ):
+            assert connection.exchange("POST", f"{stream}?from=lane", TEXT, b"a").status == 204
+            assert (
+                connection.exchange("POST", f"{stream}?from=lane", TEXT | ORIGIN, b"b").status
+                == 204
+            )
+    finally:
+        access.removeHandler(caplog.handler)
     assert lane_calls == [stream]
     lines = [record for record in caplog.records if record.name == "uvicorn.access"]
     assert len(lines) == 2
