@@ -655,7 +655,7 @@ def test_a_lane_append_logs_the_access_line_uvicorn_would(
 ) -> None:
     stream = create(server, TEXT, "access-log")
     access = logging.getLogger("uvicorn.access")
-    access.addHandler(caplog.handler)  # before pytest 9 caplog missed this non-propagating logger
+    access.addHandler(caplog.handler)  # caplog reaches it only since pytest 9.2
     try:
         with (
             caplog.at_level(logging.INFO, logger="uvicorn.access"),
