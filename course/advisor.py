@@ -27,9 +27,9 @@ from pandas.api import types
 __all__ = [
     "AdvisorError",
     "Candidate",
+    "ColumnType",
     "DataWarning",
-    "FeatureType",
-    "ProblemKind",
+    "LearningTask",
     "ProblemReport",
     "WarningKind",
     "classify_problem",
@@ -62,7 +62,12 @@ class AdvisorError(ValueError):
     """The frame cannot be analysed as given: the message says what to change."""
 
 
-class ProblemKind(StrEnum):
+class LearningTask(StrEnum):
+    """The learning task a table poses, judged from its target (no target: clustering).
+
+    Not course.evaluate.ProblemKind, which says what a fitted model does and is written in its
+    model card (classification there covers both kinds here)."""
+
     REGRESSION = "regression"
     BINARY_CLASSIFICATION = "binary classification"
     MULTICLASS_CLASSIFICATION = "multiclass classification"
@@ -70,10 +75,13 @@ class ProblemKind(StrEnum):
 
     @property
     def is_classification(self) -> bool:
-        return self in (ProblemKind.BINARY_CLASSIFICATION, ProblemKind.MULTICLASS_CLASSIFICATION)
+        return self in (LearningTask.BINARY_CLASSIFICATION, LearningTask.MULTICLASS_CLASSIFICATION)
 
 
-class FeatureType(StrEnum):
+class ColumnType(StrEnum):
+    """What a raw column looks like to the advisor. Not course.schema.FeatureKind, the kinds of
+    value a model card accepts for a feature."""
+
     NUMERIC = "numeric"
     CATEGORICAL = "categorical"
     TEXT = "text"
@@ -120,12 +128,12 @@ class Candidate:
 class ProblemReport:
     """What ``classify_problem`` found: the kind of problem, the facts, warnings, candidates."""
 
-    kind: ProblemKind
+    kind: LearningTask
     target: Hashable | None
     reason: str
     """Why the target was read as this kind of problem."""
     n_rows: int
-    feature_types: dict[Hashable, FeatureType]
+    feature_types: dict[Hashable, ColumnType]
     missing: dict[Hashable, int]
     """Columns (target included) with missing values, and how many."""
     class_counts: dict[Any, int] | None
@@ -142,12 +150,12 @@ class ProblemReport:
         return len(self.feature_types)
 
     @property
-    def feature_counts(self) -> dict[FeatureType, int]:
+    def feature_counts(self) -> dict[ColumnType, int]:
         """How many features of each type, every type listed."""
         counted = list(self.feature_types.values())
-        return {feature_type: counted.count(feature_type) for feature_type in FeatureType}
+        return {feature_type: counted.count(feature_type) for feature_type in ColumnType}
 
-    def features_of(self, feature_type: FeatureType) -> list[Hashable]:
+    def features_of(self, feature_type: ColumnType) -> list[Hashable]:
         """The feature columns of one type, e.g. to build a ColumnTransformer."""
         return [name for name, kind in self.feature_types.items() if kind == feature_type]
 
@@ -237,7 +245,7 @@ def classify_problem(
 
     class_counts = imbalance_ratio = target_range = None
     if target is None:
-        kind = ProblemKind.CLUSTERING
+        kind = LearningTask.CLUSTERING
         reason = "no target column was given, so the task is to find groups in the rows."
         y = None
     else:
@@ -328,7 +336,7 @@ def _check_input(df: object, target: Hashable | None) -> None:
         )
 
 
-def _target_kind(y: pd.Series) -> tuple[ProblemKind, str]:
+def _target_kind(y: pd.Series) -> tuple[LearningTask, str]:
     """Regression or classification, decided from the target's dtype and values only."""
     name = y.name
     values = _numbers_from_objects(y.dropna())
@@ -343,8 +351,8 @@ def _target_kind(y: pd.Series) -> tuple[ProblemKind, str]:
             f"target {name!r} holds dates or durations ({values.dtype}). Predict a number "
             "derived from it instead, such as days until an event."
         )
-    binary = ProblemKind.BINARY_CLASSIFICATION
-    multiclass = ProblemKind.MULTICLASS_CLASSIFICATION
+    binary = LearningTask.BINARY_CLASSIFICATION
+    multiclass = LearningTask.MULTICLASS_CLASSIFICATION
     if types.is_bool_dtype(values.dtype):
         return binary, f"{name!r} is boolean: two classes, True and False."
     if not types.is_numeric_dtype(values.dtype):
@@ -355,7 +363,7 @@ def _target_kind(y: pd.Series) -> tuple[ProblemKind, str]:
         return binary, f"{name!r} is numeric with only two values ({low:g} and {high:g}): classes."
     numbers = values.astype("float64")
     if not (numbers == np.floor(numbers)).all():
-        return ProblemKind.REGRESSION, (
+        return LearningTask.REGRESSION, (
             f"{name!r} holds fractional numbers with {distinct} distinct values: a quantity."
         )
     share = distinct / len(values)
@@ -369,32 +377,32 @@ def _target_kind(y: pd.Series) -> tuple[ProblemKind, str]:
             f"{len(values)} rows: read as class labels. If they are amounts (counts, scores), "
             "treat the problem as regression instead."
         )
-    return ProblemKind.REGRESSION, (
+    return LearningTask.REGRESSION, (
         f"{name!r} holds whole numbers with {distinct} distinct values in {len(values)} rows: "
         "a quantity such as a count or a score."
     )
 
 
-def _feature_type(column: pd.Series) -> FeatureType:
+def _feature_type(column: pd.Series) -> ColumnType:
     dtype = column.dtype
     if types.is_bool_dtype(dtype):
-        return FeatureType.BOOLEAN
+        return ColumnType.BOOLEAN
     if types.is_datetime64_any_dtype(dtype):
-        return FeatureType.DATETIME
+        return ColumnType.DATETIME
     numeric = types.is_numeric_dtype(_numbers_from_objects(column.dropna()).dtype)
     if numeric or types.is_timedelta64_dtype(dtype):
-        return FeatureType.NUMERIC
+        return ColumnType.NUMERIC
     if isinstance(dtype, pd.CategoricalDtype):
-        return FeatureType.CATEGORICAL
+        return ColumnType.CATEGORICAL
     strings = column.dropna()
     if not len(strings) or not strings.map(lambda value: isinstance(value, str)).all():
-        return FeatureType.CATEGORICAL
+        return ColumnType.CATEGORICAL
     if _looks_like_dates(strings):
-        return FeatureType.DATETIME
+        return ColumnType.DATETIME
     words = strings.str.split().str.len().mean()
     if words >= TEXT_MIN_WORDS and strings.nunique() > len(strings) / 2:
-        return FeatureType.TEXT
-    return FeatureType.CATEGORICAL
+        return ColumnType.TEXT
+    return ColumnType.CATEGORICAL
 
 
 def _looks_like_dates(strings: pd.Series) -> bool:
@@ -409,7 +417,7 @@ def _looks_like_dates(strings: pd.Series) -> bool:
 
 
 def _column_warnings(
-    column: pd.Series, feature_type: FeatureType, y: pd.Series | None, kind: ProblemKind
+    column: pd.Series, feature_type: ColumnType, y: pd.Series | None, kind: LearningTask
 ) -> list[DataWarning]:
     name = str(column.name)
     if column.nunique(dropna=False) <= 1:
@@ -425,7 +433,7 @@ def _column_warnings(
     id_warning = _id_warning(column, feature_type)
     if id_warning:
         found.append(id_warning)
-    if feature_type == FeatureType.DATETIME:
+    if feature_type == ColumnType.DATETIME:
         stored = "" if types.is_datetime64_any_dtype(column.dtype) else " stored as text"
         found.append(
             DataWarning(
@@ -443,7 +451,7 @@ def _column_warnings(
     return found
 
 
-def _id_warning(column: pd.Series, feature_type: FeatureType) -> DataWarning | None:
+def _id_warning(column: pd.Series, feature_type: ColumnType) -> DataWarning | None:
     name = str(column.name)
     unique_per_row = column.notna().all() and column.nunique() == len(column) > 1
     named_like_id = _ID_NAME.fullmatch(name) is not None
@@ -455,7 +463,7 @@ def _id_warning(column: pd.Series, feature_type: FeatureType) -> DataWarning | N
     if unique_per_row and (named_like_id or counts_up):
         how = "counts up like a row number" if counts_up else "is named like an identifier"
         message = f"{name!r} has a different value in every row and {how}"
-    elif unique_per_row and feature_type == FeatureType.CATEGORICAL:
+    elif unique_per_row and feature_type == ColumnType.CATEGORICAL:
         message = f"{name!r} holds a different string in every row (a name or a code)"
     elif named_like_id:
         return DataWarning(
@@ -474,16 +482,16 @@ def _id_warning(column: pd.Series, feature_type: FeatureType) -> DataWarning | N
     )
 
 
-def _leakage_warning(column: pd.Series, y: pd.Series, kind: ProblemKind) -> DataWarning | None:
+def _leakage_warning(column: pd.Series, y: pd.Series, kind: LearningTask) -> DataWarning | None:
     name = str(column.name)
     both = pd.DataFrame({"x": column, "y": y}).dropna()
     if len(both) < 3:
         return None
-    numeric_target = kind in (ProblemKind.REGRESSION, ProblemKind.BINARY_CLASSIFICATION)
+    numeric_target = kind in (LearningTask.REGRESSION, LearningTask.BINARY_CLASSIFICATION)
     if numeric_target and types.is_numeric_dtype(column.dtype):
         target_numbers = (
             pd.to_numeric(both["y"])
-            if kind == ProblemKind.REGRESSION
+            if kind == LearningTask.REGRESSION
             else pd.Series(pd.factorize(both["y"], sort=True)[0], index=both.index)
         )
         feature_numbers = both["x"].astype("float64")
@@ -557,15 +565,15 @@ class _Option:
 
 
 def _candidates(
-    kind: ProblemKind,
+    kind: LearningTask,
     *,
     n_rows: int,
-    feature_types: dict[Hashable, FeatureType],
+    feature_types: dict[Hashable, ColumnType],
     has_missing: bool,
     prefer_interpretable: bool,
 ) -> tuple[Candidate, ...]:
     """Estimators to try, best first, following scikit-learn's estimator map."""
-    text = FeatureType.TEXT in feature_types.values()
+    text = ColumnType.TEXT in feature_types.values()
     wide = len(feature_types) >= n_rows
     small = n_rows < SMALL_DATA_ROWS
     large = n_rows >= LARGE_DATA_ROWS
@@ -606,7 +614,7 @@ def _candidates(
                     "a few if-then rules a person can read and draw; limit max_depth to avoid "
                     "overfitting." + native_missing, interpretable=True),
         ]  # fmt: skip
-    elif kind == ProblemKind.REGRESSION:
+    elif kind == LearningTask.REGRESSION:
         options = [
             _Option("SGD regressor", "sklearn.linear_model.SGDRegressor",
                     "the map's choice beyond 100k rows: a linear model trained in passes."

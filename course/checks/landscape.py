@@ -42,7 +42,7 @@ _ALGORITHM_WORDS = {
 def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
     """Check a problem kind ("regression", "classification", "clustering") for a target."""
     require_answer("kind", answer)
-    from course.advisor import ProblemKind, classify_problem
+    from course.advisor import LearningTask, classify_problem
 
     report = classify_problem(frame, target)
     expected = report.kind
@@ -88,7 +88,7 @@ def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
             "is supervised learning, not clustering.",
             hint="clustering is for data without answers; ask what the target's values look like.",
         )
-    if expected is ProblemKind.REGRESSION:
+    if expected is LearningTask.REGRESSION:
         low, high = report.target_range or (float("nan"), float("nan"))
         return wrong(
             f"{target!r} is a quantity on a scale ({low:g} to {high:g}), not a label from a "

@@ -10,8 +10,8 @@ from vega_datasets import data as vega
 from course import datasets
 from course.advisor import (
     AdvisorError,
-    FeatureType,
-    ProblemKind,
+    ColumnType,
+    LearningTask,
     WarningKind,
     classify_problem,
 )
@@ -19,10 +19,10 @@ from course.advisor import (
 # vega_datasets 0.9 calls a pandas API that pandas 3 deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:The 'convert_dates' keyword in read_json")
 
-REGRESSION = ProblemKind.REGRESSION
-BINARY = ProblemKind.BINARY_CLASSIFICATION
-MULTICLASS = ProblemKind.MULTICLASS_CLASSIFICATION
-CLUSTERING = ProblemKind.CLUSTERING
+REGRESSION = LearningTask.REGRESSION
+BINARY = LearningTask.BINARY_CLASSIFICATION
+MULTICLASS = LearningTask.MULTICLASS_CLASSIFICATION
+CLUSTERING = LearningTask.CLUSTERING
 
 
 def warned(report, kind):
@@ -54,8 +54,8 @@ def test_penguins_species_is_multiclass_with_its_facts():
         "body_mass_g": 2,
         "sex": 11,
     }
-    assert report.feature_counts[FeatureType.NUMERIC] == 5
-    assert report.features_of(FeatureType.CATEGORICAL) == ["island", "sex"]
+    assert report.feature_counts[ColumnType.NUMERIC] == 5
+    assert report.features_of(ColumnType.CATEGORICAL) == ["island", "sex"]
     assert report.target_range is None
     assert report.warnings == ()
 
@@ -150,14 +150,14 @@ def test_vega_stocks_price_is_regression_over_time():
 
     assert report.kind == REGRESSION
     assert warned(report, WarningKind.DATE_COLUMN) == ["date"]
-    assert report.feature_types == {"symbol": FeatureType.CATEGORICAL, "date": FeatureType.DATETIME}
+    assert report.feature_types == {"symbol": ColumnType.CATEGORICAL, "date": ColumnType.DATETIME}
 
 
 def test_vega_us_employment_finds_text_dates_and_a_total_that_leaks():
     report = classify_problem(vega.us_employment(), "nonfarm")
 
     assert report.kind == REGRESSION
-    assert report.feature_types["month"] == FeatureType.DATETIME
+    assert report.feature_types["month"] == ColumnType.DATETIME
     assert "'month' holds dates stored as text" in str(report)
     # nonfarm = private + government: the private count is almost the target itself.
     assert "private" in warned(report, WarningKind.LEAKAGE)
@@ -224,7 +224,7 @@ def test_unused_categories_are_not_classes():
 def test_numbers_stored_as_objects_are_numeric_features():
     frame = frame_with(np.tile([0, 1], 50), amount=pd.Series(list(range(100)), dtype=object))
 
-    assert classify_problem(frame, "y").feature_types["amount"] == FeatureType.NUMERIC
+    assert classify_problem(frame, "y").feature_types["amount"] == ColumnType.NUMERIC
 
 
 def test_integer_count_with_many_values_is_regression_not_classes():
@@ -296,7 +296,7 @@ def test_words_ending_in_id_are_not_identifiers(name):
 def test_dates_suggest_a_time_ordered_split(dates):
     report = classify_problem(frame_with(np.tile([0, 1], 30), when=dates), "y")
 
-    assert report.feature_types["when"] == FeatureType.DATETIME
+    assert report.feature_types["when"] == ColumnType.DATETIME
     assert warned(report, WarningKind.DATE_COLUMN) == ["when"]
     assert "TimeSeriesSplit" in str(report)
 
@@ -312,7 +312,7 @@ def test_dates_suggest_a_time_ordered_split(dates):
 def test_other_strings_are_not_dates(strings):
     report = classify_problem(frame_with(np.tile([0, 1], 30), s=strings), "y")
 
-    assert report.feature_types["s"] == FeatureType.CATEGORICAL
+    assert report.feature_types["s"] == ColumnType.CATEGORICAL
     assert warned(report, WarningKind.DATE_COLUMN) == []
 
 
@@ -385,7 +385,7 @@ def test_free_text_points_to_naive_bayes():
 
     report = classify_problem(frame_with(np.tile(["pos", "neg"], 50), review=reviews), "y")
 
-    assert report.feature_types["review"] == FeatureType.TEXT
+    assert report.feature_types["review"] == ColumnType.TEXT
     assert estimators(report)[0] == "MultinomialNB"
 
 
@@ -536,7 +536,7 @@ def test_column_labels_that_are_not_strings_are_kept():
 
     report = classify_problem(frame, 4)
 
-    assert report.features_of(FeatureType.NUMERIC) == [0, 1, 2, 3]
+    assert report.features_of(ColumnType.NUMERIC) == [0, 1, 2, 3]
     assert warned(report, WarningKind.CONSTANT_COLUMN) == [3]
 
 
@@ -569,7 +569,7 @@ def test_any_frame_gets_a_report_or_a_clear_error(rows, target):
         report = classify_problem(frame, target)
     except AdvisorError:
         return
-    assert report.kind in ProblemKind
+    assert report.kind in LearningTask
     assert str(report) == str(classify_problem(frame, target))
     assert report.candidates
 
