@@ -88,7 +88,7 @@ REQUIRED_SCOPE: dict[type[Command], Scope] = {
 }
 
 _FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    # type: (required fields, optional fields) besides "type" and "id"
+    # message type: (required fields, optional fields) besides "type" and "id"
     "subscribe": ({"from"}, set()),
     "send": ({"data"}, {"agent", "params"}),
     "cancel": ({"run"}, set()),
