@@ -34,6 +34,7 @@ __all__ = [
     "is_keras_model",
     "problem_kind",
     "report",
+    "search_curve",
     "simplest_within_one_std",
     "threshold_table",
     "wilson_interval",
@@ -583,6 +584,17 @@ def simplest_within_one_std(search: Any, param: str, *, simplest: str = "lowest"
     """
     if simplest not in ("lowest", "highest"):
         raise ValueError(f"simplest must be 'lowest' or 'highest', got {simplest!r}")
+    values, means, spreads = search_curve(search, param)
+    best = int(np.argmax(means))
+    ties = np.flatnonzero(means >= means[best] - spreads[best])
+    pick = np.argmin if simplest == "lowest" else np.argmax
+    chosen = ties[pick(values[ties])]
+    return _plain(search.cv_results_[f"param_{param}"][chosen])
+
+
+def search_curve(search: Any, param: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fitted ``GridSearchCV`` over one parameter as three arrays: the values of ``param``,
+    the mean score of each over the folds, and its standard deviation."""
     results = getattr(search, "cv_results_", None)
     if results is None:
         raise ValueError("the search has not run yet: call search.fit(X_train, y_train) first")
@@ -591,13 +603,7 @@ def simplest_within_one_std(search: Any, param: str, *, simplest: str = "lowest"
         searched = sorted(k.removeprefix("param_") for k in results if k.startswith("param_"))
         raise ValueError(f"the search did not try {param!r}; it searched {searched}.")
     values = np.asarray(results[key], dtype=float)
-    means = np.asarray(results["mean_test_score"])
-    spreads = np.asarray(results["std_test_score"])
-    best = int(np.argmax(means))
-    ties = np.flatnonzero(means >= means[best] - spreads[best])
-    pick = np.argmin if simplest == "lowest" else np.argmax
-    chosen = ties[pick(values[ties])]
-    return _plain(results[key][chosen])
+    return values, np.asarray(results["mean_test_score"]), np.asarray(results["std_test_score"])
 
 
 def threshold_table(y_true: Any, scores: Any, thresholds: Any, *, positive: Any) -> pd.DataFrame:

@@ -24,6 +24,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from course.evaluate import search_curve
+
 __all__ = [
     "HATCHES",
     "MARKERS",
@@ -105,14 +107,7 @@ def plot_search(
 ) -> Axes:
     """A fitted ``GridSearchCV`` over one parameter: mean score per value, ± one standard
     deviation across the folds, and the best mean's band shaded so ties are easy to see."""
-    results = search.cv_results_
-    key = f"param_{param}"
-    if key not in results:
-        searched = sorted(key.removeprefix("param_") for key in results if key.startswith("param_"))
-        raise ValueError(f"the search did not try {param!r}; it searched {searched}.")
-    values = np.asarray(results[key], dtype=float)
-    means = np.asarray(results["mean_test_score"])
-    spreads = np.asarray(results["std_test_score"])
+    values, means, spreads = search_curve(search, param)
     ax = _axes(ax)
     best = int(np.argmax(means))
     ax.axhspan(means[best] - spreads[best], means[best] + spreads[best], color=PALETTE[1],
