@@ -293,7 +293,8 @@ class AsyncSessionClient:
                 # event it takes to the next call, instead of losing it.
                 self._next = asyncio.ensure_future(self._events.get())
             getter = self._next
-            await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            either: set[asyncio.Future[Any]] = {getter, self._task}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             if not getter.done():  # the connection task has ended: the client is closed
                 getter.cancel()
                 self._next = None
@@ -323,7 +324,8 @@ class AsyncSessionClient:
         assert record.ending is not None
         waiter = asyncio.ensure_future(asyncio.shield(record.ending))
         assert self._task is not None, "connect() first"
-        await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {waiter, self._task}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if not waiter.done():
             waiter.cancel()
             self._raise_if_failed()

@@ -58,6 +58,13 @@ _SSL_OPTIONS = ("ssl_ca_certs", "ssl_cert_reqs", "ssl_check_hostname")
 _OPTIONS = ("socket_timeout", "socket_connect_timeout", *_SSL_OPTIONS)
 
 
+def _pack(command: tuple[str | bytes | int | float, ...]) -> bytes:
+    """``hiredis.pack_command``, typed: hiredis 3.5's stub declares a one-item tuple (``Tuple[X]``
+    for ``Tuple[X, ...]``) and no return type."""
+    packed: bytes = hiredis.pack_command(command)  # type: ignore[arg-type]  # the stub, above
+    return packed
+
+
 @dataclass(frozen=True, slots=True)
 class Script:
     """A Lua script and its SHA1 digest (what EVALSHA names it by)."""
@@ -152,7 +159,7 @@ class RedisLink:
         protocol = self._protocol
         if protocol is None:
             protocol = await self._connect()
-        return await protocol.send(hiredis.pack_command(args))
+        return await protocol.send(_pack(args))
 
     async def run(self, script: Script, *args: str | bytes | int | float) -> Any:
         """Run a script (no keys declared: the store's scripts name their keys from ARGV)."""
@@ -243,18 +250,18 @@ class Subscriber:
         protocol.on_lost = self._lost
         self._protocol = protocol
         if self.channels:
-            protocol.write(hiredis.pack_command(("SUBSCRIBE", *self.channels)))
+            protocol.write(_pack(("SUBSCRIBE", *self.channels)))
 
     def subscribe(self, channel: str) -> None:
         """Subscribe now if connected, else when ``connect()`` is next called."""
         self.channels.add(channel)
         if self._protocol is not None:
-            self._protocol.write(hiredis.pack_command(("SUBSCRIBE", channel)))
+            self._protocol.write(_pack(("SUBSCRIBE", channel)))
 
     def unsubscribe(self, *channels: str) -> None:
         self.channels.difference_update(channels)
         if self._protocol is not None and channels:
-            self._protocol.write(hiredis.pack_command(("UNSUBSCRIBE", *channels)))
+            self._protocol.write(_pack(("UNSUBSCRIBE", *channels)))
 
     def close(self) -> None:
         protocol, self._protocol = self._protocol, None
@@ -299,9 +306,9 @@ async def _open(address: Address, timeout: float, connect_timeout: float) -> _Pr
     hello = []
     if address.password is not None:
         login = [address.username] if address.username else []
-        hello.append(protocol.send(hiredis.pack_command(("AUTH", *login, address.password))))
+        hello.append(protocol.send(_pack(("AUTH", *login, address.password))))
     if address.db:
-        hello.append(protocol.send(hiredis.pack_command(("SELECT", address.db))))
+        hello.append(protocol.send(_pack(("SELECT", address.db))))
     try:
         await asyncio.gather(*hello)
     except BaseException:

@@ -225,7 +225,8 @@ class RedisStore(Store):
                         request.fork.sub_offset,
                     )
             meta, records = rules.new_stream(
-                path, NEW_ID, request, now, source and source.meta, fork_offset, prefix
+                path, NEW_ID, request, now, None if source is None else source.meta, fork_offset,
+                prefix,
             )
             version = self._new_version()
             commit.new_id()
@@ -236,7 +237,7 @@ class RedisStore(Store):
                 forked = source.meta._replace(forks=source.meta.forks + 1)
                 self._put(commit, forked, self._new_version(), announce=False)
             reply = await self._commit(commit)
-            if reply:
+            if isinstance(reply, bytes):  # the new stream's id (0: a check failed, try again)
                 meta = meta._replace(stream_id=reply.decode())
                 self._remember(_Snapshot(meta.stream_id, version, meta, repr(now), {}))
                 self._watcher.saw(path, _news_of(meta))
@@ -476,7 +477,7 @@ class RedisStore(Store):
                 page.full = True
             if page.full:
                 break
-        return ReadResult(page.records, page.last if page.full else meta.tail, meta)
+        return ReadResult(page.records, page.end(meta.tail), meta)
 
     async def _range(
         self, stream_id: str, start: Offset, end: Offset, page: Page
@@ -647,10 +648,7 @@ class RedisStore(Store):
         return min(limits) if limits else None
 
     def _liveness(self, meta: StreamMeta, now: float) -> rules.Liveness:
-        idle = self._idle_seconds(meta)
-        return rules.liveness(
-            meta if idle == meta.ttl_seconds else meta._replace(ttl_seconds=idle), now
-        )
+        return rules.liveness(meta, now, self.retention.idle_seconds)
 
     def _deadline(self, meta: StreamMeta) -> float | None:
         idle = self._idle_seconds(meta)
@@ -672,14 +670,17 @@ class RedisStore(Store):
         the caller gets the truth and does not append twice.
         """
         arguments = commit.arguments(self.prefix)
+        reply: bytes | int  # the new id if the commit made one, else 1; 0 if a check failed
         if verify is None:
-            return await self._run(_COMMIT, *arguments)
+            reply = await self._run(_COMMIT, *arguments)
+            return reply
         try:
-            return await self._link.run(_COMMIT, *arguments)
+            reply = await self._link.run(_COMMIT, *arguments)
         except _CONNECTION_ERRORS:
             return await self._recover(verify)
         except RedisError as error:
             raise _unavailable(error) from None
+        return reply
 
     async def _recover(self, verify: tuple[_Snapshot, list[tuple[Offset, bytes]], str]) -> int:
         snapshot, first_record, version = verify

@@ -63,17 +63,22 @@ class Liveness(enum.Enum):
     """Expired with no forks: remove it (as DELETE would) and answer 404."""
 
 
-def is_expired(meta: StreamMeta, now: float) -> bool:
+def is_expired(meta: StreamMeta, now: float, idle_seconds: float | None = None) -> bool:
+    """``idle_seconds``: a sliding limit the store adds to the stream's own TTL (the Redis
+    store's idle retention); the shorter of the two applies."""
     if meta.expires_at is not None and now >= meta.expires_at:
         return True
-    return meta.ttl_seconds is not None and now >= meta.accessed_at + meta.ttl_seconds
+    ttl: float | None = meta.ttl_seconds
+    if idle_seconds is not None and (ttl is None or idle_seconds < ttl):
+        ttl = idle_seconds
+    return ttl is not None and now >= meta.accessed_at + ttl
 
 
-def liveness(meta: StreamMeta, now: float) -> Liveness:
+def liveness(meta: StreamMeta, now: float, idle_seconds: float | None = None) -> Liveness:
     """What an access at time ``now`` finds. An expired stream with forks becomes a tombstone."""
     if meta.tombstone:
         return Liveness.TOMBSTONE
-    if is_expired(meta, now):
+    if is_expired(meta, now, idle_seconds):
         return Liveness.TOMBSTONE if meta.forks > 0 else Liveness.EXPIRED
     return Liveness.LIVE
 

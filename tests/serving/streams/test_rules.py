@@ -51,6 +51,22 @@ def test_liveness(changes: dict[str, object], now: float, state: rules.Liveness)
     assert rules.liveness(meta(**changes), now) is state
 
 
+@pytest.mark.parametrize(
+    ("changes", "idle", "now", "state"),
+    [
+        ({}, 2.5, NOW + 2.4, rules.Liveness.LIVE),
+        ({}, 2.5, NOW + 2.5, rules.Liveness.EXPIRED),  # a fraction of a second counts
+        ({"ttl_seconds": 5}, 2.5, NOW + 2.5, rules.Liveness.EXPIRED),  # the shorter applies
+        ({"ttl_seconds": 2}, 100.0, NOW + 2, rules.Liveness.EXPIRED),  # and never extends
+        ({"ttl_seconds": 2}, 100.0, NOW + 1.9, rules.Liveness.LIVE),
+    ],
+)
+def test_liveness_with_a_store_idle_limit(
+    changes: dict[str, object], idle: float, now: float, state: rules.Liveness
+) -> None:
+    assert rules.liveness(meta(**changes), now, idle_seconds=idle) is state
+
+
 def test_recreate_accepts_the_same_config_and_names_every_difference() -> None:
     existing = meta(ttl_seconds=60)
     rules.check_recreate(existing, CreateRequest(content_type="TEXT/PLAIN", ttl_seconds=60))
