@@ -20,6 +20,7 @@ serve: setup
 
 lint: setup
 	$(BIN)/python -m ruff check course serving tests benchmarks
+	$(BIN)/python -m mypy course serving  # strict; configured in pyproject.toml [tool.mypy]
 
 test: setup lint
 	$(BIN)/python -m pytest
