@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= test,tf,browser,redis
 
-.PHONY: setup serve test lint lab conformance bench doctor learner clean fuzz
+.PHONY: setup serve test test-lowest lint lab conformance bench doctor learner clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest
+
+# The lowest versions pyproject.toml allows, on a fast subset (its own venv in .venv-lowest;
+# uv from PyPI resolves them). CI runs it after `make test`.
+test-lowest:
+	PYTHON=$(PYTHON) .ci/lowest
 
 conformance: setup
 	$(BIN)/python -m pytest tests/serving/conformance -v
@@ -45,4 +50,4 @@ learner: setup
 	$(BIN)/course exercises build
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VENV)-lowest build *.egg-info
