@@ -60,6 +60,9 @@ class AppendLaneProtocol(HttpToolsProtocol):
         if lane is None:
             super().on_headers_complete()
             return
+        # The ignores: a _LaneCycle stands in for uvicorn's RequestResponseCycle (duck-typed:
+        # it has what the protocol reads), and self.streams, never None when there is a lane,
+        # for its ASGI app.
         previous, self.cycle = self.cycle, lane  # type: ignore[assignment]
         if previous is None or previous.response_complete:
             self._start_asgi_task(lane, self.streams)  # type: ignore[arg-type]

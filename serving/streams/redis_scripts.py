@@ -278,7 +278,7 @@ class Commit:
     """Checks and writes for the COMMIT script, built in the order they are applied."""
 
     checks: list[str] = field(default_factory=list)
-    writes: list[str] = field(default_factory=list)
+    writes: list[str | bytes] = field(default_factory=list)  # bytes: a record's data
     check_count: int = 0
 
     def expect_path(self, path: str, stream_id: str | None) -> None:
@@ -316,7 +316,7 @@ class Commit:
         ]
 
     def add_record(self, stream_id: str, end: Offset, data: bytes, version: str) -> None:
-        self.writes += ["R", stream_id, entry_id(end), data, version]  # type: ignore[list-item]
+        self.writes += ["R", stream_id, entry_id(end), data, version]
 
     def trim(self, stream_id: str, max_records: int) -> None:
         self.writes += ["T", stream_id, str(max_records)]

@@ -445,7 +445,7 @@ class RedisStore(Store):
 
     async def _read(self, path: str, after: Position, max_bytes: int) -> ReadResult:
         now = self._now()
-        first = 0 if after is TAIL else after.seq + 1  # type: ignore[union-attr]
+        first = after.seq + 1 if isinstance(after, Offset) else 0  # 0: TAIL
         reply = await self._run(
             _READ, self.prefix, path, repr(now), first, max_bytes, 0 if after is TAIL else 1
         )
