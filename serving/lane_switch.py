@@ -66,7 +66,7 @@ STATUSES = (200, 201, 204, 400, 401, 403, 404, 409, 413, 500)
 """Statuses of the lane's answers, whose lines it takes from uvicorn's STATUS_LINE."""
 
 
-def lane_wanted(config_says: bool = True, environ: dict[str, str] | None = None) -> bool:
+def lane_wanted(config_says: bool = True, environ: Mapping[str, str] | None = None) -> bool:
     """The switch: the config (the CLI's ``--no-append-lane``) and ``SERVING_APPEND_LANE``
     must both leave the lane on. ValueError for a value of the variable that means neither."""
     value = (os.environ if environ is None else environ).get(LANE_ENV, "").strip().lower()
@@ -89,8 +89,8 @@ def http_protocol(app: StreamsFirstApp, append_lane: bool = True) -> Any:
         logger.warning(
             "The append lane (serving/lane.py) is off: %s. Every request takes uvicorn's "
             "ordinary path, with the same answers at a little more CPU per append. To serve "
-            "with the lane, install a uvicorn it knows (0.54 is tested); to silence this, set "
-            "%s=0 or pass --no-append-lane.",
+            "with the lane, install a uvicorn it knows (0.54 and 0.55 are tested); to "
+            "silence this, set %s=0 or pass --no-append-lane.",
             mismatch,
             LANE_ENV,
         )
