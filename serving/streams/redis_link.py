@@ -487,7 +487,7 @@ def parse_redis_url(url: str) -> dict[str, Any]:
         return options
     if parts.hostname:
         options["host"] = unquote(parts.hostname)
-    if parts.port is not None:
+    if parts.port:  # redis-py 5 drops a port of 0 and later releases keep it: both mean 6379
         options["port"] = parts.port
     if parts.path and "db" not in options:
         with contextlib.suppress(ValueError):  # a path that is no number names no database
