@@ -37,7 +37,6 @@ __all__ = [
     "plot_learning_curve",
     "plot_policy",
     "plot_returns",
-    "plot_scores",
     "plot_search",
     "plot_training_history",
     "show",
@@ -194,18 +193,6 @@ def plot_training_history(history: Any, *, title: str, ax: Axes | None = None) -
         ax.plot(epochs, metrics["val_accuracy"], "--", color=PALETTE[1], label="validation")
     ax.set(title=title, xlabel="epoch", ylabel="accuracy")
     ax.legend()
-    return ax
-
-
-def plot_scores(scores: Mapping[str, float], *, title: str, ax: Axes | None = None) -> Axes:
-    """Compare models side by side: one labelled horizontal bar per model, score in [0, 1]."""
-    ax = _axes(ax, figsize=(6, 0.6 * len(scores) + 1))
-    names = list(scores)
-    values = [scores[name] for name in names]
-    bars = ax.barh(names, values)
-    ax.bar_label(bars, labels=[f"{value:.2f}" for value in values], padding=3)
-    ax.set(title=title, xlabel="test accuracy", xlim=(0, 1.1))
-    ax.invert_yaxis()
     return ax
 
 

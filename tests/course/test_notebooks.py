@@ -150,7 +150,8 @@ def test_what_the_rules_allow():
     )
     described = new_output("stream", name="stdout", text="Figure: the forest ties the tree.\n")
     assert not problems_of(
-        ran('plots.plot_scores(scores)\nplots.show("the forest ties the tree.")', image, described),
+        ran('plots.plot_cv_scores(scores, title="CV")\nplots.show("the forest ties the tree.")',
+            image, described),
         ran(
             "1 / 0",
             new_output("error", ename="ZeroDivisionError", evalue="", traceback=[]),

@@ -36,13 +36,6 @@ def test_plot_training_history_labels_axes_and_curves():
         plots.plot_training_history({"loss": [1.0]}, title="x")
 
 
-def test_plot_scores_writes_each_score_on_its_bar():
-    ax = plots.plot_scores({"features": 0.913, "network": 0.97}, title="Compare")
-    texts = [text.get_text() for text in ax.texts]
-    assert texts == ["0.91", "0.97"]
-    assert ax.get_xlabel() == "test accuracy"
-
-
 def test_plot_returns_smooths_each_curve():
     ax = plots.plot_returns({"a": np.ones(30), "b": np.zeros(30)}, title="Learning", window=10)
     first = ax.get_lines()[0]
