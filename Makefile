@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# make serve HOST=0.0.0.0 PORT=8080; make serve LAN=1 serves the local network and prints a QR
+# code of the session's link for a phone (LAN=192.168.1.20 names the address to put in it).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+LAN  ?=
 serve: setup
-	$(BIN)/python -m serving --train-default-model
+	$(BIN)/python -m serving --train-default-model --host $(HOST) --port $(PORT) \
+		$(if $(filter 1 yes true,$(LAN)),--lan,$(if $(LAN),--lan $(LAN)))
 
 lint: setup
 	$(BIN)/python -m ruff check course serving tests benchmarks

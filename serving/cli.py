@@ -2,7 +2,7 @@
 
 serving [serve] [--host H] [--port P] [--store URL] [--instance NAME] [--models DIR]
                 [--train-default-model] [--open] [--long-poll-timeout S] [--lease-seconds S]
-                [--no-append-lane]
+                [--no-append-lane] [--lan [ADDRESS]]
 serving token --scope read,write --stream NAME [--ttl SECONDS]
 """
 
@@ -12,9 +12,9 @@ import argparse
 import re
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from serving.config import DATA_DIR, DEFAULT_STORE_URL, PROJECT_DIR, ServerConfig
 from serving.lane_switch import LANE_ENV
@@ -140,6 +140,15 @@ def _serve_parser() -> argparse.ArgumentParser:
         f"(same answers, a little more CPU; also {LANE_ENV}=0). Without it the lane still "
         "steps aside, with a warning, if uvicorn's internals are not the ones it builds on",
     )
+    parser.add_argument(
+        "--lan",
+        nargs="?",
+        const="auto",
+        metavar="ADDRESS",
+        help="serve your local network: listen on every interface, create a session and print "
+        "its link with this computer's network address and a QR code for a phone's camera "
+        "(ADDRESS: the address to put in the link, if the one found is not the phone's network)",
+    )
     return parser
 
 
@@ -178,6 +187,17 @@ def mint_token(argv: Sequence[str]) -> int:
 
 def serve(argv: Sequence[str]) -> int:
     args = _serve_parser().parse_args(argv)
+    lan = None
+    if args.lan is not None:
+        from serving.lan import NoLanAddress, lan_address
+
+        try:
+            lan = lan_address() if args.lan == "auto" else args.lan
+        except NoLanAddress as error:
+            print(f"serving: {error}", file=sys.stderr)
+            return 2
+        if args.host == "127.0.0.1":  # the default: a LAN address must be reachable
+            args.host = "0.0.0.0"
     from serving.app import create_app
     from serving.launch import ListeningServer, ensure_default_model
     from serving.uvicorn_config import uvicorn_config
@@ -216,7 +236,11 @@ def serve(argv: Sequence[str]) -> int:
             "  serving token --scope read,write --stream 'NAME'",
             file=sys.stderr,
         )
-    server = ListeningServer(served)  # prints the page's address once it listens
+    on_listening = None
+    if lan is not None:
+        app.state.lan_address = lan  # the page's share links and QR code use it (web/page.py)
+        on_listening = _lan_announcer(app, lan)
+    server = ListeningServer(served, on_listening)  # prints the page's address once it listens
     try:
         server.run()
     except KeyboardInterrupt:  # Ctrl-C: uvicorn has shut down cleanly, then re-raised it
@@ -230,6 +254,31 @@ def serve(argv: Sequence[str]) -> int:
         return 1
     print("Stopped.", file=sys.stderr)
     return 0
+
+
+def _lan_announcer(app: Any, address: str) -> Callable[[int], Awaitable[None]]:
+    """What --lan prints once the server listens: a new session's link and its QR code."""
+
+    async def announce(port: int) -> None:
+        from serving.lan import qr_text, share_link
+        from serving.sessions import Scope
+        from serving.sessions.session import PREFIX
+
+        sessions = app.state.sessions
+        token = None
+        if sessions.signer is not None:
+            token = sessions.signer.mint(PREFIX + "*", [Scope.CREATE], ttl_seconds=60)
+        created = await sessions.create(token)
+        link = share_link(address, port, created.id, created.tokens)
+        print(
+            f"On your network: {link.split('#')[0]}\n"
+            "Scan this with a phone's camera (on the same Wi-Fi) to open this session, or open "
+            f"the link on any device; anyone with it can ask, stop and steer:\n{link}\n"
+            f"{qr_text(link)}",
+            flush=True,
+        )
+
+    return announce
 
 
 def _load_models(models_dir: Path) -> ModelRegistry | None:

@@ -13,7 +13,9 @@ import ipaddress
 import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -61,7 +63,17 @@ def page_url(host: str, port: int) -> str:
 
 
 class ListeningServer(uvicorn.Server):
-    """uvicorn's server, printing the page's address once the socket really listens."""
+    """uvicorn's server, printing the page's address once the socket really listens.
+
+    ``on_listening(port)``, if given, runs then too, on the server's loop (``--lan`` creates
+    the session it shares there, and prints its link and QR code).
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, on_listening: Callable[[int], Awaitable[Any]] | None = None
+    ) -> None:
+        super().__init__(config)
+        self.on_listening = on_listening
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)  # exits the process if the port cannot be had
@@ -77,3 +89,5 @@ class ListeningServer(uvicorn.Server):
                 file=sys.stderr,
                 flush=True,
             )
+        if self.on_listening is not None:
+            await self.on_listening(port)

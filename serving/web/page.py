@@ -3,6 +3,9 @@
     GET  /             the page (serving/web/static/index.html)
     GET  /web/<file>   its modules and style sheet, as written: no build step
     POST /web/token    a short-lived ``create`` token, for a browser on this computer only
+    GET  /web/lan      with ``--lan``: the address other devices reach this server at
+    POST /web/qr       an SVG QR code of the link in the request body (the share link's tokens
+                       never go in a URL)
 
 How the page gets its session (secure by default, no friction on your own computer): the page
 asks ``POST /web/token`` for a token that may only create sessions and expires in a minute,
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from serving.errors import ServingError
@@ -79,7 +82,42 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
         )
         return JSONResponse({"create": token, "expires_in": CREATE_TOKEN_SECONDS}, headers=headers)
 
+    @app.get("/web/lan", include_in_schema=False)
+    async def lan(request: Request) -> JSONResponse:
+        # With --lan, the address other devices reach this server at: the page puts it in its
+        # share links and QR code when it was opened on 127.0.0.1 (None without --lan).
+        address = getattr(request.app.state, "lan_address", None)
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        if address is not None:
+            address = f"http://{f'[{address}]' if ':' in address else address}:{port}"
+        return JSONResponse({"origin": address}, headers={"cache-control": "no-store"})
+
+    @app.post("/web/qr", include_in_schema=False)
+    async def qr(request: Request) -> Response:
+        # The link travels in the body, never in a URL: its tokens must not reach any log.
+        from serving.lan import qr_svg
+
+        link = (await request.body())[: MAX_QR_BYTES + 1]
+        if not link or len(link) > MAX_QR_BYTES:
+            refused = LinkTooLong(
+                f"send the link to draw as the request body: 1 to {MAX_QR_BYTES} bytes"
+            )
+            return JSONResponse(refused.body(), status_code=refused.status)
+        svg = qr_svg(link.decode("utf-8", "replace"))
+        return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-store"})
+
     app.mount("/web", _PageFiles(directory=STATIC_DIR), name="web")
+
+
+MAX_QR_BYTES = 2048
+"""Longer than any share link (about 330 bytes), shorter than a QR code's capacity (2,953)."""
+
+
+class LinkTooLong(ServingError):
+    """``POST /web/qr`` without a link, or with more than a QR code of a link should hold."""
+
+    code = "LINK_TOO_LONG"
+    status = 413
 
 
 class NotLocal(ServingError):
