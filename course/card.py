@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from course.evaluate import ProblemKind
+from course.labels import readable, with_unit
 from course.schema import FeatureKind, FeatureSpec
 
 __all__ = ["CARD_FORMAT", "GroupMetrics", "ModelCard"]
@@ -102,6 +103,19 @@ class ModelCard:
     intended_use: str = ""
     limitations: str = ""
     group_metrics: tuple[GroupMetrics, ...] | None = None
+    # Issue 15, optional: what a person calls the target ("body mass") and its unit ("g").
+    target_label: str | None = None
+    target_unit: str | None = None
+
+    @property
+    def target_title(self) -> str | None:
+        """The target as a person reads it: the label, else the name made readable."""
+        if self.target_name is None and self.target_label is None:
+            return None
+        label, unit = readable(self.target_name or "")
+        return with_unit(
+            self.target_label or label, unit if self.target_unit is None else self.target_unit
+        )
 
     @property
     def feature_names(self) -> list[str]:
@@ -122,6 +136,7 @@ class ModelCard:
             "target": {
                 "name": self.target_name,
                 "classes": None if self.classes is None else list(self.classes),
+                **_labels_to_dict(self.target_label, self.target_unit),
             },
             "metrics": None if self.metrics is None else dict(self.metrics),
             "group_metrics": (
@@ -164,6 +179,8 @@ class ModelCard:
                 for index, item in enumerate(features)
             ),
             target_name=target.get("name", str, optional=True),
+            target_label=target.get("label", str, optional=True, missing_ok=True),
+            target_unit=target.get("unit", str, optional=True, missing_ok=True),
             classes=None if classes is None else tuple(_check_label(c) for c in classes),
             metrics=None if metrics is None else _check_metrics(metrics),
             data_sha256=reader.get("data_sha256", str),
@@ -280,7 +297,13 @@ def _feature_to_dict(feature: FeatureSpec) -> dict[str, Any]:
         data["categories"] = list(feature.categories or ())
     if feature.is_numeric:
         data.update(min=feature.min, max=feature.max, mean=feature.mean, std=feature.std)
+    data.update(_labels_to_dict(feature.label, feature.unit))
     return data
+
+
+def _labels_to_dict(label: str | None, unit: str | None) -> dict[str, str]:
+    """``label`` and ``unit`` when set: a card written without them keeps its old layout."""
+    return {key: value for key, value in (("label", label), ("unit", unit)) if value is not None}
 
 
 def _feature_from_dict(data: Any, where: str) -> FeatureSpec:
@@ -300,6 +323,8 @@ def _feature_from_dict(data: Any, where: str) -> FeatureSpec:
         missing_seen=reader.get("missing_seen", bool),
         categories=categories,
         **numbers,
+        label=reader.get("label", str, optional=True, missing_ok=True),
+        unit=reader.get("unit", str, optional=True, missing_ok=True),
     )
 
 

@@ -26,6 +26,7 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -35,9 +36,11 @@ import numpy as np
 import pandas as pd
 import skops.io
 
+from course import datasets as course_datasets
 from course.card import GroupMetrics, ModelCard
 from course.evaluate import ProblemKind, check_fitted, is_keras_model, problem_kind
-from course.schema import infer_features
+from course.labels import find_labels, from_datasheet, readable
+from course.schema import FeatureSpec, infer_features
 
 __all__ = [
     "Artifact",
@@ -88,6 +91,7 @@ def export_model(
     intended_use: str = "",
     limitations: str = "",
     group_metrics: pd.DataFrame | Iterable[GroupMetrics | Mapping[str, Any]] | None = None,
+    labels: Mapping[str, str | tuple[str, str]] | None = None,
 ) -> Path:
     """Save a fitted model and its card as ``models_dir/name/version/``; return that folder.
 
@@ -103,6 +107,11 @@ def export_model(
     each group of the test rows: usually ``group_metrics(model, X_test, y_test, by=[...])``
     from ``course.evaluate`` (a table with the columns ``column``, ``group``, ``rows`` and
     the metrics), or a list of ``GroupMetrics``.
+
+    ``labels`` names columns (and the target) for people: ``{"s1": "total cholesterol"}`` or
+    ``{"body_mass_g": ("body mass", "g")}``. Columns it leaves out are labelled from the
+    datasheet of the shipped dataset they come from (its units), else from their names
+    ("bill_length_mm": "bill length", in mm); the page and the explanations use these labels.
     """
     _check_name(name, "model name")
     for label, text in (
@@ -126,6 +135,11 @@ def export_model(
     groups = None if group_metrics is None else _check_group_metrics(group_metrics)
     if target_name is None and y_train is not None:
         target_name = str(getattr(y_train, "name", None) or "target")
+    named = _labels(features, target_name, labels)
+    features = tuple(
+        replace(feature, label=named[feature.name][0], unit=named[feature.name][1])
+        for feature in features
+    )
 
     model_dir = Path(models_dir) / name
     version = _next_version(model_dir) if version is None else _version_text(version)
@@ -154,6 +168,8 @@ def export_model(
             intended_use=intended_use,
             limitations=limitations,
             group_metrics=groups,
+            target_label=None if target_name is None else named[target_name][0],
+            target_unit=None if target_name is None else named[target_name][1],
             data_sha256=_data_sha256(X_train, y_train),
             library_versions=_library_versions(keras_model),
             model_file=model_file,
@@ -170,6 +186,53 @@ def export_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def _labels(
+    features: Iterable[FeatureSpec],
+    target_name: str | None,
+    given: Mapping[str, str | tuple[str, str]] | None,
+) -> dict[str, tuple[str, str]]:
+    """``(label, unit)`` for every feature and the target: given, else datasheet, else name."""
+    names = [feature.name for feature in features]
+    if target_name is not None:
+        names.append(target_name)
+    sheets = []
+    for dataset in course_datasets.names():
+        sheet = course_datasets.datasheet(dataset)
+        sheets.append(
+            {
+                column.name: from_datasheet(
+                    column.name,
+                    column.description,
+                    column.unit,
+                    max_words=10 if column.name == sheet.target else 5,
+                )
+                for column in sheet.columns
+            }
+        )
+    found = {name: readable(name) for name in names}
+    found.update(find_labels(names, sheets))
+    for name, value in (given or {}).items():
+        if name not in found:
+            raise ValueError(
+                f"labels names {name!r}, which is neither a column of X_train nor the target: "
+                f"label only {', '.join(repr(n) for n in names)}"
+            )
+        if isinstance(value, str):
+            found[name] = (value, readable(name)[1])
+        elif (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and all(isinstance(part, str) for part in value)
+        ):
+            found[name] = (value[0], value[1])
+        else:
+            raise TypeError(
+                f"labels[{name!r}] must be a label or a (label, unit) pair of strings, "
+                f"got {value!r}"
+            )
+    return found
 
 
 def read_card(path: str | os.PathLike[str]) -> ModelCard:

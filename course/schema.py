@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from course.labels import readable, with_unit
 
 __all__ = [
     "FeatureKind",
@@ -64,10 +67,26 @@ class FeatureSpec:
     max: float | None = None
     mean: float | None = None
     std: float | None = None
+    # Added in issue 15 (optional: older cards have none): what a person calls the column,
+    # "bill length", and its unit, "mm". Without them, the column name is made readable.
+    label: str | None = None
+    unit: str | None = None
 
     @property
     def is_numeric(self) -> bool:
         return self.kind in (FeatureKind.NUMBER, FeatureKind.INTEGER)
+
+    @property
+    def title(self) -> str:
+        """The label as a person reads it, unit included: "bill length (mm)"."""
+        label, unit = readable(self.name)
+        return with_unit(self.label or label, unit if self.unit is None else self.unit)
+
+    @property
+    def sentence_start(self) -> str:
+        """The label opening a sentence: "Bill length (mm)"."""
+        title = self.title
+        return title[:1].upper() + title[1:]
 
     def expected(self) -> str:
         """What a valid value looks like, in words, for error messages."""
@@ -221,24 +240,31 @@ class _BadValue(Exception):
 
 
 def _clean_value(feature: FeatureSpec, value: Any) -> Any:
+    # Messages that start with a capital letter are whole sentences, shown alone next to the
+    # field ("Age must be a whole number, like 48"); lowercase ones read with ``expected``.
     if value is None:
         if feature.missing_seen:
             return None
-        raise _BadValue("null is not allowed: no missing values were seen in training")
+        raise _BadValue(
+            f"{feature.sentence_start} is required: no missing values were seen in training, "
+            "so the model needs one"
+        )
     if feature.kind is FeatureKind.CATEGORY:
         return _clean_category(feature, value)
     if feature.kind is FeatureKind.BOOLEAN:
         if isinstance(value, bool):
             return value
-        raise _BadValue(f"got {_describe(value)}")
+        raise _BadValue(f"{feature.sentence_start} must be true or false; got {_describe(value)}")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _BadValue(f"got {_describe(value)}")
+        raise _BadValue(_not_a_number(feature, value))
     if isinstance(value, float) and not math.isfinite(value):
         raise _BadValue(f"got {value}, which is not a finite number")
     if feature.kind is FeatureKind.INTEGER:
         if isinstance(value, float):
             if not value.is_integer():
-                raise _BadValue(f"got {value}, which is not a whole number")
+                raise _BadValue(
+                    f"{feature.sentence_start} must be a whole number, like {round(value)}"
+                )
             value = int(value)
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise _BadValue(f"got {value}, which is too large")
@@ -247,6 +273,36 @@ def _clean_value(feature: FeatureSpec, value: Any) -> Any:
         return float(value)
     except OverflowError:
         raise _BadValue(f"got {value}, which is too large") from None
+
+
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
+_NUMBER_TEXT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_number(feature: FeatureSpec, value: Any) -> str:
+    """A plain-words message for a value that is not a number where one is expected."""
+    if isinstance(value, str) and _DECIMAL_COMMA.fullmatch(value):
+        return f"Use a dot for decimals: {value.strip().replace(',', '.')}"
+    whole = feature.kind is FeatureKind.INTEGER
+    wanted = "a whole number" if whole else "a number"
+    like = _example(feature)
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        return (
+            f"{feature.sentence_start} must be {wanted}, not text: send {value.strip()} "
+            "without quotes"
+        )
+    if isinstance(value, str) and not value.strip():
+        return f"{feature.sentence_start} must be {wanted}, like {like}; it was left empty"
+    return f"{feature.sentence_start} must be {wanted}, like {like}; got {_describe(value)}"
+
+
+def _example(feature: FeatureSpec) -> str:
+    """A typical value to show in a message: the training mean, rounded for a person."""
+    if feature.mean is None:
+        return "12.5"
+    if feature.kind is FeatureKind.INTEGER or abs(feature.mean) >= 100:
+        return str(round(feature.mean))
+    return f"{feature.mean:.3g}"
 
 
 def _clean_category(feature: FeatureSpec, value: Any) -> Any:

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from course.card import ModelCard
 from course.datasets import load
 from course.evaluate import ProblemKind, report
 from course.export import (
@@ -145,8 +147,14 @@ def test_the_card_describes_the_model(penguins, exported):
     assert (card.name, card.version) == ("penguin-species", "1")
     assert card.problem_kind is ProblemKind.CLASSIFICATION
     assert card.description == "Species from bill, flipper and body measurements"
-    assert card.features == infer_features(X_train)
+    unlabelled = tuple(replace(feature, label=None, unit=None) for feature in card.features)
+    assert unlabelled == infer_features(X_train)
+    # Labels and units from the penguins' datasheet, for the page and the explanations.
+    titles = {feature.name: feature.title for feature in card.features}
+    assert titles["body_mass_g"] == "body mass (g)"
+    assert titles["bill_length_mm"] == "bill length (mm)"
     assert card.target_name == "species"
+    assert card.target_title == "species"
     assert card.classes == ("Adelie", "Chinstrap", "Gentoo")
     assert card.metrics == metrics
     assert card.model_file == "model.skops"
@@ -561,3 +569,40 @@ def test_export_checks_group_metrics_and_texts(penguins, tmp_path):
             ],
         )
     assert not (tmp_path / "p").exists()
+
+
+def test_labels_come_from_the_datasheet_then_the_argument(tmp_path):
+    diabetes = load("diabetes")
+    X, y = diabetes.drop(columns="target"), diabetes["target"]
+    model = LinearRegression().fit(X, y)
+
+    card = read_card(export_model(model, X, y, name="d", models_dir=tmp_path))
+    titles = {feature.name: feature.title for feature in card.features}
+    assert titles["age"] == "age (years)"
+    assert titles["s1"] == "total serum cholesterol (mg/dL)"
+    assert titles["sex"] == "sex"  # "Sex coded 1 or 2" is no label
+    assert card.target_title == (
+        "quantitative measure of disease progression one year after baseline"
+    )
+
+    labels = {"target": "disease progression", "s5": ("triglycerides", "log mg/dL")}
+    card = read_card(export_model(model, X, y, name="e", models_dir=tmp_path, labels=labels))
+    assert card.target_title == "disease progression"
+    assert [f.title for f in card.features if f.name == "s5"] == ["triglycerides (log mg/dL)"]
+
+    with pytest.raises(ValueError, match="'colour', which is neither a column"):
+        export_model(model, X, y, name="f", models_dir=tmp_path, labels={"colour": "c"})
+
+
+def test_a_card_without_labels_still_loads_and_reads_its_names(exported):
+    path, _ = exported
+    data = json.loads((path / "card.json").read_text())
+    for feature in data["features"]:
+        feature.pop("label"), feature.pop("unit")
+    data["target"].pop("label"), data["target"].pop("unit")
+
+    card = ModelCard.from_dict(data)
+
+    assert {f.name: f.title for f in card.features}["body_mass_g"] == "body mass (g)"
+    assert card.target_title == "species"
+    assert "label" not in card.to_dict()["features"][0]

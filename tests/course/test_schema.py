@@ -164,7 +164,9 @@ def test_every_problem_is_reported_at_once(card):
     assert problems["island"].problem == "missing field"
     assert problems["colour"].problem == "unknown field"
     assert "bill_length_mm" in problems["colour"].expected
-    assert problems["body_mass_g"].problem == "got a string ('heavy')"
+    assert problems["body_mass_g"].problem == (
+        "Body mass (g) must be a number, like 4202; got a string ('heavy')"
+    )
     assert problems["body_mass_g"].expected == "a number (or null)"
 
 
@@ -172,14 +174,16 @@ def test_every_problem_is_reported_at_once(card):
     ("field", "value", "problem"),
     [
         ("body_mass_g", True, "got a boolean (true)"),
-        ("body_mass_g", "4000", "got a string ('4000')"),
+        ("body_mass_g", "4000", "Body mass (g) must be a number, not text: send 4000 without"),
+        ("body_mass_g", "12,5", "Use a dot for decimals: 12.5"),
+        ("body_mass_g", " ", "Body mass (g) must be a number, like 4202; it was left empty"),
         ("body_mass_g", [4000], "got a list"),
         ("body_mass_g", math.nan, "not a finite number"),
         ("body_mass_g", math.inf, "not a finite number"),
         ("body_mass_g", 10**400, "too large"),
-        ("year", 2008.5, "not a whole number"),
+        ("year", 2008.5, "Year must be a whole number, like 2008"),
         ("year", 2**70, "too large"),
-        ("year", False, "got a boolean (false)"),
+        ("year", False, "Year must be a whole number, like 2008; got a boolean (false)"),
         ("island", "Atlantis", "unknown category 'Atlantis', never seen in training"),
         ("island", 3, "got a number (3)"),
         ("island", {"name": "Dream"}, "got an object"),

@@ -120,7 +120,7 @@ def test_the_fixed_request_passes(card):
     ("change", "says", "hint"),
     [
         # still a string
-        ({"bill_length_mm": "46.1"}, "a string ('46.1')", "without quotes"),
+        ({"bill_length_mm": "46.1"}, "not text: send 46.1 without quotes", "without quotes"),
         # wrong case
         ({"island": "biscoe"}, "unknown category 'biscoe'", "case-sensitive: write 'Biscoe'"),
         # kept the unknown field

@@ -30,7 +30,13 @@ def test_the_models_are_listed_with_their_latest_card(client):
     assert penguin["latest"] == "1" and penguin["versions"] == ["1"]
     card = penguin["card"]
     assert [f["name"] for f in card["features"]][:2] == ["bill_length_mm", "bill_depth_mm"]
-    assert card["target"] == {"name": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"]}
+    assert card["target"] == {
+        "name": "species",
+        "classes": ["Adelie", "Chinstrap", "Gentoo"],
+        "label": "species",
+        "unit": "",
+    }
+    assert card["features"][0]["label"] == "bill length" and card["features"][0]["unit"] == "mm"
     assert "accuracy" in card["metrics"]
 
 
