@@ -1,17 +1,31 @@
 # Every target creates .venv when it is missing, so a fresh clone needs only `make serve` or `make test`.
+# One .venv, one stamp per set of extras installed in it: `make serve` installs what serving
+# needs (plus EXTRAS, e.g. `make serve EXTRAS=tf` for a Keras model, EXTRAS=redis for the Redis
+# store); every other target installs everything (ALL). `make test` after `make serve` adds the
+# rest to the same venv; `make serve` after `make test` installs nothing (ALL holds any EXTRAS).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+ALL    := test,tf,browser,redis
+EXTRAS ?=
+comma  := ,
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= test,tf,browser,redis
+SERVE_STAMP := $(VENV)/.installed-serve$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
 
 .PHONY: setup serve test test-lowest lint lab conformance bench doctor learner clean fuzz
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$(ALL)]'
 	touch $(STAMP)
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	if [ $(STAMP) -nt pyproject.toml ]; then echo "$(VENV) already holds everything"; \
+	else $(BIN)/python -m pip install --quiet -e '.$(if $(EXTRAS),[$(EXTRAS)])'; fi
+	touch $(SERVE_STAMP)
 
 setup: $(STAMP)
 
@@ -20,7 +34,7 @@ setup: $(STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 LAN  ?=
-serve: setup
+serve: $(SERVE_STAMP)
 	$(BIN)/python -m serving --train-default-model --host $(HOST) --port $(PORT) \
 		$(if $(filter 1 yes true,$(LAN)),--lan,$(if $(LAN),--lan $(LAN)))
 
