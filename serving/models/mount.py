@@ -1,12 +1,17 @@
 """Adding the models to a server: their agents to the sessions, their routes to the app.
 
 ``create_app(config, models=registry)`` calls ``mount_models``; batch results and uploads are
-kept under the server's data folder (``data/results``, ``data/uploads``).
+kept under the server's data folder (``data/results``, ``data/uploads``). While the app runs
+(its lifespan), a ModelWatcher serves the models exported since it started
+(serving.models.watch).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -15,6 +20,7 @@ from serving.models.http import add_model_routes, add_upload_route
 from serving.models.registry import ModelRegistry
 from serving.models.results import Results
 from serving.models.uploads import Uploads
+from serving.models.watch import ModelWatcher
 from serving.sessions import SessionService
 
 __all__ = ["mount_models"]
@@ -31,3 +37,23 @@ def mount_models(
     add_model_routes(app, registry, results)
     add_upload_route(app, uploads, sessions)
     app.state.models = registry
+    _watch_while_running(app, ModelWatcher(registry))
+
+
+def _watch_while_running(app: FastAPI, watcher: ModelWatcher) -> None:
+    """Run ``watcher`` inside the app's lifespan: started after the app's own start-up,
+    stopped before its shut-down."""
+    inner: Any = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        context: AbstractAsyncContextManager[Any] = inner(app)
+        async with context as state:
+            watcher.start()
+            try:
+                yield state
+            finally:
+                await watcher.stop()
+
+    app.router.lifespan_context = lifespan
+    app.state.model_watcher = watcher

@@ -97,7 +97,8 @@ def retrain_agent(registry: ModelRegistry) -> Agent:
                 description=description,
                 target_name=served.card.target_name,
             )
-            await asyncio.to_thread(registry.reload)
+            # rescan, not reload: a folder refused elsewhere in models/ must not fail this run.
+            await asyncio.to_thread(registry.rescan, settle=False)
         return {
             "model": served.name,
             "registered": path.name,
