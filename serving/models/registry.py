@@ -8,15 +8,15 @@ and the reason: serving a model nobody vouches for is worse than serving none.
 
 While the server runs, ``rescan`` (called every ``rescan_seconds`` by serving.models.watch, in a
 worker thread) serves what was exported since: a new model or version appears, a deleted one
-goes. The scan is only ``stat`` calls (the folders and the files of each version: 0.05 ms
-for one version, 2.3 ms for 100, measured on the course machine), so polling every second
-costs nothing worth an inotify dependency; loading a new penguin pipeline takes ~15 ms. A version folder is loaded once it looks the same on two
-scans in a row (a copy in progress is left alone, not refused); ``course.export`` writes into a
-hidden ``.<version>.<random>.tmp`` folder and renames it, so an export is never seen
-half-written. An artifact refused while running (tampered, half copied, unsafe) is logged in
-one line naming the folder and the reason, never served, and tried again when its files change.
-A folder whose name ``export_model`` could not have written is logged once, with what a valid
-name looks like.
+goes. The scan is only ``stat`` calls (the folders and the files of each version: 0.05 ms for
+one version, 2.3 ms for 100, measured on the course machine), so polling every second costs
+nothing worth an inotify dependency; loading a new penguin pipeline takes ~15 ms. A version
+folder is loaded once it looks the same on two scans in a row (a copy in progress is left
+alone, not refused); ``course.export`` writes into a hidden ``.<version>.<random>.tmp`` folder
+and renames it, so an export is never seen half-written. An artifact refused while running
+(tampered, half copied, unsafe) is logged in one line naming the folder and the reason, never
+served, and tried again when its files change. A folder whose name ``export_model`` could not
+have written is logged once, with what a valid name looks like.
 
 Request paths never reach the file system: a model name from a URL is only ever a key looked up
 among the loaded models, so "../" or any other name can do nothing but miss.
