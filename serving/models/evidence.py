@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from course.evaluate import ProblemKind
+from course.labels import readable
 from course.schema import FeatureKind
 from serving.models.served import ServedModel, plain
 
@@ -56,6 +57,10 @@ class Contribution:
     value: Any
     typical: float | None
     effect: float
+    # What a person calls the feature and its unit, from the card ("bill length", "mm"); empty:
+    # made readable from the column name.
+    label: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ class Evidence:
     probability: float | None
     score_kind: ScoreKind
     contributions: tuple[Contribution, ...]
+    # The target as a person calls it, and its unit, from the card ("body mass", "g").
+    target_label: str | None = None
+    target_unit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values, for an event that carries the evidence itself."""
@@ -120,7 +128,9 @@ class Explainer:
             score_kind = ScoreKind.AGREEMENT
         owner_of = np.asarray(owners)
         contributions = []
-        for feature in self.served.card.features:
+        card = self.served.card
+        for feature in card.features:
+            label, unit = readable(feature.name)
             replaced = scores[1:][owner_of == feature.name]
             contributions.append(
                 Contribution(
@@ -128,6 +138,8 @@ class Explainer:
                     value=row[feature.name],
                     typical=feature.mean if feature.is_numeric else None,
                     effect=float(scores[0] - replaced.mean()) if len(replaced) else 0.0,
+                    label=feature.label or label,
+                    unit=unit if feature.unit is None else feature.unit,
                 )
             )
         # Strongest first; equal effects keep the card's order (sorted is stable).
@@ -139,6 +151,11 @@ class Explainer:
             probability=probability,
             score_kind=score_kind,
             contributions=tuple(contributions),
+            target_label=card.target_label
+            or (None if card.target_name is None else readable(card.target_name)[0]),
+            target_unit=card.target_unit
+            if card.target_unit is not None or card.target_name is None
+            else readable(card.target_name)[1],
         )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from course.evaluate import ProblemKind
+from course.labels import readable, with_unit
 from course.schema import FieldProblem
 from serving.models.evidence import Contribution, Evidence, ScoreKind
 
@@ -195,8 +196,23 @@ class ExplanationWriter:
         return self.settings.audience is Audience.EXPERT
 
     def _target(self) -> str:
-        name = self.evidence.target_name
-        return _words(name) if name and not self._expert else (name or "answer")
+        """The target in words: the card's label ("body mass"), never a column name."""
+        evidence = self.evidence
+        if evidence.target_label:
+            return evidence.target_label
+        return _words(evidence.target_name) if evidence.target_name else "answer"
+
+    def _outcome(self) -> str:
+        """The predicted class as a phrase: "Gentoo", or "rain tomorrow" / "no rain tomorrow"
+        for a yes-or-no target (never "the rain tomorrow is true")."""
+        prediction = self.evidence.prediction
+        if isinstance(prediction, bool):
+            return self._target() if prediction else f"no {self._target()}"
+        return _value(prediction)
+
+    def _amount(self, value: float) -> str:
+        """A value of the target with its unit: "4,180 g"."""
+        return _with_unit(_number(value), self.evidence.target_unit, self._target())
 
     def _headline(self) -> str:
         evidence = self.evidence
@@ -206,25 +222,36 @@ class ExplanationWriter:
                 return f"Assigned cluster: {label}."
             return f"The model puts this row in group {label}."
         if evidence.kind is ProblemKind.REGRESSION:
+            amount = self._amount(evidence.prediction)
             if self._expert:
-                return f"Predicted {self._target()}: {label}."
-            return f"The model predicts that the {self._target()} is about {label}."
+                return f"Predicted {self._target()}: {amount}."
+            return f"The model predicts that the {self._target()} is about {amount}."
+        yes_no = isinstance(evidence.prediction, bool)
+        if yes_no and not self._expert:
+            answer = "yes" if evidence.prediction else "no"
+            opening = f"The model says {answer} to {self._target()}"
+        else:
+            opening = f"The model thinks the {self._target()} is {label}"
         if evidence.probability is None:
             if self._expert:
                 return f"Predicted {self._target()}: {label} (no class probabilities)."
-            return f"The model thinks the {self._target()} is {label}."
+            return f"{opening}."
         p = evidence.probability
         if self._expert:
             return f"Predicted {self._target()}: {label} (p = {p:.3f})."
-        return (
-            f"The model thinks the {self._target()} is {label}, and it is {_sureness(p)}: "
-            f"{_percent(p)} probability."
-        )
+        return f"{opening}, and it is {_sureness(p)}: {_percent(p)} probability."
 
     def _reason(self, index: int) -> str:
         c = self._reasons[index]
         if self._expert:
-            return f"{c.feature} = {_value(c.value)}{self._expert_reference(c)}: {self._effect(c)}."
+            name = _title(c)
+            return f"{name} = {_value(c.value)}{self._expert_reference(c)}: {self._effect(c)}."
+        if self.evidence.score_kind is ScoreKind.PROBABILITY and c.effect < 0:
+            # Reasons against come after every reason for (see _worth_telling): never "the
+            # strongest reason" for an answer it argued against.
+            against = [r for r in self._reasons[:index] if r.effect < 0]
+            opening = "On the other side, there is" if not against else "Also against it is"
+            return f"{opening} {self._described(c)}; {self._effect(c)}."
         opening = ("The strongest reason is", "The next is", "Then comes")[min(index, 2)]
         return f"{opening} {self._described(c)}; {self._effect(c)}."
 
@@ -235,14 +262,15 @@ class ExplanationWriter:
 
     def _described(self, c: Contribution) -> str:
         """A beginner's description of the feature's value and how it compares."""
-        feature = _words(c.feature)
+        feature, unit = _label(c)
         if c.value is None:
             return f"the {feature}, which was missing (the model filled it in)"
         if c.typical is None:
             if isinstance(c.value, bool):
                 return f"the {feature} being {'true' if c.value else 'false'}"
             return f"the {feature} being {_value(c.value)} (rather than another {feature})"
-        shown, average = _number(c.value), _number(c.typical)
+        shown = _with_unit(_number(c.value), unit, feature)
+        average = _with_unit(_number(c.typical), unit, feature)
         if shown == average:
             return f"the {feature} of {shown}, right at the average"
         side = "higher" if c.value > c.typical else "lower"
@@ -250,7 +278,7 @@ class ExplanationWriter:
 
     def _effect(self, c: Contribution) -> str:
         evidence = self.evidence
-        label = _value(evidence.prediction)
+        label = self._outcome()
         if evidence.score_kind is ScoreKind.PROBABILITY:
             points = f"{abs(c.effect) * 100:.1f}" if self._expert else _points(c.effect)
             if self._expert:
@@ -259,10 +287,11 @@ class ExplanationWriter:
             unit = "point" if points == "1" else "points"
             return f"it {verb} the chance of {label} by {points} percentage {unit}"
         if evidence.score_kind is ScoreKind.VALUE:
-            amount = _number(abs(c.effect))
+            amount = self._amount(abs(c.effect))
             if self._expert:
                 return f"{'+' if c.effect >= 0 else '-'}{amount} on the prediction"
-            return f"it pushed the prediction {'up' if c.effect >= 0 else 'down'} by {amount}"
+            direction = "up" if c.effect >= 0 else "down"
+            return f"it pushed the predicted {self._target()} {direction} by {amount}"
         share = _percent(c.effect)
         if self._expert:
             return f"a typical value changes the answer in {share} of cases"
@@ -274,7 +303,10 @@ class ExplanationWriter:
         return "No single feature changed the answer much on its own."
 
     def _warning(self, warning: FieldProblem) -> str:
-        return f"Careful with {warning.field}: {warning.problem}."
+        named = {c.feature: c for c in self.evidence.contributions}
+        c = named.get(warning.field)
+        field = _title(c) if c is not None else _words(warning.field)
+        return f"Careful with the {field}: {warning.problem}."
 
     def _method(self) -> str:
         if self._expert:
@@ -295,14 +327,43 @@ class ExplanationWriter:
 
 
 def _worth_telling(evidence: Evidence) -> list[Contribution]:
+    """The reasons to tell, in the order to tell them.
+
+    Strongest first; for a classifier, every reason *for* the answer comes before any reason
+    against it, so "the strongest reason" is never one that lowered the chance of the answer
+    (issue 15 found "the sex being female; it lowered the chance of Adelie" told first).
+    """
     threshold = _NEGLIGIBLE
     if evidence.score_kind is ScoreKind.VALUE:
         threshold *= max((abs(c.effect) for c in evidence.contributions), default=0.0)
-    return [c for c in evidence.contributions if abs(c.effect) >= threshold and c.effect != 0]
+    told = [c for c in evidence.contributions if abs(c.effect) >= threshold and c.effect != 0]
+    if evidence.score_kind is ScoreKind.PROBABILITY:
+        told.sort(key=lambda c: c.effect < 0)  # stable: strongest first within each side
+    return told
 
 
 def _words(name: str) -> str:
     return name.replace("_", " ")
+
+
+def _label(c: Contribution) -> tuple[str, str]:
+    """The feature's label and unit: the card's, else made readable from its name."""
+    if c.label:
+        return c.label, c.unit
+    return readable(c.feature)
+
+
+def _title(c: Contribution) -> str:
+    label, unit = _label(c)
+    return with_unit(label, unit)
+
+
+def _with_unit(number: str, unit: str | None, label: str) -> str:
+    """``"13.5 mm"``: a short unit follows the number; a long one ("ink count (0-16)") or one
+    the label already says ("year" for the year) is left out."""
+    if not unit or " " in unit or len(unit) > 6 or unit in label.split():
+        return number
+    return f"{number}{unit}" if unit in ("%", "°C") else f"{number} {unit}"
 
 
 def _number(value: float) -> str:

@@ -54,7 +54,7 @@ def test_an_out_of_range_value_is_a_warning_told_in_the_explanation(session):
     run = session.send("predict", {"model": "penguin-classifier", "row": row}, **FAST)
     events = session.events(run)
     assert [w["field"] for w in events[2]["data"]["warnings"]] == ["body_mass_g"]
-    assert "Careful with body_mass_g" in events[-1]["data"]["result"]["text"]
+    assert "Careful with the body mass (g)" in events[-1]["data"]["result"]["text"]
 
 
 def test_steering_mid_answer_changes_what_follows(session):
