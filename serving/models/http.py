@@ -1,6 +1,6 @@
 """The models' HTTP endpoints: cards, versions, row validation, batch results, uploads.
 
-    GET  /v1/models                       every model: latest card and list of versions
+    GET  /v1/models                       every model: latest card and list of versions (ETag)
     GET  /v1/models/{name}                every version's card, oldest first
     GET  /v1/models/{name}/{version}      one version's card
     POST /v1/models/{name}/validate       check a row (JSON object) against the latest card
@@ -20,7 +20,7 @@ import asyncio
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from course.schema import FieldProblem, RowValidationError
 from serving.jsontext import parse_json
@@ -64,9 +64,16 @@ def _summary(versions: list[ServedModel]) -> dict[str, Any]:
 def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) -> None:
     """Add the endpoints above to ``app``, serving ``registry`` and ``results``."""
 
-    @app.get("/v1/models")
-    async def list_models() -> dict[str, Any]:
-        return {"models": [_summary(registry.versions(name)) for name in registry.names()]}
+    @app.get("/v1/models", response_model=None)
+    async def list_models(request: Request) -> dict[str, Any] | Response:
+        # The page polls this to show models exported while the server runs: an unchanged
+        # list costs a 304 with no body (the browser's cache revalidates with If-None-Match).
+        etag = registry.etag
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        models = [_summary(registry.versions(name)) for name in registry.names()]
+        return JSONResponse({"models": models}, headers=headers)
 
     @app.get("/v1/models/{name}", response_model=None)
     async def model_versions(name: str) -> dict[str, Any] | JSONResponse:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,6 +116,14 @@ class ModelRegistry:
         self._seen: dict[Path, Signature] = {}  # the state each folder had on the last scan
         self._refused: dict[Path, Signature] = {}  # refused in that state: not tried again
         self._skipped: set[Path] = set()  # invalid names already logged
+        self._changes = 0
+        self._instance = secrets.token_hex(4)
+
+    @property
+    def etag(self) -> str:
+        """Changes whenever a version is added or removed (and with every new registry): what
+        ``GET /v1/models`` answers as its ETag, so a page polling it gets 304 until then."""
+        return f'"{self._instance}-{self._changes}"'
 
     @classmethod
     def open(
@@ -148,6 +157,7 @@ class ModelRegistry:
                 raise RegistryError(self.models_dir, refused)
             self._seen.update(folders)
             self._models = loaded
+            self._changes += bool(added)
             return added
 
     def rescan(self, *, settle: bool = True) -> Rescan:
@@ -188,6 +198,7 @@ class ModelRegistry:
             self._seen = folders
             self._refused = {p: s for p, s in self._refused.items() if p in folders}
             self._models = {name: versions for name, versions in loaded.items() if versions}
+            self._changes += bool(added or removed)
             for served in added:
                 logger.info(
                     "serving model %s version %s from %s", served.name, served.version, served.path

@@ -189,14 +189,21 @@ def test_a_model_exported_after_start_is_listed_by_a_running_server(models_dir, 
     registry = ModelRegistry.open(models_dir, rescan_seconds=0.1)
     config = ServerConfig(store_url="memory://", open_access=True, data_dir=tmp_path / "data")
     with BackgroundServer(config, models=registry) as server, httpx.Client() as client:
-        listed = client.get(f"{server.url}/v1/models").json()["models"]
-        assert "diabetes-new" not in [model["name"] for model in listed]
+        before = client.get(f"{server.url}/v1/models")
+        assert "diabetes-new" not in [model["name"] for model in before.json()["models"]]
+        etag = {"if-none-match": before.headers["etag"]}
+        unchanged = client.get(f"{server.url}/v1/models", headers=etag)
+        assert unchanged.status_code == 304 and unchanged.content == b""  # what a poll costs
         exported = time.monotonic()
         export_diabetes(models_dir)
         while True:
-            listed = client.get(f"{server.url}/v1/models").json()["models"]
-            if "diabetes-new" in [model["name"] for model in listed]:
+            response = client.get(f"{server.url}/v1/models", headers=etag)
+            if response.status_code == 200:
+                listed = [model["name"] for model in response.json()["models"]]
+                assert "diabetes-new" in listed
+                assert response.headers["etag"] != before.headers["etag"]
                 break
+            assert response.status_code == 304
             assert time.monotonic() - exported < 5, "the new model was not listed within 5 s"
             time.sleep(0.05)
         card = client.get(f"{server.url}/v1/models/diabetes-new/1").json()
