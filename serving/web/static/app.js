@@ -17,7 +17,15 @@
 
 import { showModelCard } from "./card.js";
 import { PredictionForm } from "./form.js";
-import { CommandError, ConnectionState, SessionConnection, randomHex } from "./session.js";
+import {
+  CommandError,
+  ConnectionState,
+  SessionConnection,
+  browserName,
+  deviceId,
+  randomHex,
+  readableDevice,
+} from "./session.js";
 import { SteeringControls } from "./steering.js";
 import { Transcript } from "./transcript.js";
 import { HistoryView, RunsView, showConnection } from "./view.js";
@@ -29,14 +37,31 @@ const DEFAULT_MODEL = "penguin-classifier";
 
 // --- who we are, which session, which tokens ---------------------------------------------
 
-/** This tab's device name: kept for the tab's life (reloads included), new in a new tab. */
+/** The name others see for this device: the user's own (kept in this browser), or "Chrome on
+ * Android" from the user agent. */
+function readableName() {
+  return localStorage.getItem("device-name") || browserName(navigator.userAgent);
+}
+
+/** This tab's device name: the readable name, and a tag kept for the tab's life (reloads
+ * included), new in a new tab, so that two tabs are two devices. */
 function deviceName() {
-  let name = sessionStorage.getItem("device");
-  if (!name) {
-    name = `web-${randomHex(3)}`;
-    sessionStorage.setItem("device", name);
+  let tag = sessionStorage.getItem("device-tag");
+  if (!tag) {
+    tag = randomHex(3);
+    sessionStorage.setItem("device-tag", tag);
   }
-  return name;
+  return deviceId(readableName(), tag);
+}
+
+/** Opened without a link on another device: this page cannot start a session by itself. */
+class NeedsLink extends Error {
+  constructor() {
+    super(
+      "This device needs a link to join: open the page on the computer that runs the " +
+        "server, and scan the QR code in its card 'This session, elsewhere'.",
+    );
+  }
 }
 
 const saved = {
@@ -70,6 +95,7 @@ async function createSession() {
   let token = localStorage.getItem("create-token"); // from a /#create=<token> link
   if (!token) {
     const response = await fetch("/web/token", { method: "POST" });
+    if (response.status === 403) throw new NeedsLink(); // not this computer: see showJoinPage
     if (!response.ok) throw new Error(await errorOf(response));
     token = (await response.json()).create; // null on an open server: no token needed
   }
@@ -154,11 +180,16 @@ async function main() {
     models = await loadModels();
     session = await chooseSession();
   } catch (error) {
+    if (error instanceof NeedsLink) {
+      showJoinPage();
+      return;
+    }
     showBanner(`The page cannot start: ${error.message}`);
     showConnection($("connection"), ConnectionState.CLOSED, null);
     return;
   }
   history.replaceState(null, "", `#session=${session.id}`);
+  $("page").hidden = false;
 
   const tokens = saved.tokens(session.id);
   const scope = SCOPES.find((name) => tokens[name]) ?? "control"; // no token: an open server
@@ -195,11 +226,14 @@ async function main() {
     $("stop").disabled = !can.control || active.length === 0;
     $("no-answers").hidden = transcript.runs.size > 0;
     steering?.show(active.filter((run) => run.agent === PREDICT_AGENT).at(-1));
-    const here = [...transcript.present].map((device) => (device === me ? "this tab" : device));
+    const here = [...transcript.present].map((device) =>
+      device === me ? "this tab" : readableDevice(device),
+    );
     $("present").textContent = here.join(", ") || "nobody";
   }
 
-  showLinks(session.id, tokens, can);
+  await showLinks(session.id, tokens, can);
+  showDeviceName();
   $("new-session").addEventListener("click", startNewSession);
   $("watch-only").hidden = can.ask;
   $("prediction-form").hidden = !can.ask;
@@ -233,8 +267,10 @@ async function main() {
     const button = $("predict");
     button.disabled = true;
     try {
-      if (form) await predict(connection, form, model, steering?.preferences ?? {});
-      else await connection.send({ text: $("message").value });
+      const sent = form
+        ? await predict(connection, form, model, steering?.preferences ?? {})
+        : await connection.send({ text: $("message").value });
+      if (sent) revealAnswer(sent.run);
     } catch (error) {
       $("form-message").textContent = error.message;
     } finally {
@@ -282,7 +318,7 @@ async function predict(connection, form, model, params) {
   form.show([], body.warnings);
   // Over the WebSocket: if the connection drops now, it is sent again once it is back,
   // with the same id, and the server does it once.
-  await connection.send({ model: model.name, row }, { agent: PREDICT_AGENT, params });
+  return await connection.send({ model: model.name, row }, { agent: PREDICT_AGENT, params });
 }
 
 function messageField() {
@@ -299,17 +335,98 @@ function messageField() {
   return wrapper;
 }
 
+/**
+ * The answer to a question just asked, scrolled into view once the page shows it: on a phone
+ * the answers are below the form, out of sight, and Predict would seem to do nothing.
+ */
+function revealAnswer(runId) {
+  const deadline = Date.now() + 10_000;
+  const look = () => {
+    const answer = document.querySelector(`[data-run="${CSS.escape(runId)}"]`);
+    if (answer === null) {
+      if (Date.now() < deadline) requestAnimationFrame(look);
+      return;
+    }
+    const { top, bottom } = answer.getBoundingClientRect();
+    if (top < 0 || bottom > window.innerHeight) {
+      const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
+      answer.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+    }
+  };
+  look();
+}
+
+/** The plain address on another device: say how to join, instead of a half-loaded page. */
+function showJoinPage() {
+  $("join").hidden = false;
+  $("page").hidden = true;
+  $("connection").hidden = true;
+  document.title = "Join a session · ML course kit";
+}
+
+/** The name others see for this device, which the user may change (kept in this browser). */
+function showDeviceName() {
+  const input = $("device-name");
+  input.value = readableName();
+  input.placeholder = browserName(navigator.userAgent);
+  input.addEventListener("change", () => {
+    const name = input.value.trim();
+    if (name && name !== browserName(navigator.userAgent)) {
+      localStorage.setItem("device-name", name);
+    } else {
+      localStorage.removeItem("device-name");
+    }
+    location.reload(); // the name travels in the connection's address: connect again
+  });
+}
+
+/**
+ * The share link as a QR code, so a phone's camera opens this session. The server draws it
+ * (POST /web/qr: the link, with its tokens, goes in the body, never in a URL), the page parses
+ * the SVG (no innerHTML). Shown when the link names an address other devices can reach: the
+ * server's --lan address when this page is on 127.0.0.1.
+ */
+async function showQrCode(link) {
+  const response = await fetch("/web/qr", { method: "POST", body: link });
+  if (!response.ok) return;
+  const svg = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+  const code = document.importNode(svg.documentElement, true);
+  code.setAttribute("role", "img");
+  code.setAttribute("aria-label", "QR code of the link to this session");
+  $("qr-code").replaceChildren(code);
+  $("qr-code").dataset.link = link;
+  $("share-qr").hidden = false;
+}
+
+/** Where other devices reach this server: the --lan address, or this page's own. */
+async function sharedOrigin() {
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(location.hostname);
+  if (!loopback) return location.origin;
+  try {
+    const response = await fetch("/web/lan");
+    return (await response.json()).origin ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The links that open this session elsewhere: read-only, and (for controllers) control. */
-function showLinks(sessionId, tokens, can) {
-  const base = `${location.origin}/#session=${sessionId}`;
+async function showLinks(sessionId, tokens, can) {
+  const origin = await sharedOrigin();
+  const base = `${origin ?? location.origin}/#session=${sessionId}`;
   $("watch-link").value = tokens.read ? `${base}&read=${tokens.read}` : base;
   $("control-link").value = tokens.control
     ? `${base}&read=${tokens.read}&control=${tokens.control}`
     : base;
   $("control-sharing").hidden = !can.control;
-  $("loopback-note").hidden = !["127.0.0.1", "localhost", "[::1]"].includes(location.hostname);
+  $("loopback-note").hidden = origin !== null;
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.addEventListener("click", () => copy($(button.dataset.copy), button));
+  }
+  if (origin !== null) {
+    // The terminal's QR code under make serve LAN=1 is the control link: the same here.
+    const link = can.control ? $("control-link").value : $("watch-link").value;
+    showQrCode(link).catch(() => {}); // a page without its QR code still works
   }
 }
 

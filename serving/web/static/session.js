@@ -283,3 +283,49 @@ export class SessionConnection {
     this.onStateChange(state, detail);
   }
 }
+
+// --- device names --------------------------------------------------------------------------
+// A device name travels in every event it causes, and the server accepts 1 to 64 letters,
+// digits or . _ : @ - (docs/PROTOCOL.md). A readable name such as "Chrome on Android" is
+// written "Chrome_on_Android@9191f6": the tag after @ keeps two tabs of one browser apart, and
+// every page shows the part before it, with spaces.
+
+/** "Chrome on Android", "Firefox on Linux"... from a user agent string. */
+export function browserName(userAgent) {
+  const browsers = [
+    [/Edg(A|iOS)?\//, "Edge"],
+    [/OPR\/|Opera/, "Opera"],
+    [/SamsungBrowser\//, "Samsung Internet"],
+    [/Firefox\/|FxiOS\//, "Firefox"],
+    [/Chrome\/|CriOS\//, "Chrome"],
+    [/Safari\//, "Safari"],
+  ];
+  const systems = [
+    [/Android/, "Android"],
+    [/iPhone/, "iPhone"],
+    [/iPad/, "iPad"],
+    [/CrOS/, "ChromeOS"],
+    [/Windows/, "Windows"],
+    [/Macintosh|Mac OS X/, "macOS"],
+    [/Linux/, "Linux"],
+  ];
+  const browser = browsers.find(([pattern]) => pattern.test(userAgent))?.[1] ?? "A browser";
+  const system = systems.find(([pattern]) => pattern.test(userAgent))?.[1];
+  return system ? `${browser} on ${system}` : browser;
+}
+
+/** The device name sent to the server for a readable `name` and this tab's `tag`. */
+export function deviceId(name, tag) {
+  const slug = name
+    .replace(/[^A-Za-z0-9 .-]/g, "")
+    .trim()
+    .replace(/\s+/g, "_")
+    .slice(0, 50);
+  return `${slug || "device"}@${tag}`;
+}
+
+/** What a page shows for a device name: "Chrome on Android" for "Chrome_on_Android@9191f6". */
+export function readableDevice(device) {
+  const named = /^(.+)@[0-9a-f]{6}$/.exec(device);
+  return named ? named[1].replaceAll("_", " ") : device;
+}

@@ -5,7 +5,7 @@
 // explanation grows one <span> per token, each marked with its event's offset, so anyone (or
 // a test) can check that no token is missing or shown twice.
 
-import { ConnectionState, SessionClosed } from "./session.js";
+import { ConnectionState, SessionClosed, readableDevice } from "./session.js";
 import { RunStatus } from "./transcript.js";
 
 const CONNECTION_TEXT = {
@@ -52,7 +52,7 @@ export class RunsView {
 
   who(device) {
     if (!device) return "someone";
-    return device === this.me ? "this tab" : device;
+    return device === this.me ? "this tab" : readableDevice(device);
   }
 
   /** Redraw what `change` (from Transcript.apply) touched. */
