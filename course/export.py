@@ -45,6 +45,7 @@ from course.schema import FeatureSpec, infer_features
 __all__ = [
     "Artifact",
     "ArtifactError",
+    "KerasNotInstalled",
     "export_model",
     "list_artifacts",
     "load_model",
@@ -67,6 +68,26 @@ _TRUSTED_BUILTINS = frozenset({"builtins.complex", "builtins.range", "builtins.s
 
 class ArtifactError(Exception):
     """An artifact folder is missing, incomplete, tampered with or unsafe to load."""
+
+
+class KerasNotInstalled(ImportError):
+    """A Keras artifact, intact, on an install without TensorFlow (the kit's ``tf`` extra).
+
+    Not an ArtifactError: the artifact is fine and re-exporting it would not help. ``make
+    serve`` leaves TensorFlow out (1.4 GB with its dependencies, of the 2.4 GB a full install
+    takes), so this is what a learner who exports a Keras network meets first: the message
+    says how to add it.
+    """
+
+    def __init__(self, model_path: Path) -> None:
+        super().__init__(
+            f"{model_path} is a Keras network: reading it needs TensorFlow, which is not "
+            f"installed here. Add it with: {TF_INSTALL}; then restart the server (or kernel)"
+        )
+
+
+TF_INSTALL = "pip install -e '.[tf]' (or make serve EXTRAS=tf)"
+"""How to add TensorFlow to the kit's venv, for the messages that need it."""
 
 
 class Artifact(NamedTuple):
@@ -279,11 +300,14 @@ def load_model(path: str | os.PathLike[str]) -> Any:
             f"{model_path} does not match the sha256 checksum in its card: the artifact was "
             "changed after export (tampered or corrupted); do not load it, re-export the model"
         )
-    with _reading(model_path):
-        if card.model_file == KERAS_FILE:
+    if card.model_file == KERAS_FILE:
+        try:
             import keras  # imported here: TensorFlow takes seconds to load, skops models skip it
-
+        except ImportError as error:
+            raise KerasNotInstalled(model_path) from error
+        with _reading(model_path):
             return keras.models.load_model(model_path, safe_mode=True)
+    with _reading(model_path):
         untrusted = skops.io.get_untrusted_types(file=model_path)
         _refuse_unsafe_types(untrusted, str(model_path))
         return skops.io.load(model_path, trusted=untrusted)

@@ -292,6 +292,7 @@ def _load_models(models_dir: Path) -> ModelRegistry | None:
         )
         return None
     from serving.models import ModelRegistry, RegistryError
+    from serving.models.served import tensorflow_note
 
     try:
         registry = ModelRegistry.open(models_dir)
@@ -299,6 +300,9 @@ def _load_models(models_dir: Path) -> ModelRegistry | None:
         raise ValueError(str(error)) from None
     served = ", ".join(f"{model.name} (version {model.version})" for model in registry)
     print(f"Models from {models_dir}: {served}", file=sys.stderr)
+    note = tensorflow_note(registry)
+    if note is not None:
+        print(f"Note: {note}.", file=sys.stderr)
     return registry
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "ModelNotFound",
     "ResultNotFound",
     "RowTooLarge",
+    "TensorFlowMissing",
     "UploadTooLarge",
 ]
 
@@ -40,6 +41,14 @@ class ModelNotFound(ModelError, LookupError):
 
     code = "MODEL_NOT_FOUND"
     status = 404
+
+
+class TensorFlowMissing(ModelError):
+    """A Keras model asked for on a server installed without TensorFlow (503): the message says
+    how to add it (``make serve`` leaves it out). A prediction run fails with this ``kind``."""
+
+    code = "TENSORFLOW_MISSING"
+    status = 503
 
 
 class ResultNotFound(ModelError):

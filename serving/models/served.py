@@ -13,6 +13,7 @@ which checks the checksum and the allowed types: loading never runs code from th
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import threading
@@ -28,7 +29,15 @@ from sklearn.pipeline import Pipeline
 
 from course.card import ModelCard
 from course.evaluate import ProblemKind
-from course.export import CARD_FILE, KERAS_FILE, ArtifactError, load_model, read_card
+from course.export import (
+    CARD_FILE,
+    KERAS_FILE,
+    TF_INSTALL,
+    ArtifactError,
+    KerasNotInstalled,
+    load_model,
+    read_card,
+)
 from course.schema import FieldProblem, to_frame, validate_row
 from serving.models.compiled import (
     CompiledModel,
@@ -36,8 +45,9 @@ from serving.models.compiled import (
     first_disagreement,
     profile_rows,
 )
+from serving.models.errors import TensorFlowMissing
 
-__all__ = ["Predictions", "ServedModel", "plain"]
+__all__ = ["Predictions", "ServedModel", "plain", "tensorflow_note"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +118,10 @@ class ServedModel:
         if self._model is None:
             with self._loading:
                 if self._model is None:
-                    self._model = load_model(self.path)
+                    try:
+                        self._model = load_model(self.path)
+                    except KerasNotInstalled as error:
+                        raise TensorFlowMissing(str(error)) from None
         return self._model
 
     @property
@@ -198,8 +211,9 @@ class ServedModel:
         return Predictions(labels, probabilities, classes)
 
     def _predict_keras(self, frame: pd.DataFrame) -> Predictions:
+        model = self.model  # first: without TensorFlow, that is the problem to report
         inputs = frame.to_numpy(dtype="float32", na_value=np.nan)
-        output = np.asarray(self.model(inputs, training=False))
+        output = np.asarray(model(inputs, training=False))
         if self.kind is not ProblemKind.CLASSIFICATION:
             return Predictions(output.ravel(), None, None)
         if output.shape[1] == 1:  # one sigmoid unit: the probability of class 1
@@ -207,6 +221,23 @@ class ServedModel:
         classes = self.card.classes or tuple(range(output.shape[1]))
         labels = np.asarray(classes, dtype=object)[output.argmax(axis=1)]
         return Predictions(labels, output.astype(float), classes)
+
+
+def tensorflow_note(models: Iterable[ServedModel]) -> str | None:
+    """The start-up line naming the Keras models this install cannot run, or None.
+
+    ``make serve`` installs no TensorFlow (1.4 GB with its dependencies): such a model is still
+    listed and its page still shows, and a prediction fails with TensorFlowMissing, so the note
+    says so once, where the person who can fix it is looking.
+    """
+    keras_models = sorted({served.name for served in models if served.is_keras})
+    if not keras_models or importlib.util.find_spec("keras") is not None:
+        return None
+    return (
+        f"{', '.join(keras_models)}: Keras, and TensorFlow is not installed, so "
+        f"{'its' if len(keras_models) == 1 else 'their'} predictions fail until you add it "
+        f"with {TF_INSTALL} and restart"
+    )
 
 
 def _check_checksum(folder: Path, card: ModelCard) -> None:
