@@ -15,7 +15,7 @@
 //      can only create sessions (POST /web/token, see serving/web/page.py).
 // The address bar then shows /#session=<id>, without tokens.
 
-import { showModelCard } from "./card.js";
+import { describeModel, showModelCard } from "./card.js";
 import { PredictionForm } from "./form.js";
 import {
   CommandError,
@@ -163,12 +163,6 @@ async function agentParams(sessionId, token) {
   return (await response.json()).agents[PREDICT_AGENT]?.params ?? {};
 }
 
-function describe(model) {
-  const accuracy = model.card.metrics?.accuracy;
-  const score = accuracy === undefined ? "" : ` Test accuracy: ${(accuracy * 100).toFixed(1)}%.`;
-  return `${model.name} v${model.latest}: ${model.card.description}${score}`;
-}
-
 // --- the page ----------------------------------------------------------------------------
 
 async function main() {
@@ -196,6 +190,7 @@ async function main() {
   const can = { ask: scope !== "read", control: scope === "control" };
   const transcript = new Transcript();
   const runs = new RunsView($("runs"), me);
+  runs.cardOf = (name) => models.find((m) => m.name === name)?.card; // labels, units, metrics
   const historyView = new HistoryView($("history-rows"), me);
   let steering = null;
 
@@ -244,7 +239,7 @@ async function main() {
   let model = null;
   function chooseModel(name) {
     model = models.find((candidate) => candidate.name === name);
-    $("model-summary").textContent = describe(model);
+    $("model-summary").textContent = describeModel(model);
     showModelCard($("model-card"), model.card);
     form = new PredictionForm($("fields"), $("form-message"), model.card);
   }

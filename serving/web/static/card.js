@@ -77,3 +77,71 @@ export function showModelCard(container, card) {
   container.replaceChildren(summary, ...parts);
   container.hidden = parts.length === 0;
 }
+
+// The card's metrics as a learner reads them: classification scores as shares, the others
+// as numbers with three significant figures. Names as course.evaluate writes them.
+const METRIC_NAMES = {
+  accuracy: "accuracy",
+  balanced_accuracy: "balanced accuracy",
+  precision: "precision",
+  recall: "recall",
+  f1: "F1",
+  f1_macro: "F1 (macro)",
+  roc_auc: "ROC AUC",
+  mae: "MAE",
+  rmse: "RMSE",
+  r2: "R²",
+};
+const SHARES = new Set(["accuracy", "balanced_accuracy", "precision", "recall", "f1", "f1_macro"]);
+const HEADLINE = ["accuracy", "f1_macro", "mae", "rmse", "r2", "roc_auc"];
+
+/** 161.04305905320987 -> "161"; 4183.2 -> "4,180"; 0.02051 -> "0.0205": 3 significant figures. */
+export function roundValue(value) {
+  if (!Number.isFinite(value)) return String(value);
+  return Number(value.toPrecision(3)).toLocaleString("en", { maximumFractionDigits: 10 });
+}
+
+/** "bill_length_mm" -> ["bill length", "mm"]: as course/labels.py makes a name readable. */
+const UNIT_SUFFIXES = {
+  mm: "mm", cm: "cm", m: "m", km: "km", g: "g", kg: "kg", s: "s", ms: "ms", pct: "%", percent: "%",
+  c: "°C", usd: "USD", eur: "EUR",
+};
+export function readable(name) {
+  const words = String(name).split(/[_\s]+/).filter(Boolean);
+  const last = words.length > 1 ? words[words.length - 1].toLowerCase() : "";
+  const unit = UNIT_SUFFIXES[last] ?? "";
+  if (unit) words.pop();
+  return [words.join(" ") || String(name), unit];
+}
+
+/** A feature's (or the target's) label with its unit, from the card: "bill length (mm)". */
+export function titleOf(item) {
+  if (!item || item.name == null) return "";
+  const [label, unit] = readable(item.name);
+  const shownUnit = item.unit ?? unit;
+  const text = item.label || label;
+  return shownUnit ? `${text} (${shownUnit})` : text;
+}
+
+/** The card's test metrics in words: "accuracy 97.1%", "MAE 42.8 · RMSE 53.9 · R² 0.45". */
+export function metricsText(metrics) {
+  const names = HEADLINE.filter((name) => typeof metrics?.[name] === "number");
+  return names
+    .map((name) => {
+      const value = metrics[name];
+      const shown = SHARES.has(name) ? share(value) : roundValue(value);
+      return `${METRIC_NAMES[name]} ${shown}`;
+    })
+    .join(" · ");
+}
+
+/** One line about the model: name, version, description, what it predicts, its test scores. */
+export function describeModel(model) {
+  const { card } = model;
+  const parts = [`${model.name} v${model.latest}: ${card.description}`.trim()];
+  const target = titleOf(card.target);
+  if (target) parts.push(`Predicts: ${target}.`);
+  const scores = metricsText(card.metrics);
+  if (scores) parts.push(`On the test rows: ${scores}.`);
+  return parts.join(" ");
+}

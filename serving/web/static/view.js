@@ -7,6 +7,7 @@
 
 import { ConnectionState, SessionClosed, readableDevice } from "./session.js";
 import { RunStatus } from "./transcript.js";
+import { metricsText, roundValue, titleOf } from "./card.js";
 
 const CONNECTION_TEXT = {
   [ConnectionState.CONNECTING]: "Connecting…",
@@ -36,6 +37,13 @@ function timeOf(ts) {
   return ts ? new Date(ts * 1000).toLocaleTimeString() : "";
 }
 
+/** A value as a person reads it: yes/no for booleans, "unknown" for a missing value. */
+function shown(value) {
+  if (value === null || value === undefined) return "unknown";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return String(value);
+}
+
 function percent(probability) {
   const value = probability * 100;
   return value > 99.9 ? ">99.9%" : value < 0.1 ? "<0.1%" : `${value.toFixed(1)}%`;
@@ -48,6 +56,7 @@ export class RunsView {
     this.list = list;
     this.me = me;
     this.items = new Map(); // run id -> the run's elements
+    this.cardOf = () => undefined; // model name -> its card, for labels, units and metrics
   }
 
   who(device) {
@@ -119,8 +128,9 @@ export class RunsView {
     item.time.textContent = timeOf(run.sentAt);
     const data = run.request ?? {};
     if (data.row && typeof data.row === "object") {
+      const features = new Map((this.cardOf(data.model)?.features ?? []).map((f) => [f.name, f]));
       item.request.textContent = Object.entries(data.row)
-        .map(([name, value]) => `${name.replaceAll("_", " ")}: ${value ?? "unknown"}`)
+        .map(([name, value]) => `${titleOf(features.get(name) ?? { name })}: ${shown(value)}`)
         .join(" · ");
     } else if (typeof data.text === "string") {
       item.request.textContent = data.text;
@@ -133,18 +143,30 @@ export class RunsView {
     const data = run.prediction;
     if (!data) return;
     item.prediction.replaceChildren();
+    const card = this.cardOf(data.model);
     if ("prediction" in data) {
       const answer = element("p", "answer");
-      answer.append("Prediction: ", element("strong", "", String(data.prediction)));
+      const target = titleOf(card?.target);
+      const regression = typeof data.prediction === "number" && !Array.isArray(data.classes);
+      const value = regression ? roundValue(data.prediction) : shown(data.prediction);
+      answer.append(target ? `Prediction: ${target}: ` : "Prediction: ", element("strong", "", value));
+      const mae = card?.metrics?.mae;
+      if (regression && typeof mae === "number") {
+        // The answer with its error: a learner reads "161 give or take 43", not "161.04305".
+        answer.append(` (typically off by about ${roundValue(mae)}: the test MAE)`);
+      }
       if (data.model) answer.append(` (${data.model} v${data.version})`);
       item.prediction.append(answer);
+      if (regression && card?.metrics) {
+        item.prediction.append(element("p", "metrics", `On the test rows: ${metricsText(card.metrics)}.`));
+      }
     }
     if (Array.isArray(data.classes) && Array.isArray(data.probabilities)) {
       const bars = element("ul", "probabilities");
       data.classes.forEach((name, index) => {
         const probability = data.probabilities[index];
         const bar = element("li");
-        const label = element("span", "class-name", String(name));
+        const label = element("span", "class-name", shown(name));
         const meter = document.createElement("meter");
         meter.min = 0;
         meter.max = 1;
@@ -156,8 +178,9 @@ export class RunsView {
       item.prediction.append(bars);
     }
     for (const warning of data.warnings ?? []) {
+      const feature = card?.features?.find((f) => f.name === warning.field) ?? { name: warning.field };
       item.prediction.append(
-        element("p", "warning", `Note: ${warning.field} ${warning.problem}; the model is guessing.`),
+        element("p", "warning", `Note: ${titleOf(feature)}: ${warning.problem}; the model is guessing.`),
       );
     }
   }
