@@ -17,6 +17,7 @@
 
 import { describeModel, showModelCard } from "./card.js";
 import { PredictionForm } from "./form.js";
+import { watchModels } from "./models.js";
 import {
   CommandError,
   ConnectionState,
@@ -51,7 +52,9 @@ function deviceName() {
     tag = randomHex(3);
     sessionStorage.setItem("device-tag", tag);
   }
-  return deviceId(readableName(), tag);
+  const device = deviceId(readableName(), tag);
+  sessionStorage.setItem("device", device); // as the server logs it (tests read it here)
+  return device;
 }
 
 /** Opened without a link on another device: this page cannot start a session by itself. */
@@ -250,6 +253,18 @@ async function main() {
     select.addEventListener("change", () => chooseModel(select.value));
     $("model-choice").hidden = models.length < 2;
     chooseModel(select.value);
+    // Models exported while the server runs join the list; the chosen one is kept (its form
+    // is rebuilt only if it got a new version).
+    watchModels(models, (fresh) => {
+      const chosen = select.value;
+      const was = model?.latest;
+      models = fresh;
+      select.replaceChildren(...models.map((m) => new Option(m.name, m.name)));
+      select.value = models.some((m) => m.name === chosen) ? chosen : models[0].name;
+      $("model-choice").hidden = models.length < 2;
+      const now = models.find((m) => m.name === select.value);
+      if (select.value !== chosen || now.latest !== was) chooseModel(select.value);
+    });
   } else {
     $("model-summary").textContent =
       "This server serves no model. Start it with 'make serve' (it trains the course's " +
