@@ -97,11 +97,10 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
         # The link travels in the body, never in a URL: its tokens must not reach any log.
         from serving.lan import qr_svg
 
-        link = (await request.body())[: MAX_QR_BYTES + 1]
-        if not link or len(link) > MAX_QR_BYTES:
-            refused = LinkTooLong(
-                f"send the link to draw as the request body: 1 to {MAX_QR_BYTES} bytes"
-            )
+        link = await request.body()
+        if not link.strip() or len(link) > MAX_QR_BYTES:
+            kind = NoLink if not link.strip() else LinkTooLong
+            refused = kind(f"send the link to draw as the request body, 1 to {MAX_QR_BYTES} bytes")
             return JSONResponse(refused.body(), status_code=refused.status)
         svg = qr_svg(link.decode("utf-8", "replace"))
         return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-store"})
@@ -113,10 +112,17 @@ MAX_QR_BYTES = 2048
 """Longer than any share link (about 330 bytes), shorter than a QR code's capacity (2,953)."""
 
 
-class LinkTooLong(ServingError):
-    """``POST /web/qr`` without a link, or with more than a QR code of a link should hold."""
+class NoLink(ServingError):
+    """``POST /web/qr`` with an empty body (400)."""
 
-    code = "LINK_TOO_LONG"
+    code = "BAD_REQUEST"
+    status = 400
+
+
+class LinkTooLong(ServingError):
+    """``POST /web/qr`` with more than a QR code of a link should hold (413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
     status = 413
 
 

@@ -147,3 +147,15 @@ def test_lan_without_a_network_says_what_to_do(tmp_path: Path) -> None:
         "is 127.0.0.1. Connect it to the phone's Wi-Fi, or name the address yourself: --lan "
         "ADDRESS (make serve LAN=ADDRESS)"
     ]
+
+
+def test_the_qr_endpoint_refuses_an_empty_or_oversized_link(
+    lan_server: tuple[subprocess.Popen[str], list[str], Path],
+) -> None:
+    _, printed, _ = lan_server
+    page = next(line for line in printed if line.startswith("The page: ")).split()[2]
+    empty = httpx.post(f"{page}web/qr", content=b"")
+    assert (empty.status_code, empty.json()["error"]["code"]) == (400, "BAD_REQUEST")
+    huge = httpx.post(f"{page}web/qr", content=b"x" * 2049)
+    assert (huge.status_code, huge.json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    assert "1 to 2048 bytes" in huge.json()["error"]["message"]

@@ -8,6 +8,7 @@ page's answer is always compared with the session log on the server.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -75,6 +76,11 @@ def ask(page: Any, length: str = "long") -> str:
     page.click("#predict")
     page.wait_for_selector(".run", timeout=WAIT_MS)
     return page.get_attribute(".run", "data-run")
+
+
+def shown_name(device: str) -> str:
+    """How the page shows a device: "Chrome on Linux" for Chrome_on_Linux@1a2b3c (session.js)."""
+    return re.sub(r"@[0-9a-f]{6}$", "", device).replace("_", " ")
 
 
 def wait_for_tokens(page: Any, run: str, count: int) -> None:
@@ -237,7 +243,7 @@ def test_stop_in_one_tab_stops_the_answer_in_another(
 
     wait_for_status(asker, run, "cancelled")
     ending = asker.inner_text(f'[data-run="{run}"] .ending')
-    assert ending == f"Stopped by {stopper_device}."
+    assert ending == f"Stopped by {shown_name(stopper_device)}."
     assert asker.is_disabled("#stop")
     events = session_log(server_url, asker)
     (cancelled,) = [e for e in events if e["type"] == "run.cancelled" and e["run"] == run]
@@ -264,7 +270,7 @@ def test_steer_from_another_tab_applies_to_the_answer_being_written(
 
     # The asking tab follows the log: its control shows the new value while the run goes on.
     asker.wait_for_selector('input[name="steer-audience"][value="expert"]:checked', timeout=WAIT_MS)
-    steered = f"{steerer_device} steered: audience expert"
+    steered = f"{shown_name(steerer_device)} steered: audience expert"
     asker.wait_for_selector(f'[data-run="{run}"] .controls-log li:has-text("{steered}")')
     wait_for_status(asker, run, "completed")
     events = session_log(server_url, asker)
