@@ -12,10 +12,11 @@ own address. No packet leaves, no DNS is asked, and it works offline on a home n
 computer with several networks (Wi-Fi and a VPN) may pick the wrong one: ``--lan ADDRESS``
 names it.
 
-The QR codes come from segno (pure Python, no dependencies: 0.3 MB installed). A share link
-with its three tokens is about 280 characters: version 10 at the lowest error correction,
-57 modules, 61 terminal columns with its border (two rows per line, in half blocks), so it fits
-an 80-column terminal. The SVG for the page is about 14 kB, made in about 15 ms.
+The QR codes come from segno (pure Python, no dependencies: 0.6 MB installed). A share link
+with its two tokens is 330 to 420 characters (measured: 415 for the page's, whose tokens name
+their subject): version 13 at the lowest error correction, 69 modules, 73 terminal columns and
+37 lines with its border (two rows a line, in half blocks), so it fits an 80x40 terminal. The
+SVG for the page is 7.5 kB, made in 20 ms; the terminal text in 20 ms too.
 """
 
 from __future__ import annotations
