@@ -132,13 +132,15 @@ def predict_untouched(browser: Any, url: str, model: str) -> Any:
     page.select_option("#model-select", model)
     page.wait_for_selector(f'#fields [name="{field_of(page, model)}"]', timeout=WAIT_MS)
     page.click("#predict")
-    page.wait_for_selector(".run .answer", timeout=WAIT_MS)
+    # An answer, or a field error (the bug this guards against): whichever comes first.
+    page.wait_for_selector(".run .answer, #fields .message.error", timeout=WAIT_MS)
     errors_shown = page.eval_on_selector_all(
         "#fields .message.error, #fields [aria-invalid=true]", "nodes => nodes.length"
     )
     assert errors_shown == 0, page.inner_text("#fields")
     assert page.inner_text("#form-message") == ""
     assert errors == []
+    page.wait_for_selector(".run .answer", timeout=WAIT_MS)
     return page
 
 
