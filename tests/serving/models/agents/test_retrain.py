@@ -102,3 +102,18 @@ async def test_through_the_client_progress_survives_a_drop_and_finish_now_comes_
     result = events[-1].data["result"]
     assert result["complete"] is False and result["registered"] == "2"
     assert own_registry.latest(PENGUIN).version == "2"
+
+
+def test_a_folder_refused_elsewhere_does_not_fail_the_retraining(
+    retraining, own_registry, models_dir
+):
+    # A half-copied folder of another model, appeared while the server runs: refused, logged,
+    # and none of this run's business.
+    broken = models_dir / "penguin-knn" / "2"
+    broken.mkdir()
+    (broken / "card.json").write_text((models_dir / "penguin-knn" / "1" / "card.json").read_text())
+    run = retraining.send("retrain", {"model": PENGUIN, "dataset": "penguins", "folds": 2})
+    events = retraining.events(run)
+    assert events[-1]["type"] == "run.completed", events[-1]
+    assert own_registry.latest(PENGUIN).version == events[-1]["data"]["result"]["registered"]
+    assert [served.version for served in own_registry.versions("penguin-knn")] == ["1"]
