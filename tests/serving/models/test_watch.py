@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 import time
 
 import httpx
@@ -208,3 +209,28 @@ def test_a_model_exported_after_start_is_listed_by_a_running_server(models_dir, 
             time.sleep(0.05)
         card = client.get(f"{server.url}/v1/models/diabetes-new/1").json()
         assert card["name"] == "diabetes-new"
+
+
+def test_requests_keep_flowing_while_a_new_model_loads(models_dir, tmp_path, monkeypatch):
+    from serving.models import registry as registry_module
+
+    load = registry_module.ServedModel.load
+    loading = threading.Event()
+
+    def slow_load(path):
+        loading.set()
+        time.sleep(0.6)  # a big model: the checksum and loading take a while
+        return load(path)
+
+    monkeypatch.setattr(registry_module.ServedModel, "load", slow_load)
+    registry = ModelRegistry(models_dir, rescan_seconds=0.1)  # nothing loaded yet
+    config = ServerConfig(store_url="memory://", open_access=True, data_dir=tmp_path / "data")
+    with BackgroundServer(config, models=registry) as server, httpx.Client() as client:
+        assert loading.wait(10)
+        slowest = 0.0
+        while not registry.names():
+            started = time.monotonic()
+            assert client.get(f"{server.url}/v1/models").status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.02)
+        assert slowest < 0.3, f"a request waited {slowest:.2f} s for a model to load"
