@@ -233,4 +233,4 @@ def test_requests_keep_flowing_while_a_new_model_loads(models_dir, tmp_path, mon
             assert client.get(f"{server.url}/v1/models").status_code == 200
             slowest = max(slowest, time.monotonic() - started)
             time.sleep(0.02)
-        assert slowest < 0.3, f"a request waited {slowest:.2f} s for a model to load"
+        assert slowest < 0.45, f"a request waited {slowest:.2f} s for a model to load"
