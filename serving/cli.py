@@ -198,6 +198,13 @@ def serve(argv: Sequence[str]) -> int:
             return 2
         if args.host == "127.0.0.1":  # the default: a LAN address must be reachable
             args.host = "0.0.0.0"
+    from serving.startup import port_problem, quiet_tensorflow, redis_problem, store_in_use
+
+    quiet_tensorflow()  # before any Keras model loads (the user's own settings win)
+    problem = port_problem(args.host, args.port)  # before a default model trains for nothing
+    if problem is not None:
+        print(f"serving: {problem}", file=sys.stderr)
+        return 1
     from serving.app import create_app
     from serving.launch import ListeningServer, ensure_default_model
     from serving.uvicorn_config import uvicorn_config
@@ -225,8 +232,17 @@ def serve(argv: Sequence[str]) -> int:
         app = create_app(config, models=models)
         served = uvicorn_config(app, config)  # with the append lane, if it can run
     except ValueError as error:
+        from serving.streams.sqlite import StoreInUse
+
+        if isinstance(error, StoreInUse):
+            print(f"serving: {store_in_use(error.path)}", file=sys.stderr)
+            return 1
         print(f"serving: {error}", file=sys.stderr)
         return 2
+    problem = redis_problem(args.store) if args.store.startswith(SHARED_STORES) else None
+    if problem is not None:
+        print(f"serving: {problem}", file=sys.stderr)
+        return 1
     url = f"http://{args.host}:{args.port}"
     if args.open:
         print(OPEN_WARNING.format(url=url), file=sys.stderr)
@@ -245,12 +261,8 @@ def serve(argv: Sequence[str]) -> int:
         server.run()
     except KeyboardInterrupt:  # Ctrl-C: uvicorn has shut down cleanly, then re-raised it
         pass
-    except SystemExit:  # uvicorn could not start, and logged why
-        print(
-            f"serving: could not start on {args.host}:{args.port} (if the port is taken, "
-            "choose another with --port)",
-            file=sys.stderr,
-        )
+    except SystemExit:  # uvicorn could not start, and logged why (the checks above passed)
+        print(f"serving: could not start on {args.host}:{args.port} (why: above)", file=sys.stderr)
         return 1
     print("Stopped.", file=sys.stderr)
     return 0

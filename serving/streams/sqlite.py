@@ -107,6 +107,14 @@ class SQLiteCommitError(RuntimeError):
     """SQLite could not commit: nothing of the request was stored (a server-side failure)."""
 
 
+class StoreInUse(ValueError):
+    """Another SQLite store, most likely another server process, holds the file's lock."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class _State(enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
@@ -768,10 +776,11 @@ def _claim(path: Path) -> int | None:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(descriptor)
-        raise ValueError(
+        raise StoreInUse(
             f"{path} is already open in another SQLite store (another server process?); "
             "one process per file is supported: stop the other one, use another file, or "
-            "share streams between processes with the Redis store"
+            "share streams between processes with the Redis store",
+            path,
         ) from None
     return descriptor
 
