@@ -21,13 +21,16 @@ from serving.lane_switch import LANE_ENV
 from serving.sessions.settings import SessionSettings
 from serving.streams.protocol import Limits
 from serving.streams.stores import STORE_URLS
-from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
+from serving.tokens import SECRET_ENV, TokenSigner, check_scopes, load_or_create_secret
 
 if TYPE_CHECKING:
     from serving.models import ModelRegistry
 
 SHARED_STORES = ("redis://", "rediss://", "unix://")
 """Store URLs that several server processes share, each under its own instance name."""
+TOKEN_SCOPES = ("control", "create", "read", "write")
+"""Every scope the server checks: serving.streams.http's READ and WRITE, and
+serving.sessions.commands.Scope (tests/serving/test_cli.py holds them together)."""
 OPEN_WARNING = (
     "WARNING: --open: no token is needed under /v1/stream/; anyone who can reach {url} can "
     "read, write and delete every stream. Use it only for local experiments and tests."
@@ -161,7 +164,9 @@ def _token_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scope",
         default="read",
-        help="comma-separated scopes, e.g. read or read,write (default: %(default)s)",
+        help=f"comma-separated scopes among {', '.join(TOKEN_SCOPES)}: read and write on "
+        "streams and sessions, control (cancel, steer) and create (sessions/*) on sessions; "
+        "e.g. read or read,write (default: %(default)s)",
     )
     parser.add_argument(
         "--stream",
@@ -179,7 +184,11 @@ def _token_parser() -> argparse.ArgumentParser:
 
 def mint_token(argv: Sequence[str]) -> int:
     args = _token_parser().parse_args(argv)
-    scopes = [scope.strip() for scope in args.scope.split(",") if scope.strip()]
+    try:
+        scopes = check_scopes(args.scope.split(","), TOKEN_SCOPES)
+    except ValueError as error:
+        print(f"serving token: {error}", file=sys.stderr)
+        return 2
     signer = TokenSigner(load_or_create_secret(args.data_dir))
     print(signer.mint(args.stream, scopes, ttl_seconds=args.ttl, subject=args.subject))
     return 0

@@ -176,3 +176,25 @@ def test_an_invalid_instance_name_exits_with_a_message(
     assert "invalid instance name 'two words'" in capsys.readouterr().err
     assert main(["--open", "--store", "memory://", "--lease-seconds", "0.5"]) == 2
     assert "lease_seconds must be at least 1" in capsys.readouterr().err
+
+
+def test_the_token_command_refuses_an_unknown_scope_and_lists_the_valid_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--stream", "chat/*", "--data-dir", str(tmp_path)]
+    assert main(["token", "--scope", "reed,write", *flags]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no token with a typo in it
+    assert err == (
+        "serving token: unknown scope 'reed' (did you mean read?): the scopes are control, "
+        "create, read, write (comma-separated, e.g. --scope read,write)\n"
+    )
+    assert not (tmp_path / "secret.key").exists()  # refused before anything was written
+
+
+def test_the_token_scopes_are_the_ones_the_server_checks() -> None:
+    from serving.cli import TOKEN_SCOPES
+    from serving.sessions.commands import Scope
+    from serving.streams.http import READ, WRITE
+
+    assert set(TOKEN_SCOPES) == {READ, WRITE, *Scope}

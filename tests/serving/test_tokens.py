@@ -13,6 +13,7 @@ from serving.tokens import (
     TokenError,
     TokenSigner,
     bearer_token,
+    check_scopes,
     load_or_create_secret,
     resource_matches,
 )
@@ -109,3 +110,16 @@ def test_bearer_token_reads_the_header_then_the_query(
     authorization: str | None, access_token: str | None, expected: str | None
 ) -> None:
     assert bearer_token(authorization, access_token) == expected
+
+
+def test_check_scopes_keeps_known_scopes_in_order_and_names_every_unknown_one() -> None:
+    known = ("read", "write", "control")
+    assert check_scopes([" write", "read", "write", ""], known) == ["write", "read"]
+    with pytest.raises(ValueError) as refused:
+        check_scopes(["raed", "xyz", "read"], known)
+    assert str(refused.value) == (
+        "unknown scopes 'raed' (did you mean read?), 'xyz': the scopes are control, read, "
+        "write (comma-separated, e.g. --scope read,write)"
+    )
+    with pytest.raises(ValueError, match="name at least one scope: control, read, write"):
+        check_scopes([" ", ""], known)
