@@ -121,7 +121,7 @@ def export_model(
     adds the target to the training-data checksum. ``metrics`` are usually
     ``report(model, X_test, y_test).as_dict()``; they are stored as given, never computed here.
     ``version`` defaults to the next whole number after the versions already exported; an
-    existing version is never overwritten.
+    existing version is never overwritten, and a refused export leaves no folder behind.
 
     ``intended_use`` says what the model is for (and for which data), ``limitations`` where it
     stops (plain text, for the people who will rely on it). ``group_metrics`` is how it did on
@@ -167,6 +167,7 @@ def export_model(
     final = model_dir / version
     if final.exists():
         raise FileExistsError(_exists_message(final))
+    made = [folder for folder in (model_dir, *model_dir.parents) if not folder.exists()]
     model_dir.mkdir(parents=True, exist_ok=True)
     # Write everything in a hidden folder, then rename: a crash never leaves half an artifact,
     # and two exports racing for the same version cannot both win.
@@ -204,9 +205,23 @@ def export_model(
             if final.exists():  # another export took this version while we were writing
                 raise FileExistsError(_exists_message(final)) from None
             raise
+    except BaseException:  # refused (unsafe types, a Keras save error...): leave nothing behind
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(made)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders an export created, deepest first, as long as they are empty (another
+    export may have written into one meanwhile: that one stays, and its parents)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _labels(

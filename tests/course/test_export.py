@@ -353,7 +353,21 @@ def test_a_model_holding_untrusted_types_is_refused(exported, tmp_path, make_mod
     # export_model refuses it up front, while the notebook can still fix it.
     with pytest.raises(ArtifactError, match=rf"not safe to load: .*{type_name}"):
         export_model(model, UNSAFE_X, name="shady", models_dir=tmp_path)
-    assert list((tmp_path / "shady").iterdir()) == []
+    assert not (tmp_path / "shady").exists()  # no empty folder left behind
+
+
+def test_a_refused_export_leaves_nothing_behind(penguins, tmp_path):
+    model = with_function(shady_function)
+    fresh = tmp_path / "new" / "models"
+    with pytest.raises(ArtifactError, match="not safe to load"):
+        export_model(model, UNSAFE_X, name="shady", models_dir=fresh)
+    assert list(tmp_path.iterdir()) == []  # neither models/ nor its parent was left
+    # Folders that were there before stay, with what they held.
+    fitted, X_train, _, y_train, _ = penguins
+    kept = export_model(fitted, X_train, y_train, name="shady", models_dir=fresh)
+    with pytest.raises(ArtifactError, match="not safe to load"):
+        export_model(model, UNSAFE_X, name="shady", models_dir=fresh)
+    assert [path.name for path in (fresh / "shady").iterdir()] == [kept.name]
 
 
 def test_a_class_only_reachable_through_numpy_is_refused(exported, tmp_path):
