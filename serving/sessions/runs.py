@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from serving.errors import ServingError
 from serving.sessions.errors import EventTooLarge
 from serving.sessions.events import EventType
 from serving.sessions.session import SessionLog
@@ -167,7 +168,15 @@ class Run:
             )
         error = task.exception()
         if error is not None:
-            logger.warning("run %s: agent %s failed", self.id, self.agent.name, exc_info=error)
+            if is_request_mistake(error):  # the client's to fix: one line
+                logger.warning(
+                    "run %s: agent %s refused the request: %s",
+                    self.id,
+                    self.agent.name,
+                    _describe(error, limit=300, one_line=True),
+                )
+            else:  # a bug: its traceback is what a maintainer needs
+                logger.warning("run %s: agent %s failed", self.id, self.agent.name, exc_info=error)
             return (
                 EventType.RUN_FAILED,
                 None,
@@ -176,8 +185,21 @@ class Run:
         return EventType.RUN_COMPLETED, None, {"result": task.result()}
 
 
-def _describe(error: BaseException, limit: int = 1000) -> str:
+def is_request_mistake(error: BaseException) -> bool:
+    """Whether an agent's exception says the request was wrong, not the server: a ValueError
+    (the agents' convention: serving.sessions.agents, serving.models.agents.requests, and
+    course.schema.RowValidationError for a bad row), or a ServingError the server answers with
+    a 4xx status (an unknown model). Logged as one line, where a bug keeps its traceback: a
+    learner's typo printed 8 to 20 lines of traceback into the server's terminal."""
+    if isinstance(error, ValueError):
+        return True
+    return isinstance(error, ServingError) and error.status < 500
+
+
+def _describe(error: BaseException, limit: int = 1000, *, one_line: bool = False) -> str:
     text = str(error) or type(error).__name__
+    if one_line:
+        text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -198,3 +198,34 @@ def test_the_token_scopes_are_the_ones_the_server_checks() -> None:
     from serving.streams.http import READ, WRITE
 
     assert set(TOKEN_SCOPES) == {READ, WRITE, *Scope}
+
+
+@pytest.mark.slow
+def test_client_mistakes_are_one_line_each_in_the_servers_terminal(tmp_path: Path) -> None:
+    """A bad row, an unknown model and a bad token, sent to a real server: each mistake the
+    server logs is one line, and its terminal shows no traceback."""
+    from course.recipes import PENGUIN_EXAMPLE
+    from serving.client import CommandError, SessionClient
+
+    flags = ("--store", "memory://", "--data-dir", str(tmp_path), "--models", str(tmp_path))
+    with running_server(*flags, "--train-default-model") as (url, process):
+        token = TokenSigner(load_or_create_secret(tmp_path, environ={})).mint(
+            "sessions/*", ["create"]
+        )
+        with SessionClient.create(url, token=token, device="test") as client:
+            bad_row = {**PENGUIN_EXAMPLE, "island": "Atlantis"}
+            for data in (
+                {"model": "penguin-classifier", "row": bad_row},
+                {"model": "no-such-model", "row": PENGUIN_EXAMPLE},
+            ):
+                run = client.send(data, agent="predict").run
+                assert client.wait_for_answer(run, timeout=60).status == "failed"
+        with pytest.raises(CommandError):
+            SessionClient.create(url, token="v1.forged.token")
+        assert httpx.get(f"{url}/v1/models/no-such-model").status_code == 404
+    stderr = process.stderr.read()
+    assert "Traceback" not in stderr
+    refused = [line for line in stderr.splitlines() if "refused the request" in line]
+    assert len(refused) == 2, stderr
+    assert "Atlantis" in refused[0]  # the bad value, whatever the wording
+    assert "'no-such-model'" in refused[1]

@@ -80,6 +80,39 @@ async def test_an_agent_error_ends_the_run_with_failed(memory_store: Store) -> N
     }
 
 
+async def test_a_refused_request_is_logged_as_one_line_and_a_bug_with_its_traceback(
+    memory_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def strict(request: Mapping[str, Any], run: RunContext) -> None:
+        raise ValueError("the row has 2 problems:\n  - a: missing\n  - b: not a number")
+
+    async def buggy(request: Mapping[str, Any], run: RunContext) -> None:
+        raise KeyError("oops")
+
+    for agent in (Agent("strict", strict), Agent("buggy", buggy)):
+        run, _ = await start_run(memory_store, agent)
+        await run.finished()
+    refused, bug = [r for r in caplog.records if r.name == "serving.sessions.runs"]
+    assert refused.getMessage() == (
+        "run r-1: agent strict refused the request: the row has 2 problems: - a: missing - b: "
+        "not a number"
+    )
+    assert refused.exc_info is None
+    assert bug.getMessage() == "run r-1: agent buggy failed" and bug.exc_info is not None
+
+
+def test_request_mistakes_are_value_errors_and_4xx_refusals() -> None:
+    from serving.models.errors import ModelNotFound
+    from serving.sessions.errors import InternalError
+    from serving.sessions.runs import is_request_mistake
+
+    assert is_request_mistake(ValueError("bad row"))
+    assert is_request_mistake(ModelNotFound("no model named 'x'"))
+    assert not is_request_mistake(InternalError("failed"))
+    assert not is_request_mistake(KeyError("oops"))
+    assert not is_request_mistake(RuntimeError("bug"))
+
+
 async def test_a_result_that_is_not_json_fails_the_run_clearly(memory_store: Store) -> None:
     async def odd(request: Mapping[str, Any], run: RunContext) -> object:
         return {"when": object()}
