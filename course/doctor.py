@@ -34,6 +34,10 @@ __all__ = [
 DISTRIBUTION = "ml-course-kit"
 INSTALL = ".venv/bin/python -m pip install -e '.[test,tf]'  (or: make setup)"
 COURSE_PORTS = {8000: "the course server (make serve)", 8888: "JupyterLab (make lab)"}
+KIT_SERVER_TITLE = "ML course kit server"
+"""The title in the kit's server's GET /openapi.json (serving.app): how the doctor tells a
+running ``make serve`` from a stranger on its port (tests/course/test_doctor.py holds the two
+together)."""
 _TENSORFLOW_PROBE = """
 import os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
@@ -182,8 +186,26 @@ def check_tensorflow(timeout: float = 180.0) -> Finding:
     return Finding("tensorflow", Status.OK, f"TensorFlow {version} runs")
 
 
+def is_kit_server(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether the program on ``host:port`` answers as the kit's server: GET /openapi.json (the
+    schema FastAPI serves) with the title KIT_SERVER_TITLE. A program that does not speak HTTP
+    costs ``timeout`` seconds at most."""
+    import json
+    import urllib.request
+
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # this computer
+    try:
+        with no_proxy.open(f"http://{host}:{port}/openapi.json", timeout=timeout) as answer:
+            schema = json.loads(answer.read(4_000_000))
+    except (OSError, ValueError):  # refused, timed out, not HTTP, not JSON
+        return False
+    info = schema.get("info") if isinstance(schema, dict) else None
+    return isinstance(info, dict) and info.get("title") == KIT_SERVER_TITLE
+
+
 def check_ports(ports: Mapping[int, str] = COURSE_PORTS, host: str = "127.0.0.1") -> list[Finding]:
-    """The ports the course's servers listen on are free."""
+    """The ports the course's servers listen on are free, or held by the kit's own server
+    (a ``make serve`` already running is no problem)."""
     findings = []
     for port, user in ports.items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -192,6 +214,10 @@ def check_ports(ports: Mapping[int, str] = COURSE_PORTS, host: str = "127.0.0.1"
             except OSError as error:
                 if error.errno != errno.EADDRINUSE:
                     raise
+                if is_kit_server(host, port):
+                    detail = f"port {port}: the kit's server is already running there (that's fine)"
+                    findings.append(Finding(f"port {port}", Status.OK, detail))
+                    continue
                 findings.append(
                     Finding(
                         f"port {port}",
@@ -199,7 +225,7 @@ def check_ports(ports: Mapping[int, str] = COURSE_PORTS, host: str = "127.0.0.1"
                         f"port {port} on {host}, used by {user}, is taken by another program.",
                         f"find it with `lsof -i :{port}` (macOS/Linux) or "
                         f"`netstat -ano | findstr {port}` (Windows) and stop it, or use another "
-                        "port: `serving --port 8001`, `jupyter lab --port 8889`.",
+                        "port: `make serve PORT=8001`, `jupyter lab --port 8889`.",
                     )
                 )
                 continue

@@ -168,3 +168,51 @@ def test_examine_runs_every_check_in_order_without_tensorflow():
     assert "tensorflow" not in checks
     assert checks.index("port 8000") > checks.index("packages")
     assert sys.version_info >= (3, 11)
+
+
+def test_the_kits_own_server_on_its_port_is_fine(tmp_path):
+    from serving.background import BackgroundServer
+    from serving.config import ServerConfig
+
+    config = ServerConfig(store_url="memory://", open_access=True, data_dir=tmp_path)
+    with BackgroundServer(config) as server:
+        port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+        (finding,) = doctor.check_ports({port: "the course server"})
+    assert finding == Finding(
+        f"port {port}",
+        Status.OK,
+        f"port {port}: the kit's server is already running there (that's fine)",
+    )
+
+
+def test_another_web_server_on_the_port_is_still_a_problem():
+    """Another FastAPI app (its own title in /openapi.json) holds the port."""
+    import http.server
+    import threading
+
+    class OtherApp(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"openapi": "3.1.0", "info": {"title": "Another API", "version": "1"}}'
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), OtherApp) as stranger:
+        threading.Thread(target=stranger.serve_forever, daemon=True).start()
+        port = stranger.server_address[1]
+        (finding,) = doctor.check_ports({port: "the course server"})
+        stranger.shutdown()
+    assert finding.status is Status.PROBLEM and "make serve PORT=8001" in finding.fix
+
+
+def test_the_doctor_knows_the_servers_title(tmp_path):
+    from serving.app import create_app
+    from serving.config import ServerConfig
+
+    app = create_app(ServerConfig(store_url="memory://", open_access=True, data_dir=tmp_path))
+    assert app.title == doctor.KIT_SERVER_TITLE
