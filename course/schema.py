@@ -28,6 +28,8 @@ __all__ = [
     "FieldProblem",
     "RowValidationError",
     "infer_features",
+    "not_whole_problem",
+    "required_problem",
     "to_frame",
     "validate_row",
 ]
@@ -111,6 +113,8 @@ class FieldProblem:
     expected: str
 
     def __str__(self) -> str:
+        if self.problem[:1].isupper():  # a whole sentence that names the field itself
+            return self.problem
         return f"{self.field}: {self.problem}; expected {self.expected}"
 
 
@@ -245,10 +249,7 @@ def _clean_value(feature: FeatureSpec, value: Any) -> Any:
     if value is None:
         if feature.missing_seen:
             return None
-        raise _BadValue(
-            f"{feature.sentence_start} is required: no missing values were seen in training, "
-            "so the model needs one"
-        )
+        raise _BadValue(required_problem(feature))
     if feature.kind is FeatureKind.CATEGORY:
         return _clean_category(feature, value)
     if feature.kind is FeatureKind.BOOLEAN:
@@ -262,9 +263,7 @@ def _clean_value(feature: FeatureSpec, value: Any) -> Any:
     if feature.kind is FeatureKind.INTEGER:
         if isinstance(value, float):
             if not value.is_integer():
-                raise _BadValue(
-                    f"{feature.sentence_start} must be a whole number, like {round(value)}"
-                )
+                raise _BadValue(not_whole_problem(feature, value))
             value = int(value)
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise _BadValue(f"got {value}, which is too large")
@@ -273,6 +272,20 @@ def _clean_value(feature: FeatureSpec, value: Any) -> Any:
         return float(value)
     except OverflowError:
         raise _BadValue(f"got {value}, which is too large") from None
+
+
+def required_problem(feature: FeatureSpec) -> str:
+    """The sentence for a missing value where training had none (rows and tables alike)."""
+    return (
+        f"{feature.sentence_start} is required: no missing values were seen in training, "
+        "so the model needs one"
+    )
+
+
+def not_whole_problem(feature: FeatureSpec, value: float) -> str:
+    """The sentence for a fraction given to a whole-number feature: "Age must be a whole
+    number, like 48"."""
+    return f"{feature.sentence_start} must be a whole number, like {round(value)}"
 
 
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")

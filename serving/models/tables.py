@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from course.schema import FAR_OUTSIDE_STDS, FeatureKind, FeatureSpec
+from course.schema import (
+    FAR_OUTSIDE_STDS,
+    FeatureKind,
+    FeatureSpec,
+    FieldProblem,
+    not_whole_problem,
+    required_problem,
+)
 
 __all__ = ["TableCheck", "TableError", "check_table"]
 
@@ -138,7 +145,7 @@ def _category_codes(categories: Sequence[Any], texts: pd.Series) -> np.ndarray:
 def _append_error(messages: pd.Series, feature: FeatureSpec, values: pd.Series) -> pd.Series:
     expected = feature.expected()
     text = pd.Series(
-        [f"{feature.name}: {_problem(feature, value)}; expected {expected}" for value in values],
+        [str(FieldProblem(feature.name, _problem(feature, value), expected)) for value in values],
         index=values.index,
         dtype=object,
     )
@@ -161,11 +168,11 @@ def _joined(messages: pd.Series, text: pd.Series) -> pd.Series:
 def _problem(feature: FeatureSpec, value: Any) -> str:
     """Why one value does not fit, worded as ``validate_row`` words it."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "null is not allowed: no missing values were seen in training"
+        return required_problem(feature)
     if feature.kind is FeatureKind.CATEGORY:
         return f"unknown category {_shown(value)}, never seen in training"
     if feature.kind is FeatureKind.INTEGER and _is_number(value):
-        return f"got {_shown(value)}, which is not a whole number"
+        return not_whole_problem(feature, float(value))
     if _is_number(value):
         return f"got {_shown(value)}, which is not a finite number"
     return f"got {_shown(value)}"

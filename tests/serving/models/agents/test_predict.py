@@ -41,7 +41,7 @@ def test_a_bad_row_fails_the_run_naming_each_field_and_the_session_goes_on(sessi
     assert failed["type"] == "run.failed" and failed["data"]["kind"] == "RowValidationError"
     message = failed["data"]["error"]
     assert "island: unknown category 'Atlantis', never seen in training" in message
-    assert "body_mass_g: Body mass (g) must be a number, like " in message
+    assert "  - Body mass (g) must be a number, like " in message  # a sentence stands alone
     assert "; got a string ('heavy')" in message
     again = session.send(
         "predict", {"model": "penguin-classifier", "row": recipes.PENGUIN_EXAMPLE}, **FAST
