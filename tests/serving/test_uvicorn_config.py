@@ -32,7 +32,7 @@ def test_a_background_server_is_configured_as_the_command_serves(
     served: list[uvicorn.Config] = []
 
     class Captured:  # ListeningServer, but it only keeps the config the command gives it
-        def __init__(self, config: uvicorn.Config) -> None:
+        def __init__(self, config: uvicorn.Config, on_listening: object = None) -> None:
             served.append(config)
 
         def run(self) -> None:
