@@ -127,8 +127,12 @@ def redis_problem(url: str) -> str | None:
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from serving.streams.redis_link import RedisLink
+    from serving.streams.redis_store import split_store_url
 
-    link = RedisLink.from_url(url)
+    try:
+        link = RedisLink.from_url(split_store_url(url)[1])
+    except ValueError as error:
+        return f"the --store URL {shown_url(url)} is not one the Redis store reads: {error}"
 
     async def ping() -> None:
         try:

@@ -134,6 +134,21 @@ class _Snapshot:
     producers: dict[str, ProducerState | None]
 
 
+def split_store_url(url: str) -> tuple[dict[str, str], str]:
+    """A store URL's own options (prefix, idle_seconds, max_records), and the URL of the
+    connection with the rest: what ``RedisLink.from_url`` reads."""
+    ours: dict[str, str] = {}
+    theirs: list[tuple[str, str]] = []
+    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if name in ("prefix", "idle_seconds", "max_records"):
+            ours[name] = value
+        else:
+            theirs.append((name, value))
+    # Not urlunsplit: it would turn unix:///run/redis.sock into unix:/run/redis.sock.
+    base = url.split("#", 1)[0].split("?", 1)[0]
+    return ours, f"{base}?{urlencode(theirs)}" if theirs else base
+
+
 class RedisStore(Store):
     """Streams in Redis, shared by every process that opens the same Redis and prefix.
 
@@ -174,13 +189,7 @@ class RedisStore(Store):
 
         ``idle_seconds`` and ``max_records`` accept ``none`` to turn that limit off.
         """
-        parts = urlsplit(url)
-        ours, theirs = {}, []
-        for name, value in parse_qsl(parts.query, keep_blank_values=True):
-            if name in ("prefix", "idle_seconds", "max_records"):
-                ours[name] = value
-            else:
-                theirs.append((name, value))
+        ours, link_url = split_store_url(url)
         try:
             retention = Retention(
                 idle_seconds=_limit(ours.get("idle_seconds"), float, DEFAULT_IDLE_SECONDS),
@@ -188,10 +197,8 @@ class RedisStore(Store):
             )
         except ValueError as error:
             raise ValueError(f"store URL {url!r}: {error}") from None
-        # Not urlunsplit: it would turn unix:///run/redis.sock into unix:/run/redis.sock.
-        base = url.split("#", 1)[0].split("?", 1)[0]
         try:
-            link = RedisLink.from_url(f"{base}?{urlencode(theirs)}" if theirs else base)
+            link = RedisLink.from_url(link_url)
         except ValueError as error:
             raise ValueError(f"store URL {url!r}: {error}") from None
         return cls(

@@ -127,6 +127,15 @@ def test_a_redis_refusing_the_password_is_told_apart_and_hides_it(
     assert "hunter2" not in line and "bob:***@" in line
 
 
+def test_the_store_options_of_a_redis_url_pass_and_a_bad_one_is_one_line(
+    redis_server: RedisServer,
+) -> None:
+    assert redis_problem(f"{redis_server.url}?prefix=app-1:&idle_seconds=none") is None
+    line = redis_problem(f"{redis_server.url}?prefx=app-1:") or ""
+    assert line.startswith(f"the --store URL {redis_server.url}?prefx=app-1: is not one")
+    assert "prefx" in line and "\n" not in line
+
+
 def test_shown_url_hides_only_the_password() -> None:
     assert shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert shown_url("redis://:pw@host:6380/1") == "redis://:***@host:6380/1"
