@@ -4,12 +4,8 @@ real server process whose printed QR code is decoded and whose link opens the se
 
 from __future__ import annotations
 
-import queue
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +15,7 @@ import pytest
 
 from serving.lan import PROBE_ADDRESS, NoLanAddress, lan_address, qr_svg, qr_text, share_link
 from tests.serving.qr_decode import decode, text_to_pixels
+from tests.serving.serving_process import serving_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -72,44 +69,23 @@ def test_terminal_and_svg_qr_codes_decode_to_the_link() -> None:
 
 
 @pytest.fixture
-def lan_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str], Path]]:
+def lan_server(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
     """``python -m serving --lan 192.0.2.7 --port 0``: a documentation address, named."""
     log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "serving", "--lan", "192.0.2.7", "--port", "0"]
-    command += ["--models", str(tmp_path / "models"), "--data-dir", str(tmp_path / "data")]
-    command += ["--store", "memory://"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
-    printed: list[str] = []
-    try:
-        deadline = time.monotonic() + 60
-        while not (printed and printed[-1].strip() == "" and any("█" in p for p in printed)):
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "".join(printed) + log.read_text()
-            try:
-                printed.append(lines.get(timeout=0.5))
-            except queue.Empty:
-                if any("█" in p for p in printed):
-                    break
-        yield process, printed, log
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    arguments = ["--lan", "192.0.2.7", "--port", "0", "--models", str(tmp_path / "models")]
+    arguments += ["--data-dir", str(tmp_path / "data"), "--store", "memory://"]
+
+    def qr_printed(printed: list[str]) -> bool:  # the QR code, then its blank margin
+        return any("█" in line for line in printed) and printed[-1].strip() == ""
+
+    with serving_process(arguments, log, ready=qr_printed, timeout=60) as printed:
+        yield printed, log
 
 
 def test_lan_prints_the_address_and_a_qr_code_of_a_session_link(
-    lan_server: tuple[subprocess.Popen[str], list[str], Path],
+    lan_server: tuple[list[str], Path],
 ) -> None:
-    _, printed, log = lan_server
+    printed, log = lan_server
     page = next(line for line in printed if line.startswith("The page: "))
     port = int(urlsplit(page.split()[2]).port or 0)
     assert f"On your network: http://192.0.2.7:{port}/\n" in printed
@@ -150,9 +126,9 @@ def test_lan_without_a_network_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_the_qr_endpoint_refuses_an_empty_or_oversized_link(
-    lan_server: tuple[subprocess.Popen[str], list[str], Path],
+    lan_server: tuple[list[str], Path],
 ) -> None:
-    _, printed, _ = lan_server
+    printed, _ = lan_server
     page = next(line for line in printed if line.startswith("The page: ")).split()[2]
     empty = httpx.post(f"{page}web/qr", content=b"")
     assert (empty.status_code, empty.json()["error"]["code"]) == (400, "BAD_REQUEST")

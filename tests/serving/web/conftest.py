@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import queue
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
+
+from tests.serving.serving_process import page_address, serving_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -23,7 +18,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-START_SECONDS = 120  # the first start trains the model; a loaded CI machine is slow
 
 
 @pytest.fixture(scope="module")
@@ -47,30 +41,8 @@ def browser() -> Iterator[object]:
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m serving --train-default-model`` on a free port, as ``make serve`` runs it."""
     folder = tmp_path_factory.mktemp("served")
-    log = folder / "server.log"  # a file, not a pipe: a full pipe would block the server
-    command = [sys.executable, "-m", "serving", "--train-default-model", "--port", "0"]
-    command += ["--models", str(folder / "models"), "--data-dir", str(folder / "data")]
-    command += ["--store", f"sqlite:///{folder / 'data' / 'streams.db'}"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        line = ""
-        while not line.startswith("The page: "):
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not print its page's address"
-            with suppress(queue.Empty):
-                line = lines.get(timeout=0.5)
-        yield line.split()[2]
-    finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops make serve
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    arguments = ["--train-default-model", "--port", "0", "--models", str(folder / "models")]
+    arguments += ["--data-dir", str(folder / "data")]
+    arguments += ["--store", f"sqlite:///{folder / 'data' / 'streams.db'}"]
+    with serving_process(arguments, folder / "server.log") as printed:
+        yield page_address(printed)

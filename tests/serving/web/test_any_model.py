@@ -11,24 +11,18 @@ with the form untouched must give an answer and no field error: the page used to
 from __future__ import annotations
 
 import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.serving.serving_process import page_address, serving_process
+
 pytestmark = pytest.mark.timeout(180)
 
 WAIT_MS = 30_000  # the first Keras request loads TensorFlow in the server
-START_SECONDS = 120
 
 
 def export_models(models: Path) -> list[str]:
@@ -92,33 +86,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     """A server process on the exported models: (its page's address, the model names)."""
     folder = tmp_path_factory.mktemp("any-model")
     names = export_models(folder / "models")
-    log = folder / "server.log"
-    command = [sys.executable, "-m", "serving", "--port", "0", "--models", str(folder / "models")]
-    command += ["--data-dir", str(folder / "data")]
-    command += ["--store", f"sqlite:///{folder / 'data' / 'streams.db'}"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        line = ""
-        while not line.startswith("The page: "):
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not print its page's address"
-            with suppress(queue.Empty):
-                line = lines.get(timeout=0.5)
-        yield line.split()[2], names
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    arguments = ["--port", "0", "--models", str(folder / "models")]
+    arguments += ["--data-dir", str(folder / "data")]
+    arguments += ["--store", f"sqlite:///{folder / 'data' / 'streams.db'}"]
+    with serving_process(arguments, folder / "server.log") as printed:
+        yield page_address(printed), names
 
 
 def predict_untouched(browser: Any, url: str, model: str) -> Any:

@@ -7,14 +7,8 @@ folder with course.export, as a notebook does. The server rescans its folder eve
 
 from __future__ import annotations
 
-import queue
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -22,10 +16,10 @@ from sklearn.linear_model import LinearRegression
 
 from course import datasets
 from course.export import export_model
+from tests.serving.serving_process import page_address, serving_process
 
 pytestmark = pytest.mark.timeout(180)
 
-START_SECONDS = 120
 APPEAR_MS = 10_000  # server scan (1 s, twice: a folder must settle) + page poll (3 s) + slack
 
 
@@ -34,33 +28,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     """The page's address and the models folder of a running ``python -m serving``."""
     folder = tmp_path_factory.mktemp("live")
     models = folder / "models"
-    log = folder / "server.log"
-    command = [sys.executable, "-m", "serving", "--train-default-model", "--port", "0"]
-    command += ["--models", str(models), "--data-dir", str(folder / "data")]
-    command += ["--store", f"sqlite:///{folder / 'data' / 'streams.db'}"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        line = ""
-        while not line.startswith("The page: "):
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not print its page's address"
-            with suppress(queue.Empty):
-                line = lines.get(timeout=0.5)
-        yield line.split()[2], models
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    arguments = ["--train-default-model", "--port", "0", "--models", str(models)]
+    arguments += ["--data-dir", str(folder / "data")]
+    arguments += ["--store", f"sqlite:///{folder / 'data' / 'streams.db'}"]
+    with serving_process(arguments, folder / "server.log") as printed:
+        yield page_address(printed), models
 
 
 def test_a_model_exported_while_the_server_runs_appears_on_the_page(browser, served):

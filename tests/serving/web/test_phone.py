@@ -8,21 +8,14 @@ here is a context with a phone's screen and user agent that opens phone.test add
 
 from __future__ import annotations
 
-import queue
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.serving.qr_decode import decode_png
-from tests.serving.web.conftest import CHROMIUM, CHROMIUM_ARGS, START_SECONDS
+from tests.serving.serving_process import page_address, serving_process
+from tests.serving.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -61,39 +54,21 @@ def lan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     """``python -m serving --train-default-model --lan phone.test --port 0``: the page's
     address on this computer, its address on the "network", and the link the terminal shows."""
     folder = tmp_path_factory.mktemp("lan")
-    log = folder / "server.log"
-    command = [sys.executable, "-m", "serving", "--train-default-model", "--port", "0"]
-    command += ["--lan", LAN_NAME, "--models", str(folder / "models")]
-    command += ["--data-dir", str(folder / "data"), "--store", "memory://"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
-    found: dict[str, str] = {}
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while "terminal_link" not in found:
-            assert process.poll() is None, Path(log).read_text()
-            assert time.monotonic() < deadline, "the server did not print its LAN link"
-            with suppress(queue.Empty):
-                line = lines.get(timeout=0.5)
-                if line.startswith("The page: "):
-                    found["local"] = line.split()[2]
-                elif line.startswith("On your network: "):
-                    found["lan"] = line.split()[3]
-                elif line.startswith(f"http://{LAN_NAME}:"):
-                    found["terminal_link"] = line.strip()
-        yield found
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    arguments = ["--train-default-model", "--port", "0", "--lan", LAN_NAME]
+    arguments += ["--models", str(folder / "models"), "--data-dir", str(folder / "data")]
+    arguments += ["--store", "memory://"]
+
+    def link_printed(printed: list[str]) -> bool:
+        return any(line.startswith(f"http://{LAN_NAME}:") for line in printed)
+
+    with serving_process(arguments, folder / "server.log", ready=link_printed) as printed:
+        lan = next(line for line in printed if line.startswith("On your network: "))
+        terminal_link = next(line for line in printed if line.startswith(f"http://{LAN_NAME}:"))
+        yield {
+            "local": page_address(printed),
+            "lan": lan.split()[3],
+            "terminal_link": terminal_link.strip(),
+        }
 
 
 @pytest.fixture
