@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._refit import Refit, refit_verdict
 
 
 def stratified_split(
@@ -188,17 +187,17 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
         )
     X_rows = X_train[features]
     try:
-        refitted = clone(model).fit(X_rows, y_train)
+        verdict = refit_verdict(model, X_rows, y_train)
     except Exception as error:  # the learner's pipeline may raise anything; report it
         return wrong(
             f"a copy of the pipeline cannot be fitted on X_train[measurements]: "
             f"{type(error).__name__}: {error}",
             hint="fill the gaps first, then scale, then classify.",
         )
-    if not _same_model(model, refitted, X_rows):
+    if verdict is not Refit.SAME:
         unseeded = [name for name, value in model.get_params(deep=True).items()
                     if name.endswith("random_state") and value is None]
-        if unseeded and not _same_model(clone(model).fit(X_rows, y_train), refitted, X_rows):
+        if unseeded and verdict is Refit.UNSEEDED:
             return wrong(
                 "the model is random and unseeded: refitting it gives other predictions, so "
                 "the check cannot confirm which rows it was fitted on.",
@@ -236,15 +235,3 @@ def _all_steps(estimator: Any) -> list[Any]:
     return [estimator]
 
 
-def _same_model(model: Any, other: Any, X: Any) -> bool:
-    """Same predictions, and same probabilities where the models give them."""
-    if not np.array_equal(np.asarray(model.predict(X)), np.asarray(other.predict(X))):
-        return False
-    for method in ("predict_proba", "decision_function"):
-        if hasattr(model, method):
-            try:
-                mine, theirs = getattr(model, method)(X), getattr(other, method)(X)
-            except (AttributeError, NotImplementedError):
-                continue
-            return bool(np.allclose(mine, theirs, atol=1e-6))
-    return True

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._refit import Refit, refit_verdict
 
 
 def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
@@ -281,7 +282,7 @@ def time_series_model(
     columns = [str(c) for c in X_train.columns]
     seen = getattr(final if not hasattr(model, "steps") else model, "feature_names_in_", None)
     try:
-        predictions = np.asarray(model.predict_proba(X_train))
+        model.predict_proba(X_train)  # an unfitted model, or one on other columns, fails here
     except Exception as error:  # the learner's model may raise anything: say it kindly
         if type(error).__name__ == "NotFittedError":
             return wrong("the model is not fitted yet.", hint="call model.fit(X_train, y_train).")
@@ -295,10 +296,9 @@ def time_series_model(
             f"the model cannot read X_train: {type(error).__name__}: {error}",
             hint="fit it on X_train and y_train, with any preprocessing in the same pipeline.",
         )
-    refitted = clone(model).fit(X_train, y_train)
-    if not np.allclose(np.asarray(refitted.predict_proba(X_train)), predictions, atol=1e-6):
-        again = clone(model).fit(X_train, y_train).predict_proba(X_train)
-        if not np.allclose(np.asarray(again), np.asarray(refitted.predict_proba(X_train))):
+    verdict = refit_verdict(model, X_train, y_train)
+    if verdict is not Refit.SAME:
+        if verdict is Refit.UNSEEDED:
             return wrong(
                 "fitting your model twice on the same days gives two different models, so "
                 "nobody can repeat your result.",

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._refit import Refit, refit_verdict
 
 
 def linear_on_features(model: Any, X_train: Any, y_train: Any, *, features: list[str]) -> Feedback:
@@ -204,10 +205,7 @@ def _pipeline_problem(model: Any, final_name: str, recipe: str) -> Feedback | No
 
 def _refit_problem(model: Any, X_train: Any, y_train: Any, fit_on: str) -> Feedback | None:
     """A message when ``model`` was not fitted on exactly ``X_train, y_train``, else None."""
-    from sklearn.base import clone
-
-    refitted = clone(model).fit(X_train, y_train)
-    if np.allclose(refitted.predict(X_train), model.predict(X_train), rtol=1e-6, atol=1e-6):
+    if refit_verdict(model, X_train, y_train) is Refit.SAME:
         return None
     return wrong(
         "the model was not fitted on the training patients: the same pipeline fitted on "
