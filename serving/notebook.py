@@ -23,10 +23,13 @@ import logging
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlencode
+
+import httpx
 
 from serving.background import BackgroundServer
 from serving.client import Backoff, SessionClient
@@ -155,6 +158,28 @@ class NotebookServer:
             {"session": created["id"], "read": tokens["read"], "control": tokens["control"]}
         )
         return f"{self.url}/#{fragment}"
+
+    def models(self) -> list[str]:
+        """The names of the models the server serves now, as any client or the web page
+        sees them (``GET /v1/models``)."""
+        self._started()
+        answer = httpx.get(f"{self.url}/v1/models", timeout=self.timeout)
+        answer.raise_for_status()
+        return [model["name"] for model in answer.json()["models"]]
+
+    def wait_for_model(self, name: str, *, timeout: float = 10.0) -> list[str]:
+        """Wait until the server serves ``name`` (a model exported into its folder while it
+        runs appears within about 2 s); the models served then."""
+        deadline = time.monotonic() + timeout
+        while name not in (served := self.models()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the server still serves only {served} after {timeout:g} s: was "
+                    f"{name!r} exported into {self.models_dir}? The terminal (or the "
+                    "notebook's log) says why a model folder is refused."
+                )
+            time.sleep(0.1)
+        return served
 
     def stop(self) -> None:
         """Close its clients, stop the server (runs still going are interrupted, as on Ctrl-C)

@@ -9,8 +9,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression
 
+from course.export import export_model
 from course.recipes import train_penguin_model
 from serving.notebook import NotebookServer, follow
 
@@ -133,6 +136,18 @@ def test_follow_says_why_nothing_arrives(server: NotebookServer) -> None:
     late = server.join(laptop, device="late", start="new")
     with pytest.raises(TimeoutError, match="start from an earlier offset"):
         list(follow(late, ack.run or "", timeout=0.3))
+
+
+def test_a_model_exported_while_it_runs_is_waited_for(tmp_path: Path) -> None:
+    train_penguin_model(tmp_path)
+    with NotebookServer(tmp_path, timeout=20) as running:
+        assert running.models() == ["penguin-classifier"]
+        with pytest.raises(TimeoutError, match=r"still serves only \['penguin-classifier'\]"):
+            running.wait_for_model("penguin-mass", timeout=0.3)
+        X = pd.DataFrame({"flipper_length_mm": [180.0, 200.0, 220.0]})
+        y = pd.Series([3500.0, 4200.0, 5100.0], name="body_mass_g")
+        export_model(LinearRegression().fit(X, y), X, y, name="penguin-mass", models_dir=tmp_path)
+        assert "penguin-mass" in running.wait_for_model("penguin-mass")
 
 
 def test_start_and_stop(models_dir: Path, capfd: pytest.CaptureFixture[str]) -> None:
