@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-ALL    := test,tf,browser,redis
+ALL    := test,tf,browser,redis,lab
 EXTRAS ?=
 comma  := ,
 STAMP  := $(VENV)/.installed-stamp
