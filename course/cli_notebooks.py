@@ -1,6 +1,7 @@
 """The ``course`` subcommands for notebook authors and instructors.
 
-- ``course notebooks run|normalize|check``: execute, normalise and lint the course notebooks,
+- ``course notebooks run|normalize|check|links``: execute, normalise and lint the course
+  notebooks, and keep their Colab/Binder badges and install cell in step with course/links.py,
 - ``course exercises build``: write the learner versions, solutions removed,
 - ``course doctor``: check that a machine is ready for the workshop.
 
@@ -75,10 +76,17 @@ def add_notebooks_command(subcommands: Subcommands) -> None:
         ("run", run_notebooks, "execute in place in a fresh kernel, then normalise"),
         ("normalize", normalize_notebooks, "rewrite metadata and execution counts canonically"),
         ("check", check_notebooks, "list what nbval or a learner would trip over"),
+        ("links", links_notebooks, "check the Colab/Binder badges and install cell (--fix)"),
     ]:
         action = actions.add_parser(name, help=help_text, description=help_text.capitalize())
         _add_notebooks_argument(action)
         action.set_defaults(run=run)
+        if name == "links":
+            action.add_argument(
+                "--fix",
+                action="store_true",
+                help="rewrite them from course/links.py (after changing the repository's URL)",
+            )
 
 
 def run_notebooks(args: argparse.Namespace) -> int:
@@ -112,7 +120,7 @@ def normalize_notebooks(args: argparse.Namespace) -> int:
 
 
 def check_notebooks(args: argparse.Namespace) -> int:
-    from course import notebooks
+    from course import links, notebooks
 
     try:
         paths = _notebook_paths(args)
@@ -120,7 +128,8 @@ def check_notebooks(args: argparse.Namespace) -> int:
         return _fail(str(error))
     failed = 0
     for path in paths:
-        found = notebooks.problems(notebooks.read(path))
+        nb = notebooks.read(path)
+        found = notebooks.problems(nb) + links.problems(nb, path.name)
         if not notebooks.is_normalized(path):
             found.append(f"not normalised: run `course notebooks normalize {path}`.")
         for problem in found:
@@ -130,6 +139,35 @@ def check_notebooks(args: argparse.Namespace) -> int:
         print(f"{failed} of {len(paths)} notebook(s) need attention.")
         return 1
     print(f"{len(paths)} notebook(s) checked: no problems.")
+    return 0
+
+
+def links_notebooks(args: argparse.Namespace) -> int:
+    """Check, or with --fix rewrite, what each notebook says about where the course lives."""
+    from course import links, notebooks
+
+    try:
+        paths = _notebook_paths(args)
+    except FileNotFoundError as error:
+        return _fail(str(error))
+    failed = 0
+    for path in paths:
+        nb = notebooks.read(path)
+        found = links.problems(nb, path.name)
+        if found and args.fix:
+            try:
+                notebooks.write(notebooks.normalize(links.with_links(nb, path.name)), path)
+            except ValueError as error:
+                return _fail(str(error))
+            print(f"rewrote the badges and install cell of {path}")
+            continue
+        for problem in found:
+            print(f"{path}: {problem}")
+        failed += bool(found)
+    if failed:
+        print(f"{failed} of {len(paths)} notebook(s) disagree with course/links.py: add --fix.")
+        return 1
+    print(f"{len(paths)} notebook(s) point at {links.REPOSITORY}@{links.BRANCH}.")
     return 0
 
 
