@@ -11,8 +11,9 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from course import datasets
+from course import datasets, workspace
 from course.cli_notebooks import (
     Subcommands,
     add_doctor_command,
@@ -53,11 +54,41 @@ def show_datasheet(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_lab_command(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "lab",
+        help="prepare your notebooks folder (the learner versions) for JupyterLab",
+        description="Write the learner versions of the course notebooks into a folder of "
+        "yours, or bring it up to date: a notebook you edited is never overwritten (the new "
+        "version goes next to it). `make lab` runs this, then opens JupyterLab on the folder.",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=workspace.DEFAULT_WORKSPACE,
+        help=f"the folder to prepare (default: {workspace.DEFAULT_WORKSPACE})",
+    )
+    parser.set_defaults(run=prepare_lab)
+
+
+def prepare_lab(args: argparse.Namespace) -> int:
+    try:
+        steps = workspace.prepare(args.dir)
+    except ValueError as error:  # a solution notebook's exercise markup is broken
+        print(f"course: error: {error}", file=sys.stderr)
+        return 1
+    for line in workspace.report(steps, args.dir):
+        print(line)
+    print(f"open it with: jupyter lab {args.dir}")
+    return 0
+
+
 COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_datasets_command,
     add_notebooks_command,
     add_exercises_command,
     add_doctor_command,
+    add_lab_command,
 )
 
 
