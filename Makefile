@@ -12,21 +12,27 @@ comma  := ,
 STAMP  := $(VENV)/.installed-stamp
 SERVE_STAMP := $(VENV)/.installed-serve$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
 
-.PHONY: setup serve test test-lowest lint lab conformance bench doctor learner clean fuzz
+.PHONY: setup serve test test-lowest lint lab lab-solutions conformance bench doctor learner clean fuzz
+
+# A wheelhouse/ folder at the top (the offline workshop of docs/instructor.md) is where every
+# install then comes from, pip itself and the build backend included: no target reaches the
+# network. Without one, pip's own settings apply (PIP_NO_INDEX, PIP_FIND_LINKS, an index).
+WHEELHOUSE := $(wildcard wheelhouse)
+PIP_FROM   := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[$(ALL)]'
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) -e '.[$(ALL)]'
 	touch $(STAMP)
 
 # --no-compile: byte-compiling every installed module took 11 of the install's 21 s; Python
 # compiles what the server imports on first use instead (and the venv is 140 MB smaller).
 $(SERVE_STAMP): pyproject.toml | $(BIN)/python
 	if [ $(STAMP) -nt pyproject.toml ]; then echo "$(VENV) already holds everything"; \
-	else $(BIN)/python -m pip install --quiet --no-compile -e '.$(if $(EXTRAS),[$(EXTRAS)])'; fi
+	else $(BIN)/python -m pip install --quiet --no-compile $(PIP_FROM) -e '.$(if $(EXTRAS),[$(EXTRAS)])'; fi
 	touch $(SERVE_STAMP)
 
 setup: $(STAMP)
@@ -55,9 +61,21 @@ test-lowest:
 conformance: setup
 	$(BIN)/python -m pytest tests/serving/conformance -v
 
+# make lab: JupyterLab on my-notebooks/, the learner versions, which `course lab` writes or brings
+# up to date first (a notebook the learner edited is never overwritten: course/workspace.py);
+# make lab-solutions: on notebooks/, the answer key, for instructors and authors. JupyterLab comes
+# with setup (the lab extra), so nothing is installed here. Jupyter's own port 8888 unless PORT is
+# given (its default of 8000 above is the server's: `make lab PORT=8890`); HOST as for serve.
+# --allow-root only as root (containers, Codespaces), where JupyterLab refuses to start without it.
+WORKSPACE ?= my-notebooks
+LAB_PORT = $(if $(filter command line environment environment override,$(origin PORT)),$(PORT),8888)
+LAB_ARGS = --ip $(HOST) --port $(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
-	$(BIN)/python -m pip install --quiet jupyterlab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/course lab --dir $(WORKSPACE)
+	$(BIN)/jupyter lab $(LAB_ARGS) --notebook-dir $(WORKSPACE)
+
+lab-solutions: setup
+	$(BIN)/jupyter lab $(LAB_ARGS) --notebook-dir notebooks
 
 fuzz: setup
 	FUZZ_PROFILE=fuzz-long $(BIN)/python -m pytest tests/fuzz

@@ -1,5 +1,6 @@
 """The Makefile's install logic: `make serve` installs what serving needs, `make test` everything,
-one .venv for both, never reinstalling what is there.
+one .venv for both, never reinstalling what is there, from a wheelhouse when there is one; and
+what `make lab` runs (`make -n`, with `id -u` answered by a stand-in).
 
 The real Makefile and pyproject.toml run under the real `make`, in a copy of the repository's
 top: ``PYTHON`` is a stand-in that creates a ``.venv/bin/python`` which records its arguments
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL = "-m pip install --quiet -e .[test,tf,browser,redis]"
+ALL = "-m pip install --quiet -e .[test,tf,browser,redis,lab]"
 BASE = "-m pip install --quiet --no-compile -e ."
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
@@ -86,3 +87,60 @@ def test_a_changed_pyproject_is_installed_again(repo):
     stamp = repo / ".venv" / ".installed-serve"
     os.utime(stamp, (1, 1))  # older than pyproject.toml, as after an edit of it
     assert make(repo, "serve") == [BASE]
+
+
+def test_a_wheelhouse_makes_every_install_come_from_it(repo):
+    """The offline workshop (docs/instructor.md): with wheelhouse/ present, pip never looks
+    at an index, not even for its own upgrade."""
+    (repo / "wheelhouse").mkdir()
+    offline = "--no-index --find-links wheelhouse"
+    assert make(repo, "setup") == [
+        f"-m pip install --quiet {offline} --upgrade pip",
+        f"-m pip install --quiet {offline} -e .[test,tf,browser,redis,lab]",
+    ]
+    os.utime(repo / ".venv" / ".installed-stamp", (1, 1))
+    assert make(repo, "serve") == [f"-m pip install --quiet --no-compile {offline} -e ."]
+
+
+def lab_commands(repo: Path, *arguments: str, uid: int = 1000) -> list[str]:
+    """The commands `make lab...` runs once setup is done (make -n), as the user ``uid``."""
+    make(repo, "setup")
+    bin_dir = repo / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "id").write_text(f"#!/bin/sh\necho {uid}\n")  # what `id -u` answers
+    (bin_dir / "id").chmod(0o755)
+    env = {**os.environ, "MAKEFLAGS": "", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env.pop("PORT", None)
+    done = subprocess.run(
+        ["make", "-n", f"PYTHON={repo / 'python3'}", *arguments],
+        cwd=repo, env=env, check=True, capture_output=True, text=True, timeout=60,
+    )
+    return [" ".join(line.split()) for line in done.stdout.splitlines()]  # spaces as the shell
+
+
+def test_lab_opens_the_learner_workspace_after_preparing_it_without_installing(repo):
+    assert lab_commands(repo, "lab") == [
+        ".venv/bin/course lab --dir my-notebooks",
+        ".venv/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir my-notebooks",
+    ]
+
+
+def test_lab_solutions_opens_the_answer_key(repo):
+    assert lab_commands(repo, "lab-solutions") == [
+        ".venv/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks"
+    ]
+
+
+def test_lab_takes_port_and_host_like_serve(repo):
+    (_, jupyter) = lab_commands(repo, "lab", "PORT=8890", "HOST=0.0.0.0")
+    assert "--ip 0.0.0.0 --port 8890 " in jupyter
+    serve = lab_commands(repo, "serve")  # PORT's own default stays the server's
+    assert any("--port 8000" in line for line in serve)
+
+
+def test_lab_allows_root_only_as_root(repo):
+    (_, jupyter) = lab_commands(repo, "lab", uid=0)
+    assert jupyter.endswith("--port 8888 --allow-root --notebook-dir my-notebooks")
+    (jupyter,) = lab_commands(repo, "lab-solutions", uid=0)
+    assert "--allow-root" in jupyter
+    assert all("--allow-root" not in line for line in lab_commands(repo, "lab", uid=1000))
