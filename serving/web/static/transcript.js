@@ -34,7 +34,8 @@ export class Run {
     this.prediction = null; // the run agent's prediction event data
     this.tokens = []; // the run agent's deltas: {offset, text}
     this.subagents = new Map(); // sub-agent name -> {prediction, text}
-    this.progress = null; // the last progress event's data
+    this.progress = null; // the last progress event's data (its note kept from the first)
+    this.batch = null; // a batch run's rows, folded: see foldBatch
     this.controls = []; // {device, action, params, ts}: Stop and steer, by whom
     this.endedBy = null; // who stopped it (cancelled)
     this.error = null; // why it failed or was interrupted
@@ -44,6 +45,50 @@ export class Run {
   get active() {
     return this.status === RunStatus.RUNNING || this.status === RunStatus.CANCELLING;
   }
+}
+
+/** How many rows of a batch run the page keeps to show; the rest are only counted. */
+export const BATCH_ROWS_SHOWN = 10;
+
+/**
+ * One chunk of a batch run (a `prediction` event {rows: [start, stop], predictions, errors,
+ * warnings, classes?, probabilities?}) folded into run.batch: the first rows as they are, and
+ * for every row a count (by predicted label; numbers by their range). A run of a million rows
+ * keeps ten rows and a few counts, never the million.
+ */
+function foldBatch(run, data) {
+  run.batch ??= { rows: [], counts: new Map(), scored: 0, invalid: 0, warned: 0, low: null, high: null, sum: 0 };
+  const batch = run.batch;
+  const [start] = data.rows;
+  const errors = new Map(data.errors ?? []);
+  const warnings = new Map(data.warnings ?? []);
+  batch.warned += warnings.size;
+  data.predictions.forEach((prediction, index) => {
+    const row = start + index;
+    if (prediction === null) {
+      batch.invalid += 1;
+    } else {
+      batch.scored += 1;
+      if (typeof prediction === "number") {
+        batch.sum += prediction;
+        batch.low = batch.low === null ? prediction : Math.min(batch.low, prediction);
+        batch.high = batch.high === null ? prediction : Math.max(batch.high, prediction);
+      } else {
+        const label = String(prediction);
+        batch.counts.set(label, (batch.counts.get(label) ?? 0) + 1);
+      }
+    }
+    if (batch.rows.length < BATCH_ROWS_SHOWN) {
+      const probabilities = data.probabilities?.[index];
+      batch.rows.push({
+        row,
+        prediction,
+        probability: Array.isArray(probabilities) ? Math.max(...probabilities) : null,
+        error: errors.get(row) ?? null,
+        warning: warnings.get(row) ?? null,
+      });
+    }
+  });
 }
 
 export class Transcript {
@@ -92,11 +137,15 @@ export class Transcript {
         else this.#subagent(run, event.agent).text += data.text;
         return { run, what: "token", offset: event.offset, text: data.text, own: ownAgent };
       case "prediction":
-        if (ownAgent) run.prediction = data;
-        else this.#subagent(run, event.agent).prediction = data;
+        if (ownAgent) {
+          run.prediction = data;
+          if (Array.isArray(data.rows) && Array.isArray(data.predictions)) foldBatch(run, data);
+        } else this.#subagent(run, event.agent).prediction = data;
         return { run, what: "prediction" };
       case "progress":
-        run.progress = { agent: event.agent, ...data };
+        // Only the first progress of a batch has a note ("344 rows, 0 invalid; ignoring..."):
+        // it stays true for the whole run, so it is kept.
+        run.progress = { agent: event.agent, ...data, note: data.note ?? run.progress?.note };
         return { run, what: "progress" };
       case "control":
         run.controls.push({ device, action: data.action, params: data.params, ts: event.ts });

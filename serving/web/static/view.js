@@ -4,6 +4,11 @@
 // only turns it into HTML. A run is redrawn piece by piece as its events arrive; the streamed
 // explanation grows one <span> per token, each marked with its event's offset, so anyone (or
 // a test) can check that no token is missing or shown twice.
+//
+// An agent that writes no text shows what it returned as a person reads it, never as JSON:
+// an ensemble's members and their votes, a batch run's counts and first rows, each a real
+// <table> with headers (a screen reader reads row and column), every bar with its number
+// written next to it.
 
 import { ConnectionState, SessionClosed, readableDevice } from "./session.js";
 import { RunStatus } from "./transcript.js";
@@ -82,7 +87,8 @@ export class RunsView {
         }
         break;
       case "prediction":
-        this.#prediction(item, run);
+        if (run.batch) this.#batch(item, run);
+        else this.#prediction(item, run);
         this.#subagents(item, run);
         break;
       case "progress":
@@ -90,6 +96,9 @@ export class RunsView {
         break;
       case "control":
         this.#control(item, run.controls[run.controls.length - 1]);
+        break;
+      case "ended":
+        this.#result(item, run);
         break;
       default:
         break;
@@ -107,18 +116,25 @@ export class RunsView {
     head.append(who, " ", time, " ", status);
     const request = element("p", "request");
     const prediction = element("div", "prediction");
+    // The bar spans the answer's width; the count is written next to it ("344 of 344 rows").
+    const progressLine = element("div", "progress-line");
+    progressLine.hidden = true;
     const progress = element("progress", "progress");
-    progress.hidden = true;
+    progress.id = `progress-${run.id}`;
+    const progressText = element("label", "progress-text");
+    progressText.htmlFor = progress.id;
+    progressLine.append(progress, progressText);
     const subagents = element("div", "subagents");
     // aria-live: screen readers read the explanation as it streams, without moving focus.
     const explanation = element("p", "explanation");
     explanation.setAttribute("aria-live", "polite");
     const controls = element("ul", "controls-log");
     const ending = element("p", "ending");
-    root.append(head, request, prediction, progress, subagents, explanation, controls, ending);
+    const result = element("div", "result");
+    root.append(head, request, progressLine, prediction, subagents, explanation, controls, ending, result);
     this.list.prepend(root);
-    const item = { root, who, time, status, request, prediction, progress, subagents };
-    Object.assign(item, { explanation, controls, ending });
+    const item = { root, who, time, status, request, prediction, progressLine, progress, progressText };
+    Object.assign(item, { subagents, explanation, controls, ending, result });
     this.items.set(run.id, item);
     return item;
   }
@@ -134,6 +150,9 @@ export class RunsView {
         .join(" · ");
     } else if (typeof data.text === "string") {
       item.request.textContent = data.text;
+    } else if (data.model && (data.dataset || data.upload || typeof data.csv === "string")) {
+      const table = data.dataset ? `the dataset ${data.dataset}` : data.upload ? "an uploaded table" : "a table";
+      item.request.textContent = `Score ${table} with ${data.model}`;
     } else {
       item.request.textContent = JSON.stringify(data);
     }
@@ -187,7 +206,14 @@ export class RunsView {
 
   #subagents(item, run) {
     item.subagents.replaceChildren();
+    // The members of an ensemble (sub-agents model:<name>, each with its model's prediction)
+    // make one table; any other sub-agent (the demo orchestrator's) one line each.
+    const members = [...run.subagents]
+      .filter(([name, sub]) => name.startsWith("model:") && sub.prediction && "prediction" in sub.prediction)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (members.length) item.subagents.append(this.#membersTable(members.map(([, sub]) => sub.prediction)));
     for (const [name, sub] of run.subagents) {
+      if (members.some(([member]) => member === name)) continue;
       const line = element("p", "subagent");
       line.append(element("strong", "", `${name}: `));
       if (sub.prediction) line.append(JSON.stringify(sub.prediction.prediction ?? sub.prediction));
@@ -198,11 +224,167 @@ export class RunsView {
 
   #progress(item, run) {
     const { done, total, note } = run.progress;
-    item.progress.hidden = false;
-    item.progress.max = total ?? 0;
-    if (total) item.progress.value = done;
-    item.progress.textContent = total ? `${done} of ${total}` : `${done}`;
-    item.progress.title = note ?? "";
+    item.progressLine.hidden = false;
+    // max before value: a value above the old max would be clamped to it. No total: the
+    // bar is indeterminate (it moves), never a fixed share that means nothing.
+    if (total) {
+      item.progress.max = total;
+      item.progress.value = done;
+    } else {
+      item.progress.removeAttribute("value");
+    }
+    const rows = run.batch || run.agent === "batch" ? " rows" : "";
+    const count = total ? `${done.toLocaleString("en")} of ${total.toLocaleString("en")}${rows}` : `${done}${rows}`;
+    item.progressText.textContent = note ? `${count} · ${note}` : count;
+  }
+
+  /** An ensemble's members, one row each: what each said and its probability per class. */
+  #membersTable(predictions) {
+    const classes = predictions.find((p) => Array.isArray(p.classes))?.classes ?? [];
+    const table = resultTable("Each member's answer", ["Member", "Prediction", ...classes.map(shown)]);
+    table.classList.add("members");
+    for (const data of predictions) {
+      const row = table.tBodies[0].insertRow();
+      row.dataset.member = data.model ?? "";
+      const member = element("th", "", data.version ? `${data.model} v${data.version}` : String(data.model));
+      member.scope = "row";
+      row.append(member, element("td", "", shown(data.prediction)));
+      classes.forEach((name, index) => {
+        const at = Array.isArray(data.classes) ? data.classes.indexOf(name) : -1;
+        const probability = at >= 0 ? data.probabilities?.[at] : undefined;
+        row.append(element("td", "number", typeof probability === "number" ? percent(probability) : ""));
+      });
+    }
+    return table;
+  }
+
+  /** What an agent that writes no text returned: a vote, a batch run's outcome, or a list. */
+  #result(item, run) {
+    item.result.replaceChildren();
+    const result = run.result;
+    if (run.status !== RunStatus.COMPLETED || run.tokens.length > 0 || result === null) return;
+    if (typeof result !== "object") {
+      item.result.append(element("p", "answer", `Result: ${shown(result)}`));
+    } else if (result.votes && typeof result.votes === "object") {
+      this.#vote(item, result);
+    } else if ("result_url" in result && "rows_scored" in result) {
+      this.#batch(item, run);
+    } else {
+      // Any other agent (retrain, the demo orchestrator): its fields, one per line.
+      const list = element("dl", "fields-list");
+      for (const [name, value] of Object.entries(result)) {
+        const text = value !== null && typeof value === "object" ? JSON.stringify(value) : shown(value);
+        list.append(element("dt", "", name.replaceAll("_", " ")), element("dd", "", text));
+      }
+      item.result.append(list);
+    }
+  }
+
+  /** An ensemble's vote: the winner, then each class with its votes and mean probability. */
+  #vote(item, result) {
+    const members = result.members ?? [];
+    const target = titleOf(this.cardOf(members[0]?.model)?.target);
+    const answer = element("p", "answer");
+    const agree = Math.round((result.agreement ?? 0) * members.length);
+    answer.append(
+      target ? `The vote: ${target}: ` : "The vote: ",
+      element("strong", "", shown(result.prediction)),
+      ` (${agree} of ${members.length} models agree; ${result.method ?? "majority"})`,
+    );
+    const table = resultTable("Votes per class", ["Class", "Votes", "Mean probability"]);
+    table.classList.add("votes");
+    const classes = result.classes ?? Object.keys(result.votes);
+    classes.forEach((name, index) => {
+      const row = table.tBodies[0].insertRow();
+      row.dataset.class = String(name);
+      if (String(name) === String(result.prediction)) row.className = "winner";
+      const votes = result.votes[name] ?? 0;
+      const mean = result.probabilities?.[index];
+      const label = element("th", "", shown(name));
+      label.scope = "row";
+      row.append(
+        label,
+        element("td", "number", `${votes} of ${members.length}`),
+        typeof mean === "number" ? barCell(mean, 1, percent(mean), `mean probability of ${name}`) : element("td"),
+      );
+    });
+    // In the prediction's place, above the members: the vote is the answer.
+    item.prediction.replaceChildren(answer, table);
+  }
+
+  /**
+   * A batch run: what was scored, how many rows got each prediction, the first rows (the
+   * CSV has them all). Drawn from run.batch (the chunks so far) and, once done, the result.
+   */
+  #batch(item, run) {
+    const place = item.prediction;
+    item.prediction.replaceChildren();
+    item.result.replaceChildren();
+    const batch = run.batch;
+    // Done: run.completed's result; stopped: the same fields, in the run's last prediction.
+    const result = run.result ?? (run.prediction?.result_url ? run.prediction : null);
+    const card = this.cardOf(result?.model ?? run.request?.model);
+    const target = titleOf(card?.target) || "prediction";
+    if (result) {
+      const summary = element("p", "answer");
+      const ignored = result.ignored_columns?.length
+        ? ` Columns the model does not use: ${result.ignored_columns.join(", ")}.`
+        : "";
+      summary.append(
+        element("strong", "", `${(result.rows_scored ?? 0).toLocaleString("en")} rows scored`),
+        ` with ${result.model} v${result.version} (${result.source}); ` +
+          `${result.invalid_rows ?? 0} invalid.${ignored} `,
+      );
+      const link = element("a", "download", "Download every prediction (CSV)");
+      link.href = result.result_url;
+      link.download = "";
+      summary.append(link);
+      place.append(summary);
+    }
+    if (!batch) return;
+    if (batch.counts.size) {
+      const table = resultTable(`Predicted ${target}, over ${batch.scored.toLocaleString("en")} scored rows`, [
+        target.charAt(0).toUpperCase() + target.slice(1),
+        "Rows",
+      ]);
+      table.classList.add("counts");
+      const sorted = [...batch.counts].sort(([, a], [, b]) => b - a);
+      for (const [label, count] of sorted) {
+        const row = table.tBodies[0].insertRow();
+        row.dataset.label = label;
+        const name = element("th", "", label);
+        name.scope = "row";
+        const share = batch.scored ? count / batch.scored : 0;
+        row.append(name, barCell(share, 1, `${count.toLocaleString("en")} (${percent(share)})`, `rows predicted ${label}`));
+      }
+      place.append(table);
+    } else if (batch.low !== null) {
+      const mean = batch.sum / batch.scored;
+      place.append(element("p", "metrics",
+        `Predicted ${target}: from ${roundValue(batch.low)} to ${roundValue(batch.high)}, on average ${roundValue(mean)}.`));
+    }
+    if (batch.invalid || batch.warned) {
+      place.append(element("p", "warning",
+        `${batch.invalid} rows invalid (not scored), ${batch.warned} with a value far from training: see the CSV's error and warning columns.`));
+    }
+    const withProbability = batch.rows.some((row) => row.probability !== null);
+    const headers = ["Row", target.charAt(0).toUpperCase() + target.slice(1)];
+    if (withProbability) headers.push("Probability");
+    const withNote = batch.rows.some((row) => row.error !== null || row.warning !== null);
+    if (withNote) headers.push("Note");
+    headers[0] = "Row (from 0)"; // as in the CSV
+    const first = resultTable(`The first ${batch.rows.length} rows`, headers);
+    first.classList.add("batch-rows");
+    for (const entry of batch.rows) {
+      const row = first.tBodies[0].insertRow();
+      row.dataset.row = entry.row;
+      const number = element("th", "number", String(entry.row));
+      number.scope = "row";
+      row.append(number, element("td", "", entry.prediction === null ? "not scored" : shown(entry.prediction)));
+      if (withProbability) row.append(element("td", "number", entry.probability === null ? "" : percent(entry.probability)));
+      if (withNote) row.append(element("td", "", entry.error ?? entry.warning ?? ""));
+    }
+    place.append(first);
   }
 
   #control(item, control) {
@@ -231,11 +413,33 @@ export class RunsView {
       [RunStatus.INTERRUPTED]: `Interrupted: ${run.error}. Ask again to get a full answer.`,
     };
     item.ending.textContent = endings[run.status] ?? "";
-    if (run.status === RunStatus.COMPLETED && run.tokens.length === 0 && run.result !== null) {
-      // An agent that writes no text (batch scoring, a vote): show what it returned.
-      item.ending.textContent = `Result: ${JSON.stringify(run.result)}`;
-    }
   }
+}
+
+/** A <table> with a caption and column headers, its rows to be added to tBodies[0]. */
+function resultTable(caption, headers) {
+  const table = element("table", "result-table");
+  table.append(element("caption", "", caption));
+  const head = table.createTHead().insertRow();
+  for (const title of headers) {
+    const cell = element("th", "", title);
+    cell.scope = "col";
+    head.append(cell);
+  }
+  table.append(document.createElement("tbody"));
+  return table;
+}
+
+/** A table cell with a bar (a <meter>, labelled) and its value written next to it. */
+function barCell(value, max, text, label) {
+  const cell = element("td", "bar");
+  const meter = document.createElement("meter");
+  meter.min = 0;
+  meter.max = max;
+  meter.value = value;
+  meter.setAttribute("aria-label", label);
+  cell.append(meter, element("span", "bar-text", text));
+  return cell;
 }
 
 /** The history view: every event of the session, as the server logged it. */
