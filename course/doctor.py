@@ -23,6 +23,7 @@ __all__ = [
     "Finding",
     "Status",
     "check_datasets",
+    "check_jupyterlab",
     "check_packages",
     "check_ports",
     "check_python",
@@ -138,6 +139,42 @@ def _check_requirement(requirement: Requirement) -> Finding:
             f"run: .venv/bin/python -m pip install '{name}{requirement.specifier}'",
         )
     return Finding(f"package {name}", Status.OK, f"{name} {installed}")
+
+
+LAB_REQUIREMENT = "jupyterlab>=4.2,<5"
+"""The ``lab`` extra's pin, for when the kit's own metadata cannot be read (not installed)."""
+
+
+def check_jupyterlab(requirement: str | None = None) -> Finding:
+    """JupyterLab, which `make lab` opens, is installed in the range the course is tested with
+    (the ``lab`` extra of pyproject.toml; tests/lab drive JupyterLab 4's interface)."""
+    if requirement is None:
+        try:
+            declared = [r for r in _requirements(extras=["lab"]) if r.name == "jupyterlab"]
+        except importlib.metadata.PackageNotFoundError:
+            declared = []
+        wanted = declared[0] if declared else Requirement(LAB_REQUIREMENT)
+    else:
+        wanted = Requirement(requirement)
+    pin = f"{wanted.name}{wanted.specifier}"
+    install = f".venv/bin/python -m pip install '{pin}'  (or: make setup: the lab extra)"
+    try:
+        installed = importlib.metadata.version(wanted.name)
+    except importlib.metadata.PackageNotFoundError:
+        return Finding(
+            "jupyterlab",
+            Status.PROBLEM,
+            "JupyterLab is not installed, so `make lab` cannot open the notebooks.",
+            f"run: {install}",
+        )
+    if not wanted.specifier.contains(installed, prereleases=True):
+        return Finding(
+            "jupyterlab",
+            Status.PROBLEM,
+            f"JupyterLab {installed} is installed; the course is tested with {pin}.",
+            f"run: {install}",
+        )
+    return Finding("jupyterlab", Status.OK, f"JupyterLab {installed} (make lab)")
 
 
 def check_tensorflow(timeout: float = 180.0) -> Finding:
@@ -265,7 +302,7 @@ def check_datasets() -> list[Finding]:
 
 def examine(*, tensorflow: bool = True) -> list[Finding]:
     """Run every check, in the order a workshop room meets them."""
-    findings = [check_python(), *check_packages()]
+    findings = [check_python(), *check_packages(), check_jupyterlab()]
     if tensorflow:
         findings.append(check_tensorflow())
     return [*findings, *check_ports(), *check_datasets()]

@@ -21,9 +21,9 @@ untouched course notebook.
 
 The folder is ``my-notebooks/`` (``DEFAULT_WORKSPACE``) rather than ``workspace/``: the name
 says whose the notebooks are and sits next to ``notebooks/`` in a listing, so nobody takes one
-for the other. Building all 13 from the solutions takes 0.1 s (reading 2.1 MB of notebooks;
-0.05 s when all are current), so ``make lab`` rebuilds every time instead of tracking what
-changed.
+for the other. Building all 13 from the solutions takes 0.13 s (0.11 s when all are current;
+`course lab` takes 1.3 s of CPU in all, mostly imports), so ``make lab`` rebuilds every time
+instead of tracking what changed.
 
 ``plan`` is the pure core (names and fingerprints in, steps out); ``prepare`` reads and writes.
 """
@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -167,29 +169,28 @@ def _read_manifest(path: Path) -> dict[str, str]:
 def prepare(
     folder: Path = DEFAULT_WORKSPACE,
     notebooks: Iterable[Path] | None = None,
-    learner_version: Callable[[NotebookNode], NotebookNode] | None = None,
+    build: Callable[[Iterable[Path], Path], list[Path]] = exercises.build,
 ) -> list[Step]:
     """Bring ``folder`` up to date with the learner versions of ``notebooks`` (by default the
-    solution notebooks of ``course.files.notebooks_dir()``); return what was done."""
+    solution notebooks of ``course.files.notebooks_dir()``); return what was done.
+
+    The learner versions are what ``build`` (``course exercises build``) writes, byte for byte:
+    built in a temporary folder, then copied where the plan says.
+    """
     if notebooks is None:
         notebooks = sorted(files.notebooks_dir().glob("*.ipynb"))
-    make_learner = exercises.learner_version if learner_version is None else learner_version
-    built = {}
-    for path in notebooks:
-        try:
-            built[path.name] = make_learner(nbformat.read(path, as_version=4))
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / MANIFEST
-    recorded = _read_manifest(manifest)
-    on_disk = {path.name: _read_fingerprint(path) for path in folder.glob("*.ipynb")}
-    versions = {name: fingerprint(nb) for name, nb in built.items()}
-    steps = plan(versions, on_disk, recorded)
-    for step in steps:
-        if step.action is not Action.CURRENT:
-            nbformat.write(built[step.notebook], folder / step.target)
-        recorded[step.target] = versions[step.notebook]
+    with tempfile.TemporaryDirectory(prefix="learner-") as scratch:
+        built = {path.name: path for path in build(list(notebooks), Path(scratch))}
+        versions = {name: _read_fingerprint(path) for name, path in built.items()}
+        recorded = _read_manifest(manifest)
+        on_disk = {path.name: _read_fingerprint(path) for path in folder.glob("*.ipynb")}
+        steps = plan(versions, on_disk, recorded)
+        for step in steps:
+            if step.action is not Action.CURRENT:
+                shutil.copyfile(built[step.notebook], folder / step.target)
+            recorded[step.target] = versions[step.notebook]
     document = {"version": _MANIFEST_VERSION, "written": dict(sorted(recorded.items()))}
     manifest.write_text(json.dumps(document, indent=1) + "\n")
     return steps

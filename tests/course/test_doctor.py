@@ -166,7 +166,7 @@ def test_examine_runs_every_check_in_order_without_tensorflow():
     checks = [finding.check for finding in findings]
     assert checks[0] == "python"
     assert "tensorflow" not in checks
-    assert checks.index("port 8000") > checks.index("packages")
+    assert checks.index("port 8000") > checks.index("jupyterlab") > checks.index("packages")
     assert sys.version_info >= (3, 11)
 
 
@@ -216,3 +216,37 @@ def test_the_doctor_knows_the_servers_title(tmp_path):
 
     app = create_app(ServerConfig(store_url="memory://", open_access=True, data_dir=tmp_path))
     assert app.title == doctor.KIT_SERVER_TITLE
+
+
+def test_jupyterlab_is_installed_here_in_the_tested_range():
+    finding = doctor.check_jupyterlab()
+    assert finding == Finding(
+        "jupyterlab",
+        Status.OK,
+        f"JupyterLab {importlib.metadata.version('jupyterlab')} (make lab)",
+    )
+
+
+def test_a_jupyterlab_outside_the_tested_range_says_how_to_install_the_right_one():
+    installed = importlib.metadata.version("jupyterlab")
+    finding = doctor.check_jupyterlab("jupyterlab>=5,<6")
+    assert finding.status is Status.PROBLEM
+    assert finding.detail == (
+        f"JupyterLab {installed} is installed; the course is tested with jupyterlab<6,>=5."
+    )
+    assert "pip install 'jupyterlab<6,>=5'" in finding.fix and "make setup" in finding.fix
+
+
+def test_a_missing_jupyterlab_says_how_to_install_it(monkeypatch):
+    real = importlib.metadata.version
+
+    def version(name):
+        if name == "jupyterlab":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(doctor.importlib.metadata, "version", version)
+    finding = doctor.check_jupyterlab()
+    assert finding.status is Status.PROBLEM
+    assert "not installed, so `make lab` cannot open" in finding.detail
+    assert "pip install 'jupyterlab<5,>=4.2'" in finding.fix
