@@ -1,9 +1,10 @@
 """The datasets that ship with the course, loaded offline and checked against their datasheets.
 
-Every dataset is a CSV in the repository's ``datasets/`` folder with a datasheet
-``<name>.toml`` beside it (source, licence, row count, SHA-256, and the dtype, unit and meaning
-of each column). ``load`` refuses a file that does not match its datasheet, so a notebook never
-silently teaches from a corrupted copy. Set ``COURSE_DATASETS_DIR`` to read another folder.
+Every dataset is a CSV in the repository's ``datasets/`` folder (bundled into the package in
+an installed wheel: ``course.files``) with a datasheet ``<name>.toml`` beside it (source,
+licence, row count, SHA-256, and the dtype, unit and meaning of each column). ``load``
+refuses a file that does not match its datasheet, so a notebook never silently teaches from a
+corrupted copy. Set ``COURSE_DATASETS_DIR`` to read another folder.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from course import files
+
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Column", "DatasetError", "Datasheet", "datasets_dir", "datasheet", "load", "names"]
 
 DATASETS_DIR_ENV = "COURSE_DATASETS_DIR"
-_REPO_DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 
 
 class DatasetError(ValueError):
@@ -111,9 +113,10 @@ class Datasheet:
 
 
 def datasets_dir() -> Path:
-    """The folder the datasets are read from: ``$COURSE_DATASETS_DIR`` or the repo's copy."""
+    """The folder the datasets are read from: ``$COURSE_DATASETS_DIR``, else the shipped copy
+    (the repository's ``datasets/`` in a clone, the bundled one in an installed wheel)."""
     override = os.environ.get(DATASETS_DIR_ENV)
-    return Path(override) if override else _REPO_DATASETS_DIR
+    return Path(override) if override else files.datasets_dir()
 
 
 def names() -> list[str]:
@@ -121,9 +124,10 @@ def names() -> list[str]:
     folder = datasets_dir()
     if not folder.is_dir():
         raise DatasetError(
-            f"the datasets folder {folder} does not exist. It ships with the course "
-            f"repository; run from a clone of it, or set {DATASETS_DIR_ENV} to the folder "
-            "holding the CSV files and their .toml datasheets."
+            f"the datasets folder {folder} does not exist. It ships with the course (the "
+            "repository's datasets/, bundled in the installed package): reinstall the kit, or "
+            f"set {DATASETS_DIR_ENV} to the folder holding the CSV files and their .toml "
+            "datasheets."
         )
     return sorted(path.stem for path in folder.glob("*.toml"))
 
@@ -139,9 +143,18 @@ def datasheet(name: str) -> Datasheet:
         return _parse_datasheet(name, raw)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise DatasetError(
-            f"the datasheet {path} is malformed ({exc}). Restore it with "
-            f"`git checkout -- datasets/{path.name}`."
+            f"the datasheet {path} is malformed ({exc}). {_restore(path.name)}"
         ) from exc
+
+
+def _restore(file: str) -> str:
+    """How to get the shipped copy of a file back: git in a clone, pip in an installed wheel."""
+    if files.bundled():
+        return (
+            "Restore it by reinstalling the kit: "
+            "`pip install --force-reinstall --no-deps ml-course-kit`."
+        )
+    return f"Restore it with `git checkout -- datasets/{file}`."
 
 
 def load(name: str) -> pd.DataFrame:
@@ -154,7 +167,7 @@ def load(name: str) -> pd.DataFrame:
 
     sheet = datasheet(name)
     path = datasets_dir() / sheet.file
-    restore = f"Restore it with `git checkout -- datasets/{sheet.file}`."
+    restore = _restore(sheet.file)
     if not path.is_file():
         raise DatasetError(
             f"dataset {name!r} has a datasheet but its file {path} is missing. The file ships "

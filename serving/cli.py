@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serving.config import DATA_DIR, DEFAULT_STORE_URL, PROJECT_DIR, ServerConfig
+from serving.config import DATA_DIR, DEFAULT_STORE_URL, MODELS_DIR, ServerConfig
 from serving.lane_switch import LANE_ENV
 from serving.sessions.settings import SessionSettings
 from serving.streams.protocol import Limits
@@ -89,7 +89,7 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--models",
         type=Path,
-        default=PROJECT_DIR / "models",
+        default=MODELS_DIR,
         metavar="DIR",
         help="the exported models to serve (models/<name>/<version>/, as course.export writes "
         "them); a tampered or unsafe one stops the start (default: %(default)s)",

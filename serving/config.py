@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course import files
 from serving.sessions.settings import SessionSettings
 from serving.streams.protocol import Limits
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = files.project_dir()
+"""Where the server keeps its files: the repository in a clone (``data/`` and ``models/`` beside
+the code, as ``make serve`` expects); the working folder, read at start-up, when the kit is
+installed from a wheel, never site-packages (``course.files.project_dir`` says why)."""
 DATA_DIR = PROJECT_DIR / "data"
+MODELS_DIR = PROJECT_DIR / "models"
 DEFAULT_STORE_URL = f"sqlite:///{DATA_DIR / 'streams.db'}"
 
 

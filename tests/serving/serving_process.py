@@ -36,15 +36,19 @@ def serving_process(
     *,
     ready: Callable[[list[str]], bool] = page_printed,
     timeout: float = START_SECONDS,
+    python: str | Path = sys.executable,
+    cwd: Path | None = None,
 ) -> Iterator[list[str]]:
     """Run ``python -m serving ARGUMENTS``; yield the lines it printed until ``ready(lines)``
-    (asked after each line, and every half second without one)."""
+    (asked after each line, and every half second without one). ``python`` and ``cwd``: another
+    environment's interpreter, another working folder (the installed wheel's test)."""
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "serving", *arguments],
+            [str(python), "-m", "serving", *arguments],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            cwd=cwd,
         )
     assert process.stdout is not None
     output = process.stdout
