@@ -1,17 +1,22 @@
 """Instant feedback on the notebooks' exercises: one module per notebook, one import here.
 
-Each check takes the learner's answer and returns a ``Feedback``: either "correct" with why,
-or what is wrong and a hint. A check never answers a bare ``False``. An answer still left as
-``...`` (the starting point of every exercise) raises ``NotImplementedError``, which says what
-to do next; that is also what keeps the learner versions of the notebooks runnable.
+Each check takes the learner's answer and returns a ``Feedback``, which a notebook shows as a
+box titled "Correct", "Not yet" (what is wrong, and a hint) or "Not answered yet" (the answer
+is still ``...``). ``@check`` guarantees a check never shows a traceback, whatever it is given.
+``hint("04.1")`` and ``solution("04.1")`` help on demand; ``quiz("04", quiz_answers)`` marks
+the notebook's concept quiz.
 
-Writing a new check: take the answer first, call ``require_answer``, compare with the expected
-value, and return ``correct(...)`` or ``wrong(..., hint=...)`` with a message for each common
-mistake (see docs/notebooks.md). Checks import scikit-learn, pandas and the course modules
-they need inside the function, so that importing this module stays fast.
+Writing a new check: decorate it with ``@check``, take the answer first, call
+``require_answer``, compare with the expected value, and return ``correct(...)`` or
+``wrong(..., hint=...)`` with a message for each common mistake (see docs/notebooks.md). Checks
+import scikit-learn, pandas and the course modules they need inside the function, so that
+importing this module stays fast.
 """
 
-from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._feedback import Feedback, Verdict, correct, require_answer, wrong
+from course.checks._guard import check
+from course.checks._help import hint, solution
+from course.checks._quiz import quiz
 from course.checks.build import measurements_model, stratified_split
 from course.checks.capstone import (
     model_ready_features,
@@ -34,8 +39,10 @@ from course.checks.unsupervised import best_k, clusters_match
 
 __all__ = [
     "Feedback",
+    "Verdict",
     "best_k",
     "caught_up",
+    "check",
     "class_probability",
     "class_share",
     "clusters_match",
@@ -45,6 +52,7 @@ __all__ = [
     "discounted_return",
     "dissenting_member",
     "grid_search",
+    "hint",
     "largest_coefficient",
     "leaky_option",
     "linear_on_features",
@@ -58,9 +66,11 @@ __all__ = [
     "persistence_accuracy",
     "problem_kind",
     "q_update",
+    "quiz",
     "reaches_goal",
     "require_answer",
     "shorter_explanation",
+    "solution",
     "stratified_split",
     "strongest_correlation",
     "time_ordered_split",

@@ -6,9 +6,11 @@ import math
 from typing import Any
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._guard import check
 from course.checks._refit import Refit, refit_verdict
 
 
+@check
 def stratified_split(
     X_train: Any,
     y_train: Any,
@@ -110,6 +112,7 @@ def stratified_split(
     )
 
 
+@check
 def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list[str]) -> Feedback:
     """Check notebook 04's exercise 2: a pipeline that fills the gaps of ``features``, scales
     them and ends in a classifier, fitted on ``X_train[features]`` and ``y_train``.

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 from course.checks._refit import Refit, refit_verdict
 
 
+@check
 def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
     """Check a feature table built from ``table``: same rows, numbers only, no gaps, no target."""
     require_answer("X", X)
@@ -116,6 +118,7 @@ def _closeness(feature: Any, other: Any) -> float:
     return float(np.nanmax(scores))
 
 
+@check
 def time_ordered_split(
     X_train: Any, test_set: Any, table: Any, *, test_from: Any = None, date: str = "date"
 ) -> Feedback:
@@ -188,6 +191,7 @@ def time_ordered_split(
     )
 
 
+@check
 def persistence_accuracy(
     answer: Any, X_train: Any, y_train: Any, *, column: str = "precipitation"
 ) -> Feedback:
@@ -228,6 +232,7 @@ def persistence_accuracy(
     )
 
 
+@check
 def time_series_model(
     model: Any, folds: Any, X_train: Any, y_train: Any, *, column: str = "precipitation"
 ) -> Feedback:
@@ -329,6 +334,7 @@ def time_series_model(
     return correct(f"fitted on the {len(X_train)} training days; {reached}.")
 
 
+@check
 def opened_once(test_set: Any) -> Feedback:
     """Check that the sealed test set was opened, and only once: the score to report."""
     require_answer("test_set", test_set)

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 
 
+@check
 def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
     """Check a hand count of the learned numbers in a dense network, e.g. sizes [64, 32, 10]."""
     require_answer("n_parameters", answer)
@@ -73,6 +75,7 @@ def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
     )
 
 
+@check
 def digits_network(
     model: Any,
     X_fit: Any,

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 
 
+@check
 def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) -> Feedback:
     """Check a count read from a confusion matrix (rows: true class, columns: predicted)."""
     require_answer("count", answer)
@@ -60,6 +62,7 @@ def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) ->
     )
 
 
+@check
 def grid_search(
     search: Any,
     X_train: Any,

@@ -6,8 +6,10 @@ import math
 from typing import Any
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 
 
+@check
 def strongest_correlation(answer: Any, frame: Any, column: str) -> Feedback:
     """Check which numeric column correlates most strongly (in absolute value) with ``column``."""
     require_answer("strongest", answer)
@@ -66,6 +68,7 @@ def strongest_correlation(answer: Any, frame: Any, column: str) -> Feedback:
     return wrong(message, hint=f"compare the numbers in the {column!r} row of the matrix.")
 
 
+@check
 def class_share(answer: Any, labels: Any, label: Any) -> Feedback:
     """Check the share (a fraction between 0 and 1) of rows with one label."""
     require_answer("share", answer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._guard import check
 
 _KIND_WORDS = {
     "regression": "regression",
@@ -39,6 +40,7 @@ _ALGORITHM_WORDS = {
 }
 
 
+@check
 def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
     """Check a problem kind ("regression", "classification", "clustering") for a target."""
     require_answer("kind", answer)

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 
 
+@check
 def missing_values(answer: Any, frame: Any, column: str) -> Feedback:
     """Check a count of the missing values in one column of a DataFrame."""
     require_answer("n_missing", answer)
@@ -62,6 +64,7 @@ def missing_values(answer: Any, frame: Any, column: str) -> Feedback:
     )
 
 
+@check
 def penguin_features(answer: Any, frame: Any) -> Feedback:
     """Check the feature columns chosen to predict a penguin's species.
 

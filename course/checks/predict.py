@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 
 
+@check
 def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback:
     """Check the probability a fitted classifier gives to ``label`` for one row (a 1-row frame)."""
     require_answer("probability", answer)
@@ -87,6 +89,7 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
     )
 
 
+@check
 def valid_request(row: Any, card: Any, original: Any = None) -> Feedback:
     """Check that a prediction request passes the model card's schema, as the server does.
 

@@ -7,12 +7,14 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._guard import check
 
 _MEASUREMENTS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 _CATEGORIES = ["island", "sex"]
 _UNSEEN_ISLAND = "Anvers"  # the island of Palmer Station: no penguin of the table comes from it
 
 
+@check
 def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
     """Check a preprocessor that fills, scales and one-hot encodes the penguin features.
 
@@ -233,6 +235,7 @@ _OPTIONS = {
 }
 
 
+@check
 def leaky_option(answer: Any) -> Feedback:
     """Check which of the four recipes of notebook 02's exercise 2 leak: (a) and (c)."""
     require_answer("leaky", answer)

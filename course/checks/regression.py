@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._guard import check
 from course.checks._refit import Refit, refit_verdict
 
 
+@check
 def linear_on_features(model: Any, X_train: Any, y_train: Any, *, features: list[str]) -> Feedback:
     """Check a fitted pipeline ``scaler -> LinearRegression`` on ``features`` of ``X_train``.
 
@@ -70,6 +72,7 @@ def linear_on_features(model: Any, X_train: Any, y_train: Any, *, features: list
     )
 
 
+@check
 def largest_coefficient(
     answer: Any,
     model: Any,

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 
 
+@check
 def discounted_return(answer: Any, rewards: Sequence[float], discount: float) -> Feedback:
     """Check a hand computation of r0 + discount * r1 + discount**2 * r2 + ..."""
     require_answer("value", answer)
@@ -52,6 +54,7 @@ def discounted_return(answer: Any, rewards: Sequence[float], discount: float) ->
     )
 
 
+@check
 def q_update(update: Callable[..., float]) -> Feedback:
     """Check a learner's ``update(q, reward, next_best, learning_rate, discount)`` function."""
     require_answer("q_update", update)
@@ -105,6 +108,7 @@ def q_update(update: Callable[..., float]) -> Feedback:
     return correct("your update matches Q-learning's rule on every test case.")
 
 
+@check
 def reaches_goal(
     agent: Any, env: Any, *, epsilon: float | None = None, random_state: int | None = None
 ) -> Feedback:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from course.checks._feedback import Feedback, correct, require_answer, wrong
+from course.checks._guard import check
 
 # These checks read what serving.client gives: events (offset, type, run, agent, data) and the
 # Answer of wait_for_answer (status, result, error).
@@ -23,6 +24,7 @@ def _is_event_list(value: Any) -> bool:
     )
 
 
+@check
 def caught_up(missed: Any, seen: Sequence[Any]) -> Feedback:
     """Check the events read after resuming: with ``seen``, the whole run, each event once."""
     require_answer("missed", missed)
@@ -81,6 +83,7 @@ def caught_up(missed: Any, seen: Sequence[Any]) -> Feedback:
     )
 
 
+@check
 def shorter_explanation(answer: Any, unsteered: Any) -> Feedback:
     """Check that a steered predict run wrote a shorter explanation than ``unsteered``."""
     require_answer("answer", answer)
@@ -118,6 +121,7 @@ def shorter_explanation(answer: Any, unsteered: Any) -> Feedback:
     )
 
 
+@check
 def dissenting_member(answer: Any, events: Sequence[Any]) -> Feedback:
     """Check the name of the ensemble member whose prediction differs from the vote."""
     require_answer("dissenter", answer)

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check
 
 
+@check
 def best_k(answer: Any, scores: Any) -> Feedback:
     """Check the number of clusters with the highest silhouette in a ``cluster_scores`` table."""
     require_answer("best_k", answer)
@@ -66,6 +68,7 @@ def _elbow(inertia: Any) -> int | None:
     return int(inertia.index[1 + int(np.argmax(bends))])
 
 
+@check
 def clusters_match(
     labels: Any,
     truth: Any,

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from course import checks
+from course.checks import Verdict
 
 
 @pytest.mark.parametrize(
@@ -29,8 +30,8 @@ def test_parameter_count_names_the_mistake(answer, passed, says):
 
 
 def test_parameter_count_wants_an_answer():
-    with pytest.raises(NotImplementedError, match="n_parameters"):
-        checks.parameter_count(..., layer_sizes=[64, 32, 10])
+    feedback = checks.parameter_count(..., layer_sizes=[64, 32, 10])
+    assert feedback.verdict is Verdict.NOT_ANSWERED
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +102,10 @@ def test_digits_network_reports_a_missed_target(right, digits):
 
 
 def test_digits_network_wants_an_answer():
-    with pytest.raises(NotImplementedError, match="model"):
-        checks.digits_network(..., [], [], [], [], hidden_units=64, epochs=40, min_accuracy=0.9)
+    feedback = checks.digits_network(
+        ..., [], [], [], [], hidden_units=64, epochs=40, min_accuracy=0.9
+    )
+    assert feedback.verdict is Verdict.NOT_ANSWERED
 
 
 def fitted_on_validation_rows(keras, digits):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from course import checks
+from course.checks import Verdict
 from course.rl import GridWorld, QLearningAgent
 
 
@@ -10,8 +11,8 @@ def test_q_update_left_as_its_starting_code_counts_as_not_answered():
     def q_update(q, reward, next_best, learning_rate, discount):
         raise NotImplementedError("replace this line")
 
-    with pytest.raises(NotImplementedError, match="replace this line"):
-        checks.q_update(q_update)
+    feedback = checks.q_update(q_update)
+    assert feedback.verdict is Verdict.NOT_ANSWERED
 
 
 @pytest.mark.parametrize(
@@ -76,8 +77,8 @@ def test_reaches_goal_passes_a_patient_agent():
     patient = QLearningAgent(epsilon=0.2, n_episodes=2000, random_state=0).fit(env)
     feedback = checks.reaches_goal(patient, env, **KEPT)
     assert feedback.passed and "4 steps" in feedback.message
-    with pytest.raises(NotImplementedError, match="is still"):
-        checks.reaches_goal(..., env, **KEPT)
+    feedback = checks.reaches_goal(..., env, **KEPT)
+    assert feedback.verdict is Verdict.NOT_ANSWERED
 
 
 @pytest.mark.parametrize(
