@@ -74,7 +74,7 @@ def add_lab_command(subcommands: Subcommands) -> None:
 def prepare_lab(args: argparse.Namespace) -> int:
     try:
         steps = workspace.prepare(args.dir)
-    except ValueError as error:  # a solution notebook's exercise markup is broken
+    except ValueError as error:  # no solution notebooks, or one's exercise markup is broken
         print(f"course: error: {error}", file=sys.stderr)
         return 1
     for line in workspace.report(steps, args.dir):

@@ -179,6 +179,12 @@ def prepare(
     """
     if notebooks is None:
         notebooks = sorted(files.notebooks_dir().glob("*.ipynb"))
+        if not notebooks:
+            raise ValueError(
+                f"no course notebooks in {files.notebooks_dir()}: run this from a clone of the "
+                "kit (git clone, then make lab), or reinstall it: pip install --force-reinstall "
+                "ml-course-kit"
+            )
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / MANIFEST
     with tempfile.TemporaryDirectory(prefix="learner-") as scratch:

@@ -234,3 +234,12 @@ def test_a_learner_notebook_loads_its_dataset_when_run_from_the_workspace(tmp_pa
         for output in cell.get("outputs", [])
     )
     assert "344" in shown  # the penguins: 344 rows, loaded from the shipped datasets
+
+
+def test_without_course_notebooks_course_lab_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(files, "notebooks_dir", lambda: tmp_path / "nowhere")
+    assert cli.main(["lab", "--dir", str(tmp_path / "my-notebooks")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"course: error: no course notebooks in {tmp_path / 'nowhere'}: ")
+    assert "make lab" in error
+    assert not (tmp_path / "my-notebooks").exists()
