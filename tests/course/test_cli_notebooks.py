@@ -2,7 +2,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course import cli, notebooks
+from course import cli, links, notebooks
 
 
 def tagged(cell, *tags):
@@ -22,6 +22,7 @@ def repo(tmp_path, monkeypatch):
             tagged(new_code_cell("checks.discounted_return(value, [10], 0.9)"), "check"),
         ]
     )
+    nb = links.with_links(nb, "01_demo.ipynb")  # Colab/Binder badges, install cell: cell 2
     nbformat.write(nb, tmp_path / "notebooks" / "01_demo.ipynb")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -30,7 +31,7 @@ def repo(tmp_path, monkeypatch):
 def test_notebooks_check_run_and_normalize(repo, capsys):
     assert cli.main(["notebooks", "check"]) == 1
     out = capsys.readouterr().out
-    assert "notebooks/01_demo.ipynb: cell 2 has not been executed" in out
+    assert "notebooks/01_demo.ipynb: cell 3 has not been executed" in out
     assert "1 of 1 notebook(s) need attention." in out
 
     assert cli.main(["notebooks", "run"]) == 0
@@ -38,7 +39,7 @@ def test_notebooks_check_run_and_normalize(repo, capsys):
     assert "running notebooks/01_demo.ipynb" in out
     assert "1 notebook(s) checked: no problems." in out
     executed = notebooks.read(repo / "notebooks" / "01_demo.ipynb")
-    assert executed.cells[3].outputs[0].data["text/plain"].startswith("✅ Correct")
+    assert executed.cells[4].outputs[0].data["text/plain"].startswith("✅ Correct")
 
 
 def test_notebooks_normalize_rewrites_only_what_needs_it(repo, capsys):
