@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from course import notebooks
+from course import exercises, notebooks
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 
@@ -30,3 +30,19 @@ def test_notebooks_are_numbered_and_named():
         assert number.isdigit() and len(number) == 2 and topic, (
             f"{path.name}: name notebooks NN_topic.ipynb, e.g. 09_deep_learning.ipynb"
         )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_every_exercise_has_two_hints_and_an_explanation_and_the_notebook_a_quiz(path):
+    assert exercises.help_problems(notebooks.read(path), exercises.notebook_id(path)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_the_committed_learner_version_is_current(path):
+    """Colab and Binder open notebooks/learner/: it must be what `course exercises build`
+    writes from the solution notebook today (nbval runs it too)."""
+    learner = path.parent / "learner" / path.name
+    assert learner.exists(), f"run: course exercises build {path}"
+    expected = notebooks.dumps(exercises.learner_version(notebooks.read(path),
+                                                         exercises.notebook_id(path)))
+    assert learner.read_text(encoding="utf-8") == expected, f"run: course exercises build {path}"
