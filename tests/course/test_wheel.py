@@ -206,3 +206,19 @@ def test_the_install_cell_does_nothing_in_a_clone(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", links.install_cell()], env=env,
                           cwd=REPOSITORY / "notebooks", capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_binder_installs_the_clone_with_jupyterlab(tmp_path: Path) -> None:
+    """binder/postBuild, run as repo2docker runs it (its python first on PATH), installs the
+    kit from the clone it is in, editable: notebooks, datasets and data/ stay the clone's."""
+    clone = tmp_path / "clone"
+    shutil.copytree(REPOSITORY, clone, ignore=_sources)
+    python, _ = _fresh_venv(tmp_path / "binder")
+    # Offline: the dependencies are this .venv's (the .pth line); PIP_NO_BUILD_ISOLATION=0 is
+    # pip's (inverted) spelling of --no-build-isolation.
+    env = _clean_env(PATH=f"{python.parent}:{os.environ['PATH']}", PIP_NO_INDEX="1",
+                     PIP_NO_BUILD_ISOLATION="0")
+    subprocess.run([str(clone / "binder" / "postBuild")], cwd=tmp_path, env=env, check=True,
+                   timeout=120)
+    found = _run(python, tmp_path, "import course.files as f; print(f.__file__, f.in_clone())")
+    assert found.split() == [str(clone / "course" / "files.py"), "True"]
