@@ -144,3 +144,51 @@ def test_lab_allows_root_only_as_root(repo):
     (jupyter,) = lab_commands(repo, "lab-solutions", uid=0)
     assert "--allow-root" in jupyter
     assert all("--allow-root" not in line for line in lab_commands(repo, "lab", uid=1000))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "jupyter").exists(), reason="no JupyterLab")
+def test_make_lab_serves_the_learner_notebooks_in_a_real_jupyterlab(tmp_path):
+    """The commands `make lab` runs, run for real: JupyterLab's contents API lists the learner
+    folder, not notebooks/."""
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path / "my-notebooks"
+    env = {**os.environ, "MAKEFLAGS": "", "JUPYTER_TOKEN": "t0ken", "BROWSER": "true",
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    planned = subprocess.run(
+        ["make", "-n", "lab", f"WORKSPACE={folder}", f"PORT={port}"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.splitlines()
+    prepare, start = planned[-2:]  # after setup's lines, if pyproject.toml changed since
+    assert prepare.startswith(".venv/bin/course lab ") and start.startswith(".venv/bin/jupyter ")
+    subprocess.run(prepare, shell=True, cwd=ROOT, env=env, check=True, capture_output=True)
+    lab = subprocess.Popen(
+        start, shell=True, cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents?token=t0ken"
+        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with no_proxy.open(url, timeout=2) as answer:
+                    contents = json.load(answer)
+                break
+            except OSError:
+                assert lab.poll() is None, "JupyterLab exited"
+                assert time.monotonic() < deadline, "JupyterLab did not answer within 60 s"
+                time.sleep(0.5)
+    finally:
+        os.killpg(lab.pid, 15)
+        lab.wait(timeout=30)
+    names = sorted(item["name"] for item in contents["content"])
+    assert names == sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
+    assert names == sorted(path.name for path in folder.glob("*.ipynb"))
