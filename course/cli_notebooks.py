@@ -164,8 +164,21 @@ def links_notebooks(args: argparse.Namespace) -> int:
         for problem in found:
             print(f"{path}: {problem}")
         failed += bool(found)
+    readme = Path("README.md")
+    if not args.notebooks and readme.is_file():  # the whole course: the README's links too
+        text = readme.read_text(encoding="utf-8")
+        try:
+            expected = links.with_readme_block(text, [path.name for path in paths])
+        except ValueError as error:
+            return _fail(str(error))
+        if expected != text and args.fix:
+            readme.write_text(expected, encoding="utf-8")
+            print("rewrote the Colab and Binder links of README.md")
+        elif expected != text:
+            print("README.md: its Colab and Binder links disagree with course/links.py.")
+            failed += 1
     if failed:
-        print(f"{failed} of {len(paths)} notebook(s) disagree with course/links.py: add --fix.")
+        print(f"{failed} file(s) disagree with course/links.py: add --fix.")
         return 1
     print(f"{len(paths)} notebook(s) point at {links.REPOSITORY}@{links.BRANCH}.")
     return 0

@@ -30,7 +30,9 @@ __all__ = [
     "install_source",
     "needs_tensorflow",
     "problems",
+    "readme_block",
     "with_links",
+    "with_readme_block",
 ]
 
 REPOSITORY = "ml-course-kit/ml-course-kit"
@@ -47,6 +49,8 @@ INSTALL_CELL_MARKER = "# Colab: install the course kit"
 
 _TF_IMPORT = re.compile(r"^\s*(import|from)\s+(tensorflow|keras)\b", re.MULTILINE)
 _BADGES = re.compile(r"^\[!\[Open in Colab\].*$", re.MULTILINE)
+README_START = "<!-- links: written by `course notebooks links --fix` from course/links.py -->"
+README_END = "<!-- /links -->"
 _COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 _BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 
@@ -165,3 +169,31 @@ def with_links(nb: Any, notebook: str) -> Any:
         cell.id, cell.execution_count = "install-the-kit", 1
         nb.cells.insert(index, cell)
     return nb
+
+
+def readme_block(notebook_names: list[str]) -> str:
+    """The README's lines (between its two marker comments) that open the course online."""
+    colab = " · ".join(f"[{name.removesuffix('.ipynb')}]({colab_url(name)})"
+                       for name in notebook_names)
+    return "\n".join([
+        README_START,
+        f"[![Launch Binder]({_BINDER_BADGE})]({binder_url()}) JupyterLab on the learner "
+        "notebooks, nothing to install (all but notebook 09: Binder has no TensorFlow).",
+        "",
+        f"[![Open in Colab]({_COLAB_BADGE})](https://colab.research.google.com/) one notebook "
+        f"at a time: {colab}.",
+        "",
+        f'Without a clone: `pip install "{install_source()}"` (what the install cell runs).',
+        README_END,
+    ])
+
+
+def with_readme_block(readme: str, notebook_names: list[str]) -> str:
+    """``readme`` with today's block between its markers; ValueError if the markers are missing."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(
+            f"README.md has no links block: put the lines {README_START!r} and {README_END!r} "
+            "where the Colab and Binder links belong, then run this again."
+        )
+    return readme[:start] + readme_block(notebook_names) + readme[end + len(README_END):]

@@ -96,3 +96,31 @@ def test_a_new_url_is_one_constant_and_one_command(
     assert text.count(links.INSTALL_CELL_MARKER) == 1  # rewritten, not added twice
     assert notebooks.is_normalized(path)
     assert cli.main(["notebooks", "check"]) == 0
+
+
+def test_the_readme_links_every_notebook_from_the_same_constants() -> None:
+    readme = (notebooks_dir().parent / "README.md").read_text(encoding="utf-8")
+    names = [path.name for path in COMMITTED]
+    assert links.with_readme_block(readme, names) == readme
+    for name in names:
+        assert links.colab_url(name) in readme
+    assert links.binder_url() in readme and links.install_source() in readme
+
+
+def test_the_readme_block_is_rewritten_between_its_markers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notebooks").mkdir()
+    path = tmp_path / "notebooks" / "01_demo.ipynb"
+    notebooks.write(notebooks.normalize(links.with_links(_plain_notebook(), path.name)), path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Kit\n\n{links.README_START}\nold\n{links.README_END}\n\nThe end.\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["notebooks", "links"]) == 1
+    assert "README.md: its Colab and Binder links disagree" in capsys.readouterr().out
+    assert cli.main(["notebooks", "links", "--fix"]) == 0
+    assert readme.read_text() == f"# Kit\n\n{links.readme_block(['01_demo.ipynb'])}\n\nThe end.\n"
+
+    readme.write_text("# Kit without markers\n")
+    assert cli.main(["notebooks", "links", "--fix"]) == 1
+    assert "README.md has no links block: put the lines" in capsys.readouterr().err
