@@ -48,11 +48,15 @@ def _sources(folder: str, names: list[str]) -> set[str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A wheel of this checkout, built offline from a copy (the build writes build/ and
     *.egg-info into the tree it builds, which in the clone others are using)."""
-    import setuptools
+    from importlib.metadata import PackageNotFoundError, version
 
-    if int(setuptools.__version__.split(".")[0]) < 77:
+    try:
+        setuptools = version("setuptools")
+    except PackageNotFoundError:  # a Python 3.12+ venv has none
+        setuptools = "0 (none)"
+    if int(setuptools.split(".")[0]) < 77:
         pytest.fail(
-            f"setuptools {setuptools.__version__} in {sys.prefix} cannot build the kit offline "
+            f"setuptools {setuptools} in {sys.prefix} cannot build the kit offline "
             "(pyproject.toml's build-system needs >=77): `pip install 'setuptools>=77'` there."
         )
     work = tmp_path_factory.mktemp("wheel")
