@@ -12,6 +12,7 @@ the instructor behind a disclosure.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 import itertools
@@ -53,12 +54,12 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
             )
         reading = answers_read.set(())
         try:
-            return function(*args, **kwargs)
+            feedback = function(*args, **kwargs)
         except Unanswered as unanswered:
             names = learner_names(sys._getframe(1), signature)
             return not_answered(names.get(unanswered.parameter, unanswered.parameter))
         except Mistake as mistake:
-            return mistake.feedback
+            feedback = mistake.feedback
         except Exception as error:
             names = learner_names(sys._getframe(1), signature)
             bound = signature.bind(*args, **kwargs).arguments
@@ -70,6 +71,9 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
             return unreadable(error, answers)
         finally:
             answers_read.reset(reading)
+        if feedback.passed:
+            return feedback
+        return in_learner_words(feedback, learner_names(sys._getframe(1), signature))
 
     return guarded
 
@@ -105,6 +109,17 @@ def learner_names(frame: FrameType, signature: inspect.Signature) -> dict[str, s
         for name, node in bound.items()
         if isinstance(node, ast.AST) and not isinstance(node, ast.Constant)
     }
+
+
+def in_learner_words(feedback: Feedback, names: dict[str, str]) -> Feedback:
+    """``feedback`` with each `parameter` written as the learner's variable for it."""
+    message, hint = feedback.message, feedback.hint
+    for parameter, expression in names.items():
+        if not expression.isidentifier():
+            continue  # `X[:80]` reads worse in a sentence than the check's own name
+        message = message.replace(f"`{parameter}`", f"`{expression}`")
+        hint = hint.replace(f"`{parameter}`", f"`{expression}`")
+    return dataclasses.replace(feedback, message=message, hint=hint)
 
 
 def describe(value: Any) -> str:

@@ -86,3 +86,18 @@ def test_in_a_notebook_not_answered_names_the_learners_variable_across_lines():
     assert first.data["text/plain"].startswith("Not answered yet: fill in `X_train_80`")
     assert second.data["text/plain"].startswith("Not answered yet: fill in `y_train_80`")
     assert 'data-verdict="NOT_ANSWERED"' in first.data["text/html"]
+
+
+@pytest.mark.slow
+def test_in_a_notebook_feedback_says_the_learners_names():
+    nb = new_notebook(
+        cells=[new_code_cell(
+            "from course.checks import check, wrong\n"
+            "@check\ndef sized(table, size):\n"
+            "    return wrong(f'`table` has {len(table)} rows, not {size}.', hint='`table`!')\n"
+            "rows_80 = [1, 2]\nsized(rows_80, 80)"
+        )]
+    )
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    text = nb.cells[0].outputs[0]["data"]["text/plain"]
+    assert text == "Not yet: `rows_80` has 2 rows, not 80.\nHint: `rows_80`!"
