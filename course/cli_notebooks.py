@@ -14,9 +14,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from course import doctor, exercises
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``add_subparsers`` returns: each ``add_<name>_command`` adds its parser to it."""
@@ -102,7 +105,31 @@ def run_notebooks(args: argparse.Namespace) -> int:
             notebooks.run(path)
         except Exception as error:  # nbclient's CellExecutionError and kernel failures
             return _fail(f"{path} failed; the file is unchanged.\n{error}")
+        try:  # the committed learner version follows its solution notebook
+            for written in exercises.build([path], _learner_dir(path)):
+                print(f"wrote {written}")
+        except ValueError:
+            pass  # broken exercise markup: the check below names it
     return check_notebooks(args)
+
+
+def _learner_dir(path: Path) -> Path:
+    """Where a solution notebook's learner version is committed: notebooks/learner/."""
+    return path.parent / exercises.DEFAULT_LEARNER_DIR.name
+
+
+def _learner_problems(path: Path, nb: NotebookNode) -> list[str]:
+    """Whether notebooks/learner/ holds today's learner version of ``path`` (Colab opens it)."""
+    from course import notebooks
+
+    learner = _learner_dir(path) / path.name
+    try:
+        expected = notebooks.dumps(exercises.learner_version(nb, exercises.notebook_id(path)))
+    except ValueError:
+        return []  # exercises.problems already names the markup to fix
+    if learner.is_file() and learner.read_text(encoding="utf-8") == expected:
+        return []
+    return [f"its learner version {learner} is out of date: run `course exercises build {path}`."]
 
 
 def normalize_notebooks(args: argparse.Namespace) -> int:
@@ -129,7 +156,12 @@ def check_notebooks(args: argparse.Namespace) -> int:
     failed = 0
     for path in paths:
         nb = notebooks.read(path)
-        found = notebooks.problems(nb) + links.problems(nb, path.name)
+        found = (
+            notebooks.problems(nb)
+            + links.problems(nb, path.name)
+            + exercises.help_problems(nb, exercises.notebook_id(path))
+            + _learner_problems(path, nb)
+        )
         if not notebooks.is_normalized(path):
             found.append(f"not normalised: run `course notebooks normalize {path}`.")
         for problem in found:
