@@ -8,20 +8,30 @@ from typing import Any
 
 import numpy as np
 
+from course.checks._answers import expect_number
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
-from course.checks._guard import check
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 
 
 @check
 def discounted_return(answer: Any, rewards: Sequence[float], discount: float) -> Feedback:
     """Check a hand computation of r0 + discount * r1 + discount**2 * r2 + ..."""
-    require_answer("value", answer)
+    require_answer("answer", answer)
     expected = sum(reward * discount**step for step, reward in enumerate(rewards))
-    if not is_number(answer):
+    if _numbers(answer):
+        # the discounted rewards one by one, e.g. [0, 0, 0, 7.29]: a common first try
+        if math.isclose(float(np.sum(answer)), expected, rel_tol=1e-6, abs_tol=1e-9):
+            return wrong(
+                f"`answer` lists {len(answer)} discounted rewards; the return is one number, "
+                "their sum.",
+                hint="add the discounted rewards up: sum(...) or +.",
+            )
         return wrong(
-            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
-            hint="write it as arithmetic, e.g. value = 0.9**2 * 10.",
+            f"`answer` is {describe(answer)}, not one number.",
+            hint="the return adds every discounted reward into a single number.",
         )
+    answer = expect_number("answer", answer, what="a number (the discounted return)")
     if math.isclose(answer, expected, rel_tol=1e-6, abs_tol=1e-9):
         return correct(f"the return is {expected:.4g}.")
     if math.isclose(answer, sum(rewards), rel_tol=1e-6):
@@ -48,20 +58,41 @@ def discounted_return(answer: Any, rewards: Sequence[float], discount: float) ->
             f"{answer:.4g} multiplies the discount by k instead of raising it to the power k.",
             hint="in Python, discount**k is the power; discount * k is a product.",
         )
+    factors = {discount**step for step, reward in enumerate(rewards) if reward}
+    if any(math.isclose(answer, factor, rel_tol=1e-6) for factor in factors):
+        return wrong(
+            f"{answer:.4g} is a discount factor alone, without the reward it multiplies.",
+            hint="each factor discount**k multiplies the reward of step k.",
+        )
+    if expected and math.isclose(answer, expected, rel_tol=0.01):
+        return wrong(
+            f"{answer:.4g} is close, but rounded: the check wants the exact value.",
+            hint="write the arithmetic itself instead of its rounded result.",
+        )
     return wrong(
         f"{answer:.4g} is not the discounted return.",
         hint="add reward * discount**k over the steps k = 0, 1, 2, ...",
     )
 
 
+def _numbers(value: Any) -> bool:
+    """A list, tuple or 1-D array of several numbers (not a single one)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1 and value.size > 1 and np.issubdtype(value.dtype, np.number)
+    return (
+        isinstance(value, list | tuple) and len(value) > 1 and all(is_number(v) for v in value)
+    )
+
+
 @check
 def q_update(update: Callable[..., float]) -> Feedback:
     """Check a learner's ``update(q, reward, next_best, learning_rate, discount)`` function."""
-    require_answer("q_update", update)
+    require_answer("update", update)
     if not callable(update):
         return wrong(
-            f"`q_update` should be a function, got {type(update).__name__}.",
-            hint="define it with def q_update(q, reward, next_best, learning_rate, discount):",
+            f"`update` should be a function, but it is {describe(update)}.",
+            hint="define it with def q_update(q, reward, next_best, learning_rate, discount): "
+            "and pass its name, without parentheses.",
         )
     cases = [(0.0, 1.0, 0.0, 0.5, 0.9), (2.0, 0.0, 5.0, 0.1, 0.9), (1.0, -1.0, 3.0, 1.0, 0.5)]
     for q, reward, next_best, learning_rate, discount in cases:
@@ -84,8 +115,14 @@ def q_update(update: Callable[..., float]) -> Feedback:
             )
         if not is_number(got):
             return wrong(
-                f"q_update returned {type(got).__name__} {got!r}, not a number.",
+                f"q_update returned {describe(got)}, not a number.",
                 hint="return the new Q value as a single number.",
+            )
+        if not math.isfinite(got):
+            return wrong(
+                f"q_update{(q, reward, next_best, learning_rate, discount)} returned {got}.",
+                hint="a NaN or an infinity comes from a division or a missing value: the rule "
+                "only multiplies and adds.",
             )
         if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9):
             continue
@@ -120,6 +157,24 @@ def reaches_goal(
     (not learned in another world, nor edited by hand).
     """
     require_answer("agent", agent)
+    from course.rl import GridWorld, QLearningAgent
+
+    if agent is QLearningAgent:
+        return wrong(
+            "`agent` is the class QLearningAgent itself, not an agent made from it.",
+            hint="call it with your settings, then train it: QLearningAgent(...).fit(env).",
+        )
+    if isinstance(agent, GridWorld):
+        return wrong(
+            "`agent` is the world (a GridWorld), not the agent that learns in it.",
+            hint="the agent is a QLearningAgent: QLearningAgent(...).fit(env).",
+        )
+    if not isinstance(agent, QLearningAgent):
+        return wrong(
+            f"`agent` is {describe(agent)}, not a QLearningAgent.",
+            hint="create the agent with QLearningAgent(...) and train it with .fit(env); "
+            ".fit returns the agent itself.",
+        )
     if not hasattr(agent, "policy_"):
         return wrong(
             "the agent has not learned anything yet.",
@@ -134,9 +189,14 @@ def reaches_goal(
             )
     names = ("n_episodes", "learning_rate", "discount", "epsilon", "max_steps", "random_state")
     if all(hasattr(agent, name) for name in names):
-        from course.rl import QLearningAgent
-
-        replay = QLearningAgent(**{name: getattr(agent, name) for name in names}).fit(env)
+        try:
+            replay = QLearningAgent(**{name: getattr(agent, name) for name in names}).fit(env)
+        except (TypeError, ValueError) as error:
+            return wrong(
+                f"the agent's settings cannot train an agent again ({error})",
+                hint="set them only when creating the agent: QLearningAgent(n_episodes=..., "
+                "epsilon=..., random_state=...), numbers without quotes.",
+            )
         if not np.array_equal(replay.policy_, agent.policy_):
             return wrong(
                 "the agent's policy is not what training it in `env` gives: was it trained in "
@@ -160,3 +220,87 @@ def reaches_goal(
         f"the greedy policy wanders for {steps} steps without ending the episode.",
         hint="train for more episodes so every state on the way learns a useful action.",
     )
+
+
+QUIZ = Quiz((
+    Question(
+        answer="b",
+        why="with a discount of 0, a reward one move later is worth 0 now: only the next "
+        "reward counts, so the single patch wins. The discount sets how far ahead an agent looks.",
+        wrong={
+            "a": "the room is worth 20 × 0**2 = 0 from here: a discount of 0 makes every reward "
+            "after the next move worthless, however large.",
+            "c": "that is a discount of 1. The discount is the weight of one move's delay: 0 "
+            "ignores the future entirely.",
+            "d": "the agent still learns, from the next reward alone; the learning rate, not the "
+            "discount, sets how much each update changes Q.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="the greedy agent never tries anything but the coin, so it cannot learn that the "
+        "goal pays 10: only exploration (random moves with probability epsilon) can find it.",
+        wrong={
+            "a": "a faster learner still learns only from what it does: it never goes near the "
+            "goal, so there is nothing about the goal to learn faster.",
+            "b": "a smaller discount makes the far goal worth even less compared with the near "
+            "coin: it pushes towards the coin.",
+            "d": "with epsilon = 0 every episode repeats the coin path: more of the same "
+            "episodes teach nothing new.",
+        },
+    ),
+    Question(
+        answer="d",
+        why="Q[s, a] estimates the discounted return of taking a in s, then acting well: here "
+        "0.9³ × 10, the goal four moves away.",
+        wrong={
+            "a": "Q is not a count of moves: it is a value, in points, learned from rewards.",
+            "b": "Q values are not probabilities: they are in points (the goal is worth 10) and "
+            "need not add up to anything.",
+            "c": "the move down earns 0 by itself; 7.29 includes the rewards that follow it, "
+            "discounted.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="with learning_rate = 1 the new estimate is the target itself: the old estimate is "
+        "forgotten at each pull, so it flips between 0 and 10. A small learning rate averages "
+        "the noisy payouts.",
+        wrong={
+            "b": "a learning rate of 1 keeps no memory of earlier payouts, so it never averages "
+            "them: it jumps to each new one.",
+            "c": "a learning rate of 0 turns learning off; 1 is the other extreme, all new and "
+            "nothing old.",
+            "d": "the update moves towards the target, it does not add rewards up: with "
+            "learning_rate = 1 the estimate becomes the payout, at most 10.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="while learning, the agent still explores: with epsilon = 0.5 half its moves are "
+        "random, and a random move next to the coin ends the episode with 1 point. Its greedy "
+        "policy, followed without exploring, reaches the goal every time.",
+        wrong={
+            "a": "its policy reaches the goal in four moves (the plot of the policy shows it): "
+            "the learned part is fine, the random moves are not.",
+            "c": "the plot counts the points collected, not discounted: reaching the goal is "
+            "worth 10 however late. The discount changes Q values, not the rewards.",
+            "d": "the learning rate changes how fast Q moves, not the rewards the world pays: a "
+            "goal is always 10 points.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="the thermostat acts, and the rewards (the bill, the complaints) come after its "
+        "actions, with no one telling it the right action: that is reinforcement learning.",
+        wrong={
+            "a": "past sales come with their prices, the right answers: that is supervised "
+            "learning (regression).",
+            "b": "no labels and no actions or rewards: grouping is unsupervised learning "
+            "(clustering).",
+            "d": "labelled emails are examples with the right answer attached: supervised "
+            "learning (classification).",
+        },
+    ),
+))
+"""The key to notebook 10's quiz: the questions are in its last markdown cell tagged quiz."""

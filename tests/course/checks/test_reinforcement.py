@@ -1,9 +1,12 @@
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course import checks
-from course.checks import Verdict
+from course.checks import Feedback, Verdict
 from course.rl import GridWorld, QLearningAgent
 
 
@@ -24,7 +27,7 @@ def test_q_update_left_as_its_starting_code_counts_as_not_answered():
         (0.9 * 10, False, "discounts every reward once"),
         (0.9 * 3 * 10, False, "multiplies the discount by k"),
         (5.0, False, "not the discounted return"),
-        (None, False, "should be a number"),
+        (None, False, "None, not a number"),
     ],
 )
 def test_discounted_return_names_the_mistake(answer, passed, says):
@@ -110,3 +113,119 @@ def test_reaches_goal_notices_a_policy_edited_by_hand():
     agent = QLearningAgent(epsilon=0.2, random_state=0).fit(env)
     agent.policy_ = np.array([2] * env.n_states)  # "down" everywhere, written by hand
     assert "edited by hand" in checks.reaches_goal(agent, env, **KEPT).message
+
+
+# --- malformed answers get specific feedback, never the safety net -------------------------
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ([0, 0, 0, 0.9**3 * 10], "lists 4 discounted rewards"),
+        (np.array([0.0, 0.0, 0.0, 7.29]), "lists 4 discounted rewards"),
+        ([1, 2, 3], "not one number"),
+        ("7.29", "the text '7.29', not a number"),
+        (float("nan"), "nan, not a number"),
+        (True, "True, not a number"),
+        (0.9**3, "a discount factor alone"),
+        (7.3, "close, but rounded"),
+    ],
+)
+def test_discounted_return_reads_what_a_beginner_writes(answer, says):
+    feedback = checks.discounted_return(answer, rewards=[0, 0, 0, 10], discount=0.9)
+    assert feedback.verdict is Verdict.NOT_YET and feedback.error == ""
+    assert says in feedback.message, feedback
+    assert feedback.hint and not feedback.hint_gives_answer
+
+
+@pytest.mark.parametrize(
+    ("update", "says"),
+    [
+        (lambda q, r, n, lr, d: float("nan"), "returned nan"),
+        (lambda q, r, n, lr, d: "1.0", "the text '1.0', not a number"),
+        (3.5, "should be a function, but it is the number 3.5"),
+        (None, "should be a function, but it is None"),
+    ],
+)
+def test_q_update_reads_what_a_beginner_writes(update, says):
+    feedback = checks.q_update(update)
+    assert feedback.verdict is Verdict.NOT_YET and feedback.error == ""
+    assert says in feedback.message, feedback
+
+
+def test_reaches_goal_reads_what_a_beginner_writes():
+    env = GridWorld()
+    agent = QLearningAgent(epsilon=0.2, random_state=0).fit(env)
+    cases = [
+        (QLearningAgent, "the class QLearningAgent itself"),
+        (env, "the world (a GridWorld)"),
+        (None, "None, not a QLearningAgent"),
+        (agent.policy_, "not a QLearningAgent"),
+        ((agent, env), "a tuple of 2 items, not a QLearningAgent"),
+        (QLearningAgent(epsilon=0.2, random_state=0), "not learned anything"),
+    ]
+    for answer, says in cases:
+        feedback = checks.reaches_goal(answer, env, **KEPT)
+        assert feedback.verdict is Verdict.NOT_YET and feedback.error == "", (answer, feedback)
+        assert says in feedback.message, feedback
+    agent.n_episodes = "2000"  # changed after training, as text
+    feedback = checks.reaches_goal(agent, env, **KEPT)
+    assert feedback.error == "" and "cannot train an agent again" in feedback.message
+
+
+# --- hypothesis: whatever lands in an answer's place, the answer is feedback ---------------
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10**6, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.floats(allow_nan=True), max_size=5),
+    st.builds(lambda n: np.full(n, np.nan), st.integers(0, 4)),
+    st.builds(lambda n: pd.DataFrame({"a": range(n)}), st.integers(0, 3)),
+    st.just(GridWorld()),
+    st.just(QLearningAgent()),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_discounted_return_answers_any_value_with_feedback(answer):
+    feedback = checks.discounted_return(answer, rewards=[0, 0, 0, 10], discount=0.9)
+    assert isinstance(feedback, Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(MALFORMED, st.builds(lambda value: lambda *args: value, MALFORMED)))
+def test_q_update_answers_any_value_or_function_with_feedback(update):
+    feedback = checks.q_update(update)
+    assert isinstance(feedback, Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_reaches_goal_answers_any_agent_with_feedback(agent):
+    feedback = checks.reaches_goal(agent, GridWorld(), **KEPT)
+    assert isinstance(feedback, Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+# --- the quiz -------------------------------------------------------------------------------
+
+def test_the_quiz_key_explains_every_option():
+    from course.checks.reinforcement import QUIZ
+
+    assert 4 <= len(QUIZ.questions) <= 6
+    assert len({question.answer for question in QUIZ.questions}) >= 3  # letters spread
+    for question in QUIZ.questions:
+        assert question.answer not in question.wrong and len(question.options) == 4
+        assert len(set(question.wrong.values())) == 3 and question.why
+
+
+def test_the_quiz_marks_the_notebook_answers_right_and_a_confusion_specifically():
+    right = {1: "b", 2: "c", 3: "d", 4: "a", 5: "b", 6: "c"}
+    assert checks.quiz("10", right).passed
+    feedback = checks.quiz("10", {**right, 2: "d"})
+    assert not feedback.passed and "more of the same" in feedback.parts[1].message
