@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
-from course.checks._guard import check
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 
 
 @check
@@ -25,7 +26,10 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
     classes = [_plain(c) for c in model.classes_]
     expected = float(probabilities[classes.index(label)])
     predicted = classes[int(np.argmax(probabilities))]
-    column = f"model.predict_proba(row)[0, {classes.index(label)}]"
+    order = f"the columns follow model.classes_ = {classes}"
+    mistake = _not_a_probability(answer, row)
+    if mistake is not None:
+        return mistake
     if _is_sequence(answer):
         values = np.asarray(answer, dtype=object).ravel()
         if len(values) == 1:  # predict(...) or predict_proba(...)[:, k]: judge the one value
@@ -34,49 +38,63 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
             return wrong(
                 "that is one probability per class (the whole row of predict_proba); the "
                 f"question asks for the probability of {label!r} only.",
-                hint=f"pick the column of {label!r}: the columns follow model.classes_ = "
-                f"{classes}, so take {column}.",
+                hint=f"{order}: keep only the column of {label!r}.",
             )
         else:
             return wrong(
-                f"that holds {len(values)} values; the question asks for one number.",
-                hint=f"predict_proba on the one new row, then its column of {label!r}: {column}.",
+                f"`probability` holds {len(values)} values; the question asks for one number.",
+                hint=f"ask predict_proba about the one new row only, then keep the column of "
+                f"{label!r}.",
             )
-    if isinstance(answer, str | bool) or (answer in classes and not is_number(answer)):
+    if isinstance(answer, str) and _as_number(answer) is not None:
+        return wrong(
+            f"`probability` is the text {answer!r}: a number in quotes.",
+            hint="write the number without quotes, or better, the code that computes it.",
+        )
+    if isinstance(answer, bool):
+        return wrong(
+            f"`probability` is {answer}: a yes/no, not a probability.",
+            hint="predict_proba gives a number from 0 to 1 for each class.",
+        )
+    if isinstance(answer, str) or (answer in classes and not is_number(answer)):
         said = "the class the model predicts" if answer == predicted else "a class label"
         return wrong(
             f"{answer!r} is {said} (what predict gives); the question asks for a probability.",
-            hint=f"use predict_proba, not predict: {column} is the probability of {label!r}.",
+            hint=f"use predict_proba, not predict; {order}.",
         )
     if not is_number(answer):
         return wrong(
-            f"the answer should be a number, got {type(answer).__name__}.",
-            hint=f"{column} is a number.",
+            f"`probability` is {describe(answer)}, not a number.",
+            hint="predict_proba gives a table of numbers: keep one of them.",
         )
     answer = float(answer)
+    if not math.isfinite(answer):
+        return wrong(
+            f"`probability` is {answer}, not a probability.",
+            hint="a NaN comes from a missing value upstream: print what you computed it from.",
+        )
     if math.isclose(answer, expected, abs_tol=5e-4):
         return correct(f"the model gives {label!r} a probability of {expected:.3f}.")
     if answer > 1 and math.isclose(answer, 100 * expected, abs_tol=0.05):
         return wrong(
             f"{answer:g} is a percentage ({answer:g}%).",
-            hint=f"a probability is a number from 0 to 1: give {expected:.3f}, not {answer:g}.",
+            hint="a probability is a number from 0 to 1: do not multiply by 100.",
         )
     if answer < 0 or answer > 1:
         return wrong(
             f"{answer:g} cannot be a probability: probabilities go from 0 to 1.",
-            hint=f"{column} is the probability of {label!r}.",
+            hint=f"use predict_proba, then the column of {label!r}.",
         )
     for other, probability in zip(classes, probabilities, strict=True):
         if other != label and math.isclose(answer, probability, abs_tol=5e-4):
             return wrong(
                 f"{answer:.3f} is the probability of {other!r}, not of {label!r}.",
-                hint=f"the columns follow model.classes_ = {classes}: {label!r} is column "
-                f"{classes.index(label)}.",
+                hint=f"{order}: {label!r} is column {classes.index(label)}.",
             )
     if math.isclose(answer, 1 - expected, abs_tol=5e-4):
         return wrong(
             f"{answer:.3f} is the probability that the bird is NOT {label!r}.",
-            hint=f"take the column of {label!r} itself: {column}.",
+            hint=f"take the column of {label!r} itself, without subtracting it from 1.",
         )
     if math.isclose(answer, expected, abs_tol=0.006):
         return wrong(
@@ -85,8 +103,40 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
         )
     return wrong(
         f"{answer:.3f} is not the probability the model gives {label!r} for this row.",
-        hint=f"ask the model about the new row itself (not a test or training row): {column}.",
+        hint="ask the model about the new row itself (not a test or training row), with "
+        "predict_proba.",
     )
+
+
+def _not_a_probability(answer: Any, row: Any) -> Feedback | None:
+    """Feedback for an answer that is some other object of the exercise, else None."""
+    import pandas as pd
+    from sklearn.base import BaseEstimator
+
+    if isinstance(answer, BaseEstimator | type):
+        return wrong(
+            f"`probability` is {describe(answer)}: the model itself, not what it answers.",
+            hint="ask the model about the new bird with its predict_proba method.",
+        )
+    same_columns = isinstance(answer, pd.DataFrame) and isinstance(row, pd.DataFrame)
+    if same_columns and list(answer.columns) == list(row.columns):
+        return wrong(
+            "`probability` is the bird's row of measurements, not a probability.",
+            hint="give that row to the model's predict_proba method.",
+        )
+    if isinstance(answer, dict | set):
+        return wrong(
+            f"`probability` is {describe(answer)}, not a number.",
+            hint="predict_proba gives a table of numbers: keep one of them.",
+        )
+    return None
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text.strip().rstrip("%"))
+    except ValueError:
+        return None
 
 
 @check
@@ -99,6 +149,9 @@ def valid_request(row: Any, card: Any, original: Any = None) -> Feedback:
     """
     require_answer("fixed_request", row)
     from course.schema import RowValidationError, validate_row
+
+    if not isinstance(row, dict):
+        return _not_a_request(row)
 
     try:
         clean, warnings = validate_row(card, row)
@@ -124,6 +177,39 @@ def valid_request(row: Any, card: Any, original: Any = None) -> Feedback:
                     "measurements themselves.",
                 )
     return correct("the server would accept this request and predict from it.")
+
+
+def _not_a_request(row: Any) -> Feedback:
+    """Feedback for a request that is not a dict: JSON text, a list of one, a table..."""
+    import json
+
+    import pandas as pd
+
+    like = "a dict like `bad_request`: {\"field\": value, ...}, one key per feature"
+    if isinstance(row, str):
+        try:
+            parsed = json.loads(row)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return wrong(
+                "`fixed_request` is text (JSON in quotes), not a dict.",
+                hint=f"remove the quotes around the braces: write {like}.",
+            )
+        return wrong(f"`fixed_request` is {describe(row)}, not a request.", hint=f"write {like}.")
+    if isinstance(row, list | tuple) and len(row) == 1 and isinstance(row[0], dict):
+        return wrong(
+            f"`fixed_request` is a {type(row).__name__} holding one request; the server takes "
+            "the request itself.",
+            hint="remove the square brackets (or parentheses) around the braces.",
+        )
+    if isinstance(row, pd.DataFrame | pd.Series):
+        return wrong(
+            f"`fixed_request` is {describe(row)}: a table, the model's side; the server "
+            "receives JSON, which Python writes as a dict.",
+            hint=f"write {like}.",
+        )
+    return wrong(f"`fixed_request` is {describe(row)}, not a request.", hint=f"write {like}.")
 
 
 def _fix_hint(problem: Any, card: Any, row: Any) -> str:
@@ -177,3 +263,75 @@ def _is_sequence(value: Any) -> bool:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+QUIZ = Quiz((
+    Question(
+        answer="c",
+        why="13 birds all right is a real result, but a small one: its interval (about 0.77 to "
+        "1) says the accuracy on Torgersen birds could well be below the others. The card gives "
+        "the score with its count and interval, so nobody reads 1.000 as a promise.",
+        wrong={
+            "a": "1.000 on 13 birds is what a model right 90% of the time would often score too: "
+            "with so few birds, the interval, not the point, says what is known.",
+            "b": "hiding a small group hides exactly what users of the card need: that the model "
+            "is barely tested there. Report it, with its count and interval.",
+            "d": "the test birds are for measuring once, never for choosing or training: a "
+            "model tuned on these 13 birds would score well on them and prove nothing.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="with every measurement missing, the pipeline filled in the training medians: the "
+        "model scored an invented typical bird from its island. A highest probability near "
+        "0.5 is the warning sign: send such birds to an expert or measure them again.",
+        wrong={
+            "b": "a probability is the model's own estimate; whether 0.5 means \"right half the "
+            "time\" is calibration, which must be measured, and here there was nothing to "
+            "measure the bird by.",
+            "c": "the pipeline is built to accept missing values (its imputers fill them in), so "
+            "nothing is broken; what matters is to read the low probability as a doubt.",
+            "d": "a probability says how sure the model is between the species, not that the "
+            "bird is a mixture of them.",
+        },
+    ),
+    Question(
+        answer="d",
+        why="permutation importance measures what this model needs given all the other "
+        "columns: bill depth and body mass also set the Gentoos apart, so shuffling the "
+        "flippers alone costs nothing. Columns that carry the same information share the credit.",
+        wrong={
+            "a": "notebook 03 showed that flippers do separate the Gentoos; an importance near 0 "
+            "says the model can do without them, not that they say nothing.",
+            "b": "measuring on the test birds is the right place for describing the final model; "
+            "the near-zero comes from the other columns, not from where it was measured.",
+            "c": "the pipeline was trained on all six columns, flipper length included.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="a local explanation answers for one bird: replace one of its features by a "
+        "typical value, ask the model again, and the change is that feature's effect. That is "
+        "what the server's streamed explanation tells.",
+        wrong={
+            "a": "permutation importance is global: it says what the model relies on over all "
+            "the test birds, not why it answered what it did for this one.",
+            "c": "partial dependence averages over many birds: it shows how the model's answer "
+            "moves in general, not the reasons for one bird's answer.",
+            "d": "the scores per group say how often the model is right on an island or sex, "
+            "not why it answered this bird as it did.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="unpickling an untrusted file can run any code it carries. The course saves models "
+        "with skops, records a checksum in the card, and load_model refuses a file whose "
+        "checksum differs or that holds a type outside scikit-learn, NumPy and SciPy.",
+        wrong={
+            "a": "a pickle holds instructions to rebuild objects, and those instructions can "
+            "call any function: loading one from a stranger is running their code.",
+            "b": "the size is not the danger: a small pickle can run anything when loaded.",
+        },
+    ),
+))
+"""Notebook 06's quiz: its questions are in the notebook's last markdown cell."""

@@ -1,6 +1,11 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
 
 from course import checks, recipes
 from course.checks import Verdict
@@ -60,7 +65,7 @@ def test_the_probability_of_the_class_asked_for_passes(fitted, bird, proba):
         # predict_proba on the first test bird instead of the new one
         (lambda m, b, p: 0.5, "not the probability the model gives 'Adelie' for this row"),
         (lambda m, b, p: 42, "cannot be a probability"),
-        (lambda m, b, p: None, "should be a number"),
+        (lambda m, b, p: None, "`probability` is None, not a number"),
     ],
 )
 def test_each_wrong_probability_gets_its_own_message(fitted, bird, proba, make_answer, says):
@@ -149,3 +154,125 @@ def test_each_wrong_fix_gets_its_own_message(card, change, says, hint):
 def test_the_starting_code_asks_for_a_request(card):
     feedback = checks.valid_request(..., card, BAD_REQUEST)
     assert feedback.verdict is Verdict.NOT_ANSWERED and "`fixed_request`" in feedback.message
+
+
+# Malformed answers: each kind a beginner writes gets its own message, never the safety net.
+
+
+@pytest.mark.parametrize(
+    ("make_answer", "says", "hint"),
+    [
+        (lambda m, b: float("nan"), "`probability` is nan, not a probability", "NaN"),
+        (lambda m, b: np.array([np.nan]), "`probability` is nan", "NaN"),
+        (lambda m, b: "0.182", "is the text '0.182': a number in quotes", "without quotes"),
+        (lambda m, b: True, "a yes/no, not a probability", "from 0 to 1"),
+        (lambda m, b: [], "holds 0 values; the question asks for one number", "predict_proba"),
+        (lambda m, b: {"Adelie": 0.18}, "is a dict of 1 items, not a number", "predict_proba"),
+        (lambda m, b: m, "is a Pipeline: the model itself", "predict_proba"),
+        (lambda m, b: clone(m), "the model itself", "predict_proba"),
+        (lambda m, b: b, "the bird's row of measurements", "predict_proba"),
+        (lambda m, b: m.predict_proba(b.iloc[[0, 0]]), "holds 6 values", "one new row"),
+    ],
+)
+def test_a_malformed_probability_gets_specific_feedback(fitted, bird, make_answer, says, hint):
+    feedback = checks.class_probability(make_answer(fitted, bird), fitted, bird, "Adelie")
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert hint in feedback.hint, feedback
+    assert feedback.error == ""
+
+
+def test_no_probability_hint_writes_the_answer_line(fitted, bird, proba):
+    """The hints point at the step, never at the line (predict_proba(...)[0, k]) itself."""
+    for answer in (proba["Chinstrap"], fitted.predict(bird), 1 - proba["Adelie"], 18.2, 0.5, 7):
+        feedback = checks.class_probability(answer, fitted, bird, "Adelie")
+        assert "[0," not in feedback.hint and "predict_proba(row)" not in feedback.hint, feedback
+
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 500),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.floats(allow_nan=True), max_size=5),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    st.sampled_from(["model", "unfitted", "row", "nan array", "predict", "frame"]),
+)
+
+
+def _materialise(value, fitted, bird):
+    """Strategies draw cheap markers; the exercise's own objects stand in for them."""
+    objects = {
+        "model": fitted,
+        "unfitted": clone(fitted),
+        "row": bird,
+        "nan array": np.full(3, np.nan),
+        "predict": fitted.predict(bird),
+        "frame": pd.DataFrame({"a": [1.0, np.nan]}),
+    }
+    return objects.get(value, value) if isinstance(value, str) else value
+
+
+@settings(max_examples=30, deadline=None)
+@given(answer=MALFORMED)
+def test_any_probability_gets_feedback_never_an_exception(fitted, bird, proba, answer):
+    answer = _materialise(answer, fitted, bird)
+    feedback = checks.class_probability(answer, fitted, bird, "Adelie")
+    assert isinstance(feedback, checks.Feedback)
+    assert feedback.error == "", feedback
+    expected = proba["Adelie"]
+    if feedback.passed:  # only a number within 5e-4 of the answer may pass
+        assert abs(float(np.ravel(np.asarray(answer, dtype=float))[0]) - expected) < 5e-4
+
+
+@pytest.mark.parametrize(
+    ("make_answer", "says", "hint"),
+    [
+        (lambda: json.dumps(FIXED), "is text (JSON in quotes), not a dict", "remove the quotes"),
+        (lambda: [FIXED], "a list holding one request", "square brackets"),
+        (lambda: pd.DataFrame([FIXED]), "a table, the model's side", "a dict like"),
+        (lambda: pd.Series(FIXED), "a table, the model's side", "a dict like"),
+        (lambda: None, "`fixed_request` is None, not a request", "a dict like"),
+        (lambda: "Biscoe", "is the text 'Biscoe', not a request", "a dict like"),
+        (lambda: {**FIXED, "body_mass_g": float("nan")}, "not a finite number", "body_mass_g"),
+        (lambda: {**FIXED, "body_mass_g": "4500"}, "not text", "without quotes"),
+        (lambda: {**FIXED, "sex": "Female"}, "unknown category 'Female'", "case-sensitive"),
+        (lambda: {1: 2}, "field names must be strings", "start with"),
+    ],
+)
+def test_a_malformed_request_gets_specific_feedback(card, make_answer, says, hint):
+    feedback = checks.valid_request(make_answer(), card, BAD_REQUEST)
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert hint in feedback.hint, feedback
+    assert feedback.error == ""
+
+
+REQUESTS = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=10),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(
+        st.sampled_from([*FIXED, "colour", "Island"]),
+        st.one_of(st.none(), st.booleans(), st.integers(-10, 10_000),
+                  st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                  st.sampled_from(["Biscoe", "Dream", "female", "male", "46.1"])),
+        max_size=8,
+    ),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(answer=REQUESTS)
+def test_any_request_gets_feedback_never_an_exception(card, answer):
+    feedback = checks.valid_request(answer, card, BAD_REQUEST)
+    assert isinstance(feedback, checks.Feedback)
+    assert feedback.error == "", feedback
+    if feedback.passed:  # only the same bird, written right, passes
+        assert {key: float(value) if key.endswith(("_mm", "_g")) else value
+                for key, value in answer.items()} == {
+            key: float(value) if key.endswith(("_mm", "_g")) else value
+            for key, value in FIXED.items()}
