@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from course.checks._feedback import Feedback, correct, require_answer, wrong
-from course.checks._guard import check
+from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 from course.checks._refit import Refit, refit_verdict
 
 
@@ -69,6 +70,7 @@ def linear_on_features(model: Any, X_train: Any, y_train: Any, *, features: list
     return wrong(
         f"{reached}: not clearly better.",
         hint=f"fit make_pipeline(StandardScaler(), LinearRegression()) on {wanted}.",
+        hint_gives_answer=True,
     )
 
 
@@ -88,7 +90,20 @@ def largest_coefficient(
     """
     require_answer("largest", answer)
     require_answer("model", model)
-    if X_train is not None:
+    from sklearn.base import BaseEstimator
+
+    if isinstance(answer, BaseEstimator) and not isinstance(model, BaseEstimator):
+        return wrong(
+            f"`largest` is {describe(answer)} and `model` is {describe(model)}: the two "
+            "answers look swapped.",
+            hint="the fitted pipeline goes in the first name of the exercise cell, the "
+            "measurement's name (text) in the second.",
+        )
+    if X_train is None:
+        problem = _coefficients_problem(model)
+        if problem is not None:
+            return problem
+    else:
         problem = _fitted_regressor_problem(model, "X_train, y_train")
         if problem is not None:
             return problem
@@ -122,6 +137,9 @@ def largest_coefficient(
     names = [str(name).rpartition("__")[2] for name in names]
     sizes = dict(zip(names, coefficients, strict=True))
     best = max(sizes, key=lambda name: abs(sizes[name]))
+    problem = _not_a_name(answer, sizes)
+    if problem is not None:
+        return problem
     if answer == best:
         return correct(
             f"{best!r}: a change of one standard deviation moves the prediction by "
@@ -139,18 +157,19 @@ def largest_coefficient(
         return wrong(
             f"{answer!r} has the most negative coefficient ({sizes[answer]:+.1f}), the smallest "
             "signed number, not the largest in size.",
-            hint="take the absolute value first: .abs().idxmax().",
+            hint="take the absolute values first, then the label of the largest.",
         )
     if answer == min(sizes, key=lambda name: abs(sizes[name])):
         return wrong(
             f"{answer!r} has the smallest coefficient in size ({sizes[answer]:+.1f}).",
-            hint="the largest in size is .abs().idxmax(), not .abs().idxmin().",
+            hint="the largest in size is the maximum of the absolute values, not the minimum.",
         )
     if X_train is not None and answer == _linear_regression_favourite(X_train, y_train):
         return wrong(
             f"{answer!r} has the largest coefficient of the plain linear regression, but in the "
             f"Ridge its coefficient is {sizes[answer]:+.1f} and another input's is larger.",
-            hint="read the coefficients of `ridge` itself: ridge[-1].coef_.",
+            hint="read the coefficients of `model` itself (its last step), not those of the "
+            "plain linear regression in the figure above.",
         )
     return wrong(
         f"{answer!r} has a coefficient of {sizes[answer]:+.1f}; another input's is larger.",
@@ -164,11 +183,9 @@ def _fitted_regressor_problem(model: Any, fit_on: str) -> Feedback | None:
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
 
-    if not hasattr(model, "predict") or not hasattr(model, "get_params"):
-        return wrong(
-            f"expected a scikit-learn model, got {type(model).__name__}.",
-            hint="build it with make_pipeline(...), then call .fit(...) on it.",
-        )
+    problem = _not_a_model(model)
+    if problem is not None:
+        return problem
     if is_classifier(model):
         return wrong(
             f"{type(model[-1] if hasattr(model, 'steps') else model).__name__} is a classifier: "
@@ -188,6 +205,120 @@ def _fitted_regressor_problem(model: Any, fit_on: str) -> Feedback | None:
     return None
 
 
+def _not_a_model(model: Any) -> Feedback | None:
+    """A message when ``model`` is not a scikit-learn estimator object, else None."""
+    from sklearn.base import BaseEstimator
+
+    if isinstance(model, type):
+        return wrong(
+            f"`model` is the class {model.__name__} itself, not a model made from it.",
+            hint=f"call it to make one, {model.__name__}(), inside make_pipeline(...), then "
+            ".fit(...) the pipeline.",
+        )
+    if isinstance(model, list | tuple) and any(isinstance(m, BaseEstimator) for m in model):
+        return wrong(
+            f"`model` is a {type(model).__name__} holding a model; the check needs the model "
+            "itself.",
+            hint="remove the brackets: one pipeline, made by make_pipeline(...).fit(...).",
+        )
+    if not isinstance(model, BaseEstimator):
+        what = describe(model)
+        if getattr(model, "ndim", None) == 1 and np.asarray(model).dtype.kind in "fiu":
+            what += ": numbers the model gave (predictions or coefficients?)"
+        return wrong(
+            f"`model` is {what}, not a scikit-learn model.",
+            hint="keep the fitted pipeline itself: make_pipeline(...).fit(...) returns it.",
+        )
+    return None
+
+
+def _coefficients_problem(model: Any) -> Feedback | None:
+    """A message when ``model`` is not a fitted model with coefficients, else None."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    problem = _not_a_model(model)
+    if problem is not None:
+        return problem
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        return wrong("`model` is not fitted yet.", hint="call .fit(X_train, y_train) on it.")
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if not hasattr(final, "coef_"):
+        return wrong(
+            f"`model` ends with {type(final).__name__}, which has no coefficients.",
+            hint="a linear model (LinearRegression, Ridge, LogisticRegression) has one weight "
+            "per input: end the pipeline with one.",
+        )
+    return None
+
+
+def _not_a_name(answer: Any, sizes: dict[str, float]) -> Feedback | None:
+    """A message when ``answer`` is not one input's name written as text, else None."""
+    import pandas as pd
+    from sklearn.base import BaseEstimator
+
+    names = list(sizes)
+    if isinstance(answer, str):
+        if answer in sizes:
+            return None
+        spelled = [name for name in names if name.lower() == answer.strip().lower()]
+        if spelled:
+            return wrong(
+                f"{answer!r} is not written as the column is named.",
+                hint="names are exact: the same case, no spaces around, as in X_train.columns.",
+            )
+        return None  # a name that is no input: the check's own message says so
+    if isinstance(answer, BaseEstimator):
+        return wrong(
+            f"`largest` is {describe(answer)}: a model, not a measurement's name.",
+            hint="`largest` is the name of one measurement, as text in quotes.",
+        )
+    if isinstance(answer, pd.Series) and answer.dtype.kind in "fiu" and len(answer) == 1:
+        return wrong(
+            "`largest` is a Series holding one coefficient; the question asks for its name.",
+            hint="keep the label (the index) of that row, as text, not the row itself.",
+        )
+    if isinstance(answer, pd.Series) and answer.dtype.kind in "fiu" and len(answer) > 1:
+        return wrong(
+            f"`largest` is the Series of {len(answer)} coefficients; the question asks for one "
+            "name.",
+            hint="of those, find the largest in size and keep its label (the index), not its "
+            "value.",
+        )
+    if isinstance(answer, pd.Series | pd.Index | np.ndarray | list | tuple):
+        items = list(np.ravel(np.asarray(answer, dtype=object)))
+        if len(items) == 1 and isinstance(items[0], str):
+            return wrong(
+                f"`largest` is a {type(answer).__name__} holding one name; give the name itself.",
+                hint="the answer is text in quotes, not a list or a Series around it.",
+            )
+        return wrong(
+            f"`largest` is {describe(answer)}; the question asks for one name.",
+            hint="keep only the measurement whose coefficient is largest in size.",
+        )
+    if is_number(answer):
+        number = float(answer)
+        if any(np.isclose(abs(number), abs(size), atol=0.05) for size in sizes.values()):
+            return wrong(
+                f"`largest` is {number:g}: a coefficient's value; the question asks for the "
+                "measurement's name.",
+                hint="keep the label (the index) of the largest coefficient, not the "
+                "coefficient itself.",
+            )
+        if number.is_integer() and 0 <= number < len(names):
+            return wrong(
+                f"`largest` is {int(number)}: a position in the list of inputs (counting from "
+                "0), not a name.",
+                hint="a Series indexed by the column names gives the name directly: its label.",
+            )
+    return wrong(
+        f"`largest` is {describe(answer)}, not a measurement's name.",
+        hint="write the name of one column of X_train, as text in quotes.",
+    )
+
+
 def _pipeline_problem(model: Any, final_name: str, recipe: str) -> Feedback | None:
     """A message when ``model`` is not ``scaler -> final_name``, else None."""
     steps = [step for _, step in model.steps] if hasattr(model, "steps") else [model]
@@ -201,7 +332,7 @@ def _pipeline_problem(model: Any, final_name: str, recipe: str) -> Feedback | No
         return wrong(
             f"the {final_name} gets the raw measurements: the inputs are not scaled, so the "
             "coefficients are in mixed units (years, mm Hg, mg/dL) and cannot be compared.",
-            hint=f"put a StandardScaler in front: {recipe}.",
+            hint=f"put a StandardScaler before the {final_name} in make_pipeline(...).",
         )
     return None
 
@@ -225,3 +356,76 @@ def _linear_regression_favourite(X_train: Any, y_train: Any) -> str:
 
     linear = make_pipeline(StandardScaler(), LinearRegression()).fit(X_train, y_train)
     return str(X_train.columns[int(np.abs(linear[-1].coef_).argmax())])
+
+
+QUIZ = Quiz((
+    Question(
+        answer="b",
+        why="R² compares the model's squared errors with those of always predicting the "
+        "average: 0 means no better than that baseline, 1 a perfect fit, below 0 worse than "
+        "the average.",
+        wrong={
+            "a": "a perfect fit has R² = 1 (no error left to explain); 0 is the other end.",
+            "c": "R² is not a share of exact hits: a regression is almost never exactly right, "
+            "and R² measures how much of the variation the model explains.",
+            "d": "an R² of 0 is a real, if useless, model: the training mean scores exactly 0 "
+            "by construction. Its MAE is not 0; no model of real data has an MAE of 0.",
+        },
+    ),
+    Question(
+        answer="d",
+        why="the means differ by about 1 point, less than the spread across folds: another "
+        "draw of patients could swap them. A tie goes to the simpler model, whose weights can "
+        "be read.",
+        wrong={
+            "a": "a smaller spread says the forest's score moves less between folds, not that "
+            "it is better; both are within each other's error bars.",
+            "b": "a lower mean by less than the spread is not evidence: on other patients the "
+            "order could flip. The choice is right, the reason is not.",
+            "c": "the test set is opened once, after the choice: choosing with it would make "
+            "it part of the training, and its score an optimistic one.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="s1 and s2 measure nearly the same thing, so the model can raise one weight and "
+        "lower the other with almost the same predictions: their signs and sizes one by one "
+        "mean little. Ridge shares the weight between them.",
+        wrong={
+            "b": "a negative weight on correlated inputs is not a medical finding: it balances "
+            "the positive weight on s2, and the pair together is what the model uses.",
+            "c": "compared one by one, weights of strongly correlated inputs are unreliable: "
+            "with Ridge, s1 shrinks to -7 while bmi stays near +28.",
+            "d": "scaling puts every input in standard deviations, which is what makes weights "
+            "comparable at all; it does not cause the s1/s2 tug of war.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="RMSE squares the errors before averaging, so one 2-hour miss counts as much as "
+        "many small ones: it is the metric that punishes big misses.",
+        wrong={
+            "a": "MAE counts every minute of error the same, however it is spread: a few very "
+            "late deliveries weigh no more than many slightly late ones.",
+            "b": "R² says how much of the variation the model explains, as a share; it does not "
+            "single out the big misses customers remember.",
+            "d": "accuracy counts exact hits of a label: a delivery time is a quantity, so it is "
+            "a regression, measured by errors in minutes.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="the 111 test patients were among the rows the model learned from, so the score "
+        "measures memory as well as skill: it is optimistic, not the honest estimate the "
+        "model card needs. Fit on the training rows, score the sealed test rows once.",
+        wrong={
+            "a": "more training data helps the model, but then those rows cannot also judge "
+            "it: a model scored on rows it learned from looks better than it is.",
+            "c": "stratifying keeps class shares equal in both parts; a progression score is a "
+            "quantity, and the problem here is test rows in training, not the split's balance.",
+            "d": "changing the metric does not help: any score computed on rows the model "
+            "learned from is optimistic.",
+        },
+    ),
+))
+"""Notebook 07's quiz: its questions are in the notebook's last markdown cell."""

@@ -1,6 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
@@ -194,3 +196,153 @@ def test_largest_coefficient_reads_names_through_a_column_transformer(split):
     names = [n.rpartition("__")[2] for n in model[:-1].get_feature_names_out()]
     best = names[int(np.abs(coefficients).argmax())]
     assert checks.largest_coefficient(best, model).passed
+
+
+# Malformed answers: each kind a beginner writes gets its own message, never the safety net.
+
+
+@pytest.mark.parametrize(
+    ("make_model", "says"),
+    [
+        (lambda X, y: None, "`model` is None, not a scikit-learn model"),
+        (lambda X, y: LinearRegression, "the class LinearRegression itself"),
+        (lambda X, y: [scaled(LinearRegression()).fit(X[TWO], y)], "a list holding a model"),
+        (lambda X, y: scaled(LinearRegression()).fit(X[TWO], y).predict(X[TWO]),
+         "numbers the model gave (predictions or coefficients?)"),
+        (lambda X, y: X[TWO], "is a DataFrame with 331 rows and 2 columns, not a scikit-learn"),
+        (lambda X, y: "two_measurements", "is the text 'two_measurements'"),
+    ],
+)
+def test_linear_on_features_answers_a_malformed_model(diabetes, make_model, says):
+    X_train, y_train, _, _ = diabetes
+    feedback = checks.linear_on_features(make_model(X_train, y_train), X_train, y_train,
+                                         features=TWO)
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.hint and feedback.error == ""
+
+
+@pytest.fixture(scope="module")
+def ridge(diabetes):
+    X_train, y_train, _, _ = diabetes
+    return scaled(Ridge(alpha=10)).fit(X_train, y_train)
+
+
+@pytest.mark.parametrize(
+    ("make_answer", "says"),
+    [
+        (lambda r, c: c, "the Series of 10 coefficients; the question asks for one name"),
+        (lambda r, c: c.abs().sort_values().tail(1), "a Series holding one coefficient"),
+        (lambda r, c: c.abs().sort_values().index, "the question asks for one name"),
+        (lambda r, c: ["bmi"], "a list holding one name"),
+        (lambda r, c: c.abs().max(), "a coefficient's value"),
+        (lambda r, c: 28.4, "a coefficient's value"),
+        (lambda r, c: int(np.argmax(np.abs(c.to_numpy()))), "a position in the list of inputs"),
+        (lambda r, c: "BMI", "not written as the column is named"),
+        (lambda r, c: "bmi ", "not written as the column is named"),
+        (lambda r, c: r, "a model, not a measurement's name"),
+        (lambda r, c: None, "`largest` is None, not a measurement's name"),
+        (lambda r, c: float("nan"), "is the number nan, not a measurement's name"),
+    ],
+)
+def test_largest_coefficient_answers_a_malformed_name(diabetes, ridge, make_answer, says):
+    X_train, y_train, _, _ = diabetes
+    coefficients = pd.Series(ridge[-1].coef_, index=X_train.columns)
+    answer = make_answer(ridge, coefficients)
+    feedback = checks.largest_coefficient(answer, ridge, X_train, y_train, alpha=10)
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.hint and feedback.error == ""
+
+
+def test_largest_coefficient_says_when_the_two_answers_are_swapped(diabetes, ridge):
+    X_train, y_train, _, _ = diabetes
+    feedback = checks.largest_coefficient(ridge, "bmi", X_train, y_train, alpha=10)
+    assert "the two answers look swapped" in feedback.message and feedback.error == ""
+
+
+def test_largest_coefficient_without_rows_refuses_what_has_no_coefficients(diabetes):
+    X_train, y_train, _, _ = diabetes
+    from sklearn.ensemble import RandomForestRegressor
+
+    forest = RandomForestRegressor(n_estimators=3, random_state=0).fit(X_train, y_train)
+    for model, says in [
+        (forest, "ends with RandomForestRegressor, which has no coefficients"),
+        (scaled(Ridge()), "not fitted yet"),
+        (Ridge, "the class Ridge itself"),
+    ]:
+        feedback = checks.largest_coefficient("bmi", model)
+        assert says in feedback.message and feedback.error == "", feedback
+
+
+def test_no_regression_hint_writes_the_answer_line_unless_marked(diabetes, ridge):
+    X_train, y_train, _, _ = diabetes
+    for answer in ("s5", "sex", "age", "s1", 28.4, ["bmi"]):
+        feedback = checks.largest_coefficient(answer, ridge, X_train, y_train, alpha=10)
+        assert ".abs().idxmax()" not in feedback.hint and "coef_" not in feedback.hint
+    unscaled = LinearRegression().fit(X_train[TWO], y_train)
+    feedback = checks.linear_on_features(unscaled, X_train, y_train, features=TWO)
+    assert "make_pipeline(StandardScaler(), LinearRegression())" not in feedback.hint
+
+
+def _estimators(X_train, y_train):
+    return {
+        "fitted": scaled(LinearRegression()).fit(X_train[TWO], y_train),
+        "unfitted": scaled(LinearRegression()),
+        "class": LinearRegression,
+        "predictions": np.full(len(X_train), np.nan),
+        "table": X_train.head(3),
+        "labels": y_train.head(3),
+    }
+
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.lists(st.one_of(st.integers(), st.text(max_size=3)), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sampled_from(["fitted", "unfitted", "class", "predictions", "table", "labels"]),
+)
+
+
+def _materialise(value, objects):
+    return objects.get(value, value) if isinstance(value, str) else value
+
+
+@settings(max_examples=30, deadline=None)
+@given(model=MALFORMED)
+def test_any_model_for_exercise_1_gets_feedback_never_an_exception(diabetes, model):
+    X_train, y_train, _, _ = diabetes
+    objects = _estimators(X_train, y_train)
+    objects.pop("fitted")  # the one right answer
+    feedback = checks.linear_on_features(_materialise(model, objects), X_train, y_train,
+                                         features=TWO)
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(answer=MALFORMED)
+def test_any_name_for_exercise_2_gets_feedback_never_an_exception(diabetes, ridge, answer):
+    X_train, y_train, _, _ = diabetes
+    objects = {**_estimators(X_train, y_train), "fitted": ridge}
+    feedback = checks.largest_coefficient(_materialise(answer, objects), ridge, X_train,
+                                          y_train, alpha=10)
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(model=MALFORMED, answer=st.sampled_from(["bmi", "s5", "fitted"]))
+def test_any_model_for_exercise_2_gets_feedback_never_an_exception(diabetes, ridge, model,
+                                                                   answer):
+    """Any model, next to a name (or the right objects in the wrong places)."""
+    X_train, y_train, _, _ = diabetes
+    objects = _estimators(X_train, y_train)  # "fitted" is exercise 1's model, not the Ridge
+    answer, model = _materialise(answer, {"fitted": ridge}), _materialise(model, objects)
+    feedback = checks.largest_coefficient(answer, model, X_train, y_train, alpha=10)
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
