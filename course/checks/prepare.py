@@ -1,4 +1,9 @@
-"""Checks for notebook 02: prepare the data."""
+"""Checks for notebook 02: prepare the data.
+
+The preprocessor is judged by what it does (fitted on a clone, its output compared with the
+course's), and each beginner's recipe that goes wrong (no imputer, scaler before imputer, the
+measurements one-hot encoded, a model at the end) gets its own message.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from course.checks._answers import expect_table
 from course.checks._feedback import Feedback, correct, require_answer, wrong
-from course.checks._guard import check
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 
 _MEASUREMENTS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 _CATEGORIES = ["island", "sex"]
@@ -27,11 +34,34 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             f"`preprocessor` is the class {preprocessor.__name__}, not a transformer made from it.",
             hint=f"call the class to make one: {preprocessor.__name__}(...).",
         )
+    last = getattr(preprocessor, "steps", [(None, None)])[-1][1]
+    if last is not None and hasattr(last, "predict") and not hasattr(last, "transform"):
+        return wrong(
+            f"`preprocessor` ends with a model ({type(last).__name__}): the exercise asks for "
+            "the preparation alone, which the model is added to later.",
+            hint="leave the model out: the answer is the ColumnTransformer itself.",
+        )
+    if hasattr(preprocessor, "predict") and not hasattr(preprocessor, "transform"):
+        return wrong(
+            f"`preprocessor` is a model ({type(preprocessor).__name__}), not the preparation "
+            "that comes before it.",
+            hint="the answer fills, scales and encodes: ColumnTransformer([(name, transformer, "
+            "columns), ...]).",
+        )
     if not hasattr(preprocessor, "fit_transform"):
         return wrong(
-            f"`preprocessor` should be a scikit-learn transformer, got "
-            f"{type(preprocessor).__name__}.",
+            f"`preprocessor` should be a scikit-learn transformer, but it is "
+            f"{describe(preprocessor)}.",
             hint="build it with ColumnTransformer([(name, transformer, columns), ...]).",
+        )
+    expect_table("X_train", X_train)
+    absent = [column for column in _MEASUREMENTS + _CATEGORIES if column not in X_train.columns]
+    if absent:
+        return wrong(
+            f"`X_train` has no column {absent[0]!r}: it is not the training table of the "
+            "notebook any more.",
+            hint="run the notebook's cells from the top again (Run > Run All Above), so that "
+            "X_train is the table recipes.penguin_split() gives.",
         )
     from sklearn.base import clone
     from sklearn.exceptions import NotFittedError
@@ -56,6 +86,11 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             f"fitting it on X_train raised {type(error).__name__}: {error}",
             hint="each entry is (name, transformer, list of column names); text columns need "
             "a OneHotEncoder, numbers a StandardScaler, and both a SimpleImputer first.",
+        )
+    if out.ndim != 2 or len(out) != len(X_train):
+        return wrong(
+            f"its output is {describe(out)}, not a table with one row per bird of X_train.",
+            hint="build it with ColumnTransformer([(name, transformer, columns), ...]).",
         )
     if out.dtype == object:
         return wrong(
@@ -182,6 +217,7 @@ def _structural_mistake(steps: dict[str, list[Any]], n_columns: int) -> Feedback
             "a ColumnTransformer drops every column it is not given.",
             hint='add ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), '
             'OneHotEncoder(handle_unknown="ignore")), categories).',
+            hint_gives_answer=True,
         )
     for column in _MEASUREMENTS:
         chain = steps.get(column, [])
@@ -196,6 +232,7 @@ def _structural_mistake(steps: dict[str, list[Any]], n_columns: int) -> Feedback
                 "birds end up off the scale of the others.",
                 hint="fill first, then scale: make_pipeline(SimpleImputer(strategy=\"median\"), "
                 "StandardScaler()).",
+                hint_gives_answer=True,
             )
     unfilled = [c for c in _CATEGORIES if c in steps and not any(_is(s, "Imputer") for s in
                                                                   steps[c])]
@@ -275,3 +312,80 @@ def _letters(answer: Any) -> set[str]:
     if isinstance(answer, list | tuple | set | frozenset):
         return {str(item).strip().lower().strip("()") for item in answer}
     return {str(answer)}
+
+
+QUIZ = Quiz((
+    Question(
+        answer="d",
+        why="distances add up the differences column by column: a 300 g gap in mass dwarfs a "
+        "3 mm gap in bill depth, so \"nearest\" means \"nearest in mass\". StandardScaler puts "
+        "every column on the same footing (76% -> 98% in section 3).",
+        wrong={
+            "a": "the model only sees numbers, not units: 4,200 (grams) and 18 (mm) are compared "
+            "as they are, and the big numbers win.",
+            "b": "scaling changes what \"near\" means, not the speed: the distances take as long "
+            "to compute either way.",
+            "c": "the opposite: bill depth varies by a few mm, body mass by hundreds of grams, so "
+            "the mass decides.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="numbers 0, 1, 2 tell the model Torgersen is \"twice\" Dream and that Dream lies "
+        "between the other two; one-hot encoding gives each island its own 0/1 column, with no "
+        "order.",
+        wrong={
+            "a": "the model multiplies the code by a weight, so it treats 2 as more than 1: an "
+            "order and distances that islands do not have.",
+            "c": "the size of the numbers is not the problem (a scaler would fix that); the "
+            "invented order is.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="the scaler learned its mean and spread from the test birds too, before the split: "
+        "they helped prepare the rows the model learns from, so the test score is not a fair "
+        "look at unseen birds. Split first, then fit inside a pipeline.",
+        wrong={
+            "b": "scaling learns something (a mean, a spread) from the rows it is fitted on: "
+            "fitted on all 344 birds, it carries information from the test rows.",
+            "c": "the score is not lower: if anything it is too good, because the test birds "
+            "shaped the preparation.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="by default OneHotEncoder refuses a category it did not see in fit and raises an "
+        "error, so the new bird gets no answer at all; handle_unknown=\"ignore\" gives it zeros "
+        "in every island column instead.",
+        wrong={
+            "a": "zeros everywhere is what handle_unknown=\"ignore\" does; the default is to "
+            "raise an error.",
+            "b": "a pipeline never drops a row it is asked to predict: it answers or it raises.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="the 20 genes were chosen by looking at every patient, including those each fold "
+        "later scores: among 20,000 genes some fit these 100 patients by chance, so the 90% "
+        "is inflated. Put the selection inside the pipeline, refitted in each fold.",
+        wrong={
+            "a": "cross-validation is only honest if every step that learns is inside it; here "
+            "the selection happened outside, on all the rows.",
+            "c": "100 rows is enough for 5-fold cross-validation; the problem is what happened "
+            "before it.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="the median is the middle value, so one absurd 60,000 g entry barely moves it; the "
+        "mean would be dragged up and every filled bird would get an absurd mass.",
+        wrong={
+            "b": "the mean adds up every value, the absurd one too: 60,000 g would pull it up "
+            "and the gaps would be filled with a mass no penguin has.",
+            "c": "0 g is no penguin's mass: filling with zero makes the filled birds the "
+            "strangest of all.",
+        },
+    ),
+))
+"""Notebook 02's quiz: its questions are in the notebook's last markdown cell."""
