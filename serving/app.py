@@ -27,6 +27,9 @@ from serving.streams.protocol import STREAM_PREFIX
 from serving.tokens import TokenSigner
 from serving.web import add_web_page
 
+SHUTDOWN_SECONDS = 10.0
+"""At shutdown, how long the last events may wait for an unavailable store (Redis down)."""
+
 if TYPE_CHECKING:
     from serving.models import ModelRegistry
 
@@ -102,7 +105,10 @@ def create_app(
     )
 
     leases = Leases(
-        store, sessions.settings.instance, lease_seconds=sessions.settings.lease_seconds
+        store,
+        sessions.settings.instance,
+        lease_seconds=sessions.settings.lease_seconds,
+        ledger=sessions.ledger,
     )
 
     @asynccontextmanager
@@ -113,7 +119,7 @@ def create_app(
         try:
             yield
         finally:
-            await sessions.stop()
+            await sessions.stop_within(SHUTDOWN_SECONDS)  # Redis away: do not hang
             await leases.stop()
             await store.aclose()
 

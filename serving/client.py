@@ -15,7 +15,10 @@ The client keeps one WebSocket open and reconnects by itself (exponential backof
 jitter), resuming from the offset of the last event it received, so the caller sees every
 event once, in order, whatever happens to the network. Commands carry a fresh id and are
 resent after a reconnect until their reply arrives; the server does a command once per id,
-so a lost ack never doubles a message. See docs/PROTOCOL.md for the wire protocol.
+so a lost ack never doubles a message. While the server's store (Redis) is away, a command
+refused with ``STORE_UNAVAILABLE`` is sent again after its ``retry_after``, a connection closed
+with 4503 is reopened like any drop, and ``create`` retries a 503: an outage only delays.
+See docs/PROTOCOL.md for the wire protocol.
 
 The client stands alone: it needs httpx, websockets and the pure serving.sessions.events (the
 event envelope the server writes, one definition for both ends), and ``import serving.client``
@@ -34,6 +37,7 @@ import logging
 import random
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +63,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _WORDS = ("start", "new")
+STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+"""The error of a command refused because the server's store (Redis) is away: it did nothing,
+and the client sends it again after the reply's ``retry_after`` seconds (docs/PROTOCOL.md)."""
+CREATE_ATTEMPTS = 30
+"""``create`` retries a 503 (Redis away) this many times, each after its Retry-After."""
 
 
 class CommandError(Exception):
@@ -192,7 +201,13 @@ class AsyncSessionClient:
         server is open) and connect to it with its ``control`` token."""
         headers = {"authorization": f"Bearer {token}"} if token else {}
         async with httpx.AsyncClient() as http:
-            response = await http.post(f"{server.rstrip('/')}/v1/sessions", headers=headers)
+            url = f"{server.rstrip('/')}/v1/sessions"
+            response = await http.post(url, headers=headers)
+            for _ in range(CREATE_ATTEMPTS):  # 503: the store (Redis) is away for a moment
+                if response.status_code != 503:
+                    break
+                await asyncio.sleep(_retry_after(response))
+                response = await http.post(url, headers=headers)
         if response.status_code != 201:
             raise CommandError(*_http_error(response))
         created = response.json()
@@ -434,10 +449,23 @@ class AsyncSessionClient:
         if pending is None or pending[1].done():
             return  # a duplicate reply to a resent command
         future = pending[1]
+        if item["type"] == "error" and item.get("code") == STORE_UNAVAILABLE:
+            # Redis is away: the command did nothing; send it again later (same id).
+            delay = float(item.get("retry_after") or 1)
+            asyncio.get_running_loop().call_later(delay, self._resend, item["id"])
+            return
         if item["type"] == "ack":
             future.set_result(Ack(item["id"], item["offset"], item.get("run")))
         else:
             future.set_exception(CommandError(item["code"], item["message"], item["id"]))
+
+    def _resend(self, command_id: str) -> None:
+        pending = self._pending.get(command_id)
+        ws = self._commands_ws
+        if pending is None or pending[1].done() or ws is None:
+            return  # answered, or a reconnect resends it
+        task = asyncio.ensure_future(ws.send(pending[0]))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def _fail(self, failure: SessionClosed) -> None:
         self._failure = failure
@@ -452,6 +480,11 @@ class AsyncSessionClient:
     def _raise_if_failed(self) -> None:
         if self._failure is not None:
             raise self._failure
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "")
+    return min(float(value), 30.0) if value.isdigit() else 1.0
 
 
 def _http_error(response: httpx.Response) -> tuple[str, str]:
@@ -492,7 +525,13 @@ class SessionClient:
     ) -> SessionClient:
         """Create a session on ``server`` and connect to it with its ``control`` token."""
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        response = httpx.post(f"{server.rstrip('/')}/v1/sessions", headers=headers, timeout=timeout)
+        url = f"{server.rstrip('/')}/v1/sessions"
+        response = httpx.post(url, headers=headers, timeout=timeout)
+        for _ in range(CREATE_ATTEMPTS):  # 503: the store (Redis) is away for a moment
+            if response.status_code != 503:
+                break
+            time.sleep(_retry_after(response))
+            response = httpx.post(url, headers=headers, timeout=timeout)
         if response.status_code != 201:
             raise CommandError(*_http_error(response))
         created = response.json()

@@ -127,6 +127,30 @@ class EventTooLarge(SessionError):
     status = 413
 
 
+class SessionStoreUnavailable(SessionError):
+    """The store (Redis) cannot be reached right now: retry after ``retry_after`` seconds.
+
+    Over HTTP it is 503 with Retry-After; on a WebSocket a command gets it as an error reply
+    (with ``retry_after``), and a connection that cannot open or subscribe is closed with 4503,
+    which clients treat as "retry later" (docs/PROTOCOL.md).
+    """
+
+    code = "STORE_UNAVAILABLE"
+    status = 503
+    close_code = 4503
+
+    def __init__(
+        self, message: str, *, retry_after: int = 1, command_id: str | None = None
+    ) -> None:
+        super().__init__(message, command_id=command_id)
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        body["error"]["retry_after"] = self.retry_after
+        return body
+
+
 class InternalError(SessionError):
     """The server failed to do a command (a bug or a store failure; it is logged)."""
 

@@ -31,7 +31,6 @@ from serving.sessions.errors import (
     BadFrame,
     CommandTooLarge,
     InvalidCommand,
-    SessionError,
 )
 from serving.sessions.offsets import EventPosition, parse_start
 from serving.sessions.service import CreatedSession, SessionService
@@ -65,7 +64,7 @@ def session_router(service: SessionService) -> APIRouter:
             if body.strip() not in (b"", b"{}"):
                 raise InvalidCommand("creating a session takes no options: send no body, or {}")
             created = await service.create(connection_token(request))
-        except SessionError as error:
+        except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
         return JSONResponse(_created_body(request, created), status_code=201)
 
@@ -75,7 +74,7 @@ def session_router(service: SessionService) -> APIRouter:
             service.authorize(connection_token(request), Scope.READ, session_id)
             session = await service.open(session_id)
             return JSONResponse(await service.info(session))
-        except SessionError as error:
+        except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
 
     @router.post("/{session_id}/commands")
@@ -95,7 +94,7 @@ def session_router(service: SessionService) -> APIRouter:
             device = service.device(request.query_params.get("device"), grant, "http")
             session = await service.open(session_id)
             return JSONResponse(await service.execute(session, command, device))
-        except SessionError as error:
+        except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
 
     @router.get("/{session_id}/events")
@@ -106,7 +105,7 @@ def session_router(service: SessionService) -> APIRouter:
             start = parse_start(requested or "start")
             session = await service.open(session_id)
             first = await session.log.read(start, service.settings.max_read_bytes)
-        except SessionError as error:
+        except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
         position = start if isinstance(start, EventPosition) else first.position
         return StreamingResponse(
@@ -125,6 +124,9 @@ def session_router(service: SessionService) -> APIRouter:
 def error_response(error: ServingError) -> JSONResponse:
     """The HTTP answer to a refusal of the sessions or models layer: its status and body."""
     headers = {"www-authenticate": 'Bearer realm="sessions"'} if error.status == 401 else None
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):  # StoreUnavailable: Redis is away
+        headers = {"retry-after": str(retry_after)}
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
@@ -183,7 +185,7 @@ async def _sse(
             yield b": keepalive\n\n"
         if deadline <= loop.time():
             return
-        batch = await log.read(batch.position, settings.max_read_bytes)
+        batch = await log.read_on(batch.position, settings.max_read_bytes)  # through outages
 
 
 def _sse_event(event: bytes) -> bytes:

@@ -15,6 +15,15 @@ processes on one store (Redis), one may die and never come back; its runs must s
 
 So a run of a dead process ends within about two ``lease_seconds``. An instance stalled longer
 than its lease (a frozen machine) is taken for dead: keep the lease well above any pause.
+
+Redis outages (issue 20): while Redis is away no lease can be renewed, so when it comes back
+every lease looks expired, though the processes are alive and their runs going on. A process
+therefore reaps only after its own lease has been renewed without a failure for a whole
+``lease_seconds``: by then every live instance has renewed its own (every third of that), and
+only the dead ones are reaped. The heartbeat also keeps the internal streams alive and present:
+it reads this instance's ledger and the registry (a read renews a stream's idle expiry, so an
+idle week never expires them) and re-creates whichever is missing (Redis restarted empty), with
+a log line.
 These are ordinary streams, so this works on every store, and the state is visible with any
 Durable Streams client.
 """
@@ -25,6 +34,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 
 from serving.sessions.events import dumps
@@ -53,6 +63,8 @@ class Leases:
         *,
         lease_seconds: float = LEASE_SECONDS,
         session_log: Callable[[str], SessionLog] | None = None,
+        ledger: Ledger | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.instance = instance
@@ -61,6 +73,11 @@ class Leases:
         self._registry = SessionLog(store, REGISTRY)
         self._tasks: list[asyncio.Task[None]] = []
         self._registered = False
+        self._ledger = ledger
+        """This instance's ledger (the service's), kept alive and re-created by the heartbeat."""
+        self._clock = clock
+        self._healthy_since: float | None = None
+        """Since when every renewal of this lease succeeded (None: the last one failed)."""
 
     async def start(self) -> None:
         """Take the lease and this instance's claim (waiting while a survivor holds it).
@@ -72,6 +89,7 @@ class Leases:
         await self._register()
         while not await self._claim(self.instance):
             await asyncio.sleep(1)
+        self._healthy_since = self._clock()
 
     def serve(self) -> None:
         """Release this instance's claim; heartbeat and reap in the background."""
@@ -130,19 +148,51 @@ class Leases:
         else:
             self._registered = True
 
+    async def beat(self) -> None:
+        """One heartbeat: renew the lease, keep the registry and the ledger alive and present."""
+        try:
+            await self.renew()
+            try:
+                await self.store.read(stream_path(REGISTRY), TAIL, 0)
+            except StreamNotFound:
+                logger.warning(
+                    "the instance registry %s was missing (Redis lost it); registering %r again",
+                    stream_path(REGISTRY),
+                    self.instance,
+                )
+                self._registered = False
+            if not self._registered:
+                await self._register()
+            if self._ledger is not None:
+                await self._ledger.touch()
+        except (StreamError, OSError):
+            self._healthy_since = None
+            raise
+        if self._healthy_since is None:
+            self._healthy_since = self._clock()
+
+    @property
+    def may_reap(self) -> bool:
+        """True once this lease has been renewed without a failure for ``lease_seconds``:
+        after an outage, live instances have renewed theirs by then."""
+        since = self._healthy_since
+        return since is not None and self._clock() - since >= self.lease_seconds
+
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                await self.renew()
-                if not self._registered:
-                    await self._register()
+                await self.beat()
             except StreamError as error:
                 logger.warning("lease heartbeat failed (%s); retrying", error.message)
+            except OSError as error:
+                logger.warning("lease heartbeat failed (%s); retrying", error)
 
     async def _reap(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds)
+            if not self.may_reap:
+                continue  # the store was away lately: live instances need time to renew
             try:
                 await self.reap_once()
             except StreamError as error:

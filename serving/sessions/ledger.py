@@ -8,6 +8,13 @@ start-up, ``recover`` reads the ledger, checks each session that still has open 
 its own log (the ending may have been written just before the crash), writes
 ``run.interrupted`` / ``presence.left`` for the rest, and closes them in the ledger.
 
+The ledger is an internal stream that must outlive any idleness and any loss: the lease
+heartbeat reads it (a read renews a stream's idle expiry; serving.sessions.leases), and when an
+append finds it missing (Redis restarted empty) it is re-created with the things this process
+has open at that moment, with a log line. A ``close`` is queued and waits through a store outage
+(it comes after the run's ending, which waits too), so a run is never closed here without its
+ending in the log.
+
 Each server instance has its own ledger: several processes sharing one store (Redis) must have
 different instance names, so that one restarting never ends the runs another is executing. A
 restarted process keeps its name and recovers what it left open.
@@ -16,11 +23,14 @@ restarted process keeps its name and recovers what it left open.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from serving.sessions.events import RUN_ENDINGS, EventType, dumps
 from serving.sessions.session import SessionLog
+from serving.streams.errors import StreamNotFound
+from serving.streams.offsets import TAIL
 from serving.streams.store import Store
 
 LEDGER_PREFIX = "_ledger-"
@@ -28,6 +38,8 @@ LEDGER_PREFIX = "_ledger-"
 RUN = "run"
 DEVICE = "device"
 RESTART_REASON = "the server stopped while this was in progress"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,16 +59,45 @@ class Ledger:
         self.log = SessionLog(store, LEDGER_PREFIX + instance)
         self.session_log = session_log
         """Returns the SessionLog of a session id (the service's, so writes share one queue)."""
+        self._open: set[tuple[str, str, str]] = set()
+        """(session, kind, key) this process opened and has not closed."""
+        self.log.on_missing = self._recreate
 
     async def open(self, session: str, kind: str, key: str) -> None:
-        await self._write(session, kind, key, opened=True)
+        """Record an open thing; durable when this returns (StoreUnavailable if Redis is away:
+        the run is then not started)."""
+        self._open.add((session, kind, key))
+        try:
+            await self.log.append_encoded(_entry(session, kind, key, opened=True))
+        except BaseException:
+            self._open.discard((session, kind, key))
+            raise
 
     async def close(self, session: str, kind: str, key: str) -> None:
-        await self._write(session, kind, key, opened=False)
+        """Record a closed thing: queued, written as soon as the store takes it (through an
+        outage of any length), after the open things' endings queued before it."""
+        self._open.discard((session, kind, key))
+        self.log.publish_encoded(_entry(session, kind, key, opened=False))
 
-    async def _write(self, session: str, kind: str, key: str, *, opened: bool) -> None:
-        entry = dumps({"session": session, "kind": kind, "key": key, "open": opened})
-        await self.log.append_encoded(entry)
+    async def _recreate(self) -> list[bytes]:
+        """The ledger stream is missing (expired, or Redis restarted empty): create it again
+        with what this process has open now, so a survivor can still end those things."""
+        await self.log.create()
+        logger.warning(
+            "the ledger %s was missing (expired, or Redis lost it); re-created with the %d "
+            "thing(s) open in this process",
+            self.log.path,
+            len(self._open),
+        )
+        return [_entry(*item, opened=True) for item in sorted(self._open)]
+
+    async def touch(self) -> None:
+        """Read the ledger (a read renews a stream's idle expiry); re-create it if missing."""
+        try:
+            await self.log.store.read(self.log.path, TAIL, 0)
+        except StreamNotFound:
+            for entry in await self._recreate():
+                self.log.publish_encoded(entry)
 
     async def recover(self) -> RecoveryReport:
         """Close everything the ledger says is open; call once, before serving."""
@@ -75,6 +116,7 @@ class Ledger:
         for session, items in still_open.items():
             if items:
                 await self._close_session(session, items, report)
+        await self.log.flushed()  # the closes are written (a reaper deletes the ledger next)
         return report
 
     async def _close_session(
@@ -94,6 +136,10 @@ class Ledger:
                 )
                 report.departed_devices.append((session, key))
             await self.close(session, kind, key)
+
+
+def _entry(session: str, kind: str, key: str, *, opened: bool) -> bytes:
+    return dumps({"session": session, "kind": kind, "key": key, "open": opened})
 
 
 async def _replay(log: SessionLog) -> tuple[set[str], set[str]]:

@@ -153,7 +153,11 @@ class Run:
         self, ending: EventType, device: str | None, data: dict[str, Any]
     ) -> None:
         self.ending = ending
-        await self.log.append(ending, run=self.id, agent=self.agent.name, device=device, data=data)
+        # Durable: through a store outage the ending waits in the queue until Redis is back
+        # (the ledger keeps the run open until then), so every run gets its one ending.
+        await self.log.append(
+            ending, run=self.id, agent=self.agent.name, device=device, data=data, durable=True
+        )
 
     def _outcome(self, task: asyncio.Task[Any]) -> tuple[EventType, str | None, dict[str, Any]]:
         if self.interrupt_reason is not None:

@@ -155,6 +155,19 @@ class SessionService:
         logs = [session.log for session in self._sessions.values()] + [self.ledger.log]
         await asyncio.gather(*(log.flushed() for log in logs), return_exceptions=True)
 
+    async def stop_within(self, seconds: float) -> None:
+        """``stop``, but give up after ``seconds`` (Redis away: the writes wait for it; the
+        ledger keeps what was not ended open, and the restart or a survivor ends it)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.stop()
+        except TimeoutError:
+            logger.warning(
+                "stopping: the store did not take the last events within %g s; what is still "
+                "open is ended by this instance's restart or by a surviving process",
+                seconds,
+            )
+
     # --- access ----------------------------------------------------------------------------
 
     def authorize(self, token: str | None, scope: Scope, session_id: str) -> Grant | None:
@@ -227,6 +240,11 @@ class SessionService:
                 f"no session {session_id!r}: session ids are 32 lowercase hexadecimal characters"
             )
         session = self._sessions.get(session_id)
+        if session is not None and session.log.failure is not None and not session.runs:
+            # Its log failed for good (its stream vanished: expired, or Redis restarted
+            # empty): look again, so a session that is back, or a new one, works.
+            del self._sessions[session_id]
+            session = None
         if session is None:
             session = self._session(session_id)
             try:
@@ -342,7 +360,11 @@ class SessionService:
         session.starting += 1
         try:
             await self.ledger.open(session.id, RUN, run_id)
-            message_offset = await session.log.append_encoded(message)
+            try:
+                message_offset = await session.log.append_encoded(message)
+            except BaseException:  # (Redis away: 503) no run started: nothing to end
+                await self.ledger.close(session.id, RUN, run_id)
+                raise
             run = Run(
                 run_id=run_id,
                 agent=agent,

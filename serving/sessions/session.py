@@ -9,6 +9,18 @@ tokens costs one append per batch, not per token. Events reach the log in the or
 published. ``append`` does the same and waits until its event is durable, returning its offset
 (commands are acknowledged with it).
 
+Store outages: a log never closes itself because the store was away. When an append answers
+StoreUnavailable (Redis down or restarting), the queued events stay queued and the flusher
+retries (every 0.1 s at first, then every ``RETRY_MAX_SECONDS``) until the store is back: a
+run goes on through an outage of any length, and its events reach the log in order, once,
+when Redis returns. Memory stays bounded because agents wait on ``flushed`` above
+serving.sessions.runs.HIGH_WATER queued events (backpressure), so an outage pauses a run
+instead of buffering it without limit. Meanwhile a command's own event (``append``) is not
+kept: it fails at once with StoreUnavailable (HTTP 503, WebSocket error reply) and the client
+retries it; only ``durable`` appends (a run's ending, ledger closes) and published events
+wait for the store. Before this a failed append closed the log for good: a run lost its
+ending and every later command of the session failed until the process restarted (issue 20).
+
 Reading labels every event with its offset (serving.sessions.offsets) and never parses event
 JSON, so catching up on thousands of events costs little more than the store read.
 """
@@ -18,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +45,7 @@ from serving.sessions.offsets import (
     record_offsets,
     record_start,
 )
-from serving.streams.errors import OffsetOutOfRange, StreamGone, StreamNotFound
+from serving.streams.errors import OffsetOutOfRange, StoreUnavailable, StreamGone, StreamNotFound
 from serving.streams.offsets import TAIL, Offset, Position
 from serving.streams.store import AppendRequest, CreateRequest, Store, StreamMeta
 
@@ -42,6 +54,10 @@ PREFIX = "sessions/"
 MAX_RECORD_EVENTS = 4096
 MAX_RECORD_BYTES = 256 * 1024
 """A flush writes at most this much as one record (a bigger single event is its own record)."""
+RETRY_INITIAL_SECONDS = 0.1
+RETRY_MAX_SECONDS = 2.0
+"""While the store is unavailable the flusher retries this often at most (doubling from
+``RETRY_INITIAL_SECONDS``): Redis back means events written within about 2 s."""
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +96,16 @@ class SessionLog:
         self.max_event_bytes = max_event_bytes
         self.clock = clock
         self.failure: Exception | None = None
-        """Set when an append failed: the log accepts no more events."""
+        """Set when an append failed for good (the stream is gone, a bug): the log accepts no
+        more events; the service drops such a log and opens the session again."""
+        self.unavailable: StoreUnavailable | None = None
+        """Set while the store is unavailable and the flusher retries: commands fail at once."""
+        self.on_missing: Callable[[], Awaitable[list[bytes]]] | None = None
+        """Called when an append finds no stream (expired, trimmed away, Redis restarted empty):
+        it re-creates the stream and returns events to write first (the ledger's open
+        entries); None = the log fails (a session that is gone)."""
+        self._durable: set[asyncio.Future[str]] = set()
+        """Futures of appends that wait through store outages instead of failing."""
         self._queue: list[bytes] = []
         self._queued_bytes = 0
         self._futures: dict[int, asyncio.Future[str]] = {}
@@ -128,15 +153,31 @@ class SessionLog:
         agent: str | None = None,
         device: str | None = None,
         data: Mapping[str, Any] | None = None,
+        durable: bool = False,
     ) -> str:
-        """Write an event (after every event queued before it) and return its offset."""
-        return await self.append_encoded(self.encode(type, run, agent, device, data))
+        """Write an event (after every event queued before it) and return its offset;
+        ``durable``: wait through a store outage instead of failing (``append_encoded``)."""
+        event = self.encode(type, run, agent, device, data)
+        return await self.append_encoded(event, durable=durable)
 
-    async def append_encoded(self, event: bytes) -> str:
-        """Write an event already encoded with ``encode``; return its offset."""
+    async def append_encoded(self, event: bytes, *, durable: bool = False) -> str:
+        """Write an event already encoded with ``encode``; return its offset.
+
+        While the store is unavailable this raises StoreUnavailable (the event is not written),
+        unless ``durable``: then it waits, however long, until the store takes it.
+        """
+        if self.unavailable is not None and not durable:
+            raise self.unavailable
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if durable:
+            self._durable.add(future)
+            future.add_done_callback(self._durable.discard)
         self._enqueue(event, future)
         return await future
+
+    def publish_encoded(self, event: bytes) -> None:
+        """Queue an event already encoded; written with the next flush, through outages."""
+        self._enqueue(event, None)
 
     @property
     def backlog(self) -> int:
@@ -184,6 +225,8 @@ class SessionLog:
             # Let the tasks that are ready now publish first: a run's opening events (the
             # run.started queued by the service, the agent's first answer) share one append.
             await asyncio.sleep(0)
+            delay = RETRY_INITIAL_SECONDS
+            recreated = False
             while self._queue:
                 events, futures = self._take_batch()
                 self._in_flight = len(events)
@@ -192,10 +235,51 @@ class SessionLog:
                     result = await self.store.append(
                         self.path, AppendRequest(data=record, content_type=JSON)
                     )
-                except Exception as error:  # the store failed: nothing more can be written
+                except StoreUnavailable as error:  # Redis away: keep the events, try again
+                    if self.unavailable is None:
+                        logger.warning(
+                            "session %s: the store is unavailable (%s); %d event(s) wait for it",
+                            self.id,
+                            error.message,
+                            len(events) + len(self._queue),
+                        )
+                    self.unavailable = error
+                    self._requeue(events, futures, error)
+                    if not self._queue:
+                        self.unavailable = None  # nothing waits: the next command tries
+                        return
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RETRY_MAX_SECONDS)
+                    continue
+                except (StreamNotFound, StreamGone) as error:
+                    if self.on_missing is None:
+                        logger.warning("session %s: %s; the log is closed", self.id, error.message)
+                        self._fail(error, futures)
+                        return
+                    if recreated:  # re-created and missing again at once: give up
+                        logger.warning("session %s: %s; the log is closed", self.id, error.message)
+                        self._fail(error, futures)
+                        return
+                    try:
+                        first = await self.on_missing()
+                        recreated = True
+                    except StoreUnavailable as unavailable:
+                        self.unavailable = unavailable
+                        first = []
+                    self._requeue(events, futures, None)
+                    self._queue[:0] = first
+                    self._queued_bytes += sum(map(len, first))
+                    self._futures = {i + len(first): f for i, f in self._futures.items()}
+                    continue
+                except Exception as error:  # a bug: this log can write no more
                     logger.exception("session %s: append failed; the log is closed", self.id)
                     self._fail(error, futures)
                     return
+                if self.unavailable is not None:
+                    logger.warning("session %s: the store is back; queued events written", self.id)
+                    self.unavailable = None
+                delay = RETRY_INITIAL_SECONDS
+                recreated = False
                 if self.on_written is not None:
                     self.on_written(record_start(result.tail, len(record)), result.tail)
                 if futures:
@@ -236,6 +320,36 @@ class SessionLog:
                     self._futures[index - count] = future
         return events, futures
 
+    def _requeue(
+        self,
+        events: list[bytes],
+        futures: dict[int, asyncio.Future[str]],
+        error: StoreUnavailable | None,
+    ) -> None:
+        """Put a batch that was not written back at the head of the queue.
+
+        With an ``error``, every waiting command that is not ``durable`` (in the batch or queued
+        behind it) fails with it and its event is dropped: the client is told 503 and retries.
+        """
+        everything = [*events, *self._queue]
+        waiting = dict(futures)
+        waiting.update({index + len(events): f for index, f in self._futures.items()})
+        kept: list[bytes] = []
+        self._futures = {}
+        for index, event in enumerate(everything):
+            future = waiting.get(index)
+            if future is not None and error is not None and future not in self._durable:
+                if not future.done():
+                    future.set_exception(error)
+                continue
+            if future is not None:
+                self._futures[len(kept)] = future
+            kept.append(event)
+        self._queue = kept
+        self._queued_bytes = sum(map(len, kept))
+        self._in_flight = 0
+        self._wake()
+
     def _fail(self, error: Exception, futures: dict[int, asyncio.Future[str]]) -> None:
         self.failure = error
         lost = [*futures.values(), *self._futures.values()]
@@ -265,6 +379,15 @@ class SessionLog:
             ) from None
         events, position = label_records(result.records, after, result.next_offset)
         return Batch(events, position, result.up_to_date)
+
+    async def read_on(self, after: EventPosition, max_bytes: int) -> Batch:
+        """``read`` for a live reader: while the store is unavailable, wait its Retry-After and
+        read again, so a subscription outlives a Redis outage and goes on where it was."""
+        while True:
+            try:
+                return await self.read(after, max_bytes)
+            except StoreUnavailable as error:
+                await asyncio.sleep(error.retry_after)
 
     async def wait(self, position: EventPosition, timeout: float) -> bool:
         """True as soon as there are events after ``position``; False after ``timeout``."""

@@ -25,6 +25,7 @@ from serving.sessions.errors import (
     InternalError,
     RateLimited,
     SessionError,
+    SessionStoreUnavailable,
     SessionUnauthorized,
 )
 from serving.sessions.events import dumps
@@ -32,6 +33,7 @@ from serving.sessions.offsets import EventPosition
 from serving.sessions.ratelimit import TokenBucket
 from serving.sessions.service import Session, SessionService
 from serving.sessions.session import Batch
+from serving.streams.errors import StoreUnavailable
 from serving.tokens import Grant, bearer_token
 
 WAIT_SECONDS = 30.0
@@ -71,6 +73,9 @@ async def session_socket(websocket: WebSocket, service: SessionService, session_
     except SessionError as error:
         await _close(websocket, error.close_code or INTERNAL_ERROR, error.message)
         return
+    except StoreUnavailable as error:  # Redis away: 4503, the clients' "retry later"
+        await _close(websocket, SessionStoreUnavailable.close_code, error.message)
+        return
     await Connection(websocket, service, session, device, grant).serve()
 
 
@@ -102,6 +107,13 @@ class Connection:
     async def serve(self) -> None:
         try:
             await self.service.attach(self.session, self.device)
+        except StoreUnavailable as error:  # presence is not worth refusing a reader
+            logger.warning(
+                "session %s: %s not recorded as present: %s",
+                self.session.id,
+                self.device,
+                error.message,
+            )
         except Exception:  # presence is not worth refusing a reader: go on without it
             logger.exception(
                 "session %s: cannot record %s as present", self.session.id, self.device
@@ -130,6 +142,11 @@ class Connection:
             except SessionUnauthorized as error:  # the token expired: the connection cannot go on
                 await _close(self.websocket, SessionUnauthorized.close_code, error.message)
                 return
+            except SessionStoreUnavailable as error:
+                if self.state is not ConnectionState.SUBSCRIBED:  # cannot subscribe: retry later
+                    await _close(self.websocket, SessionStoreUnavailable.close_code, error.message)
+                    return
+                reply = replies.error(error)  # the command is not done: resend it later
             except SessionError as error:
                 reply = replies.error(error)
             if reply is not None:
@@ -154,6 +171,10 @@ class Connection:
         except SessionError as error:
             error.command_id = command.id
             raise
+        except StoreUnavailable as error:
+            raise SessionStoreUnavailable(
+                error.message, retry_after=error.retry_after, command_id=command.id
+            ) from None
         except Exception:
             logger.exception("session %s: %s from %s failed", self.session.id, command, self.device)
             raise InternalError(
@@ -182,7 +203,7 @@ class Connection:
                     await self._send_events(batch.events)
                 if batch.up_to_date:
                     await log.wait(batch.position, WAIT_SECONDS)
-                batch = await log.read(batch.position, max_bytes)
+                batch = await log.read_on(batch.position, max_bytes)  # Redis away: it waits
         except asyncio.CancelledError:
             raise
         except SessionError as error:

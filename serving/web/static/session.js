@@ -5,7 +5,10 @@
 //     network: after a drop it reconnects by itself and subscribes again from the offset of
 //     the last event it delivered, so the server sends exactly the events it missed;
 //   - every command carries a fresh id and is resent after a reconnect until its reply
-//     arrives; the server does a command once per id, so a lost reply never doubles it.
+//     arrives; the server does a command once per id, so a lost reply never doubles it;
+//   - while the server's store (Redis) is away, a command refused with STORE_UNAVAILABLE is
+//     sent again after its retry_after, and a close with 4503 is retried like any drop
+//     (only 44xx closes are final).
 //
 // It does no drawing: the page gives it two callbacks, `onEvent(event)` and
 // `onStateChange(state, detail)`.
@@ -190,6 +193,15 @@ export class SessionConnection {
   #reply(reply) {
     const pending = this.pending.get(reply.id);
     if (pending === undefined) return; // the heartbeat's, or a repeat for a resent command
+    if (reply.type === "error" && reply.code === "STORE_UNAVAILABLE") {
+      // The server's store (Redis) is away: the command did nothing. Send it again (same id)
+      // after retry_after; a reconnect meanwhile resends it anyway.
+      const again = () => {
+        if (this.pending.get(reply.id) === pending && this.#ready()) this.socket.send(pending.payload);
+      };
+      setTimeout(again, (reply.retry_after || 1) * 1000);
+      return;
+    }
     this.pending.delete(reply.id);
     if (reply.type === "ack") pending.resolve(reply);
     else pending.reject(new CommandError(reply.code, reply.message, reply.id));
