@@ -1,8 +1,13 @@
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
 
 from course import checks, recipes
+from course.checks._feedback import is_number
 
 
 @pytest.mark.parametrize(
@@ -95,3 +100,87 @@ def test_class_share_on_the_training_rows_of_notebook_03(train, write, passed, s
     feedback = checks.class_share(write(y_train), y_train, "Chinstrap")
     assert feedback.passed is passed
     assert says in feedback.message
+
+
+# --- malformed answers: specific feedback, never the safety net ------------------------------
+
+@pytest.mark.parametrize(
+    ("write", "says"),
+    [
+        (lambda c: c, "the whole matrix, not one column's name"),
+        (lambda c: c["body_mass_g"].drop("body_mass_g").abs().idxmax, "the brackets are missing"),
+        (lambda c: c["body_mass_g"].drop("body_mass_g").abs().nlargest(1).index,
+         "holding the name 'flipper_length_mm'"),
+        (lambda c: ["flipper_length_mm"], "holding the name 'flipper_length_mm'"),
+        (lambda c: float("nan"), "should be a column name"),
+        (lambda c: None, "`strongest` is None"),
+        (lambda c: ["flipper_length_mm", "bill_length_mm"], "a list of 2 items"),
+    ],
+)
+def test_strongest_correlation_names_malformed_answers(train, write, says):
+    correlations = train[recipes.PENGUIN_NUMERIC].corr()
+    feedback = checks.strongest_correlation(write(correlations), train, "body_mass_g")
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.error == ""
+
+
+@pytest.mark.parametrize(
+    ("write", "says"),
+    [
+        (lambda y: y == "Chinstrap", "True or False for every row"),
+        (lambda y: (y == "Chinstrap").mean, "the brackets are missing"),
+        (lambda y: float("nan"), "`share` is nan"),
+        (lambda y: None, "`share` is None"),
+        (lambda y: [51, 258], "a list of 2 items"),
+        (lambda y: y.to_frame(), "a DataFrame with 258 rows"),
+        (lambda y: True, "a yes or no"),
+        (lambda y: 1.98, "cannot be a share"),
+        (lambda y: -0.2, "cannot be a share"),
+    ],
+)
+def test_class_share_names_malformed_answers(train, write, says):
+    y_train = train["species"]
+    feedback = checks.class_share(write(y_train), y_train, "Chinstrap")
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.error == ""
+
+
+def test_the_learners_variable_is_named(train):
+    share = train["species"] == "Chinstrap"
+    feedback = checks.class_share(share, train["species"], "Chinstrap")
+    assert feedback.message.startswith("`share` is a Series of 258 values")
+
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.one_of(st.integers(), st.text(max_size=5)), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    st.builds(lambda n: np.full(n, np.nan), st.integers(0, 5)),
+    st.builds(lambda n: pd.DataFrame({"a": range(n)}), st.integers(0, 5)),
+    st.builds(lambda n: pd.Series([np.nan] * n, dtype=float), st.integers(0, 5)),
+    st.just(LogisticRegression()),
+    st.just(print),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_strongest_correlation_answers_anything_with_feedback(train, answer):
+    feedback = checks.strongest_correlation(answer, train, "body_mass_g")
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_class_share_answers_anything_with_feedback(train, answer):
+    feedback = checks.class_share(answer, train["species"], "Chinstrap")
+    assert isinstance(feedback, checks.Feedback)
+    assert feedback.error == "", feedback
+    assert not feedback.passed or (is_number(answer) and abs(answer - 51 / 258) < 0.005)
