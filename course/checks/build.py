@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from course.checks._feedback import Feedback, correct, require_answer, wrong
-from course.checks._guard import check
+from course.checks._answers import expect_labels, expect_table
+from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 from course.checks._refit import Refit, refit_verdict
 
 
@@ -51,8 +53,11 @@ def stratified_split(
         return wrong(
             "X and y are swapped: the training features are a single column and the labels a "
             "table.",
-            hint="the features come first: split_and_seal(X, y, ...).",
+            hint="the features come first on both sides of `=`: "
+            "`X_train, y_train, test_set = split_and_seal(X, y, ...)`.",
         )
+    expect_table("X_train", X_train)
+    y_train = expect_labels("y_train", y_train)
     y = pd.Series(y)
     if len(y_train) + len(test_set) != len(y):
         return wrong(
@@ -122,6 +127,8 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
     "most frequent species" baseline. The test set is never used.
     """
     require_answer("model", model)
+    import numpy as np
+    import pandas as pd
     from sklearn.base import clone, is_classifier, is_regressor
     from sklearn.dummy import DummyClassifier
     from sklearn.model_selection import cross_val_score
@@ -133,9 +140,28 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
             f"`model` is the class {model.__name__}, not a model made from it.",
             hint="call it, e.g. make_pipeline(SimpleImputer(...), StandardScaler(), ...).",
         )
+    if isinstance(model, tuple | list) and any(hasattr(part, "predict") for part in model):
+        return wrong(
+            f"`model` is {describe(model)} with a model inside: a comma too many at the end "
+            "of the line, or several things assigned to one name?",
+            hint="assign the fitted pipeline alone: `model = make_pipeline(...).fit(...)`, "
+            "with no comma at the end.",
+        )
+    if isinstance(model, np.ndarray | pd.Series):
+        return wrong(
+            f"`model` is {describe(model)}: predictions, not the model that makes them.",
+            hint="keep the fitted pipeline itself: `.fit(...)` returns it; leave out "
+            "`.predict(...)`.",
+        )
+    if is_number(model):
+        return wrong(
+            f"`model` is {describe(model)}: a score, not the model.",
+            hint="keep the fitted pipeline itself: `.fit(...)` returns it; leave out "
+            "`.score(...)`.",
+        )
     if not hasattr(model, "predict") or not hasattr(model, "get_params"):
         return wrong(
-            f"`model` should be a scikit-learn model, got {type(model).__name__}.",
+            f"`model` should be a scikit-learn model, but it is {describe(model)}.",
             hint="build it with make_pipeline(...), then call .fit(X_train[measurements], "
             "y_train).",
         )
@@ -238,3 +264,83 @@ def _all_steps(estimator: Any) -> list[Any]:
     return [estimator]
 
 
+
+
+QUIZ = Quiz((
+    Question(
+        answer="c",
+        why="a tree without a depth limit can grow one leaf per bird: 1.000 on its own rows "
+        "proves memory, not understanding. Only rows it did not learn from say how it does on "
+        "new birds (it scores about 0.97 by cross-validation).",
+        wrong={
+            "a": "a perfect score on the rows a model learned from is what memorising looks "
+            "like; it says nothing yet about new birds. Score it on rows it has not seen.",
+            "b": "the training score cannot tell easy data from memorised data: every unlimited "
+            "tree scores 1.000 on its own rows, even on random labels.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="a random split keeps the class shares only on average: 4 of class B is expected "
+        "in 40 test rows, but 1 or 8 happen, and a score on 1 rare row means little. "
+        "stratify=y puts 10% of B on each side.",
+        wrong={
+            "a": "random draws wobble: 40 rows drawn from a table with 10% of B hold 4 of B only "
+            "on average. Stratifying makes the shares exact.",
+            "c": "stratify uses the labels only to share each class out between the two parts; "
+            "no test row enters training, so nothing leaks.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="the means differ by 0.010, less than either spread (0.020, 0.015): another split "
+        "of the same birds into folds could reverse the order. They tie; decide on something "
+        "else, or get more data.",
+        wrong={
+            "a": "a higher mean by less than the fold-to-fold wobble is luck of the folds: "
+            "compare the difference with the spreads first.",
+            "b": "the spread is not a quality: it measures how much the score wobbles from one "
+            "set of rows to another, and a larger one makes A's mean *less* certain.",
+            "d": "the test set is opened once, to report the chosen model. Using it to choose "
+            "turns it into one more training decision, and its score is no longer honest.",
+        },
+    ),
+    Question(
+        answer="d",
+        why="always answering the most frequent species (Adelie, 44% of the birds) scores 0.44 "
+        "without looking at any feature. A model is worth something only by how far it beats "
+        "that baseline.",
+        wrong={
+            "a": "the test set is opened once, at the end, for the chosen model: a model being "
+            "judged is compared on the training rows, by cross-validation.",
+            "b": "no model reaches 1.0 on real data; 1.0 does not say whether 0.44 is good or "
+            "bad. The baseline does: a model that learned nothing scores 0.44 here.",
+            "c": "a published score on other splits and other preprocessing is not comparable. "
+            "The first question is whether the model learned anything at all: the baseline.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="picking the best of eight by their test scores is choosing on the test set: the "
+        "winner's score includes its luck on those particular birds. Choose by cross-validation "
+        "on the training rows; open the test set once, for the chosen model.",
+        wrong={
+            "a": "the test set measures the chosen model; it does not choose. The best of eight "
+            "test scores is partly the luckiest of eight, so it is too good to be true.",
+            "c": "more models scored on the test set make it worse: the more you pick from, the "
+            "more the winner's test score owes to luck.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="a cross-validated score still rising at the largest size means the model has not "
+        "seen enough examples yet: more rows raise it and narrow the gap to the training score "
+        "(the overfitting).",
+        wrong={
+            "b": "fewer rows make the model memorise more and generalise less: the gap closes "
+            "by the cross-validated score climbing, with more data.",
+            "c": "a training score of 1.0 is memorising; the cross-validated score, still below "
+            "it and rising, is the one that counts for new birds.",
+        },
+    ),
+))

@@ -1,5 +1,9 @@
 
+import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
@@ -192,3 +196,116 @@ def test_unanswered_exercises_raise_not_implemented(penguins, split):
     assert feedback.verdict is Verdict.NOT_ANSWERED and "`model`" in feedback.message
     feedback = checks.stratified_split(..., ..., ..., X, y, test_size=0.2, random_state=0)
     assert feedback.verdict is Verdict.NOT_ANSWERED and "`X_train`" in feedback.message
+
+
+# --- malformed answers: specific feedback, never the safety net ------------------------------
+
+@pytest.fixture(scope="module")
+def parts(penguins):
+    X, y = penguin_table(penguins)
+    X_train, y_train, test_set = split_and_seal(X, y, test_size=0.2, stratify=y, random_state=0)
+    return X, y, X_train, y_train, test_set
+
+
+def check_split(parts, X_train, y_train, test_set):
+    X, y = parts[0], parts[1]
+    return checks.stratified_split(X_train, y_train, test_set, X, y, test_size=0.2,
+                                   random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("arrange", "says"),
+    [
+        # labels first on the left of `=`
+        (lambda X_tr, y_tr, test: (y_tr, X_tr, test), "X and y are swapped"),
+        (lambda X_tr, y_tr, test: (X_tr.to_numpy(), y_tr, test),
+         "`X_train` is a ndarray with 275 rows and 6 columns, not a table of features"),
+        (lambda X_tr, y_tr, test: (X_tr, X_tr, test), "`y_train` is a DataFrame"),
+        (lambda X_tr, y_tr, test: (X_tr, None, test), "`y_train` is None, not one column"),
+        (lambda X_tr, y_tr, test: (None, y_tr, test), "`X_train` is None, not a table"),
+        (lambda X_tr, y_tr, test: (X_tr, y_tr.to_numpy(), test), "do not hold the same rows"),
+        (lambda X_tr, y_tr, test: (test, X_tr, y_tr), "three parts are in the wrong order"),
+        (lambda X_tr, y_tr, test: (X_tr, y_tr, "test"), "the third part is a str"),
+    ],
+)
+def test_stratified_split_names_malformed_answers(parts, arrange, says):
+    feedback = check_split(parts, *arrange(*parts[2:]))
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.error == ""
+
+
+def test_stratified_split_names_the_learners_variables(parts):
+    X, y, X_train_80, y_train_80, test_set_20 = parts
+    feedback = checks.stratified_split(None, y_train_80, test_set_20, X, y, test_size=0.2,
+                                       random_state=0)
+    assert feedback.message.startswith("`X_train` is None")  # a constant: no name to show
+    feedback = checks.stratified_split(X_train_80, X_train_80, test_set_20, X, y,
+                                       test_size=0.2, random_state=0)
+    assert feedback.message.startswith("`X_train_80` is a DataFrame"), feedback
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda split: (measurements_pipeline().fit(split[0][MEASUREMENTS], split[2]),),
+         "a comma too many"),
+        (lambda split: measurements_pipeline().fit(split[0][MEASUREMENTS], split[2]).predict(
+            split[0][MEASUREMENTS]), "predictions, not the model"),
+        (lambda split: measurements_pipeline().fit(split[0][MEASUREMENTS], split[2]).score(
+            split[0][MEASUREMENTS], split[2]), "a score, not the model"),
+        (lambda split: None, "it is None"),
+        (lambda split: split[0], "it is a DataFrame with 258 rows"),
+    ],
+)
+def test_measurements_model_names_malformed_answers(split, make, says):
+    X_train, _, y_train, _ = split
+    feedback = checks.measurements_model(make(split), X_train, y_train, features=MEASUREMENTS)
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.error == ""
+
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=True),
+    st.text(max_size=10),
+    st.lists(st.integers(), max_size=4),
+    st.tuples(st.integers(), st.text(max_size=3)),
+    st.builds(lambda n: np.full(n, np.nan), st.integers(0, 5)),
+    st.builds(lambda n: pd.DataFrame({"a": [np.nan] * n}), st.integers(0, 5)),
+    st.builds(lambda n: pd.Series([np.nan] * n, dtype=float), st.integers(0, 5)),
+    st.just(LogisticRegression()),
+    st.just(measurements_pipeline()),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(position=st.integers(0, 2), value=MALFORMED)
+def test_stratified_split_answers_anything_with_feedback(parts, position, value):
+    answer = list(parts[2:])
+    answer[position] = value
+    feedback = check_split(parts, *answer)
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(["X", "y", "test"]))
+def test_stratified_split_answers_parts_in_any_order(parts, order):
+    named = dict(zip(["X", "y", "test"], parts[2:], strict=True))
+    feedback = check_split(parts, *[named[name] for name in order])
+    assert isinstance(feedback, checks.Feedback)
+    assert feedback.passed is (order == ["X", "y", "test"])
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_measurements_model_answers_anything_with_feedback(split, model):
+    X_train, _, y_train, _ = split
+    feedback = checks.measurements_model(model, X_train, y_train, features=MEASUREMENTS)
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
