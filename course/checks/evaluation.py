@@ -6,20 +6,47 @@ from typing import Any
 
 import numpy as np
 
+from course.checks._answers import expect_number
 from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
-from course.checks._guard import check
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 
 
 @check
 def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) -> Feedback:
     """Check a count read from a confusion matrix (rows: true class, columns: predicted)."""
     require_answer("count", answer)
+    import pandas as pd
+
     expected = int(confusion.loc[true, predicted])
+    if isinstance(answer, pd.DataFrame):
+        return wrong(
+            f"`count` is {describe(answer)}: the whole matrix, not one of its cells.",
+            hint="pick one cell with .loc[row, column]: the row is the true species.",
+        )
+    if isinstance(answer, pd.Series):
+        return wrong(
+            f"`count` is {describe(answer)}: a whole row or column of the matrix, not one cell.",
+            hint="give .loc both labels, the row and the column: .loc[row, column].",
+        )
+    if isinstance(answer, str) and answer.strip().isdigit():
+        return wrong(
+            f"`count` is the text {answer!r}; the answer is a number.",
+            hint="write the number without quotes.",
+        )
     if not is_number(answer):
         return wrong(
-            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
+            f"the answer should be a number, but `count` is {describe(answer)}.",
             hint="read one cell of the confusion matrix.",
         )
+    answer = expect_number("count", answer, what="a count of penguins")
+    if answer != int(answer) or answer < 0:
+        return wrong(
+            f"{answer:g} cannot be a count: a cell of the matrix counts penguins, a whole "
+            "number from 0 up.",
+            hint="read the number written in one cell, not a share or a difference.",
+        )
+    answer = int(answer)
     if answer == expected:
         return correct(f"{expected} {true} penguins were predicted {predicted}.")
     # The mistakes a beginner makes, most specific first (several can give the same number).
@@ -54,11 +81,12 @@ def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) ->
         ),
     ]
     for value, message, hint in readings:
-        if answer == value:
-            return wrong(message, hint=hint)
+        if answer == value:  # each hint names the row or the column to read
+            return wrong(message, hint=hint, hint_gives_answer=True)
     return wrong(
         f"{answer} is not the number of {true} penguins predicted {predicted}.",
         hint=f"row {true!r}, column {predicted!r}.",
+        hint_gives_answer=True,
     )
 
 
@@ -85,9 +113,16 @@ def grid_search(
     if y_train is None:
         raise TypeError("grid_search needs the training labels: pass X_train, y_train.")
     if not hasattr(search, "param_grid"):
+        return _not_a_search(search, param, cv)
+    if not isinstance(search.param_grid, dict | list) or not all(
+        isinstance(grid, dict) for grid in
+        (search.param_grid if isinstance(search.param_grid, list) else [search.param_grid])
+    ):
         return wrong(
-            f"`search` should be a GridSearchCV, got {type(search).__name__}.",
-            hint=f"GridSearchCV(model, {{{param!r}: [values]}}, cv={cv}).",
+            f"the search's grid is {describe(search.param_grid)}, not a dict from a "
+            "setting's name to the values to try.",
+            hint=f"pass a dict as the second argument: GridSearchCV(model, {{{param!r}: "
+            "[values]}, ...).",
         )
     estimator = search.estimator
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
@@ -103,9 +138,18 @@ def grid_search(
             "are mostly body mass in grams.",
             hint=f"search the pipeline, recipes.penguin_pipeline({model}()), with the key "
             f"{param!r}.",
+            hint_gives_answer=True,
         )
     grids = search.param_grid if isinstance(search.param_grid, list) else [search.param_grid]
-    tried = [value for grid in grids for value in grid.get(param, [])]
+    listed = [grid.get(param, []) for grid in grids]
+    single = [values for values in listed if isinstance(values, str) or not _is_sequence(values)]
+    if single:
+        return wrong(
+            f"the grid gives {param!r} the single value {single[0]!r}, not a list of values "
+            "to try.",
+            hint="put the values in a list (or a range): the search tries each of them.",
+        )
+    tried = [value for values in listed for value in values]
     if not tried:
         names = sorted({name for grid in grids for name in grid})
         hint = (
@@ -152,8 +196,8 @@ def _grid_values_problem(tried: list[Any], values: Any, param: str) -> Feedback 
                 hint="try a range of values, e.g. list(range(1, 11)).",
             )
         return None
-    expected = sorted(values)
-    found = sorted(tried)
+    expected = sorted(values, key=_order)
+    found = sorted(tried, key=_order)
     if found == expected:
         return None
     odd_asked = all(is_number(v) and int(v) % 2 == 1 for v in expected)
@@ -165,6 +209,7 @@ def _grid_values_problem(tried: list[Any], values: Any, param: str) -> Feedback 
             f"the grid tries even values of {param!r} ({', '.join(map(str, evens))}): the "
             "exercise asks for odd ones, so that a vote between two species cannot tie.",
             hint=f"the odd numbers from {expected[0]} to {expected[-1]}: {wanted}.",
+            hint_gives_answer=True,
         )
     missing = [v for v in expected if v not in found]
     extra = [v for v in found if v not in expected]
@@ -176,6 +221,48 @@ def _grid_values_problem(tried: list[Any], values: Any, param: str) -> Feedback 
     return wrong(
         f"the grid tries {found}: it {' and '.join(details)}.",
         hint=f"search exactly {expected}: {wanted}.",
+        hint_gives_answer=True,
+    )
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    """A sort key for grid values of mixed kinds: numbers first, in order, then the rest."""
+    return (0, value) if is_number(value) else (1, repr(value))
+
+
+def _is_sequence(values: Any) -> bool:
+    from collections.abc import Iterable
+
+    return isinstance(values, Iterable) and not isinstance(values, dict)
+
+
+def _not_a_search(search: Any, param: str, cv: int) -> Feedback:
+    """What a learner put in `search` instead of a GridSearchCV, named."""
+    import pandas as pd
+    from sklearn.base import BaseEstimator
+
+    how = f"GridSearchCV(model, {{{param!r}: [values]}}, cv={cv}).fit(X_train, y_train)"
+    if isinstance(search, BaseEstimator):
+        return wrong(
+            f"`search` is a {type(search).__name__}, a model rather than a search over its "
+            "settings: `.best_estimator_` of a search, or the pipeline before it was searched?",
+            hint=f"keep the GridSearchCV itself in `search`: {how}.",
+        )
+    if isinstance(search, dict):
+        return wrong(
+            f"`search` is {describe(search)}: a result of the search (`.best_params_`?), not "
+            "the search itself.",
+            hint=f"keep the GridSearchCV itself in `search`: {how}; the check reads its "
+            "results.",
+        )
+    if is_number(search) or isinstance(search, np.ndarray | pd.DataFrame | pd.Series):
+        return wrong(
+            f"`search` is {describe(search)}: scores, not the search that computed them.",
+            hint=f"keep the GridSearchCV itself in `search`: {how}.",
+        )
+    return wrong(
+        f"`search` should be a GridSearchCV, but it is {describe(search)}.",
+        hint=f"{how}.",
     )
 
 
@@ -222,3 +309,72 @@ def _rows_seen(model: Any) -> int | None:
         if tree is not None:
             return int(tree.n_node_samples[0])
     return None
+
+
+QUIZ = Quiz((
+    Question(
+        answer="d",
+        why="recall for malignant counts the cancers found out of all the cancers: the metric "
+        "that falls when one is missed. False alarms cost a second exam, so they matter less "
+        "here.",
+        wrong={
+            "a": "accuracy counts both mistakes alike, and with 37% malignant a model can "
+            "score well while missing many cancers (0.63 for one that finds none).",
+            "b": "precision for benign is about the patients *called* benign; a model that "
+            "calls almost everyone malignant maximises it. It does not measure how many "
+            "cancers are missed directly.",
+            "c": "the training rows' accuracy rewards memorising and is the wrong metric too. "
+            "Tune with cross-validated recall for malignant.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="0.949 lies within one standard deviation of 0.965: the two depths tie, so the "
+        "simpler tree (two questions per bird) wins. That is the one-standard-deviation rule.",
+        wrong={
+            "a": "the difference, 0.016, is smaller than the fold-to-fold wobble (±0.023): "
+            "which depth has the highest mean depends on how the birds fell into the folds.",
+            "b": "a deeper tree is not safer: it asks more questions per bird and memorises "
+            "more. Among tied settings, keep the simplest.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="the test score is the honest estimate for new data, disappointing or not: report "
+        "it with its interval. Going back to tune on it would fit the test birds too, and then "
+        "nothing measures new data any more.",
+        wrong={
+            "a": "tuning until the test set agrees fits the test set: the 0.99 you would reach "
+            "would be as optimistic as a training score.",
+            "c": "cross-validation chose the model, so its best score is slightly optimistic; "
+            "the test set is the one estimate no choice has touched. Report it.",
+            "d": "re-splitting until the scores agree is choosing the test set that flatters "
+            "the model: the same leak as tuning on it.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="with a tiny C the SVM accepts every mistake for the smoothest boundary and ends up "
+        "answering the majority class: its accuracy is the benign share, 0.63, and its recall "
+        "for malignant 0. Accuracy alone hid that.",
+        wrong={
+            "b": "0.63 is exactly what answering \"benign\" to everyone scores, since 63% of "
+            "patients are benign: the baseline, not a coin, is the comparison, and recall 0 "
+            "says it finds no cancer.",
+            "c": "it raises no false alarm because it raises no alarm at all: a recall of 0 "
+            "means every cancer is missed, the worst outcome for screening.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="a test set is a sample: with 86 birds one bird moves accuracy by 1.2 points, and "
+        "the 95% interval, about 0.94 to 1.00, is where the true accuracy on new birds "
+        "plausibly lies.",
+        wrong={
+            "a": "0.988 is this sample's score; a different 86 birds would give another. The "
+            "interval says how far it may be from the true accuracy.",
+            "b": "86 birds say something, just not to the third decimal: the interval rules "
+            "out, for example, an accuracy of 0.90.",
+        },
+    ),
+))

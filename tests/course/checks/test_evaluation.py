@@ -1,5 +1,8 @@
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -7,6 +10,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from course import checks, recipes
+from course.checks._feedback import is_number
 
 CONFUSION = pd.DataFrame(
     [[30, 6, 2], [1, 16, 0], [0, 0, 31]],
@@ -25,7 +29,7 @@ CONFUSION = pd.DataFrame(
         (22, False, "predicted Chinstrap, of every species (the whole column)"),
         (86, False, "in the whole table"),
         (3, False, "not the number"),
-        ("6", False, "should be a number"),
+        ("6", False, "is the text '6'; the answer is a number"),
     ],
 )
 def test_confusion_cell_names_the_mistake(answer, passed, says):
@@ -134,9 +138,102 @@ def test_grid_search_needs_a_pipeline_step_name(split):
 def test_grid_search_refuses_something_else(split):
     X_train, _, y_train, _ = split
     feedback = checks.grid_search(DecisionTreeClassifier(), X_train, y_train, param="max_depth")
-    assert "should be a GridSearchCV" in feedback.message
+    assert "is a DecisionTreeClassifier, a model rather than a search" in feedback.message
+    assert "keep the GridSearchCV itself" in feedback.hint
 
 
 def test_grid_search_needs_the_training_labels(split):
     feedback = checks.grid_search(knn_search(), split[0], param=KNN)
     assert not feedback and "pass X_train, y_train" in feedback.error
+
+
+# --- malformed answers: specific feedback, never the safety net ------------------------------
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (CONFUSION, "the whole matrix, not one of its cells"),
+        (CONFUSION.loc["Adelie"], "a whole row or column"),  # .loc["Adelie"] without a column
+        (float("nan"), "`count` is nan, not a count of penguins"),
+        (6.5, "cannot be a count"),
+        (-6, "cannot be a count"),
+        ("six", "`count` is the text 'six'"),
+        (None, "`count` is None"),
+        ([6], "a list of 1 items"),
+    ],
+)
+def test_confusion_cell_names_malformed_answers(answer, says):
+    feedback = checks.confusion_cell(answer, CONFUSION, true="Adelie", predicted="Chinstrap")
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.error == ""
+
+
+def test_confusion_cell_accepts_numpy_and_float_counts():
+    for answer in (np.int64(6), 6.0, np.float64(6)):
+        assert checks.confusion_cell(answer, CONFUSION, true="Adelie", predicted="Chinstrap")
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda search: search.best_estimator_, "a model rather than a search"),
+        (lambda search: search.best_params_, "a result of the search (`.best_params_`?)"),
+        (lambda search: search.best_score_, "scores, not the search"),
+        (lambda search: search.cv_results_["mean_test_score"], "scores, not the search"),
+        (lambda search: None, "`search` should be a GridSearchCV, but it is None"),
+        (lambda search: knn_search({KNN: 5}), "the single value 5"),
+        (lambda search: knn_search({KNN: "1, 3, 5"}), "the single value '1, 3, 5'"),
+        (lambda search: knn_search({KNN: [None, *ODD]}), "adds None"),
+        (lambda search: knn_search(["classify__n_neighbors"]), "not a dict from a setting"),
+    ],
+)
+def test_grid_search_names_malformed_answers(split, make, says):
+    X_train, _, y_train, _ = split
+    search = knn_search({KNN: [1, 3]}).fit(X_train, y_train)
+    feedback = check_knn(make(search), split)
+    assert not feedback.passed
+    assert says in feedback.message, feedback
+    assert feedback.error == ""
+
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=True),
+    st.text(max_size=10),
+    st.lists(st.integers(), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    st.builds(lambda n: np.full(n, np.nan), st.integers(0, 5)),
+    st.builds(lambda n: pd.DataFrame({"a": [np.nan] * n}), st.integers(0, 5)),
+    st.builds(lambda n: pd.Series([np.nan] * n, dtype=float), st.integers(0, 5)),
+    st.just(KNeighborsClassifier()),
+    st.just(CONFUSION),
+)
+GRIDS = st.one_of(
+    MALFORMED,
+    st.dictionaries(st.sampled_from([KNN, "n_neighbors", "classify__weights"]),
+                    st.one_of(st.integers(), st.text(max_size=3), st.lists(
+                        st.one_of(st.integers(-3, 20), st.none(), st.text(max_size=2)),
+                        max_size=4,
+                    )),
+                    max_size=2),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_confusion_cell_answers_anything_with_feedback(answer):
+    feedback = checks.confusion_cell(answer, CONFUSION, true="Adelie", predicted="Chinstrap")
+    assert isinstance(feedback, checks.Feedback)
+    assert feedback.passed is (is_number(answer) and answer == 6)
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(MALFORMED, st.builds(knn_search, GRIDS)))
+def test_grid_search_answers_anything_with_feedback(split, search):
+    feedback = check_knn(search, split)  # unfitted searches: nothing is trained here
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
