@@ -207,3 +207,51 @@ def test_the_page_link_shows_the_notebooks_runs_in_a_browser(server: NotebookSer
             assert errors == []
         finally:
             browser.close()
+
+
+def test_the_kernels_end_stops_the_server_and_leaves_nothing_behind(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    """Notebook 11 keeps its server running after Run All (the learner stops it, or not): the
+    kernel's end must stop it. A real kernel starts one, with a run still writing, then shuts
+    down as JupyterLab asks it to: the run is closed in the log (run.interrupted), the port
+    refuses connections, and no process is left. Measured: the shutdown takes about 1 s."""
+    import socket
+    import sqlite3
+
+    from jupyter_client.manager import KernelManager
+
+    data_dir = tmp_path / "data"
+    code = (
+        "from serving.notebook import NotebookServer\n"
+        f"server = NotebookServer({str(models_dir)!r}, data_dir={str(data_dir)!r}).start()\n"
+        "laptop = server.new_session(device='laptop')\n"
+        f"laptop.send({REQUEST!r}, agent='predict', params={{'speed': 1}})\n"
+        "print(server.url.rsplit(':', 1)[1], server._server.url.rsplit(':', 1)[1], os.getpid())"
+    )
+    kernel = KernelManager(kernel_name="python3")
+    kernel.start_kernel(cwd=str(tmp_path))
+    printed: list[str] = []
+    try:
+        client = kernel.client()
+        client.start_channels()
+        client.wait_for_ready(60)
+        client.execute_interactive(
+            "import os\n" + code,
+            timeout=60,
+            output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
+        )
+        client.stop_channels()
+    finally:
+        started = time.monotonic()
+        kernel.shutdown_kernel(now=False)
+        took = time.monotonic() - started
+    relay_port, server_port, pid = (int(word) for word in "".join(printed).split())
+    assert took < 10, f"the kernel took {took:.1f} s to shut down"
+    assert not Path(f"/proc/{pid}").exists()
+    for port in (relay_port, server_port):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+    with sqlite3.connect(data_dir / "streams.db") as log:
+        records = [bytes(data) for (data,) in log.execute("SELECT data FROM records")]
+    assert any(b"run.interrupted" in record for record in records)
