@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
-from course.checks._guard import check
+from course.checks._answers import expect_number
+from course.checks._feedback import Feedback, Mistake, correct, require_answer, wrong
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 
 
 @check
@@ -16,24 +18,26 @@ def best_k(answer: Any, scores: Any) -> Feedback:
     require_answer("best_k", answer)
     silhouette = scores["silhouette"]
     expected = int(silhouette.idxmax())
-    if not is_number(answer):
-        return wrong(
-            f"the answer should be a whole number, got {type(answer).__name__} {answer!r}.",
-            hint="read the k with the highest silhouette.",
-        )
+    answer = _one_k(answer)
     if answer == expected:
         return correct(f"k = {expected} has the highest silhouette, {silhouette[expected]:.3f}.")
     if np.isclose(answer, silhouette.max()):
         return wrong(
             f"{answer:.3f} is the highest silhouette itself, not the k that reaches it.",
-            hint="ask for the row's label: .idxmax(), not .max().",
+            hint="ask for the label of the best row (its k), not the value in it.",
         )
+    if not answer.is_integer():
+        return wrong(
+            f"`best_k` is {answer:g}, but k counts clusters: a whole number.",
+            hint="read k from the table's index (its row labels), not from a column's values.",
+        )
+    answer = int(answer)
     if answer not in scores.index:
         if answer == int(np.argmax(silhouette.to_numpy())):
             return wrong(
                 f"{answer} is the position of the best row in the table (counting from 0), "
                 "not its k.",
-                hint="the table's index is k: .idxmax() gives the label, .argmax() a position.",
+                hint="the table's index is k: ask for the best row's label, not its position.",
             )
         return wrong(f"k = {answer} was not scored.", hint=f"pick one of {list(scores.index)}.")
     reasons = []
@@ -55,8 +59,35 @@ def best_k(answer: Any, scores: Any) -> Feedback:
         )
     return wrong(
         f"k = {answer} has a silhouette of {silhouette[answer]:.3f}; another is higher.",
-        hint="scores['silhouette'].idxmax() gives the best k.",
+        hint="read the silhouette column and find the k (the index) of its highest value.",
     )
+
+
+def _one_k(answer: Any) -> float:
+    """The answer as a number of clusters, or a Mistake saying what it is instead."""
+    import pandas as pd
+
+    if isinstance(answer, pd.DataFrame):
+        raise Mistake(wrong(
+            f"`best_k` is {describe(answer)}: the whole table, not one k.",
+            hint="keep the silhouette column, then the k of its highest value.",
+        ))
+    if isinstance(answer, pd.Series):
+        raise Mistake(wrong(
+            f"`best_k` is {describe(answer)}: a whole column, not one k.",
+            hint="of that column, keep the label (the k) of the highest value.",
+        ))
+    if isinstance(answer, list | tuple | np.ndarray | pd.Index) and np.size(answer) == 1:
+        raise Mistake(wrong(
+            f"`best_k` is a {type(answer).__name__} holding one value; give the number itself.",
+            hint="take the value out of its brackets: a plain number, like 5.",
+        ))
+    if isinstance(answer, list | tuple | np.ndarray | pd.Index):
+        raise Mistake(wrong(
+            f"`best_k` is {describe(answer)}; the question asks for one k.",
+            hint="one number: the k with the highest silhouette.",
+        ))
+    return expect_number("best_k", answer, what="a whole number of clusters")
 
 
 def _elbow(inertia: Any) -> int | None:
@@ -89,11 +120,18 @@ def clusters_match(
     require_answer("clusters", labels)
     from sklearn.metrics import adjusted_rand_score
 
-    labels, truth = np.asarray(labels), np.asarray(truth)
-    if labels.ndim != 1 or len(labels) != len(truth):
+    labels, truth = _labels(labels, X, features), np.asarray(truth)
+    if len(labels) != len(truth):
         return wrong(
-            f"expected one cluster label per row ({len(truth)}), got shape {labels.shape}.",
-            hint="clusters = model.fit_predict(X[...]) on the rows of the whole table.",
+            f"`clusters` has {len(labels)} labels, but there are {len(truth)} penguins: one "
+            "label per row of `X`.",
+            hint="cluster the rows of `X` itself (its chosen columns), not a sample or another "
+            "table.",
+        )
+    if labels.dtype.kind == "f" and np.isnan(labels).any():
+        return wrong(
+            f"`clusters` contains {int(np.isnan(labels).sum())} missing labels (NaN).",
+            hint="every penguin gets a cluster from fit_predict: print the step that made NaN.",
         )
     if set(np.unique(labels)) <= set(np.unique(truth)) or adjusted_rand_score(truth, labels) == 1:
         return wrong(
@@ -137,8 +175,8 @@ def clusters_match(
         return wrong(
             f"{message}: they agree with the species at only {agreement:.2f} (adjusted Rand "
             "index).",
-            hint="unscaled, a column in grams outweighs the millimetres: use "
-            f"make_pipeline(StandardScaler(), KMeans(...)) on X[{features!r}].",
+            hint="unscaled, a column in grams outweighs the millimetres: put a StandardScaler "
+            "before KMeans in a pipeline, and give it only the columns in `features`.",
         )
     return wrong(
         f"the clusters agree little with the species (adjusted Rand index {agreement:.2f}, "
@@ -146,6 +184,49 @@ def clusters_match(
         hint="scale the features first (unscaled, body mass in grams outweighs everything "
         f"else), and cluster on {features} only.",
     )
+
+
+def _labels(labels: Any, X: Any, features: list[str]) -> np.ndarray:
+    """The answer as a flat array of labels, or a Mistake saying what it is instead."""
+    from sklearn.base import BaseEstimator
+
+    if isinstance(labels, BaseEstimator | type):
+        raise Mistake(wrong(
+            f"`clusters` is {describe(labels)}: the clustering model, not its labels.",
+            hint="fit_predict(...) fits the model and returns one label per penguin.",
+        ))
+    if labels is None or isinstance(labels, str | bool | int | float | dict | set):
+        raise Mistake(wrong(
+            f"`clusters` is {describe(labels)}, not one cluster label per penguin.",
+            hint="a clustering pipeline's fit_predict(...) returns one label per row.",
+        ))
+    array = np.asarray(labels)
+    if array.ndim == 2 and array.shape[1] == 1:
+        raise Mistake(wrong(
+            f"`clusters` is {describe(labels)}: one column, but in a 2-D table.",
+            hint="give a flat list of labels (.ravel() flattens it), as fit_predict returns.",
+        ))
+    if array.ndim == 2:
+        table = X[features] if hasattr(X, "__getitem__") else None
+        try:
+            same = table is not None and array.shape == table.shape and np.allclose(
+                np.asarray(array, dtype=float), table.to_numpy(dtype=float), equal_nan=True)
+        except (TypeError, ValueError):  # text in the table: not the measurements
+            same = False
+        what = ("the measurements themselves" if same else
+                "a number per cluster for each penguin (distances from transform?)")
+        raise Mistake(wrong(
+            f"`clusters` is {describe(labels)}: {what}, not one label per penguin.",
+            hint="fit_predict(...) gives each penguin the number of its cluster.",
+        ))
+    if array.ndim != 1:
+        raise Mistake(wrong(
+            f"`clusters` is {describe(labels)}, not one cluster label per penguin.",
+            hint="a clustering pipeline's fit_predict(...) returns one label per row.",
+        ))
+    if array.dtype == object:
+        array = np.array([str(label) for label in array])
+    return array
 
 
 def _kmeans_labels(X: Any, n_clusters: int, *, scaled: bool) -> np.ndarray:
@@ -156,3 +237,91 @@ def _kmeans_labels(X: Any, n_clusters: int, *, scaled: bool) -> np.ndarray:
     kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=0)
     model = make_pipeline(StandardScaler(), kmeans) if scaled else kmeans
     return np.asarray(model.fit_predict(X))
+
+
+QUIZ = Quiz((
+    Question(
+        answer="c",
+        why="K-Means gives each row to the nearest centre, and unscaled, a difference of "
+        "1,000 euros outweighs any difference in visits (at most 30): the clusters become bands "
+        "of spending. Scale first, so each column counts alike.",
+        wrong={
+            "a": "\"nearest\" is a distance, and distances add up the raw numbers: a column in "
+            "thousands drowns one in tens.",
+            "b": "how many distinct values a column has does not matter; the size of its "
+            "numbers does, and spend's are a thousand times larger.",
+            "d": "K-Means runs on any numbers without complaint: that is why the mistake is "
+            "easy to make and hard to see.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="inertia always falls as k grows (with one cluster per customer it is 0), so its "
+        "minimum is simply the largest k tried. Look for the elbow, where adding a cluster "
+        "stops helping much, or use the silhouette.",
+        wrong={
+            "a": "the lowest inertia always goes to the largest k: by that rule, every point "
+            "would be its own cluster.",
+            "c": "the highest inertia is the loosest grouping, always the smallest k: no better "
+            "a rule than the lowest.",
+            "d": "inertia is defined for every k; it is read for its elbow, never for its "
+            "minimum.",
+        },
+    ),
+    Question(
+        answer="d",
+        why="the two runs put the same rows together, only the numbers on the groups differ. "
+        "The adjusted Rand index compares groupings, not names: 1 for the same grouping.",
+        wrong={
+            "a": "cluster numbers are arbitrary names; comparing them one by one misses that "
+            "the groups themselves are the same.",
+            "b": "counting matching numbers would give 0 here (none of the four rows has the "
+            "same number), and the index does not count matches: it compares who is grouped "
+            "with whom.",
+            "c": "a negative index means less agreement than chance; these groupings agree "
+            "completely.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="the silhouette measures how compact and separated groups are, not what they "
+        "mean: Gentoos against the rest is the clearest split. Choosing k is a judgement, "
+        "informed by the scores and by what the groups are for.",
+        wrong={
+            "b": "the silhouette is right about what it measures: two groups are more clearly "
+            "apart than three. It just does not know what a species is.",
+            "c": "the labels say three species; the measurements separate two of them less "
+            "clearly, which is all the score sees.",
+            "d": "the elbow is a soft, often ambiguous bend; no score decides k alone, and here "
+            "the two disagree.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="a test set measures how well predictions match known answers; with no labels "
+        "there is no accuracy to compute. Judge clusters by silhouette and inertia, and by "
+        "whether the groups make sense and are useful.",
+        wrong={
+            "a": "holding out rows makes sense when there are answers to predict; here nothing "
+            "can be compared with the clusters of the held-out customers.",
+            "b": "stratifying needs a label to keep in proportion, which is exactly what the "
+            "shop does not have.",
+            "d": "cross-validated accuracy also needs the right answers for each fold.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="K-Means starts from random centres and can settle in different groupings. "
+        "n_init=10 runs it ten times and keeps the tightest result; random_state fixes the "
+        "starts so that every run gives the same groups.",
+        wrong={
+            "a": "different results from different random starts are how K-Means works, not "
+            "a bug; n_init and random_state control it.",
+            "c": "the data did not change between the two runs; only the random starting "
+            "centres did.",
+            "d": "StandardScaler is not random: it always subtracts the same mean and divides "
+            "by the same spread.",
+        },
+    ),
+))
+"""Notebook 08's quiz: its questions are in the notebook's last markdown cell."""
