@@ -8,24 +8,47 @@ from typing import Any
 
 import numpy as np
 
-from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
-from course.checks._guard import check
+from course.checks._answers import expect_number
+from course.checks._feedback import (
+    Feedback,
+    Mistake,
+    correct,
+    is_number,
+    require_answer,
+    wrong,
+)
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 
 
 @check
 def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
     """Check a hand count of the learned numbers in a dense network, e.g. sizes [64, 32, 10]."""
-    require_answer("n_parameters", answer)
+    require_answer("answer", answer)
     sizes = list(layer_sizes)
     pairs = list(itertools.pairwise(sizes))
     weights = sum(n_in * n_out for n_in, n_out in pairs)
     biases = sum(n_out for _, n_out in pairs)
     expected = weights + biases
     layers = " + ".join(f"({n_in} x {n_out} + {n_out})" for n_in, n_out in pairs)
-    if not is_number(answer):
+    if isinstance(answer, list | tuple) and answer and all(is_number(n) for n in answer):
+        if sum(answer) == expected:
+            return wrong(
+                f"`answer` lists the {len(answer)} layers' counts; the exercise asks for the "
+                "network's total, one number.",
+                hint="add the counts of the layers up: + between them, or sum(...).",
+            )
         return wrong(
-            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
-            hint="write the count as an integer, e.g. n_parameters = 100 + 20.",
+            f"`answer` is {describe(answer)}, not one number.",
+            hint="the count is a single whole number: add the numbers every layer learns.",
+        )
+    answer = expect_number("answer", answer, what="a count of learned numbers")
+    if answer != int(answer):
+        return wrong(
+            f"{answer} is not a whole number: a network learns a whole number of weights and "
+            "biases.",
+            hint="count with whole numbers only: inputs x units weights, plus one bias per unit; "
+            "no division.",
         )
     if answer == expected:
         return correct(f"{layers} = {expected} numbers are learned.")
@@ -95,15 +118,9 @@ def digits_network(
     validation rows. Never pass the test set: the check is part of choosing, not the evaluation.
     """
     require_answer("model", model)
-    from course.evaluate import is_keras_model
-
-    X_fit, X_val = (np.asarray(X, dtype="float32") for X in (X_fit, X_val))
-    y_fit, y_val = np.asarray(y_fit), np.asarray(y_val)
-    if not is_keras_model(model):
-        return wrong(
-            f"`model` should be a Keras model, got {type(model).__name__}.",
-            hint="build it with keras.Sequential([...]), then compile and fit it.",
-        )
+    _expect_network(model)
+    X_fit, X_val = _pixels("X_fit", X_fit), _pixels("X_val", X_val)
+    y_fit, y_val = _digits("y_fit", y_fit, len(X_fit)), _digits("y_val", y_val, len(X_val))
     try:
         probabilities_val = np.asarray(model.predict(X_val, verbose=0))
         probabilities_fit = np.asarray(model.predict(X_fit, verbose=0))
@@ -118,6 +135,12 @@ def digits_network(
             f"the network outputs shape {probabilities_val.shape[1:]} per image; "
             f"it should give 10 numbers, one per digit.",
             hint='end with keras.layers.Dense(10, activation="softmax").',
+        )
+    if not (np.isfinite(probabilities_val).all() and np.isfinite(probabilities_fit).all()):
+        return wrong(
+            "the network outputs NaN (not a number) for some images: its training blew up.",
+            hint="build and train it again from keras.Sequential([...]), with the optimiser "
+            '"adam" at its default learning rate and the Rescaling layer in place.',
         )
     if not np.allclose(probabilities_val.sum(axis=1), 1.0, atol=1e-3) or (
         probabilities_val.min() < 0
@@ -204,3 +227,170 @@ the two are close (about 1.1), or the validation loss is the lower one."""
 def _cross_entropy(probabilities: np.ndarray, y: np.ndarray) -> float:
     picked = probabilities[np.arange(len(y)), y.astype(int)]
     return float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+
+
+def _expect_network(model: Any) -> None:
+    """Stop the check unless ``model`` is a Keras model, naming what a beginner put there."""
+    from course.evaluate import is_keras_model
+
+    kind = type(model).__name__
+    if is_keras_model(model) and hasattr(model, "layers") and hasattr(model, "predict"):
+        return
+    if model is None:
+        message = (
+            "`model` is None: .compile(...) and .fit(...) change the network in "
+            "place and return None (compile) or a History (fit), not the network."
+        )
+        hint = ("assign the network first (wider = keras.Sequential([...])), then call "
+                "wider.compile(...) and wider.fit(...) on their own lines.")
+    elif kind == "History" and is_keras_model(getattr(model, "model", None)):
+        message = ("`model` is the History that fit(...) returns (the loss per epoch), not the "
+                   "network.")
+        hint = ("keep the network in its own name: fit trains it in place; name fit's result "
+                "wider_history.")
+    elif isinstance(model, list | tuple) and any(is_keras_model(part) for part in model):
+        message = f"`model` is {describe(model)}; the check wants the network alone."
+        hint = "put only the network (the keras.Sequential) in that name."
+    elif isinstance(model, type):
+        message = f"`model` is the class {model.__name__} itself, not a network built from it."
+        hint = "build one: keras.Sequential([keras.Input(shape=(64,)), ...]), then compile and fit."
+    elif type(model).__module__.split(".")[0] == "sklearn":
+        message = f"`model` is a scikit-learn {kind}, not a Keras network."
+        hint = "this exercise builds a network: keras.Sequential([...]), compiled and fitted."
+    else:
+        message = f"`model` is {describe(model)}, not a Keras network."
+        hint = "build it with keras.Sequential([...]), then compile and fit it."
+    raise Mistake(wrong(message, hint=hint))
+
+
+_RERUN = "re-run the notebook's cells from \"Split first\" down to rebuild it."
+
+
+def _pixels(name: str, X: Any) -> np.ndarray:
+    """The images as a float array, one row of pixels per image."""
+    try:
+        pixels = np.asarray(X, dtype="float32")
+    except (TypeError, ValueError):
+        raise Mistake(wrong(
+            f"`{name}` is {describe(X)}, not a table of pixels (numbers).",
+            hint=f"`{name}` comes from the split at the top of the notebook: {_RERUN}",
+        )) from None
+    if pixels.ndim != 2 or len(pixels) == 0:
+        raise Mistake(wrong(
+            f"`{name}` is {describe(X)}, not a table of pixels, one row per image.",
+            hint=f"the check takes X_fit, y_fit, X_val, y_val in that order: the tables (X_...) "
+            f"and the digits (y_...); {_RERUN}",
+        ))
+    if not np.isfinite(pixels).all():
+        raise Mistake(wrong(
+            f"`{name}` holds missing values (NaN): the digits have none.",
+            hint=f"something overwrote it: {_RERUN}",
+        ))
+    return pixels
+
+
+def _digits(name: str, y: Any, rows: int) -> np.ndarray:
+    """The digits 0 to 9, one per image."""
+    labels = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+    if labels.ndim != 1 or len(labels) != rows:
+        raise Mistake(wrong(
+            f"`{name}` is {describe(y)}; the check wants one digit per image ({rows}).",
+            hint=f"the check takes X_fit, y_fit, X_val, y_val in that order: each y_... goes "
+            f"after its X_...; {_RERUN}",
+        ))
+    try:
+        digits = labels.astype(float)
+    except (TypeError, ValueError):
+        digits = np.array([np.nan])
+    if not (np.isfinite(digits).all() and np.isin(digits, np.arange(10)).all()):
+        raise Mistake(wrong(
+            f"`{name}` holds other values than the digits 0 to 9.",
+            hint=f"something overwrote it: {_RERUN}",
+        ))
+    return digits.astype(int)
+
+
+QUIZ = Quiz((
+    Question(
+        answer="b",
+        why="the fitting score goes on rising while the validation score falls: the network "
+        "memorises its fitting images. Stop when the validation score stops improving (the "
+        "validation curve tells when), or give it fewer units.",
+        wrong={
+            "a": "under-fitting would score low on both sets; here the fitting score is 0.99, and "
+            "more epochs would widen the gap.",
+            "c": "leaked validation images would make the validation score look too good, close "
+            "to the fitting score; here it falls.",
+            "d": "the fitting score reaches 0.99, so the network learns fast enough: the problem "
+            "is what it learns, not how fast.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="200 rows are little data for a network, and each decision must be explained: a "
+        "simple model on columns that already mean something is the right tool (the left side "
+        "of the feature engineering divide).",
+        wrong={
+            "b": "a convolutional network looks for shapes anywhere in an image; 12 columns of "
+            "numbers have no positions to move around, and its decisions are hard to explain.",
+            "c": "learned features need lots of data (200 rows is little) and they have no names: "
+            "you could not tell an applicant why.",
+            "d": "the test set is opened once, to report, never to choose: choosing by it makes "
+            "its score optimistic. Compare on validation rows or with cross-validation.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="a convolution slides the same small detectors over every position, so a shape "
+        "learned once is found anywhere; with 50,000 photos there is data enough to learn them. "
+        "On the moved digits it kept 0.93 while the others fell.",
+        wrong={
+            "a": "a logistic regression gives each pixel its own weight: when the product moves, "
+            "it lands on other pixels (on moved digits it fell to 0.59).",
+            "b": "a dense network's hidden units also look at fixed pixels: it learns some "
+            "features, but not ones that move (0.70 on moved digits).",
+            "d": "hand-made features throw information away and take a person's time to design; "
+            "with this much data, learned features win.",
+        },
+    ),
+    Question(
+        answer="d",
+        why="each Dense layer is a linear function; without a bend such as relu between them, "
+        "linear after linear is still linear, so extra layers add nothing a single one could "
+        "not do.",
+        wrong={
+            "a": "the weights still learn, but what they can express shrinks to a straight-line "
+            "rule: the hidden units can no longer fire only when their pattern is there.",
+            "b": "the softmax on the output layer makes the outputs add up to 1, and it is "
+            "still there.",
+            "c": "it may train a little faster, but it loses what a network can do beyond a "
+            "linear model: on most problems it scores lower, never higher for that reason.",
+        },
+    ),
+    Question(
+        answer="c",
+        why="one update per batch: 2,000 / 50 = 40 batches per epoch, times 10 epochs = 400 "
+        "updates.",
+        wrong={
+            "a": "that is one update per epoch, as if each step used all 2,000 images; with "
+            "batches of 50 there are many steps per epoch.",
+            "b": "40 is the number of batches, so updates, in one epoch; there are 10 epochs.",
+            "d": "that is one update per image per epoch (batches of 1); a batch of 50 images "
+            "gives one update.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="the cross-entropy is minus the log of the probability given to the right digit: "
+        "-log(0.1) = 2.3. A confident right answer costs nearly 0; a confident mistake much more.",
+        wrong={
+            "a": "the loss does not measure a distance between digits: a 1 is not nearer to a 7 "
+            "than a 3 is. It looks only at the probability of the right digit.",
+            "c": "the loss is not a percentage: it has no upper limit, and 2.3 means the right "
+            "digit got about 10%.",
+            "d": "this loss is for one image; it is not a count of mistakes (accuracy counts "
+            "those).",
+        },
+    ),
+))
+"""The key to notebook 09's quiz: the questions are in its last markdown cell tagged quiz."""

@@ -1,10 +1,13 @@
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course import checks
-from course.checks import Verdict
+from course.checks import Feedback, Verdict
 
 
 @pytest.mark.parametrize(
@@ -19,7 +22,7 @@ from course.checks import Verdict
         (64 * 64 + 64 + 2410, False, "Rescaling layer as if it were a Dense layer"),
         (64 + 32 + 10, False, "counts the units"),
         (1234, False, "not the number"),
-        ("2410", False, "should be a number"),
+        ("2410", False, "the text '2410', not a count"),
     ],
 )
 def test_parameter_count_names_the_mistake(answer, passed, says):
@@ -121,7 +124,7 @@ def fitted_on_every_training_row(keras, digits):
 @pytest.mark.parametrize(
     ("build", "says"),
     [
-        (lambda keras, digits: "a model", "should be a Keras model"),
+        (lambda keras, digits: "a model", "not a Keras network"),
         (lambda keras, digits: network(keras, inputs=32), "cannot read the digits"),
         (lambda keras, digits: network(keras, outputs=3), "10 numbers"),
         (lambda keras, digits: network(keras, activation=None), "not probabilities"),
@@ -144,3 +147,135 @@ def test_digits_network_names_the_problem(keras, digits, build, says):
     assert not feedback.passed
     assert says in feedback.message, feedback
     assert feedback.hint
+
+
+# --- malformed answers get specific feedback, never the safety net -------------------------
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ([2080, 330], "lists the 2 layers' counts"),
+        ((64 * 32 + 32, 32 * 10 + 10), "lists the 2 layers' counts"),
+        ([2080, 300], "a list of 2 items, not one number"),
+        (2410.5, "not a whole number"),
+        (float("nan"), "nan, not a count"),
+        (None, "None, not a count"),
+        (True, "True, not a count"),
+    ],
+)
+def test_parameter_count_reads_what_a_beginner_writes(answer, says):
+    feedback = checks.parameter_count(answer, layer_sizes=[64, 32, 10])
+    assert feedback.verdict is Verdict.NOT_YET and feedback.error == ""
+    assert says in feedback.message, feedback
+    assert feedback.hint and not feedback.hint_gives_answer
+
+
+def test_parameter_count_takes_a_float_count():
+    assert checks.parameter_count(2410.0, layer_sizes=[64, 32, 10]).passed
+
+
+def test_digits_network_reads_what_a_beginner_puts_in_place_of_the_network(keras, digits, right):
+    from sklearn.linear_model import LogisticRegression
+
+    cases = [
+        (None, ".compile(...) and .fit(...) change the network in place"),
+        (right.history, "the History that fit(...) returns"),
+        ((right, right.history), "the network alone"),
+        (keras.Sequential, "the class Sequential itself"),
+        (LogisticRegression(), "a scikit-learn LogisticRegression"),
+        (np.zeros((3, 10)), "not a Keras network"),
+    ]
+    for answer, says in cases:
+        feedback = check(answer, digits)
+        assert feedback.verdict is Verdict.NOT_YET and feedback.error == "", feedback
+        assert says in feedback.message, feedback
+
+
+def test_digits_network_names_a_network_whose_training_blew_up(keras, digits):
+    model = network(keras)
+    model.fit(digits[0][:32], digits[1][:32], epochs=1, batch_size=32, verbose=0)
+    model.layers[-1].set_weights([np.full(w.shape, np.nan) for w in model.layers[-1].get_weights()])
+    feedback = check(model, digits)
+    assert feedback.error == "" and "outputs NaN" in feedback.message
+
+
+def test_digits_network_reads_swapped_or_overwritten_rows(right, digits):
+    X_fit, y_fit, X_val, y_val = digits
+    cases = [
+        ((y_fit, X_fit, X_val, y_val), "`X_fit` is a ndarray of 300 values, not a table"),
+        ((X_fit, y_fit, y_val, X_val), "`X_val` is a ndarray of 100 values"),
+        ((X_fit, y_fit, X_val, y_val[:50]), "one digit per image (100)"),
+        ((X_fit, y_fit, X_val, y_val + 10), "other values than the digits 0 to 9"),
+        ((X_fit, y_fit, np.full_like(X_val, np.nan), y_val), "missing values (NaN)"),
+        ((X_fit, y_fit, "X_val", y_val), "not a table of pixels"),
+    ]
+    for rows, says in cases:
+        feedback = checks.digits_network(
+            right, *rows, hidden_units=64, epochs=EPOCHS, min_accuracy=0.8
+        )
+        assert feedback.verdict is Verdict.NOT_YET and feedback.error == "", feedback
+        assert says in feedback.message, feedback
+
+
+# --- hypothesis: whatever lands in an answer's place, the answer is feedback ---------------
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10**6, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(0, 5000), max_size=4),
+    st.builds(lambda n: np.full(n, np.nan), st.integers(0, 4)),
+    st.builds(lambda n: pd.DataFrame({"a": range(n)}), st.integers(0, 3)),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_parameter_count_answers_any_value_with_feedback(answer):
+    feedback = checks.parameter_count(answer, layer_sizes=[64, 32, 10])
+    assert isinstance(feedback, Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(MALFORMED)
+def test_digits_network_answers_any_network_with_feedback(answer):
+    feedback = checks.digits_network(
+        answer, np.zeros((4, 64)), np.arange(4), np.zeros((4, 64)), np.arange(4),
+        hidden_units=64, epochs=EPOCHS, min_accuracy=0.8,
+    )
+    assert isinstance(feedback, Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 3), MALFORMED)
+def test_digits_network_answers_any_rows_with_feedback(right, digits, position, value):
+    rows = list(digits)
+    rows[position] = value
+    feedback = checks.digits_network(
+        right, *rows, hidden_units=64, epochs=EPOCHS, min_accuracy=0.8
+    )
+    assert isinstance(feedback, Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+# --- the quiz -------------------------------------------------------------------------------
+
+def test_the_quiz_key_explains_every_option():
+    from course.checks.deep_learning import QUIZ
+
+    assert 4 <= len(QUIZ.questions) <= 6
+    assert len({question.answer for question in QUIZ.questions}) >= 3  # letters spread
+    for question in QUIZ.questions:
+        assert question.answer not in question.wrong and len(question.options) == 4
+        assert len(set(question.wrong.values())) == 3 and question.why
+
+
+def test_the_quiz_marks_the_notebook_answers_right_and_a_confusion_specifically():
+    right = {1: "b", 2: "a", 3: "c", 4: "d", 5: "c", 6: "b"}
+    assert checks.quiz("09", right).passed
+    feedback = checks.quiz("09", {**right, 5: "b"})
+    assert not feedback.passed and "in one epoch; there are 10" in feedback.parts[4].message
