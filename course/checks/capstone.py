@@ -1,4 +1,10 @@
-"""Checks for notebook 12: the capstone, will it rain tomorrow in Seattle?"""
+"""Checks for notebook 12: the capstone, will it rain tomorrow in Seattle?
+
+The capstone's answers build on each other (``table`` from step 2 feeds step 3, ``X_train``
+from step 4 feeds steps 5 to 7), so each check looks at every learner variable it is given,
+not only the step's own answer: a learner who left step 4 half done is told so at step 5, in
+words, rather than meeting the safety net's "could not work with your answer".
+"""
 
 from __future__ import annotations
 
@@ -7,38 +13,99 @@ from typing import Any
 
 import numpy as np
 
-from course.checks._feedback import Feedback, correct, is_number, require_answer, wrong
-from course.checks._guard import check
+from course.checks._answers import expect_labels, expect_number, expect_table
+from course.checks._feedback import Feedback, Mistake, correct, require_answer, wrong
+from course.checks._guard import check, describe
+from course.checks._quiz import Question, Quiz
 from course.checks._refit import Refit, refit_verdict
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+SPLIT_ORDER = "time_split returns three things, in this order: X_train, y_train, test_set."
+
+
+def _expect_table_with(name: str, value: Any, *, column: str, made_by: str) -> Any:
+    """``value`` is a DataFrame holding ``column`` (the learner's ``table`` or ``X_train``)."""
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        raise Mistake(wrong(
+            f"`{name}` is {describe(value)}, not a table (a DataFrame).",
+            hint=f"run the earlier step that builds `{name}` again: {made_by}.",
+        ))
+    if column not in value.columns:
+        raise Mistake(wrong(
+            f"`{name}` has no {column!r} column (it has {[str(c) for c in value.columns][:8]}).",
+            hint=f"{made_by}; do not rename or drop {column!r}.",
+        ))
+    return value
+
+
+def _expect_table_of_days(table: Any, target: str) -> Any:
+    return _expect_table_with(
+        "table", table, column=target,
+        made_by="table = rain_tomorrow(weather), in step 2, adds the target to each day",
+    )
 
 
 @check
 def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
     """Check a feature table built from ``table``: same rows, numbers only, no gaps, no target."""
     require_answer("X", X)
+    require_answer("table", table)
     import pandas as pd
 
+    table = _expect_table_of_days(table, target)
+    if isinstance(X, pd.Series):
+        return wrong(
+            f"`X` is one column ({X.name!r}), a Series, not a table of features.",
+            hint="select columns with a list inside the brackets, table[[...]]: double "
+            "brackets give a DataFrame, even for one column.",
+        )
+    if isinstance(X, np.ndarray):
+        return wrong(
+            f"`X` is {describe(X)}: its columns have lost their names.",
+            hint="keep the DataFrame (no .values or .to_numpy()): the checks, the rule and the "
+            "model of step 7 read the columns by name.",
+        )
     if not isinstance(X, pd.DataFrame):
         return wrong(
-            f"`X` should be a DataFrame of features, got {type(X).__name__}.",
+            f"`X` is {describe(X)}, not a table of features (a DataFrame).",
             hint="select the feature columns of the table: table[[...]].",
         )
     if len(X) != len(table):
+        if len(X) == len(table) + 1:
+            return wrong(
+                f"`X` has {len(X)} rows, one more than `table` ({len(table)}): it was built "
+                "from `weather`, whose last day has no tomorrow and so no target.",
+                hint="build X from `table` (rain_tomorrow dropped that last day), so that X and "
+                "y have the same rows.",
+            )
         return wrong(
             f"`X` has {len(X)} rows but the table has {len(table)}.",
             hint="build X from `table`, with one row per row of the table.",
         )
+    repeated = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+    if repeated:
+        return wrong(
+            f"`X` has the column(s) {repeated} twice.",
+            hint="give every feature its own name: each column once in the list, new ones "
+            "with .assign(new_name=...).",
+        )
     if target in X.columns:
         return wrong(
             f"`X` contains the target {target!r}: the model would be handed the answer.",
-            hint=f"leave it out: table.drop(columns=[{target!r}, ...]).",
+            hint="leave the target out of X: it goes alone into y.",
         )
     dates = [str(c) for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c])]
     if dates:
         return wrong(
             f"{dates} hold dates, and a model needs numbers.",
-            hint="turn a date into numbers a model can use, such as the month: "
-            "table['date'].dt.month.",
+            hint="turn a date into numbers a model can use, such as the month (the .dt "
+            "accessor of a date column).",
         )
     numeric = X.select_dtypes(["number", "bool"]).columns
     text = [str(c) for c in X.columns if c not in numeric]
@@ -53,6 +120,13 @@ def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
     gaps = [str(c) for c in X.columns if X[c].isna().any()]
     if gaps:
         return wrong(f"{gaps} have missing values.", hint="fill or drop them first.")
+    endless = [str(c) for c in X.columns if np.isinf(X[c].to_numpy(dtype=float)).any()]
+    if endless:
+        return wrong(
+            f"{endless} hold infinite values, which a model cannot use.",
+            hint="an infinity comes from a division by zero or the log of 0: add a small "
+            "number first (np.log1p instead of np.log), or leave that feature out.",
+        )
     leak = _tomorrow_in(X, table, target=target)
     if leak is not None:
         return leak
@@ -126,24 +200,46 @@ def time_ordered_split(
     them, together every row once; with ``test_from``, the test rows start on that day."""
     require_answer("X_train", X_train)
     require_answer("test_set", test_set)
+    require_answer("table", table)
     import pandas as pd
 
     from course.holdout import SealedTestSet
 
+    table = _expect_table_with(
+        "table", table, column=date,
+        made_by="table = rain_tomorrow(weather), in step 2, keeps the date of each day",
+    )
     if not isinstance(test_set, SealedTestSet):
+        if isinstance(test_set, pd.DataFrame | pd.Series | np.ndarray):
+            return wrong(
+                f"`test_set` should be the sealed test set that time_split returns, got "
+                f"{type(test_set).__name__} ({describe(test_set)}).",
+                hint=f"check the order of the names on the left of `=`: {SPLIT_ORDER} The "
+                "test rows stay sealed until the evaluation step.",
+            )
         return wrong(
             f"`test_set` should be the sealed test set that time_split returns, got "
-            f"{type(test_set).__name__}.",
-            hint="X_train, y_train, test_set = time_split(X, y, dates=table['date'], "
-            "test_from=...): the test rows stay sealed until the evaluation step.",
+            f"{describe(test_set)}.",
+            hint=f"split X and y with time_split (from the set-up cell): {SPLIT_ORDER}",
+        )
+    if isinstance(X_train, tuple):
+        return wrong(
+            f"`X_train` is a tuple of {len(X_train)} items: the whole result of a split, "
+            "not its first part.",
+            hint=f"unpack it into three names on the left of `=`: {SPLIT_ORDER}",
         )
     if not isinstance(X_train, pd.DataFrame):
         return wrong(
             f"`X_train` should be the DataFrame of training features, got "
-            f"{type(X_train).__name__}.",
-            hint="time_split returns X_train, y_train, test_set, in that order.",
+            f"{type(X_train).__name__} ({describe(X_train)}).",
+            hint=f"check the order of the names on the left of `=`: {SPLIT_ORDER}",
         )
-    dates = pd.to_datetime(table[date])
+    dates = pd.to_datetime(table[date], errors="coerce")
+    if dates.isna().any():
+        return wrong(
+            f"{int(dates.isna().sum())} rows of `table` have no readable date in {date!r}.",
+            hint="build table with rain_tomorrow(weather) and leave its date column as it is.",
+        )
     missing = [index for index in (*X_train.index, *test_set.index) if index not in dates.index]
     if missing:
         return wrong(
@@ -157,7 +253,7 @@ def time_ordered_split(
     if overlap:
         return wrong(
             f"{len(overlap)} rows are in both parts.",
-            hint="split once, at a date: time_split(X, y, dates=..., test_from=...).",
+            hint="split once, at a date, with time_split (from the set-up cell).",
         )
     if train.max() >= test.min():
         later = int((train > test.min()).sum())
@@ -178,6 +274,7 @@ def time_ordered_split(
             f"the test days start on {test.min().date()}, but the exercise tests on the days "
             f"from {pd.Timestamp(test_from).date()}.",
             hint=f"time_split(X, y, dates=table['date'], test_from={str(test_from)!r}).",
+            hint_gives_answer=True,
         )
     share = len(test) / (len(train) + len(test))
     if not 0.1 <= share <= 0.4:
@@ -198,18 +295,42 @@ def persistence_accuracy(
     """Check the accuracy of the rule "tomorrow like today" (rain when ``column`` > 0) on the
     training days."""
     require_answer("persistence", answer)
-    truth = np.asarray(y_train).astype(bool)
-    rule = np.asarray(X_train[column]) > 0
-    expected = float((rule == truth).mean())
-    if not is_number(answer):
+    require_answer("X_train", X_train)
+    require_answer("y_train", y_train)
+    import pandas as pd
+
+    X_train = _expect_table_with(
+        "X_train", X_train, column=column,
+        made_by=f"X built in step 3 (with today's {column!r}), split with time_split in step 4",
+    )
+    y_train = expect_labels("y_train", y_train)
+    if len(y_train) != len(X_train):
         return wrong(
-            f"the answer should be a number, got {type(answer).__name__} {answer!r}.",
-            hint="compare the rule's answers with y_train and take the mean.",
+            f"`X_train` has {len(X_train)} rows but `y_train` {len(y_train)}.",
+            hint=f"run step 4 again: {SPLIT_ORDER}",
         )
+    truth = np.asarray(y_train).astype(bool)
+    rule = np.asarray(X_train[column], dtype=float) > 0
+    expected = float((rule == truth).mean())
+    if isinstance(answer, pd.Series | np.ndarray) and np.ndim(answer) == 1 and len(answer) > 1:
+        return wrong(
+            f"`persistence` is {describe(answer)}: one True/False per day, whether the rule "
+            "was right on it, not yet the accuracy.",
+            hint="turn the day-by-day results into one number: the mean of True/False values "
+            "is the share of True.",
+        )
+    answer = expect_number("persistence", answer, what="a number between 0 and 1")
     if math.isclose(answer, expected, abs_tol=5e-4):
         return correct(f"tomorrow is like today on {expected:.1%} of the training days.")
     if math.isclose(answer, 100 * expected, abs_tol=0.05):
         return wrong(f"{answer:g} is a percentage.", hint="give it as a number from 0 to 1.")
+    right_days = int((rule == truth).sum())
+    if answer == right_days and right_days > 1:
+        return wrong(
+            f"{answer:g} is the number of days on which the rule is right, a count: the check "
+            "wants their share of the training days.",
+            hint="divide by the number of training days, or take the mean instead of the sum.",
+        )
     if math.isclose(answer, 1 - expected, abs_tol=5e-4):
         return wrong(
             f"{answer:.3f} is the share of days the rule gets wrong.",
@@ -224,11 +345,13 @@ def persistence_accuracy(
         return wrong(
             f"{answer:.3f} is the share of days on which the rule says rain (the rainy days), "
             "not how often it is right.",
-            hint=f"compare the rule with the truth: ((X_train[{column!r}] > 0) == y_train).mean().",
+            hint="compare the rule's answers with the truth, y_train, day by day (with ==), "
+            "then take the share of days where they agree.",
         )
     return wrong(
         f"{answer:.3f} is not the accuracy of the rule on the training days.",
         hint=f"((X_train[{column!r}] > 0) == y_train).mean(), on the training days only.",
+        hint_gives_answer=True,
     )
 
 
@@ -240,6 +363,8 @@ def time_series_model(
     beats "never rains" by cross-validation on those folds (never on the test days)."""
     require_answer("folds", folds)
     require_answer("model", model)
+    require_answer("X_train", X_train)
+    require_answer("y_train", y_train)
     import pandas as pd
     from sklearn.base import clone, is_classifier
     from sklearn.dummy import DummyClassifier
@@ -247,16 +372,43 @@ def time_series_model(
 
     from course.weather import TomorrowLikeToday
 
-    folds_hint = (
-        "folds = TimeSeriesSplit(n_splits=5): each fold trains on the past and validates on "
-        "the period right after it, as the model will be used."
-    )
-    if isinstance(folds, bool) or not hasattr(folds, "split"):
-        what = f"{folds!r}" if isinstance(folds, int) else type(folds).__name__
+    X_train = expect_table("X_train", X_train)
+    y_train = expect_labels("y_train", y_train)
+    if len(y_train) != len(X_train):
         return wrong(
-            f"`folds` is {what}, not a splitter: with cv={what}, cross_val_score cuts the days "
-            "into plain folds, and most of them train on days that come after the ones they "
-            "validate on.",
+            f"`X_train` has {len(X_train)} rows but `y_train` {len(y_train)}.",
+            hint=f"run step 4 again: {SPLIT_ORDER}",
+        )
+    gaps = [str(c) for c in X_train.columns if X_train[c].isna().to_numpy().any()]
+    if gaps:
+        return wrong(
+            f"`X_train` has missing values in {gaps}, which most models cannot read.",
+            hint="fill them or leave those features out in step 3, then run the steps again.",
+        )
+    folds_hint = (
+        "use scikit-learn's splitter for time-ordered rows, TimeSeriesSplit (5 splits): each "
+        "fold trains on the past and validates on the period right after it, as the model "
+        "will be used."
+    )
+    if isinstance(folds, type):
+        return wrong(
+            f"`folds` is the class {folds.__name__} itself, not a splitter made from it.",
+            hint="call the class to make one, with parentheses and the number of splits, "
+            "as you would make a model.",
+        )
+    if isinstance(folds, list | tuple) or hasattr(folds, "__next__"):
+        return wrong(
+            f"`folds` is {describe(folds)}: the folds already cut (or a generator of them), "
+            "not the splitter that cuts them.",
+            hint="keep the splitter object itself, without .split(...): cross_val_score "
+            "calls it for each candidate.",
+        )
+    if isinstance(folds, bool) or not hasattr(folds, "split"):
+        what = f"{folds!r}" if _is_int(folds) else describe(folds)
+        return wrong(
+            f"`folds` is {what}, not a splitter: with cv={folds!r}, cross_val_score cuts the "
+            "days into plain folds, and most of them train on days that come after the ones "
+            "they validate on." if _is_int(folds) else f"`folds` is {what}, not a splitter.",
             hint=folds_hint,
         )
     if not isinstance(folds, TimeSeriesSplit):
@@ -267,11 +419,22 @@ def time_series_model(
             "they validate on, so the scores peek at the future.",
             hint=folds_hint,
         )
+    if isinstance(model, type):
+        return wrong(
+            f"`model` is the class {model.__name__} itself, not a model made and fitted.",
+            hint="make one with parentheses, e.g. LogisticRegression(), then call "
+            ".fit(X_train, y_train) on it.",
+        )
+    if isinstance(model, dict):
+        return wrong(
+            f"`model` is a dict of {len(model)} candidates: step 5 asks you to choose one.",
+            hint="pick your choice from the dict by its name, and fit it on the training days.",
+        )
     if not hasattr(model, "predict") or not hasattr(model, "fit"):
         return wrong(
-            f"`model` should be a scikit-learn model, got {type(model).__name__}.",
-            hint="build it, e.g. RandomForestClassifier(random_state=0), then "
-            "model.fit(X_train, y_train).",
+            f"`model` should be a scikit-learn model, got {describe(model)}.",
+            hint="build it, e.g. RandomForestClassifier(random_state=0), then fit it on the "
+            "training days.",
         )
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     if type(final).__name__.startswith("Dummy") or isinstance(final, TomorrowLikeToday):
@@ -283,6 +446,13 @@ def time_series_model(
         return wrong(
             "the target is yes or no, but the model is not a classifier.",
             hint="use a classifier (LogisticRegression, or a name ending in Classifier).",
+        )
+    if not hasattr(model, "predict_proba"):
+        return wrong(
+            f"{type(final).__name__} answers yes or no but gives no probability, and step 7 "
+            "asks for the probability of rain.",
+            hint="choose a model with predict_proba: LogisticRegression, a random forest, "
+            "or SVC(probability=True).",
         )
     columns = [str(c) for c in X_train.columns]
     seen = getattr(final if not hasattr(model, "steps") else model, "feature_names_in_", None)
@@ -338,17 +508,27 @@ def time_series_model(
 def opened_once(test_set: Any) -> Feedback:
     """Check that the sealed test set was opened, and only once: the score to report."""
     require_answer("test_set", test_set)
+    import pandas as pd
+
     from course.holdout import SealedTestSet
 
+    if isinstance(test_set, tuple | pd.DataFrame | pd.Series):
+        return wrong(
+            f"`test_set` is now {describe(test_set)}: the name of the envelope was given to "
+            "what came out of it, so the check cannot see how often it was opened.",
+            hint="keep the name test_set for the sealed set and give the opened rows their own "
+            "names (X_test, y_test); then run the notebook again from step 4.",
+        )
     if not isinstance(test_set, SealedTestSet):
         return wrong(
-            f"`test_set` should be the sealed test set of step 4, got {type(test_set).__name__}.",
-            hint="X_train, y_train, test_set = time_split(...), in step 4.",
+            f"`test_set` should be the sealed test set of step 4, got {describe(test_set)}.",
+            hint=f"run step 4 again: {SPLIT_ORDER}",
         )
     if test_set.times_opened == 0:
         return wrong(
             "the test set is still sealed: the evaluation has not looked at 2015 yet.",
             hint="X_test, y_test = test_set.open(), then report(model, X_test, y_test).",
+            hint_gives_answer=True,
         )
     if test_set.times_opened > 1:
         return wrong(
@@ -361,3 +541,92 @@ def opened_once(test_set: Any) -> Feedback:
         f"the {len(test_set)} test days were opened once, at the evaluation step: these are "
         "the scores to report."
     )
+
+
+QUIZ = Quiz((
+    Question(
+        answer="c",
+        why="a shuffled split scatters the test days between training days, some of them "
+        "later: the model is tested on spells of weather it has partly seen, which real use "
+        "(predicting days to come) never allows. Time-ordered data is split by date.",
+        wrong={
+            "a": "varied training days do not raise a test score by 0.05 on their own: what "
+            "changed is which days are tested. Shuffled, they are no longer a later period, so "
+            "the score no longer measures predicting the future.",
+            "b": "a larger test set makes a score more precise (a narrower interval), it does "
+            "not move it up by 0.05. A shift that size comes from what the test days are: "
+            "mixed in with the training days instead of after them.",
+            "d": "balance between the two parts changes little here, and it does not add "
+            "information a model can use. The difference is time: shuffled test days sit "
+            "between training days, some of them later.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="every difference (0.02 to 0.06) is smaller than the spread across the folds "
+        "(0.04 to 0.08): none of them is a real difference, and a tie goes to the simpler "
+        "option. A model is still worth it for step 7, where only a model gives a probability.",
+        wrong={
+            "b": "0.74 is the highest mean, but by less than the spread across the folds: "
+            "another period could reorder them. A difference smaller than the spread is a tie.",
+            "c": "a wide spread means the forest's score depends on which period it is tested "
+            "on: it is less certain, not better. Compare the means, against the spread.",
+            "d": "a small spread makes a score steadier, not higher, and 0.68 is the lowest "
+            "mean of the three. Here all three differences are within the spread: a tie.",
+        },
+    ),
+    Question(
+        answer="d",
+        why="getting wet is a rainy day the model missed, a false negative; recall of rain is "
+        "the share of rainy days it saw coming. Watch it (with accuracy) when comparing.",
+        wrong={
+            "a": "accuracy counts a missed rainy day and a needless umbrella the same; these "
+            "users mind the first far more. Recall of rain counts the missed rainy days.",
+            "b": "precision of rain tells how often \"rain\" was right: it punishes carrying "
+            "the umbrella for nothing, the mistake these users mind least.",
+            "c": "the share of rainy days describes the data, not a model: it is the same for "
+            "both models you compare.",
+        },
+    ),
+    Question(
+        answer="b",
+        why="a score used to choose is no longer a test: of two models, the one that happened "
+        "to do better on these 364 days is picked, so its score leans high. Choose by "
+        "cross-validation on the training days, then open the test set once and report.",
+        wrong={
+            "a": "on 364 days, 0.73 against 0.71 is well inside both 95% intervals: a tie. "
+            "And once the test days chose the model, its score on them is no longer fresh.",
+            "c": "opening it again shows the same days and the same score: it confirms "
+            "nothing, and the choice was still made on them.",
+            "d": "the interval covers chance in which days were tested; it does not correct "
+            "for having chosen the model on those very days, which pushes the score up.",
+        },
+    ),
+    Question(
+        answer="a",
+        why="yesterday's precipitation is known this evening, before the day predicted: only "
+        "the past and today may go into X (computed from earlier rows only).",
+        wrong={
+            "b": "the next row's label is tomorrow's weather: the answer itself, and the "
+            "datasheet says the label is unreliable too.",
+            "c": "an average that includes tomorrow carries tomorrow's rain: the model would "
+            "score well in testing and could not be used, since tomorrow is not known yet.",
+            "d": "tomorrow's temperature is not known this evening either, and it tells about "
+            "tomorrow's weather (the check of step 3 refuses any copy of the next day).",
+        },
+    ),
+    Question(
+        answer="c",
+        why="the share of rainy tomorrows goes down from winter to summer and up again: a tree "
+        "splits the month number into ranges (≤ 3, ≥ 11) and follows that, while one weight "
+        "can only make rain rise or fall with the month number.",
+        wrong={
+            "a": "one weight makes the predicted rain rise (or fall) steadily from January to "
+            "December; it cannot say that both January and December are wet and July dry.",
+            "b": "a month is a number known on the day of the prediction: a fine feature, as "
+            "step 3 used. How a model reads it is the question.",
+            "d": "scaling moves and stretches the numbers but keeps their order: a linear model "
+            "still gets one weight, so still one direction, for the month.",
+        },
+    ),
+))

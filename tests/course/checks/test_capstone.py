@@ -2,6 +2,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from course import checks, datasets
 from course.checks import Verdict
@@ -105,7 +107,7 @@ def test_model_ready_features_accepts_numbers_known_today(rain_table):
         (lambda t: t[["precipitation"]].iloc[:-1], "has 1459 rows but the table has 1460"),
         (lambda t: t[["precipitation"]].assign(gap=np.nan), "['gap'] have missing values"),
         (lambda t: t[[]], "has no columns"),
-        (lambda t: t["precipitation"], "should be a DataFrame"),
+        (lambda t: t["precipitation"], "is one column ('precipitation'), a Series"),
         (
             lambda t: t[["wind"]].assign(rain_next=t["precipitation"].shift(-1).fillna(0)),
             "'rain_next' carries tomorrow's 'precipitation'",
@@ -166,7 +168,7 @@ def test_persistence_accuracy_names_the_mistake():
     for answer, says in [
         (60, "percentage"),
         (0.4, "gets wrong"),
-        ("0.6", "should be a number"),
+        ("0.6", "is the text '0.6', not a number between 0 and 1"),
         (0.9, "not the accuracy"),
     ]:
         feedback = checks.persistence_accuracy(answer, X_train, y_train)
@@ -291,6 +293,236 @@ def test_opened_once_counts_the_openings():
     test_set.open()
     feedback = checks.opened_once(test_set)
     assert not feedback.passed and "opened 2 times" in feedback.message
-    assert "should be the sealed test set" in checks.opened_once(X).message
+    assert "should be the sealed test set" in checks.opened_once([X]).message
     feedback = checks.opened_once(...)
     assert feedback.verdict is Verdict.NOT_ANSWERED and "`test_set`" in feedback.message
+
+
+# --- What a beginner really writes: each gets its own message, never the safety net ----------
+
+
+def _specific(feedback, says):
+    assert not feedback.passed, feedback
+    assert says in feedback.message, feedback
+    assert feedback.error == "", feedback.error  # recognised, not the generic fallback
+    return feedback
+
+
+def test_model_ready_features_reads_every_kind_of_x_and_table(rain_table):
+    weather = datasets.load("seattle_weather")
+    today = ["precipitation", "wind"]
+    cases = [
+        # built from the weather records: the last day has no tomorrow, so no target
+        (weather[today], rain_table, "has 1461 rows, one more than `table` (1460)"),
+        (rain_table[today].to_numpy(), rain_table, "its columns have lost their names"),
+        (rain_table[["wind", "wind"]], rain_table, "has the column(s) ['wind'] twice"),
+        (rain_table[today].assign(ratio=rain_table["wind"] / 0.0), rain_table,
+         "['ratio'] hold infinite values"),
+        ([1, 2, 3], rain_table, "is a list of 3 items, not a table of features"),
+        # step 2 left as it was before rain_tomorrow: no target column in the table
+        (rain_table[today], weather, "`table` has no 'rain_tomorrow' column"),
+        (rain_table[today], rain_table["precipitation"], "`table` is a Series of 1460 values"),
+    ]
+    for X, table, says in cases:
+        feedback = _specific(checks.model_ready_features(X, table, target=RAIN_TOMORROW), says)
+        assert feedback.hint
+    feedback = checks.model_ready_features(rain_table[today], ..., target=RAIN_TOMORROW)
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "`table`" in feedback.message
+
+
+def test_time_ordered_split_reads_the_parts_in_any_order(rain_split, rain_table):
+    X, y, X_train, y_train, test_set = rain_split
+    date = "2015-01-01"
+    # X_train, test_set, y_train = time_split(...): the labels where the envelope should be
+    mixed_up = X_train, y_train
+    feedback = _specific(
+        checks.time_ordered_split(mixed_up[0], mixed_up[1], rain_table, test_from=date),
+        "should be the sealed test set that time_split returns, got Series",
+    )
+    assert "X_train, y_train, test_set" in feedback.hint
+    # parts = time_split(...): the whole tuple under one name
+    parts = time_split(X, y, dates=rain_table["date"], test_from=date)
+    _specific(checks.time_ordered_split(parts, test_set, rain_table, test_from=date),
+              "`parts` is a tuple of 3 items: the whole result of a split")
+    _specific(checks.time_ordered_split(X_train, test_set, rain_table.drop(columns="date"),
+                                        test_from=date), "`table` has no 'date' column")
+    _specific(checks.time_ordered_split(X_train, "test", rain_table, test_from=date),
+              "got the text 'test'")
+    feedback = checks.time_ordered_split(X_train, test_set, ..., test_from=date)
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "`table`" in feedback.message
+    # the hint that names the exact call waits behind a disclosure
+    early = time_split(X, y, dates=rain_table["date"], test_from="2014-06-01")
+    feedback = checks.time_ordered_split(early[0], early[2], rain_table, test_from=date)
+    assert "test_from='2015-01-01'" in feedback.hint and feedback.hint_gives_answer
+
+
+def test_persistence_accuracy_reads_every_kind_of_answer(rain_split):
+    _, _, X_train, y_train, _ = rain_split
+    right = (X_train["precipitation"] > 0) == y_train
+    cases = [
+        (right, X_train, y_train, "one True/False per day, whether the rule was right"),
+        (int(right.sum()), X_train, y_train, "the number of days on which the rule is right"),
+        (float("nan"), X_train, y_train, "`persistence` is nan, not a number between 0 and 1"),
+        (True, X_train, y_train, "`persistence` is True, not a number"),
+        (0.7, X_train.drop(columns="precipitation"), y_train,
+         "`X_train` has no 'precipitation' column"),
+        (0.7, X_train, y_train[:100], "`X_train` has 1096 rows but `y_train` 100"),
+        (0.7, y_train, X_train, "`X_train` is a Series of 1096 values, not a table"),
+    ]
+    for persistence, X_train, y_train, says in cases:  # the learner's names: feedback uses them
+        assert _specific(checks.persistence_accuracy(persistence, X_train, y_train), says).hint
+    _, _, X_train, y_train, _ = rain_split
+    feedback = checks.persistence_accuracy(0.7, ..., y_train)
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "`X_train`" in feedback.message
+    # only the last resort writes the answer line, and it says so
+    assert checks.persistence_accuracy(0.9, X_train, y_train).hint_gives_answer
+    rainy = checks.persistence_accuracy(float(y_train.mean()), X_train, y_train)
+    assert not rainy.hint_gives_answer and ".mean()" not in rainy.hint
+
+
+def test_time_series_model_reads_every_kind_of_answer(rain_split):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import TimeSeriesSplit
+    from sklearn.svm import LinearSVC
+
+    _, _, X_train, y_train, _ = rain_split
+    folds = TimeSeriesSplit(n_splits=5)
+    model = _logistic().fit(X_train, y_train)
+    gappy = X_train.assign(wind=X_train["wind"].where(X_train["wind"] > 2))
+    cases = [
+        (model, TimeSeriesSplit, X_train, y_train, "the class TimeSeriesSplit itself"),
+        (model, list(folds.split(X_train)), X_train, y_train, "the folds already cut"),
+        (model, folds.split(X_train), X_train, y_train, "the folds already cut"),
+        (model, None, X_train, y_train, "`folds` is None, not a splitter"),
+        (LogisticRegression, folds, X_train, y_train, "the class LogisticRegression itself"),
+        ({"logistic": model}, folds, X_train, y_train, "a dict of 1 candidates"),
+        (LinearSVC().fit(X_train, y_train), folds, X_train, y_train, "gives no probability"),
+        (model, folds, y_train, X_train, "`X_train` is a Series of 1096 values"),
+        (model, folds, X_train, X_train, "`y_train` is a DataFrame with 1096 rows"),
+        (model, folds, X_train, y_train[:10], "`X_train` has 1096 rows but `y_train` 10"),
+        (model, folds, gappy, y_train, "`X_train` has missing values in ['wind']"),
+    ]
+    for model, folds, X_train, y_train, says in cases:  # the learner's names: feedback uses them
+        assert _specific(checks.time_series_model(model, folds, X_train, y_train), says).hint
+    _, _, X_train, y_train, _ = rain_split
+    model, folds = _logistic().fit(X_train, y_train), TimeSeriesSplit(n_splits=5)
+    # the folds hint names the tool, not the answer line
+    assert "folds =" not in checks.time_series_model(model, 5, X_train, y_train).hint
+
+
+def test_opened_once_reads_a_test_set_renamed_by_mistake():
+    X = pd.DataFrame({"a": [1, 2]})
+    test_set = SealedTestSet(X, pd.Series([True, False]))
+    # test_set = test_set.open(): the envelope's name now holds what came out of it
+    _specific(checks.opened_once(test_set.open()), "the name of the envelope was given to")
+    _specific(checks.opened_once(X), "`X` is now a DataFrame with 2 rows")
+    assert checks.opened_once(SealedTestSet(X, pd.Series([1, 0]))).hint_gives_answer
+
+
+# --- Anything in any answer position: feedback, never an exception, never a pass -------------
+
+
+def _malformed(right_objects):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold, TimeSeriesSplit
+
+    return st.one_of(
+        st.none(), st.booleans(), st.integers(-5, 2000), st.floats(allow_nan=True),
+        st.text(max_size=5), st.lists(st.integers(), max_size=3),
+        st.tuples(st.integers(), st.text(max_size=2)), st.builds(dict),
+        st.sampled_from([
+            np.full(3, np.nan), np.arange(6).reshape(2, 3), pd.DataFrame(),
+            pd.DataFrame({"a": [1, 2]}), pd.Series([1.0, np.nan]),
+            pd.DataFrame({"precipitation": [np.nan, 1.0]}),
+            LogisticRegression(), TimeSeriesSplit, KFold(n_splits=2), iter([(0, 1)]),
+        ]),
+        st.sampled_from(right_objects),
+    )
+
+
+def _swap(args, data, right_objects):
+    position = data.draw(st.sampled_from(range(len(args))), label="position")
+    value = data.draw(_malformed([o for o in right_objects if o is not args[position]]),
+                      label="answer")
+    changed = list(args)
+    changed[position] = value
+    return changed
+
+
+FAST = settings(max_examples=30, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def step_answers(rain_table, rain_split):
+    from sklearn.model_selection import TimeSeriesSplit
+
+    X, _, X_train, y_train, test_set = rain_split
+    model = _logistic().fit(X_train, y_train)
+    return {"table": rain_table, "X": X, "X_train": X_train, "y_train": y_train,
+            "test_set": test_set, "folds": TimeSeriesSplit(n_splits=5), "model": model}
+
+
+def _answers_with_feedback(feedback):
+    assert isinstance(feedback, checks.Feedback)
+    assert not feedback.passed, feedback
+    assert feedback.error == "", feedback.error
+
+
+@FAST
+@given(data=st.data())
+def test_model_ready_features_answers_anything(step_answers, data):
+    a = step_answers
+    args = _swap([a["X"], a["table"]], data, list(a.values()))
+    _answers_with_feedback(checks.model_ready_features(*args, target=RAIN_TOMORROW))
+
+
+@FAST
+@given(data=st.data())
+def test_time_ordered_split_answers_anything(step_answers, data):
+    a = step_answers
+    args = _swap([a["X_train"], a["test_set"], a["table"]], data, list(a.values()))
+    _answers_with_feedback(checks.time_ordered_split(*args, test_from="2015-01-01"))
+
+
+@FAST
+@given(data=st.data())
+def test_persistence_accuracy_answers_anything(step_answers, data):
+    a = step_answers
+    args = _swap([0.5, a["X_train"], a["y_train"]], data, list(a.values()))  # 0.726 is right
+    _answers_with_feedback(checks.persistence_accuracy(*args))
+
+
+@FAST
+@given(data=st.data())
+def test_time_series_model_answers_anything(step_answers, data):
+    a = step_answers
+    args = _swap([a["model"], a["folds"], a["X_train"], a["y_train"]], data, list(a.values()))
+    _answers_with_feedback(checks.time_series_model(*args))
+
+
+@FAST
+@given(answer=_malformed([pd.DataFrame({"a": [1]}), SealedTestSet(pd.DataFrame({"a": [1]}),
+                                                                  pd.Series([True]))]))
+def test_opened_once_answers_anything(answer):
+    _answers_with_feedback(checks.opened_once(answer))
+
+
+# --- The quiz ---------------------------------------------------------------------------------
+
+
+def test_the_quiz_agrees_with_the_notebook_and_explains_every_option():
+    from course import exercises, files, notebooks
+    from course.checks import capstone
+
+    path = next(files.notebooks_dir().glob("12_*.ipynb"))
+    assert exercises.help_problems(notebooks.read(path), "12") == []
+    questions = capstone.QUIZ.questions
+    assert 4 <= len(questions) <= 6
+    assert len({question.answer for question in questions}) >= 3  # the right letters vary
+    for question in questions:
+        assert question.why and all(len(text) > 40 for text in question.wrong.values())
+    answers = {1: "c", 2: "a", 3: "d", 4: "b", 5: "a", 6: "c"}
+    assert checks.quiz("12", answers).passed
+    feedback = checks.quiz("12", {**answers, 4: "a"})
+    assert "0.73 against 0.71 is well inside both 95% intervals" in str(feedback)
