@@ -51,7 +51,7 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
             f"`probability` is the text {answer!r}: a number in quotes.",
             hint="write the number without quotes, or better, the code that computes it.",
         )
-    if isinstance(answer, bool):
+    if isinstance(answer, bool) and answer not in classes:
         return wrong(
             f"`probability` is {answer}: a yes/no, not a probability.",
             hint="predict_proba gives a number from 0 to 1 for each class.",
@@ -116,12 +116,12 @@ def _not_a_probability(answer: Any, row: Any) -> Feedback | None:
     if isinstance(answer, BaseEstimator | type):
         return wrong(
             f"`probability` is {describe(answer)}: the model itself, not what it answers.",
-            hint="ask the model about the new bird with its predict_proba method.",
+            hint="ask the model about the new row with its predict_proba method.",
         )
     same_columns = isinstance(answer, pd.DataFrame) and isinstance(row, pd.DataFrame)
     if same_columns and list(answer.columns) == list(row.columns):
         return wrong(
-            "`probability` is the bird's row of measurements, not a probability.",
+            "`probability` is the row of features itself, not a probability.",
             hint="give that row to the model's predict_proba method.",
         )
     if isinstance(answer, dict | set):

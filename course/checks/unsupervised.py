@@ -117,20 +117,20 @@ def clusters_match(
     The agreement with ``truth`` (the species, never seen by the clustering) is then measured
     with the adjusted Rand index, which ignores how the clusters are numbered.
     """
-    require_answer("clusters", labels)
+    require_answer("labels", labels)
     from sklearn.metrics import adjusted_rand_score
 
     labels, truth = _labels(labels, X, features), np.asarray(truth)
     if len(labels) != len(truth):
         return wrong(
-            f"`clusters` has {len(labels)} labels, but there are {len(truth)} penguins: one "
+            f"`labels` has {len(labels)} labels, but there are {len(truth)} penguins: one "
             "label per row of `X`.",
             hint="cluster the rows of `X` itself (its chosen columns), not a sample or another "
             "table.",
         )
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         return wrong(
-            f"`clusters` contains {int(np.isnan(labels).sum())} missing labels (NaN).",
+            f"`labels` contains {int(np.isnan(labels).sum())} missing labels (NaN).",
             hint="every penguin gets a cluster from fit_predict: print the step that made NaN.",
         )
     if set(np.unique(labels)) <= set(np.unique(truth)) or adjusted_rand_score(truth, labels) == 1:
@@ -192,18 +192,18 @@ def _labels(labels: Any, X: Any, features: list[str]) -> np.ndarray:
 
     if isinstance(labels, BaseEstimator | type):
         raise Mistake(wrong(
-            f"`clusters` is {describe(labels)}: the clustering model, not its labels.",
+            f"`labels` is {describe(labels)}: the clustering model, not its labels.",
             hint="fit_predict(...) fits the model and returns one label per penguin.",
         ))
     if labels is None or isinstance(labels, str | bool | int | float | dict | set):
         raise Mistake(wrong(
-            f"`clusters` is {describe(labels)}, not one cluster label per penguin.",
+            f"`labels` is {describe(labels)}, not one cluster label per penguin.",
             hint="a clustering pipeline's fit_predict(...) returns one label per row.",
         ))
     array = np.asarray(labels)
     if array.ndim == 2 and array.shape[1] == 1:
         raise Mistake(wrong(
-            f"`clusters` is {describe(labels)}: one column, but in a 2-D table.",
+            f"`labels` is {describe(labels)}: one column, but in a 2-D table.",
             hint="give a flat list of labels (.ravel() flattens it), as fit_predict returns.",
         ))
     if array.ndim == 2:
@@ -216,12 +216,12 @@ def _labels(labels: Any, X: Any, features: list[str]) -> np.ndarray:
         what = ("the measurements themselves" if same else
                 "a number per cluster for each penguin (distances from transform?)")
         raise Mistake(wrong(
-            f"`clusters` is {describe(labels)}: {what}, not one label per penguin.",
+            f"`labels` is {describe(labels)}: {what}, not one label per penguin.",
             hint="fit_predict(...) gives each penguin the number of its cluster.",
         ))
     if array.ndim != 1:
         raise Mistake(wrong(
-            f"`clusters` is {describe(labels)}, not one cluster label per penguin.",
+            f"`labels` is {describe(labels)}, not one cluster label per penguin.",
             hint="a clustering pipeline's fit_predict(...) returns one label per row.",
         ))
     if array.dtype == object:

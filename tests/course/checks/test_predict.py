@@ -170,7 +170,7 @@ def test_the_starting_code_asks_for_a_request(card):
         (lambda m, b: {"Adelie": 0.18}, "is a dict of 1 items, not a number", "predict_proba"),
         (lambda m, b: m, "is a Pipeline: the model itself", "predict_proba"),
         (lambda m, b: clone(m), "the model itself", "predict_proba"),
-        (lambda m, b: b, "the bird's row of measurements", "predict_proba"),
+        (lambda m, b: b, "the row of features itself", "predict_proba"),
         (lambda m, b: m.predict_proba(b.iloc[[0, 0]]), "holds 6 values", "one new row"),
     ],
 )

@@ -98,7 +98,7 @@ def test_clusters_match_passes_the_answer(penguin_rows):
         ("k=2", "2 clusters, expected 3"),
         ("species", "are the species themselves"),
         ("species codes", "are the species themselves"),
-        ("too few rows", "`clusters` has 10 labels, but there are 342 penguins"),
+        ("too few rows", "`labels` has 10 labels, but there are 342 penguins"),
         ("wrong features", "agree little with the species"),
     ],
 )
@@ -206,14 +206,14 @@ def test_any_k_gets_feedback_never_an_exception(scores, objects, answer):
     [
         (lambda X, o: o["model"], "a Pipeline: the clustering model, not its labels"),
         (lambda X, o: o["unfitted"], "the clustering model, not its labels"),
-        (lambda X, o: None, "`clusters` is None, not one cluster label per penguin"),
+        (lambda X, o: None, "`labels` is None, not one cluster label per penguin"),
         (lambda X, o: 3, "is the number 3, not one cluster label per penguin"),
         (lambda X, o: o["nan labels"], "contains 342 missing labels (NaN)"),
         (lambda X, o: o["model"].predict(X[THREE]).reshape(-1, 1), "one column, but in a 2-D"),
         (lambda X, o: pd.DataFrame({"cluster": o["model"].predict(X[THREE])}), "in a 2-D"),
         (lambda X, o: X[THREE], "the measurements themselves"),
         (lambda X, o: o["model"].transform(X[THREE]), "distances from transform?"),
-        (lambda X, o: o["short"], "`clusters` has 5 labels, but there are 342 penguins"),
+        (lambda X, o: o["short"], "`labels` has 5 labels, but there are 342 penguins"),
     ],
 )
 def test_clusters_match_answers_malformed_labels(penguin_rows, objects, make_labels, says):
