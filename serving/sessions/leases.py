@@ -37,6 +37,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from serving.sessions.errors import SessionNotFound
 from serving.sessions.events import dumps
 from serving.sessions.ledger import LEDGER_PREFIX, Ledger
 from serving.sessions.session import SessionLog, stream_path
@@ -214,8 +215,11 @@ class Leases:
 
     async def _instances(self) -> set[str]:
         names: set[str] = set()
-        async for batch in self._registry.scan():
-            names.update(json.loads(raw)["instance"] for raw in batch.events)
+        try:
+            async for batch in self._registry.scan():
+                names.update(json.loads(raw)["instance"] for raw in batch.events)
+        except SessionNotFound:  # Redis lost it: the heartbeats register everyone again
+            pass
         return names
 
     async def _claim(self, instance: str) -> bool:

@@ -12,6 +12,7 @@ from serving.sessions.leases import Leases
 from serving.sessions.ledger import RUN, Ledger
 from serving.sessions.session import SessionLog
 from serving.streams import MemoryStore
+from serving.streams.errors import StoreUnavailable
 
 pytestmark = pytest.mark.anyio
 LEASE = 10
@@ -94,3 +95,51 @@ async def test_an_instance_restarting_waits_while_a_survivor_recovers_it() -> No
     assert not restarting.done()
     await survivor._release("a")
     await asyncio.wait_for(restarting, 5)
+
+
+class Outage(MemoryStore):
+    """A memory store that answers StoreUnavailable to everything while ``down``."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.down = False
+
+    def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+        attribute = super().__getattribute__(name)
+        if name in ("read", "head", "create", "append", "delete") and self.down:
+
+            async def refused(*args, **kwargs):  # type: ignore[no-untyped-def]
+                raise StoreUnavailable("cannot reach Redis (test)")
+
+            return refused
+        return attribute
+
+
+@pytest.mark.parametrize("a_survives", [True, False])
+async def test_after_an_outage_only_dead_instances_are_reaped(a_survives: bool) -> None:
+    """Redis away longer than the lease: every lease looks expired when it is back. A survivor
+    waits until its own lease has been healthy for a whole lease before reaping, and a live
+    instance renews within a third of that, so only a dead one is reaped."""
+    clock = Clock()
+    store = Outage(clock)
+    a = await start_with_a_run(store, "a", "s1", "r1")
+    b = await start_with_a_run(store, "b", "s2", "r2")
+    a._clock = b._clock = clock
+    await b.beat()
+    store.down = True
+    for instance in (a, b):
+        with pytest.raises(StoreUnavailable):
+            await instance.beat()
+    clock.now += 6 * LEASE  # a long outage
+    store.down = False
+    await b.beat()
+    assert not b.may_reap, "b reaps right after the outage: a live a would lose its runs"
+    for _ in range(4):  # a heartbeat every third of the lease, for more than a lease
+        clock.now += LEASE / 3
+        if a_survives:
+            await a.beat()
+        await b.beat()
+    assert b.may_reap
+    assert await b.reap_once() == ([] if a_survives else ["a"])
+    interrupted = [e for e in await events(store, "s1") if e["type"] == EventType.RUN_INTERRUPTED]
+    assert len(interrupted) == (0 if a_survives else 1)

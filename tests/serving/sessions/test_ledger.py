@@ -90,3 +90,25 @@ async def test_each_instance_recovers_only_its_own_ledger(store: Store) -> None:
     report = await Ledger(store, lambda session: log, "one").recover()
     assert report.interrupted_runs == [(A, "r-mine")]
     assert [e["run"] for e in await events_of(log) if e["type"] == "run.interrupted"] == ["r-mine"]
+
+
+@pytest.mark.parametrize("how", ["an append finds it gone", "the heartbeat touches it"])
+async def test_a_vanished_ledger_is_recreated_with_what_is_open(store: Store, how: str) -> None:
+    """Expired, or Redis restarted empty: the ledger comes back with this process's open
+    things, so a restart or a survivor still ends them; before, every send answered 500."""
+    logs = {session: SessionLog(store, session) for session in (A, B)}
+    ledger = Ledger(store, logs.__getitem__)
+    await ledger.recover()
+    for log in logs.values():
+        await log.create()
+    await ledger.open(A, RUN, "r-open")
+    await ledger.open(A, RUN, "r-closed")
+    await ledger.close(A, RUN, "r-closed")
+    await ledger.log.flushed()
+    await store.delete(ledger.log.path)
+    if how == "the heartbeat touches it":
+        await ledger.touch()
+    await ledger.open(B, RUN, "r-new")
+    await ledger.log.flushed()
+    report = await Ledger(store, logs.__getitem__).recover()  # what a restart would do
+    assert sorted(report.interrupted_runs) == [(A, "r-open"), (B, "r-new")]

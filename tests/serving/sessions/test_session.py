@@ -13,6 +13,7 @@ from serving.sessions.events import EventType
 from serving.sessions.offsets import START, EventPosition, parse_offset
 from serving.sessions.session import Batch, SessionLog
 from serving.streams import MemoryStore, Store
+from serving.streams.errors import StoreUnavailable
 from serving.streams.offsets import TAIL, ZERO
 from serving.streams.protocol import render_records
 from serving.streams.store import AppendRequest, AppendResult
@@ -192,3 +193,46 @@ async def test_scan_reads_the_whole_log(store: Store) -> None:
         await log.append(EventType.DELTA, data={"text": "y" * 50 + str(index)})
     seen = [json.loads(item) async for batch in log.scan(max_bytes=200) for item in batch.events]
     assert len(seen) == 20
+
+
+class AwayStore(MemoryStore):
+    """A memory store whose appends answer StoreUnavailable while ``away``, as Redis down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.away = False
+        self.refused = 0
+        self.back = asyncio.Event()
+
+    async def append(self, path: str, request: AppendRequest) -> AppendResult:
+        if self.away:
+            self.refused += 1
+            if self.refused >= 3:  # the flusher retried twice: Redis comes back
+                self.away = False
+                self.back.set()
+            raise StoreUnavailable("cannot reach Redis (test)")
+        return await super().append(path, request)
+
+
+async def test_through_a_store_outage_events_wait_and_are_written_once_in_order() -> None:
+    """Redis away: published events and durable appends wait and are written when it is back
+    (a run goes on); a command's own append fails at once with 503; the log never closes."""
+    store = AwayStore()
+    log = await new_log(store)
+    await log.append(EventType.DELTA, data={"text": "before"})
+    store.away = True
+    log.publish(EventType.DELTA, data={"text": "queued 1"})
+    with pytest.raises(StoreUnavailable):  # the command's event is dropped: its client retries
+        await log.append(EventType.MESSAGE, data={"text": "a send during the outage"})
+    assert log.unavailable is not None
+    with pytest.raises(StoreUnavailable):  # while the flusher retries, commands fail at once
+        await log.append(EventType.MESSAGE, data={"text": "another send"})
+    log.publish(EventType.DELTA, data={"text": "queued 2"})
+    ending = asyncio.ensure_future(log.append(EventType.RUN_COMPLETED, run="r", durable=True))
+    await asyncio.wait_for(store.back.wait(), 30)
+    await asyncio.wait_for(ending, 30)
+    await log.flushed()
+    assert log.unavailable is None and log.failure is None
+    texts = [event.get("data", {}).get("text", event["type"]) for event in await read_all(log)]
+    assert texts == ["before", "queued 1", "queued 2", "run.completed"]
+    await log.append(EventType.MESSAGE, data={"text": "after"})  # commands work again
