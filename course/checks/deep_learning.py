@@ -94,7 +94,7 @@ def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
     return wrong(
         f"{answer} is not the number of learned parameters.",
         hint="a Dense layer with n inputs and m units learns n x m weights plus m biases; "
-        "compare with model.count_params().",
+        "add the counts of every Dense layer.",
     )
 
 
@@ -135,6 +135,7 @@ def digits_network(
             f"the network outputs shape {probabilities_val.shape[1:]} per image; "
             f"it should give 10 numbers, one per digit.",
             hint='end with keras.layers.Dense(10, activation="softmax").',
+            hint_gives_answer=True,
         )
     if not (np.isfinite(probabilities_val).all() and np.isfinite(probabilities_fit).all()):
         return wrong(
@@ -157,11 +158,13 @@ def digits_network(
             f"layer of {hidden_units}.",
             hint=f"keep the layers of `network` and change only the hidden one: "
             f'keras.layers.Dense({hidden_units}, activation="relu").',
+            hint_gives_answer=True,
         )
     if not any(type(layer).__name__ == "Rescaling" for layer in model.layers):
         return wrong(
             "the network has no Rescaling layer: it reads the ink as 0 to 16, unlike `network`.",
             hint="put keras.layers.Rescaling(1 / 16) right after keras.Input(shape=(64,)).",
+            hint_gives_answer=True,
         )
     activation = getattr(getattr(dense[0], "activation", None), "__name__", None)
     if activation != "relu":
@@ -176,11 +179,13 @@ def digits_network(
             "the network is not compiled, so it has no loss and no optimiser to learn with.",
             hint='call model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", '
             'metrics=["accuracy"]) before model.fit(...).',
+            hint_gives_answer=True,
         )
     if int(optimizer.iterations) == 0:
         return wrong(
             "the network is compiled but was never trained: its weights are still random.",
             hint=f"call model.fit(X_fit, y_fit, epochs={epochs}, batch_size=32, verbose=0).",
+            hint_gives_answer=True,
         )
     trained_for = getattr(getattr(model, "history", None), "params", {}).get("epochs")
     if trained_for is not None and trained_for != epochs:
@@ -206,6 +211,7 @@ def digits_network(
             f"validation accuracy is {accuracy:.2f}, no better than guessing: "
             "did the training work?",
             hint=f"call model.fit(X_fit, y_fit, epochs={epochs}, batch_size=32) on the pixels.",
+            hint_gives_answer=True,
         )
     if accuracy < min_accuracy:
         return wrong(

@@ -128,20 +128,26 @@ def q_update(update: Callable[..., float]) -> Feedback:
             continue
         args = f"q={q}, reward={reward}, next_best={next_best}, lr={learning_rate}, "
         args += f"discount={discount}"
+        gives = True  # these hints write the rule out: behind a disclosure
         if math.isclose(got, target, rel_tol=1e-6, abs_tol=1e-9):
             hint = "the new value moves only part of the way: q + learning_rate * (target - q)."
         elif math.isclose(got, q + learning_rate * (reward + next_best - q), abs_tol=1e-9):
             hint = "the future is discounted: target = reward + discount * next_best."
         elif math.isclose(got, learning_rate * (target - q), abs_tol=1e-9):
-            hint = "this is the change; add it to the old value q."
+            hint, gives = "this is the change; add it to the old value q.", False
         elif math.isclose(got, q + learning_rate * (q - target), abs_tol=1e-9):
             hint = "the sign is flipped: the update moves q away from the target. Use (target - q)."
         elif math.isclose(got, q + discount * (reward + learning_rate * next_best - q),
                           abs_tol=1e-9):
             hint = "learning_rate and discount are swapped: the discount multiplies next_best."
+            gives = False
         else:
             hint = "new q = q + learning_rate * (reward + discount * next_best - q)."
-        return wrong(f"with {args} you return {got:.4g}, expected {expected:.4g}.", hint=hint)
+        return wrong(
+            f"with {args} you return {got:.4g}, expected {expected:.4g}.",
+            hint=hint,
+            hint_gives_answer=gives,
+        )
     return correct("your update matches Q-learning's rule on every test case.")
 
 

@@ -279,3 +279,12 @@ def test_the_quiz_marks_the_notebook_answers_right_and_a_confusion_specifically(
     assert checks.quiz("09", right).passed
     feedback = checks.quiz("09", {**right, 5: "b"})
     assert not feedback.passed and "in one epoch; there are 10" in feedback.parts[4].message
+
+
+def test_hints_that_write_an_answer_line_wait_behind_a_disclosure(keras, digits):
+    feedback = check(network(keras, units=32), digits)  # the hint writes the hidden layer out
+    assert "Dense(64" in feedback.hint and feedback.hint_gives_answer
+    feedback = check(network(keras), digits)  # never trained: the hint writes the fit call
+    assert "fit(X_fit, y_fit, epochs=40" in feedback.hint and feedback.hint_gives_answer
+    counted = checks.parameter_count(1234, layer_sizes=[64, 32, 10])
+    assert "count_params" not in counted.hint and not counted.hint_gives_answer

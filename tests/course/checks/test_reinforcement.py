@@ -229,3 +229,18 @@ def test_the_quiz_marks_the_notebook_answers_right_and_a_confusion_specifically(
     assert checks.quiz("10", right).passed
     feedback = checks.quiz("10", {**right, 2: "d"})
     assert not feedback.passed and "more of the same" in feedback.parts[1].message
+
+
+@pytest.mark.parametrize(
+    ("update", "gives"),
+    [
+        (lambda q, r, n, lr, d: r + d * n, True),  # the hint writes the update rule out
+        (lambda q, r, n, lr, d: 0.123, True),
+        (lambda q, r, n, lr, d: lr * (r + d * n - q), False),
+        (lambda q, r, n, lr, d: q + d * (r + lr * n - q), False),
+    ],
+)
+def test_q_update_hints_that_write_the_rule_wait_behind_a_disclosure(update, gives):
+    feedback = checks.q_update(update)
+    assert feedback.hint_gives_answer is gives
+    assert ("learning_rate * (" in feedback.hint) is gives
