@@ -202,8 +202,8 @@ def test_digits_network_names_a_network_whose_training_blew_up(keras, digits):
 def test_digits_network_reads_swapped_or_overwritten_rows(right, digits):
     X_fit, y_fit, X_val, y_val = digits
     cases = [
-        ((y_fit, X_fit, X_val, y_val), "`X_fit` is a ndarray of 300 values, not a table"),
-        ((X_fit, y_fit, y_val, X_val), "`X_val` is a ndarray of 100 values"),
+        ((y_fit, X_fit, X_val, y_val), "of 300 values, not a table of pixels"),
+        ((X_fit, y_fit, y_val, X_val), "of 100 values, not a table of pixels"),
         ((X_fit, y_fit, X_val, y_val[:50]), "one digit per image (100)"),
         ((X_fit, y_fit, X_val, y_val + 10), "other values than the digits 0 to 9"),
         ((X_fit, y_fit, np.full_like(X_val, np.nan), y_val), "missing values (NaN)"),
