@@ -21,7 +21,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,20 @@ MIN_SECRET_BYTES = 16
 
 class TokenError(Exception):
     """A token that cannot be trusted; the message says why."""
+
+
+ACCESS_TOKEN_PARAMETER = "access_token"
+
+
+class DuplicateTokenParameter(ValueError):
+    """A request with more than one ``access_token`` query parameter: refused (400) by every
+    layer, rather than each layer picking one (the streams read the first, Starlette's
+    ``query_params`` the last, so one URL could be two identities)."""
+
+    message = (
+        "the request has more than one 'access_token' query parameter: send exactly one "
+        "(or 'Authorization: Bearer <token>')"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,17 @@ def bearer_token(authorization: str | None, access_token: str | None = None) -> 
     if access_token and access_token.strip():
         return access_token.strip()
     return None
+
+
+def query_token(values: Sequence[str] | None) -> str | None:
+    """The one ``access_token`` query parameter's value, None without one, and
+    DuplicateTokenParameter with several (whatever the values: the rule is the same in the
+    append lane, the streams and the sessions)."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise DuplicateTokenParameter(DuplicateTokenParameter.message)
+    return values[0]
 
 
 def _b64encode(data: bytes) -> str:
@@ -111,10 +136,13 @@ class TokenSigner:
     def verify(self, token: str, *, now: float | None = None) -> Grant:
         """The grant of a genuine, unexpired token; TokenError otherwise."""
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != PREFIX:
-            raise TokenError("malformed token: expected v1.<payload>.<signature>")
+        if len(parts) != 3 or parts[0] != PREFIX or not token.isascii():
+            # Tokens are ASCII (base64url): anything else is refused here, since
+            # hmac.compare_digest raises TypeError on non-ASCII text (a 500 with a traceback
+            # for one wrong character, before this check).
+            raise TokenError("malformed token: expected v1.<payload>.<signature> in ASCII")
         _, payload, signature = parts
-        if not hmac.compare_digest(self._sign(payload), signature):
+        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
             raise TokenError("invalid token signature (wrong server secret, or altered token)")
         try:
             claims = json.loads(_b64decode(payload))
@@ -124,7 +152,7 @@ class TokenSigner:
                 subject=str(claims.get("sub", "")),
                 expires_at=float(claims["exp"]) if "exp" in claims else None,
             )
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (ValueError, KeyError, TypeError, OverflowError, binascii.Error):
             raise TokenError("malformed token payload") from None
         if (
             grant.expires_at is not None

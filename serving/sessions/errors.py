@@ -69,6 +69,14 @@ class InvalidDevice(SessionError):
     close_code = 4400
 
 
+class DuplicateAccessToken(SessionError):
+    """More than one ``access_token`` query parameter (serving.tokens.query_token): every
+    layer refuses it, so that one URL never means two identities."""
+
+    code = "BAD_REQUEST"
+    close_code = 4400
+
+
 class SessionUnauthorized(SessionError):
     """No token, or one this server cannot trust (forged, altered, expired)."""
 

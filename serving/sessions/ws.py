@@ -22,6 +22,7 @@ from serving.sessions import replies
 from serving.sessions.commands import REQUIRED_SCOPE, Subscribe, parse_frame
 from serving.sessions.errors import (
     AlreadySubscribed,
+    DuplicateAccessToken,
     InternalError,
     RateLimited,
     SessionError,
@@ -34,7 +35,13 @@ from serving.sessions.ratelimit import TokenBucket
 from serving.sessions.service import Session, SessionService
 from serving.sessions.session import Batch
 from serving.streams.errors import StoreUnavailable
-from serving.tokens import Grant, bearer_token
+from serving.tokens import (
+    ACCESS_TOKEN_PARAMETER,
+    DuplicateTokenParameter,
+    Grant,
+    bearer_token,
+    query_token,
+)
 
 WAIT_SECONDS = 30.0
 """A subscribed connection re-checks the log at least this often, even with nothing new."""
@@ -53,10 +60,13 @@ class ConnectionState(enum.Enum):
 
 
 def connection_token(connection: HTTPConnection) -> str | None:
-    """The bearer token of a request or WebSocket (serving.tokens.bearer_token)."""
-    return bearer_token(
-        connection.headers.get("authorization"), connection.query_params.get("access_token")
-    )
+    """The bearer token of a request or WebSocket (serving.tokens.bearer_token);
+    DuplicateAccessToken for several ``access_token`` parameters (serving.tokens.query_token)."""
+    try:
+        from_query = query_token(connection.query_params.getlist(ACCESS_TOKEN_PARAMETER))
+    except DuplicateTokenParameter as error:
+        raise DuplicateAccessToken(error.message) from None
+    return bearer_token(connection.headers.get("authorization"), from_query)
 
 
 async def session_socket(websocket: WebSocket, service: SessionService, session_id: str) -> None:

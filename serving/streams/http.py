@@ -38,7 +38,14 @@ from serving.streams.errors import (
 from serving.streams.offsets import TAIL
 from serving.streams.protocol import Limits, Live, ReadQuery
 from serving.streams.store import ReadResult, Store, StreamMeta
-from serving.tokens import TokenError, TokenSigner, bearer_token
+from serving.tokens import (
+    ACCESS_TOKEN_PARAMETER,
+    DuplicateTokenParameter,
+    TokenError,
+    TokenSigner,
+    bearer_token,
+    query_token,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -214,10 +221,14 @@ class StreamsApp:
             for prefix, code, message in self._read_only:
                 if stream.startswith(prefix):
                     raise StreamReadOnly(message, code)
+        try:
+            from_query = query_token(query.get(ACCESS_TOKEN_PARAMETER))
+        except DuplicateTokenParameter as error:
+            raise InvalidRequest(error.message) from None
         if self.open_access:
             return
         assert self.signer is not None
-        token = bearer_token(headers.get("authorization"), _first(query.get("access_token")))
+        token = bearer_token(headers.get("authorization"), from_query)
         if token is None:
             raise StreamUnauthorized(
                 "this server needs a bearer token: send 'Authorization: Bearer <token>' "
@@ -467,10 +478,6 @@ def parse_query(query_string: bytes) -> dict[str, list[str]]:
     if not query_string:
         return {}
     return parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
-
-
-def _first(values: list[str] | None) -> str | None:
-    return values[0] if values else None
 
 
 def _meta_headers(meta: StreamMeta) -> Headers:

@@ -674,3 +674,36 @@ def test_a_lane_append_logs_the_access_line_uvicorn_would(
     assert lines[0].getMessage() == lines[1].getMessage()
     assert lines[0].args == lines[1].args  # the shape uvicorn's access formatter unpacks
     assert f'"POST /v1/stream/{stream}?from=lane HTTP/1.1" 204' in lines[0].getMessage()
+
+
+def test_a_duplicated_or_non_ascii_token_is_refused_alike_on_both_paths(
+    token_server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule on the lane and the ASGI path: a second access_token is 400 whatever the
+    values (the lane used to read the first, Starlette's layers the last); a token with a
+    non-ASCII character is 401, not the 500 hmac.compare_digest's TypeError gave."""
+    lane_calls = _spy_on_lane(token_server, monkeypatch)
+    stream = fresh("duplicates")
+    write = SIGNER.mint(stream, ["read", "write"])
+    token = {"authorization": f"Bearer {write}"}
+    twice = f"{stream}?access_token={write}&access_token={write}"
+    bent = f"{stream}?access_token={quote(write[:-1] + 'é')}"
+    with RawConnection(token_server.url) as connection:
+        assert connection.exchange("PUT", stream, TEXT | token).status == 201
+        answers = {
+            (target, path): connection.exchange("POST", target, TEXT | extra, b"no")
+            for target in (twice, bent)
+            for path, extra in (("lane", {}), ("asgi", ORIGIN))
+        }
+        raw_header = connection.request("POST", stream, TEXT, b"no").replace(
+            b"\r\n\r\n", b"\r\nauthorization: Bearer " + write[:-1].encode() + b"\xe9\r\n\r\n", 1
+        )
+        connection.send(raw_header)
+        header_answer = connection.response()
+    assert lane_calls == [stream, stream, stream]
+    assert_same_answer(answers[twice, "lane"], answers[twice, "asgi"], 400)
+    message = answers[twice, "lane"].json()["error"]["message"]  # type: ignore[index]
+    assert "more than one 'access_token'" in message
+    assert_same_answer(answers[bent, "lane"], answers[bent, "asgi"], 401)
+    assert header_answer.status == 401
+    assert read(token_server, stream, token) == b""

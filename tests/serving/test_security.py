@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import skops.io
@@ -153,6 +154,80 @@ def test_untrusted_tokens_are_refused(server: TestClient, kind: str) -> None:
     stream = server.get(f"/v1/stream/sessions/{session['id']}", headers=bearer(token))
     assert stream.status_code == 401
     assert ws_close_code(server, session["id"], token) == 4401
+
+
+def _malformed(token: str, kind: str) -> str:
+    prefix, payload, signature = token.split(".")
+    return {
+        "non-ascii signature": f"{prefix}.{payload}.{signature[:-1]}é",
+        "non-ascii payload": f"{prefix}.{payload}ü.{signature}",
+        "emoji only": "\N{SNOWMAN}",
+        "short signature": f"{prefix}.{payload}.{signature[:5]}",
+        "long signature": f"{prefix}.{payload}.{signature}{signature}",
+        "bad base64 payload": f"{prefix}.{payload}!!!.{signature}",
+        "nul byte": f"{prefix}.{payload}.\x00{signature}",
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "non-ascii signature",
+        "non-ascii payload",
+        "emoji only",
+        "short signature",
+        "long signature",
+        "bad base64 payload",
+        "nul byte",
+    ],
+)
+def test_a_malformed_token_is_a_clean_401_on_every_layer(
+    server: TestClient, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One non-ASCII character used to make hmac.compare_digest raise TypeError: a 500 with a
+    logged traceback, and a WebSocket closed 1006 (which clients retry forever)."""
+    session = new_session(server)
+    token = _malformed(session["tokens"]["read"], kind)
+    query = {"access_token": token}
+    info = server.get(f"/v1/sessions/{session['id']}", params=query)
+    assert (info.status_code, info.json()["error"]["code"]) == (401, "UNAUTHORIZED"), info.text
+    stream = server.get(f"/v1/stream/sessions/{session['id']}", params=query)
+    assert stream.status_code == 401, stream.text
+    if kind != "nul byte":  # a header cannot carry NUL; the query above did
+        header = {"authorization": f"Bearer {token}".encode()}  # UTF-8 bytes, as sent
+        as_header = server.get(f"/v1/sessions/{session['id']}", headers=header)  # type: ignore[arg-type]
+        assert as_header.status_code == 401, as_header.text
+    encoded = urlencode(query)
+    with (
+        server.websocket_connect(f"/v1/sessions/{session['id']}/ws?{encoded}") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_text()
+    assert closed.value.code == 4401
+    assert not [record for record in caplog.records if record.exc_info], "a traceback was logged"
+
+
+def test_a_duplicated_access_token_is_refused_with_400_by_every_layer(server: TestClient) -> None:
+    """One rule: the streams read the first parameter and the sessions the last, so one URL
+    could act as two tokens; now any second access_token is refused, whatever its value."""
+    session = new_session(server)
+    read = session["tokens"]["read"]
+    for second in (read, "v1.not-a-token"):
+        query = urlencode([("access_token", read), ("access_token", second)])
+        info = server.get(f"/v1/sessions/{session['id']}?{query}")
+        stream = server.get(f"/v1/stream/sessions/{session['id']}?{query}")
+        events = server.get(f"/v1/sessions/{session['id']}/events?{query}")
+        for response in (info, stream, events):
+            assert response.status_code == 400, response.text
+            assert "more than one 'access_token'" in response.json()["error"]["message"]
+        with (
+            server.websocket_connect(f"/v1/sessions/{session['id']}/ws?{query}") as ws,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            ws.receive_text()
+        assert closed.value.code == 4400
+    one = server.get(f"/v1/sessions/{session['id']}", params={"access_token": read})
+    assert one.status_code == 200
 
 
 # (Authorization header, ?access_token=) -> whether the token is found; "T" is a real token.

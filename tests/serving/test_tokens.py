@@ -6,15 +6,19 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serving.tokens import (
     SECRET_ENV,
+    DuplicateTokenParameter,
     Grant,
     TokenError,
     TokenSigner,
     bearer_token,
     check_scopes,
     load_or_create_secret,
+    query_token,
     resource_matches,
 )
 
@@ -123,3 +127,47 @@ def test_check_scopes_keeps_known_scopes_in_order_and_names_every_unknown_one() 
     )
     with pytest.raises(ValueError, match="name at least one scope: control, read, write"):
         check_scopes([" ", ""], known)
+
+
+# --- fuzz: the parser refuses anything but a genuine token, and only with TokenError ----------
+
+_GENUINE = TokenSigner(SECRET).mint("sessions/s", ["read"], subject="ana")
+
+
+def _mutations() -> st.SearchStrategy[str]:
+    """Genuine tokens with one part replaced, characters spliced in, or cut short."""
+    prefix, payload, signature = _GENUINE.split(".")
+    part = st.text(max_size=60) | st.text(alphabet=st.characters(codec="ascii"), max_size=60)
+    return st.one_of(
+        part.map(lambda text: f"{prefix}.{payload}.{text}"),
+        part.map(lambda text: f"{prefix}.{text}.{signature}"),
+        part.map(lambda text: f"{text}.{payload}.{signature}"),
+        st.tuples(st.integers(0, len(_GENUINE)), st.text(min_size=1, max_size=3)).map(
+            lambda cut: _GENUINE[: cut[0]] + cut[1] + _GENUINE[cut[0] :]
+        ),
+        st.integers(0, len(_GENUINE) - 1).map(lambda end: _GENUINE[:end]),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text() | st.text(alphabet=st.characters(codec="ascii")) | _mutations())
+def test_the_parser_refuses_any_other_text_with_a_token_error(text: str) -> None:
+    """Arbitrary text (any Unicode, surrogates aside: HTTP cannot carry them) is either the
+    genuine token or refused with TokenError: never TypeError (hmac.compare_digest on
+    non-ASCII text), never UnicodeError, never a grant it does not carry."""
+    signer = TokenSigner(SECRET)
+    try:
+        grant = signer.verify(text)
+    except TokenError:
+        return
+    assert text == _GENUINE and grant.resource == "sessions/s"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=20), max_size=4))
+def test_query_token_takes_one_parameter_and_refuses_several(values: list[str]) -> None:
+    if len(values) > 1:
+        with pytest.raises(DuplicateTokenParameter, match="more than one 'access_token'"):
+            query_token(values)
+    else:
+        assert query_token(values) == (values[0] if values else None)
