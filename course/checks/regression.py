@@ -88,8 +88,8 @@ def largest_coefficient(
     Given the training rows (and ``alpha``), it first checks the model itself: scaled inputs
     then ``Ridge(alpha=alpha)``, fitted on ``X_train, y_train``.
     """
+    require_answer("model", model)  # the exercise fits the model first, then names
     require_answer("largest", answer)
-    require_answer("model", model)
     from sklearn.base import BaseEstimator
 
     if isinstance(answer, BaseEstimator) and not isinstance(model, BaseEstimator):

@@ -175,8 +175,9 @@ def clusters_match(
         return wrong(
             f"{message}: they agree with the species at only {agreement:.2f} (adjusted Rand "
             "index).",
-            hint="unscaled, a column in grams outweighs the millimetres: put a StandardScaler "
-            "before KMeans in a pipeline, and give it only the columns in `features`.",
+            hint="unscaled, the columns with the largest numbers (body mass in grams, flipper "
+            "length in hundreds of mm) decide the distances alone: put a StandardScaler before "
+            "KMeans in a pipeline, and give it only the columns in `features`.",
         )
     return wrong(
         f"the clusters agree little with the species (adjusted Rand index {agreement:.2f}, "

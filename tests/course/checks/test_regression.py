@@ -346,3 +346,11 @@ def test_any_model_for_exercise_2_gets_feedback_never_an_exception(diabetes, rid
     feedback = checks.largest_coefficient(answer, model, X_train, y_train, alpha=10)
     assert isinstance(feedback, checks.Feedback) and not feedback.passed
     assert feedback.error == "", feedback
+
+
+def test_with_both_answers_left_unanswered_the_model_comes_first(diabetes):
+    """The exercise fits `ridge` before naming `largest`: the check asks in that order."""
+    X_train, y_train, _, _ = diabetes
+    ridge = largest = ...
+    feedback = checks.largest_coefficient(largest, ridge, X_train, y_train, alpha=10)
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "`ridge`" in feedback.message
