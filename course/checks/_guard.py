@@ -124,7 +124,7 @@ def in_learner_words(feedback: Feedback, names: dict[str, str]) -> Feedback:
 
 def describe(value: Any) -> str:
     """A beginner's description of a value: "a DataFrame with 274 rows and 6 columns"."""
-    kind = type(value).__name__
+    kind = "NumPy array" if type(value).__name__ == "ndarray" else type(value).__name__
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple) and len(shape) == 2:
         return f"a {kind} with {shape[0]} rows and {shape[1]} columns"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from course.checks._feedback import Feedback, Verdict, not_answered, require_answer
+from course.checks._feedback import Feedback, Verdict
 from course.checks._guard import check, describe
 
 __all__ = ["QUIZ_MODULES", "Question", "Quiz", "quiz", "quiz_problems"]
@@ -83,6 +83,15 @@ def _mark(number: int, question: Question, given: Any) -> Feedback:
     return Feedback(Verdict.NOT_YET, question.wrong[letter], label=label)
 
 
+def _unanswered() -> Feedback:
+    return Feedback(
+        Verdict.NOT_ANSWERED,
+        'write a letter for each question in `quiz_answers` above (e.g. {1: "b", ...}), run '
+        "that cell, then run this check again.",
+        label="Quiz",
+    )
+
+
 @check
 def quiz(notebook: str, quiz_answers: Any) -> Feedback:
     """Check ``quiz_answers`` (question number -> letter) against notebook ``notebook``'s key."""
@@ -93,7 +102,8 @@ def quiz(notebook: str, quiz_answers: Any) -> Feedback:
             f"there is no quiz for notebook {notebook!r}.",
             hint=f"name the notebook by its number: one of {', '.join(QUIZ_MODULES)}.",
         )
-    require_answer("quiz_answers", quiz_answers)
+    if quiz_answers is ...:
+        return _unanswered()
     numbers = range(1, len(key.questions) + 1)
     if not isinstance(quiz_answers, Mapping):
         return Feedback(
@@ -115,7 +125,7 @@ def quiz(notebook: str, quiz_answers: Any) -> Feedback:
     )
     right = sum(part.passed for part in parts)
     if all(part.verdict is Verdict.NOT_ANSWERED for part in parts):
-        return not_answered("quiz_answers")
+        return _unanswered()
     verdict = Verdict.CORRECT if right == len(parts) else Verdict.NOT_YET
     message = f"{right} of {len(parts)} right."
     if verdict is Verdict.NOT_YET:

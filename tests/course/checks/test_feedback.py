@@ -83,7 +83,7 @@ def test_a_summary_lists_its_parts_each_with_its_own_title():
 
 def test_a_placeholder_answer_is_not_answered_yet_never_an_exception():
     feedback = checks.parameter_count(..., layer_sizes=[64, 32, 10])
-    assert feedback.verdict is Verdict.NOT_ANSWERED and "`n_parameters`" in feedback.message
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "fill in `answer`" in feedback.message
     for check, args in [
         (checks.discounted_return, ([1.0], 0.9)),
         (checks.q_update, ()),
