@@ -393,6 +393,15 @@ class SessionLog:
         """True as soon as there are events after ``position``; False after ``timeout``."""
         return await self.store.wait(self.path, position.record, timeout)
 
+    async def wait_on(self, position: EventPosition, timeout: float) -> bool:
+        """``wait`` for a live reader: while the store is unavailable, pause (at most
+        ``timeout``) and answer False, so the reader stays connected and reads on later."""
+        try:
+            return await self.wait(position, timeout)
+        except StoreUnavailable as error:
+            await asyncio.sleep(min(error.retry_after, timeout))
+            return False
+
     async def scan(self, max_bytes: int = 4 * 1024 * 1024) -> AsyncIterator[Batch]:
         """Every batch of the log from the start, up to the tail at the time of the call."""
         batch = await self.read(START, max_bytes)

@@ -212,7 +212,7 @@ class Connection:
                 if batch.events:
                     await self._send_events(batch.events)
                 if batch.up_to_date:
-                    await log.wait(batch.position, WAIT_SECONDS)
+                    await log.wait_on(batch.position, WAIT_SECONDS)  # Redis away: it waits
                 batch = await log.read_on(batch.position, max_bytes)  # Redis away: it waits
         except asyncio.CancelledError:
             raise

@@ -288,7 +288,7 @@ def test_the_python_client_waits_out_an_outage(redis, tmp_path) -> None:
         with SessionClient.create(a.url, timeout=WAIT_SECONDS) as client:
             assert client.ask("before", params={"speed": 1000}).status == "completed"
             redis.kill()
-            back = threading.Timer(3, redis.start)
+            back = threading.Timer(8, redis.start)
             back.start()
             try:
                 answer = client.ask("during", params={"speed": 1000})
@@ -296,7 +296,7 @@ def test_the_python_client_waits_out_an_outage(redis, tmp_path) -> None:
                 back.join()
             assert answer.status == "completed"
         redis.kill()
-        back = threading.Timer(3, redis.start)
+        back = threading.Timer(8, redis.start)
         back.start()
         try:
             with SessionClient.create(a.url, timeout=WAIT_SECONDS) as client:
