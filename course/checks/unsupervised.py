@@ -142,7 +142,8 @@ def clusters_match(
     found = len(np.unique(labels))
     if found != n_clusters:
         return wrong(
-            f"the rows fall into {found} clusters, expected {n_clusters}.",
+            f"the rows fall into {found} cluster{'' if found == 1 else 's'}, expected "
+            f"{n_clusters}.",
             hint=f"pass n_clusters={n_clusters} to KMeans.",
         )
     agreement = adjusted_rand_score(truth, labels)
