@@ -9,6 +9,7 @@ words, rather than meeting the safety net's "could not work with your answer".
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -234,6 +235,12 @@ def time_ordered_split(
             f"{type(X_train).__name__} ({describe(X_train)}).",
             hint=f"check the order of the names on the left of `=`: {SPLIT_ORDER}",
         )
+    if len(table.columns) > 1 and set(table.columns) <= set(X_train.columns):
+        return wrong(
+            "`X_train` holds every column of `table`, the target and the date among them: the "
+            "model would be handed tomorrow's answer.",
+            hint="split the features and the target of step 3 (X and y), not the whole table.",
+        )
     dates = pd.to_datetime(table[date], errors="coerce")
     if dates.isna().any():
         return wrong(
@@ -360,7 +367,21 @@ def time_series_model(
     model: Any, folds: Any, X_train: Any, y_train: Any, *, column: str = "precipitation"
 ) -> Feedback:
     """Check step 5: time-ordered folds, and a model fitted on the training days that clearly
-    beats "never rains" by cross-validation on those folds (never on the test days)."""
+    beats "never rains" by cross-validation on those folds (never on the test days).
+
+    The check's own refits stay quiet: a model fitted on ``X_train.to_numpy()`` is right, yet
+    each prediction on the DataFrame warns "X has feature names, but ... was fitted without"
+    (and a slow solver warns it did not converge, as the learner's own fit already showed):
+    pink text under a check reads as an error.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # ConvergenceWarning is one too
+        return _time_series_model(model, folds, X_train, y_train, column=column)
+
+
+def _time_series_model(
+    model: Any, folds: Any, X_train: Any, y_train: Any, *, column: str
+) -> Feedback:
     require_answer("folds", folds)
     require_answer("model", model)
     require_answer("X_train", X_train)

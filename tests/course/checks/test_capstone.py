@@ -348,6 +348,10 @@ def test_time_ordered_split_reads_the_parts_in_any_order(rain_split, rain_table)
                                         test_from=date), "`table` has no 'date' column")
     _specific(checks.time_ordered_split(X_train, "test", rain_table, test_from=date),
               "got the text 'test'")
+    # time_split(table, y, ...): the whole table split, the target still among the features
+    whole = time_split(rain_table, y, dates=rain_table["date"], test_from=date)
+    _specific(checks.time_ordered_split(whole[0], whole[2], rain_table, test_from=date),
+              "holds every column of `rain_table`, the target and the date among them")
     feedback = checks.time_ordered_split(X_train, test_set, ..., test_from=date)
     assert feedback.verdict is Verdict.NOT_ANSWERED and "`table`" in feedback.message
     # the hint that names the exact call waits behind a disclosure
@@ -526,3 +530,16 @@ def test_the_quiz_agrees_with_the_notebook_and_explains_every_option():
     assert checks.quiz("12", answers).passed
     feedback = checks.quiz("12", {**answers, 4: "a"})
     assert "0.73 against 0.71 is well inside both 95% intervals" in str(feedback)
+
+
+def test_time_series_model_stays_quiet_on_a_model_fitted_on_numbers_without_names(rain_split):
+    import warnings
+
+    from sklearn.model_selection import TimeSeriesSplit
+
+    _, _, X_train, y_train, _ = rain_split
+    model = _logistic().fit(X_train.to_numpy(), y_train)  # right, but without column names
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning under a check cell reads as an error
+        feedback = checks.time_series_model(model, TimeSeriesSplit(n_splits=5), X_train, y_train)
+    assert feedback.passed, feedback
