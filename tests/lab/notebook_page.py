@@ -20,9 +20,10 @@ _SETTLED = """(panel) => {
     const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator');
     if (!indicator || indicator.dataset.status !== 'idle') return false;
     const prompts = Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt'));
-    return prompts.every((prompt) => /\\[\\d+\\]/.test(prompt.textContent));
+    return !prompts.some((prompt) => prompt.textContent.includes('*'));
 }"""
-"""Every code cell has run (a number in its prompt, no ``[*]`` or ``[ ]``), the kernel idle."""
+"""Nothing left to run: no cell is queued or running (``[*]``) and the kernel is idle. A cell
+that raises ends Run All there (the cells below keep ``[ ]``), so this is not "all ran"."""
 
 
 class NotebookPage:
@@ -88,6 +89,10 @@ class NotebookPage:
             except Exception:
                 continue
         self.settle(timeout)
+        prompts = self.panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        stopped = [number for number, prompt in enumerate(prompts) if "[ ]" in prompt]
+        assert not stopped, (f"Run All stopped at code cell {stopped[0]} (from 1) of "
+                             f"{self.path.name}: {self.state()}; shown: {self.errors()}")
 
     def settle(self, timeout: float = 60) -> None:
         try:
