@@ -31,6 +31,11 @@ YIELD_EVERY = 256
 """An agent publishing without pause yields to the event loop every this many queued events."""
 HIGH_WATER = 4096
 """An agent that has this many events queued waits until they are written (backpressure)."""
+HIGH_WATER_BYTES = 8 * 1024 * 1024
+"""... or this many bytes of events (big predictions): what a run may hold in memory while
+Redis is away. Measured: an agent streaming deltas as fast as it can through a 5 s outage
+paused at 4,097 queued events (589 KB encoded, 1.7 MB traced), then completed once the store
+was back."""
 
 logger = logging.getLogger(__name__)
 
@@ -276,5 +281,7 @@ class RunContext:
         backlog = log.backlog
         if backlog > HIGH_WATER:
             await log.flushed(HIGH_WATER // 2)
+        elif log.queued_bytes > HIGH_WATER_BYTES:
+            await log.flushed()
         elif backlog % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let the log flush and the connections deliver

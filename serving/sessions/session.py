@@ -14,12 +14,14 @@ StoreUnavailable (Redis down or restarting), the queued events stay queued and t
 retries (every 0.1 s at first, then every ``RETRY_MAX_SECONDS``) until the store is back: a
 run goes on through an outage of any length, and its events reach the log in order, once,
 when Redis returns. Memory stays bounded because agents wait on ``flushed`` above
-serving.sessions.runs.HIGH_WATER queued events (backpressure), so an outage pauses a run
-instead of buffering it without limit. Meanwhile a command's own event (``append``) is not
-kept: it fails at once with StoreUnavailable (HTTP 503, WebSocket error reply) and the client
-retries it; only ``durable`` appends (a run's ending, ledger closes) and published events
-wait for the store. Before this a failed append closed the log for good: a run lost its
-ending and every later command of the session failed until the process restarted (issue 20).
+serving.sessions.runs.HIGH_WATER queued events or HIGH_WATER_BYTES (backpressure), so an
+outage pauses a run instead of buffering it without limit (measured there). Meanwhile a
+command's own event (``append``) is not kept: it fails at once with StoreUnavailable (HTTP
+503, WebSocket error reply) and the client retries it; only ``durable`` appends (a run's
+ending) and published events (ledger closes too) wait for the store. Before this a failed
+append closed the log for good: a run lost its ending and every later command of the
+session failed until the process restarted (issue 20). A stream that is gone (expired,
+Redis restarted empty) closes the log, unless ``on_missing`` re-creates it (the ledger).
 
 Reading labels every event with its offset (serving.sessions.offsets) and never parses event
 JSON, so catching up on thousands of events costs little more than the store read.
@@ -183,6 +185,11 @@ class SessionLog:
     def backlog(self) -> int:
         """Events queued and not yet durable."""
         return len(self._queue) + self._in_flight
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes of the events queued and not yet taken by a flush."""
+        return self._queued_bytes
 
     async def flushed(self, backlog: int = 0) -> None:
         """Wait until at most ``backlog`` events are still queued (backpressure, shutdown)."""
