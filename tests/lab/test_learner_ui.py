@@ -9,8 +9,8 @@ Screenshots for docs/notebooks.md: ``COURSE_SCREENSHOTS=docs/images python -m py
 writes ``check-{correct,not-yet,not-answered}-{desktop,phone}.png`` (the check cell, at
 1440x900 and 390x844) into that folder; without the variable nothing is written.
 
-Measured on the 2-core CI machine: about 40 s for the module, of which Run All of notebook 04
-is about 8 s and of notebook 11 about 15 s.
+Measured on a 2-core machine: 45 s for the module when it is quiet (JupyterLab's start 4 s, Run
+All of notebook 04 10 s, of notebook 11 17 s), 100 s when other test runs share the cores.
 """
 
 from __future__ import annotations
