@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 SHARED_STORES = ("redis://", "rediss://", "unix://")
 """Store URLs that several server processes share, each under its own instance name."""
-TOKEN_SCOPES = ("control", "create", "read", "write")
+TOKEN_SCOPES = ("control", "create", "operate", "read", "write")
 """Every scope the server checks: serving.streams.http's READ and WRITE, and
 serving.sessions.commands.Scope (tests/serving/test_cli.py holds them together)."""
 OPEN_WARNING = (
@@ -165,7 +165,8 @@ def _token_parser() -> argparse.ArgumentParser:
         "--scope",
         default="read",
         help=f"comma-separated scopes among {', '.join(TOKEN_SCOPES)}: read and write on "
-        "streams and sessions, control (cancel, steer) and create (sessions/*) on sessions; "
+        "streams and sessions, control (cancel, steer) and create (sessions/*) on sessions, "
+        "operate (retrain a shared model: --stream 'sessions/*'); "
         "e.g. read or read,write (default: %(default)s)",
     )
     parser.add_argument(

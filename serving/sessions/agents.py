@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from serving.sessions.commands import Scope
 from serving.sessions.errors import InvalidSteer, UnknownAgent
 from serving.sessions.runs import RunContext
 
@@ -76,6 +77,10 @@ class Agent:
     params: Mapping[str, Param] = field(default_factory=dict)
     """What the agent accepts in ``send.params`` and ``steer.params``."""
     description: str = ""
+    scope: Scope = Scope.WRITE
+    """The token scope a ``send`` to this agent needs: ``write`` for an agent that answers in
+    its session; ``operate`` for one that changes what every session shares, which no
+    session's own token carries."""
 
     def check_params(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Checked values; InvalidSteer naming what the agent accepts otherwise."""

@@ -37,6 +37,11 @@ class Scope(enum.StrEnum):
     """Cancel and steer runs."""
     CREATE = "create"
     """Create sessions (on ``sessions/*``)."""
+    OPERATE = "operate"
+    """Send to an agent that changes what every session shares (``retrain``: a new version
+    of a model every session is then served). Tokens that creating a session returns never
+    carry it: an operator mints it (``serving token --scope operate --stream 'sessions/*'``)
+    or the page on the server's own computer asks for it (``POST /web/token``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket
 
 from serving.errors import ServingError
 from serving.jsontext import parse_json
-from serving.sessions.commands import REQUIRED_SCOPE, Heartbeat, Scope, Subscribe, parse_command
+from serving.sessions.commands import Heartbeat, Scope, Subscribe, parse_command
 from serving.sessions.errors import (
     BadFrame,
     CommandTooLarge,
@@ -90,7 +90,7 @@ def session_router(service: SessionService) -> APIRouter:
                     f"events with GET {SESSIONS}/{session_id}/events",
                     command_id=command.id,
                 )
-            grant = service.authorize(token, REQUIRED_SCOPE[type(command)], session_id)
+            grant = service.authorize(token, service.required_scope(command), session_id)
             device = service.device(request.query_params.get("device"), grant, "http")
             session = await service.open(session_id)
             return JSONResponse(await service.execute(session, command, device))

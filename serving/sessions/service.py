@@ -22,7 +22,15 @@ from typing import Any
 
 from serving.sessions import replies
 from serving.sessions.agents import AgentRegistry
-from serving.sessions.commands import Cancel, Command, Heartbeat, Scope, Send, Steer
+from serving.sessions.commands import (
+    REQUIRED_SCOPE,
+    Cancel,
+    Command,
+    Heartbeat,
+    Scope,
+    Send,
+    Steer,
+)
 from serving.sessions.control import ControlFollower, LoggedRun, find_run
 from serving.sessions.errors import (
     Busy,
@@ -186,6 +194,16 @@ class SessionService:
             raise SessionUnauthorized(str(error)) from None
         self.check(grant, scope, session_id)
         return grant
+
+    def required_scope(self, command: Command) -> Scope:
+        """The scope a command needs: REQUIRED_SCOPE's, except a ``send`` to an agent that
+        changes what every session shares (``Agent.scope``: ``retrain`` needs ``operate``).
+        An unknown agent needs ``write``: the send is then refused as UNKNOWN_AGENT."""
+        if isinstance(command, Send):
+            name = command.agent or self.settings.default_agent
+            if name in self.agents:
+                return self.agents.get(name).scope
+        return REQUIRED_SCOPE[type(command)]
 
     def check(self, grant: Grant | None, scope: Scope, session_id: str) -> None:
         """Check a grant again for one command (it may have expired since the connection)."""

@@ -173,7 +173,7 @@ class Connection:
                 command_id=command.id,
             )
         try:
-            self.service.check(self.grant, REQUIRED_SCOPE[type(command)], self.session.id)
+            self.service.check(self.grant, self.service.required_scope(command), self.session.id)
             if isinstance(command, Subscribe):
                 await self._subscribe(command)
                 return None

@@ -3,6 +3,7 @@
     GET  /             the page (serving/web/static/index.html)
     GET  /web/<file>   its modules and style sheet, as written: no build step
     POST /web/token    a short-lived ``create`` token, for a browser on this computer only
+                       (``?operate=1``: also an ``operate`` token, to retrain shared models)
     GET  /web/lan      with ``--lan``: the address other devices reach this server at
     POST /web/qr       an SVG QR code of the link in the request body (the share link's tokens
                        never go in a URL)
@@ -80,7 +81,18 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
         token = sessions.signer.mint(
             PREFIX + "*", [Scope.CREATE], ttl_seconds=CREATE_TOKEN_SECONDS, subject="web"
         )
-        return JSONResponse({"create": token, "expires_in": CREATE_TOKEN_SECONDS}, headers=headers)
+        answer: dict[str, Any] = {"create": token, "expires_in": CREATE_TOKEN_SECONDS}
+        if request.query_params.get("operate") in ("1", "true"):
+            # Asked for explicitly: retraining a shared model is the operator's act, and the
+            # person at this computer is the operator. Read and write come with it, so that
+            # the token alone can follow the retraining it starts (any session of this server).
+            answer["operate"] = sessions.signer.mint(
+                PREFIX + "*",
+                [Scope.READ, Scope.WRITE, Scope.OPERATE],
+                ttl_seconds=sessions.settings.token_ttl_seconds,
+                subject="web-operator",
+            )
+        return JSONResponse(answer, headers=headers)
 
     @app.get("/web/lan", include_in_schema=False)
     async def lan(request: Request) -> JSONResponse:

@@ -187,7 +187,7 @@ def test_the_token_command_refuses_an_unknown_scope_and_lists_the_valid_ones(
     assert out == ""  # no token with a typo in it
     assert err == (
         "serving token: unknown scope 'reed' (did you mean read?): the scopes are control, "
-        "create, read, write (comma-separated, e.g. --scope read,write)\n"
+        "create, operate, read, write (comma-separated, e.g. --scope read,write)\n"
     )
     assert not (tmp_path / "secret.key").exists()  # refused before anything was written
 

@@ -24,7 +24,7 @@ from course.export import export_model
 from serving.models.agents.requests import RequestError, RequestReader
 from serving.models.registry import ModelRegistry
 from serving.models.retrain import Retrainer, RetrainStep, retrain_data
-from serving.sessions import Agent, Param, RunContext
+from serving.sessions import Agent, Param, RunContext, Scope
 
 __all__ = ["retrain_agent"]
 
@@ -114,6 +114,9 @@ def retrain_agent(registry: ModelRegistry) -> Agent:
         params=PARAMS,
         description="Retrains a model on a shipped dataset fold by fold with live progress; "
         "registers the result as a new version (steer finish=now to keep the best so far).",
+        # The new version is served to every session (and every process sharing models/):
+        # an operator's act, which a session's own write token must not do.
+        scope=Scope.OPERATE,
     )
 
 

@@ -122,9 +122,14 @@ def open_session(signer) -> Iterator[Callable[[TestClient], SessionDriver]]:
     sockets = []
 
     def open_on(
-        client: TestClient, device: str = "laptop", join: SessionDriver | None = None
+        client: TestClient,
+        device: str = "laptop",
+        join: SessionDriver | None = None,
+        operate: bool = False,
     ) -> SessionDriver:
-        """A new session on ``client``, or a second device on the session ``join``."""
+        """A new session on ``client``, or a second device on the session ``join``;
+        ``operate``: connected with an operator's token (``retrain`` needs it), not the
+        session's own control token."""
         if join is None:
             token = signer.mint("sessions/*", ["create"])
             response = client.post("/v1/sessions", headers={"authorization": f"Bearer {token}"})
@@ -132,10 +137,11 @@ def open_session(signer) -> Iterator[Callable[[TestClient], SessionDriver]]:
             created = response.json()
         else:
             created = join.created
-        url = (
-            f"/v1/sessions/{created['id']}/ws?device={device}"
-            f"&access_token={created['tokens']['control']}"
-        )
+        token = created["tokens"]["control"]
+        if operate:
+            scopes = ["read", "write", "control", "operate"]
+            token = signer.mint(f"sessions/{created['id']}", scopes)
+        url = f"/v1/sessions/{created['id']}/ws?device={device}&access_token={token}"
         context = client.websocket_connect(url)
         ws = context.__enter__()
         sockets.append(context)
@@ -181,8 +187,11 @@ class LiveSessions:
         self.server = server
         self.clients: list[AsyncSessionClient] = []
 
-    async def connect(self, device: str, join: AsyncSessionClient | None = None):
-        """A client on a new session, or a second device on the session of ``join``."""
+    async def connect(
+        self, device: str, join: AsyncSessionClient | None = None, token: str | None = None
+    ):
+        """A client on a new session, or a second device on the session of ``join`` (with
+        ``token``, else the session's control token)."""
         if join is None:
             client = await AsyncSessionClient.create(
                 self.server.url, token=CREATE_TOKEN, device=device, backoff=FAST_BACKOFF
@@ -191,7 +200,7 @@ class LiveSessions:
             assert join.created is not None
             client = AsyncSessionClient(
                 join.created["url"],
-                token=join.created["tokens"]["control"],
+                token=token or join.created["tokens"]["control"],
                 device=device,
                 backoff=FAST_BACKOFF,
             )

@@ -3,8 +3,11 @@ import asyncio
 import pytest
 
 from serving.models import ModelRegistry
+from serving.tokens import TokenSigner
+from tests.serving.models.agents.conftest import SECRET
 
 PENGUIN = "penguin-classifier"
+SIGNER = TokenSigner(SECRET)
 
 
 @pytest.fixture
@@ -15,7 +18,9 @@ def own_registry(models_dir):
 
 @pytest.fixture
 def retraining(make_server, open_session, own_registry):
-    return open_session(make_server(own_registry))
+    """A session driven with an operator's token: a session's own tokens cannot retrain
+    (tests/serving/models/test_operate.py)."""
+    return open_session(make_server(own_registry), operate=True)
 
 
 def of_type(events, kind):
@@ -84,8 +89,10 @@ def own_live(make_live, own_registry):
 async def test_through_the_client_progress_survives_a_drop_and_finish_now_comes_from_another_device(
     own_live, own_registry
 ):
-    laptop = await own_live.connect("laptop")
-    phone = await own_live.connect("phone", join=laptop)
+    phone = await own_live.connect("phone")
+    assert phone.created is not None
+    operator = SIGNER.mint(f"sessions/{phone.created['id']}", ["read", "write", "operate"])
+    laptop = await own_live.connect("laptop", join=phone, token=operator)
     ack = await laptop.send({"model": PENGUIN, "dataset": "penguins", "folds": 10}, agent="retrain")
     steered = asyncio.Event()
 
