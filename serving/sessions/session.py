@@ -48,7 +48,7 @@ from serving.sessions.offsets import (
     record_start,
 )
 from serving.streams.errors import OffsetOutOfRange, StoreUnavailable, StreamGone, StreamNotFound
-from serving.streams.offsets import TAIL, Offset, Position
+from serving.streams.offsets import TAIL, ZERO, Offset, Position
 from serving.streams.store import AppendRequest, CreateRequest, Store, StreamMeta
 
 JSON = "application/json"
@@ -106,6 +106,10 @@ class SessionLog:
         """Called when an append finds no stream (expired, trimmed away, Redis restarted empty):
         it re-creates the stream and returns events to write first (the ledger's open
         entries); None = the log fails (a session that is gone)."""
+        self._tail: Offset | None = None
+        """The end of the last record this log wrote."""
+        self._unsure: tuple[list[bytes], dict[int, asyncio.Future[str]]] | None = None
+        """A batch whose append may or may not have been stored: retried exactly as it was."""
         self._durable: set[asyncio.Future[str]] = set()
         """Futures of appends that wait through store outages instead of failing."""
         self._queue: list[bytes] = []
@@ -234,15 +238,24 @@ class SessionLog:
             await asyncio.sleep(0)
             delay = RETRY_INITIAL_SECONDS
             recreated = False
-            while self._queue:
-                events, futures = self._take_batch()
+            while self._queue or self._unsure is not None:
+                if self._unsure is not None:
+                    events, futures = self._unsure
+                else:
+                    events, futures = self._take_batch()
                 self._in_flight = len(events)
                 record = join_record(events)
                 try:
-                    result = await self.store.append(
-                        self.path, AppendRequest(data=record, content_type=JSON)
-                    )
+                    tail = await self._write(record)
                 except StoreUnavailable as error:  # Redis away: keep the events, try again
+                    if error.outcome_unknown or self._unsure is not None:
+                        # The record may be stored already: send exactly it again, once we
+                        # have looked for it in the log (never twice in the log).
+                        self._unsure = (events, futures)
+                        self.unavailable = error
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, RETRY_MAX_SECONDS)
+                        continue
                     if self.unavailable is None:
                         logger.warning(
                             "session %s: the store is unavailable (%s); %d event(s) wait for it",
@@ -259,6 +272,7 @@ class SessionLog:
                     delay = min(delay * 2, RETRY_MAX_SECONDS)
                     continue
                 except (StreamNotFound, StreamGone) as error:
+                    self._unsure = None  # no stream: the record is not in it
                     if self.on_missing is None:
                         logger.warning("session %s: %s; the log is closed", self.id, error.message)
                         self._fail(error, futures)
@@ -282,15 +296,17 @@ class SessionLog:
                     logger.exception("session %s: append failed; the log is closed", self.id)
                     self._fail(error, futures)
                     return
+                self._unsure = None
+                self._tail = tail
                 if self.unavailable is not None:
                     logger.warning("session %s: the store is back; queued events written", self.id)
                     self.unavailable = None
                 delay = RETRY_INITIAL_SECONDS
                 recreated = False
                 if self.on_written is not None:
-                    self.on_written(record_start(result.tail, len(record)), result.tail)
+                    self.on_written(record_start(tail, len(record)), tail)
                 if futures:
-                    offsets = record_offsets(result.tail, len(record), len(events))
+                    offsets = record_offsets(tail, len(record), len(events))
                     for index, future in futures.items():
                         if not future.done():
                             future.set_result(offsets[index])
@@ -298,6 +314,30 @@ class SessionLog:
                 self._wake()
         finally:
             self._flusher = None
+
+    async def _write(self, record: bytes) -> Offset:
+        """Append one record; its end. After an append whose outcome was unknown (the
+        connection dropped mid-commit and Redis did not say in time), first look for the
+        record in the log: found, it was stored, and is not written again."""
+        if self._unsure is not None:
+            found = await self._find(record)
+            if found is not None:
+                return found
+        result = await self.store.append(self.path, AppendRequest(data=record, content_type=JSON))
+        return result.tail
+
+    async def _find(self, record: bytes) -> Offset | None:
+        """The end of ``record`` in the log after the last record this log wrote, if there."""
+        position = self._tail if self._tail is not None else ZERO
+        while True:
+            result = await self.store.read(self.path, position, 4 * 1024 * 1024)
+            for stored in result.records:
+                position = Offset(position.seq + 1, position.position + len(stored))
+                if stored == record:
+                    return position
+            position = result.next_offset
+            if result.up_to_date:
+                return None
 
     def _wake(self) -> None:
         self._progress.set()
@@ -359,6 +399,7 @@ class SessionLog:
 
     def _fail(self, error: Exception, futures: dict[int, asyncio.Future[str]]) -> None:
         self.failure = error
+        self._unsure = None
         lost = [*futures.values(), *self._futures.values()]
         self._queue.clear()
         self._futures.clear()

@@ -226,6 +226,11 @@ class StoreUnavailable(StreamError):
     code = "STORE_UNAVAILABLE"
     status = 503
 
-    def __init__(self, message: str, retry_after: int = 1) -> None:
+    def __init__(
+        self, message: str, retry_after: int = 1, *, outcome_unknown: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
+        """True when an append may have been stored (the connection dropped mid-commit and
+        Redis could not say in time): a writer that retries must look for it first."""

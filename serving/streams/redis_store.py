@@ -711,6 +711,7 @@ class RedisStore(Store):
                         "whether it was stored; retry it (with Producer-Id headers a retry is "
                         "never stored twice)",
                         retry_after=2,
+                        outcome_unknown=True,
                     ) from None
                 await asyncio.sleep(0.2)
 

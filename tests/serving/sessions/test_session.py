@@ -236,3 +236,37 @@ async def test_through_a_store_outage_events_wait_and_are_written_once_in_order(
     texts = [event.get("data", {}).get("text", event["type"]) for event in await read_all(log)]
     assert texts == ["before", "queued 1", "queued 2", "run.completed"]
     await log.append(EventType.MESSAGE, data={"text": "after"})  # commands work again
+
+
+class LostReplyStore(MemoryStore):
+    """Stores the ``lose``-th append, then answers as the Redis store does when the connection
+    dropped mid-commit and Redis did not come back in time to say whether it was applied."""
+
+    def __init__(self, lose: int) -> None:
+        super().__init__()
+        self.appends = 0
+        self.lose = lose
+
+    async def append(self, path: str, request: AppendRequest) -> AppendResult:
+        self.appends += 1
+        result = await super().append(path, request)
+        if self.appends == self.lose:
+            raise StoreUnavailable("could not learn whether it was stored", outcome_unknown=True)
+        return result
+
+
+@pytest.mark.parametrize("lose", [1, 2])
+async def test_an_append_of_unknown_outcome_is_never_stored_twice(lose: int) -> None:
+    """A record whose reply was lost is looked for before it is sent again, so the log holds
+    it once (stored twice, it would repeat deltas, or a run's ending: two endings)."""
+    store = LostReplyStore(lose + 1)  # the log's creation is not an append
+    log = await new_log(store)
+    if lose == 2:
+        await log.append(EventType.DELTA, run="r", data={"text": "written before"})
+    log.publish(EventType.DELTA, run="r", data={"text": "in the lost record"})
+    offset = await asyncio.wait_for(log.append(EventType.RUN_COMPLETED, run="r", durable=True), 30)
+    await log.append(EventType.MESSAGE, data={"text": "after"})
+    events = await read_all(log)
+    assert [event["type"] for event in events].count("run.completed") == 1
+    assert [event["offset"] for event in events if event["type"] == "run.completed"] == [offset]
+    assert len(events) == lose + 2
