@@ -18,6 +18,7 @@ import inspect
 import itertools
 import linecache
 import sys
+import warnings
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, ParamSpec
@@ -54,7 +55,9 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
             )
         reading = answers_read.set(())
         try:
-            feedback = function(*args, **kwargs)
+            with warnings.catch_warnings():  # a check speaks through its feedback alone: no
+                warnings.simplefilter("ignore")  # library warnings printed under the box
+                feedback = function(*args, **kwargs)
         except Unanswered as unanswered:
             names = learner_names(sys._getframe(1), signature)
             return not_answered(names.get(unanswered.parameter, unanswered.parameter))
@@ -63,6 +66,9 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
         except Exception as error:
             names = learner_names(sys._getframe(1), signature)
             bound = signature.bind(*args, **kwargs).arguments
+            unanswered = next((key for key, value in bound.items() if value is ...), None)
+            if unanswered is not None:  # e.g. a model from an earlier exercise, not done yet
+                return not_answered(names.get(unanswered, unanswered))
             answers = {
                 names.get(key, key): value
                 for key, value in bound.items()
@@ -122,20 +128,24 @@ def in_learner_words(feedback: Feedback, names: dict[str, str]) -> Feedback:
     return dataclasses.replace(feedback, message=message, hint=hint)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def describe(value: Any) -> str:
     """A beginner's description of a value: "a DataFrame with 274 rows and 6 columns"."""
     kind = "NumPy array" if type(value).__name__ == "ndarray" else type(value).__name__
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple) and len(shape) == 2:
-        return f"a {kind} with {shape[0]} rows and {shape[1]} columns"
+        return f"a {kind} with {_count(shape[0], 'row')} and {_count(shape[1], 'column')}"
     if isinstance(shape, tuple) and len(shape) == 1:
-        return f"a {kind} of {shape[0]} values"
+        return f"a {kind} of {_count(shape[0], 'value')}"
     if value is None:
         return "None"
     if isinstance(value, str):
         return f"the text {value[:40]!r}"
     if isinstance(value, list | tuple | dict | set):
-        return f"a {kind} of {len(value)} items"
+        return f"a {kind} of {_count(len(value), 'item')}"
     if isinstance(value, bool | int | float):
         return f"the number {value!r}" if not isinstance(value, bool) else f"{value!r}"
     article = "an" if kind[:1].lower() in "aeiou" else "a"

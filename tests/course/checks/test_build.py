@@ -219,7 +219,7 @@ def check_split(parts, X_train, y_train, test_set):
         # labels first on the left of `=`
         (lambda X_tr, y_tr, test: (y_tr, X_tr, test), "X and y are swapped"),
         (lambda X_tr, y_tr, test: (X_tr.to_numpy(), y_tr, test),
-         "`X_train` is a ndarray with 275 rows and 6 columns, not a table of features"),
+         "`X_train` is a NumPy array with 275 rows and 6 columns, not a table of features"),
         (lambda X_tr, y_tr, test: (X_tr, X_tr, test), "`y_train` is a DataFrame"),
         (lambda X_tr, y_tr, test: (X_tr, None, test), "`y_train` is None, not one column"),
         (lambda X_tr, y_tr, test: (None, y_tr, test), "`X_train` is None, not a table"),

@@ -159,7 +159,7 @@ def test_grid_search_needs_the_training_labels(split):
         (-6, "cannot be a count"),
         ("six", "`count` is the text 'six'"),
         (None, "`count` is None"),
-        ([6], "a list of 1 items"),
+        ([6], "a list of 1 item"),
     ],
 )
 def test_confusion_cell_names_malformed_answers(answer, says):

@@ -101,3 +101,24 @@ def test_in_a_notebook_feedback_says_the_learners_names():
     NotebookClient(nb, timeout=60, kernel_name="python3").execute()
     text = nb.cells[0].outputs[0]["data"]["text/plain"]
     assert text == "Not yet: `rows_80` has 2 rows, not 80.\nHint: `rows_80`!"
+
+
+def test_an_earlier_exercise_left_unanswered_is_named_when_the_check_trips_on_it():
+    @check
+    def scores(model, rows):
+        return checks.correct(f"{model.predict(rows)}")
+
+    feedback = scores(..., [[1.0]])
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "fill in `model`" in feedback.message
+
+
+def test_library_warnings_raised_inside_a_check_stay_out_of_the_notebook(recwarn):
+    import warnings
+
+    @check
+    def noisy(answer):
+        warnings.warn("overflow encountered in cast", RuntimeWarning, stacklevel=1)
+        return checks.correct("fine.")
+
+    assert noisy(1).passed
+    assert not recwarn.list

@@ -48,7 +48,7 @@ def test_problem_kind_names_the_mistake(penguins, target, answer, passed, says):
     [
         (None, "`kind` is None"),
         (3, "`kind` is the number 3"),
-        (["regression"], "`kind` is a list of 1 items"),
+        (["regression"], "`kind` is a list of 1 item"),
         (float("nan"), "`kind` is the number nan"),
     ],
 )

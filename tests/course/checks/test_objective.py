@@ -87,7 +87,7 @@ def test_penguin_features_wants_the_names_not_the_table(penguins):
         (lambda frame: frame["sex"].isna().mean(), "share of rows with no 'sex'"),
         (lambda frame: float("nan"), "`n_missing` is nan, not a count"),
         (lambda frame: None, "`n_missing` is None"),
-        (lambda frame: [11], "`n_missing` is a list of 1 items"),
+        (lambda frame: [11], "`n_missing` is a list of 1 item"),
     ],
 )
 def test_missing_values_names_malformed_answers(penguins, write, says):
@@ -143,7 +143,7 @@ def test_missing_values_answers_a_broken_frame_with_feedback(frame):
         ([["island", "sex"]], "one is a list of 2 items"),
         (None, "it is None"),
         (6, "it is the number 6"),
-        ({"island": 1}, "it is a dict of 1 items"),
+        ({"island": 1}, "it is a dict of 1 item"),
     ],
 )
 def test_penguin_features_reads_other_containers(penguins, answer, says):

@@ -167,7 +167,7 @@ def test_the_starting_code_asks_for_a_request(card):
         (lambda m, b: "0.182", "is the text '0.182': a number in quotes", "without quotes"),
         (lambda m, b: True, "a yes/no, not a probability", "from 0 to 1"),
         (lambda m, b: [], "holds 0 values; the question asks for one number", "predict_proba"),
-        (lambda m, b: {"Adelie": 0.18}, "is a dict of 1 items, not a number", "predict_proba"),
+        (lambda m, b: {"Adelie": 0.18}, "is a dict of 1 item, not a number", "predict_proba"),
         (lambda m, b: m, "is a Pipeline: the model itself", "predict_proba"),
         (lambda m, b: clone(m), "the model itself", "predict_proba"),
         (lambda m, b: b, "the row of features itself", "predict_proba"),

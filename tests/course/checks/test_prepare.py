@@ -185,8 +185,8 @@ def test_unanswered_exercises_raise_not_implemented(split):
         (lambda: make_pipeline(recipes.penguin_preprocessor(), KNeighborsClassifier()),
          "ends with a model (KNeighborsClassifier)"),
         (lambda: None, "but it is None"),
-        (lambda: [("numeric", numeric(), MEASUREMENTS)], "but it is a list of 1 items"),
-        (lambda: np.array([np.nan, 1.0]), "but it is a ndarray of 2 values"),
+        (lambda: [("numeric", numeric(), MEASUREMENTS)], "but it is a list of 1 item"),
+        (lambda: np.array([np.nan, 1.0]), "but it is a NumPy array of 2 values"),
         (lambda: LogisticRegression, "is the class LogisticRegression"),
         (lambda: LogisticRegression(), "is a model (LogisticRegression), not the preparation"),
         # a bare scaler on the whole table: the text columns make its fit fail
@@ -203,7 +203,7 @@ def test_penguin_preprocessor_names_malformed_answers(split, make, says):
     ("X_train", "says"),
     [
         (None, "`X_train` is None, not a table"),
-        (np.zeros((3, 6)), "`X_train` is a ndarray with 3 rows and 6 columns"),
+        (np.zeros((3, 6)), "`X_train` is a NumPy array with 3 rows and 6 columns"),
         (pd.DataFrame({"bill_length_mm": [40.0]}), "`X_train` has no column 'bill_depth_mm'"),
     ],
 )
