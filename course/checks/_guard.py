@@ -66,9 +66,9 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
         except Exception as error:
             names = learner_names(sys._getframe(1), signature)
             bound = signature.bind(*args, **kwargs).arguments
-            unanswered = next((key for key, value in bound.items() if value is ...), None)
-            if unanswered is not None:  # e.g. a model from an earlier exercise, not done yet
-                return not_answered(names.get(unanswered, unanswered))
+            placeholder = next((key for key, value in bound.items() if value is ...), None)
+            if placeholder is not None:  # e.g. a model from an earlier exercise, not done yet
+                return not_answered(names.get(placeholder, placeholder))
             answers = {
                 names.get(key, key): value
                 for key, value in bound.items()
