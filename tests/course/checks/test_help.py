@@ -51,11 +51,17 @@ def test_a_wrong_exercise_name_says_what_exists(notebook, name, says):
     assert says in str(checks.hint(name)) and says in str(checks.solution(name))
 
 
-def test_every_exercise_of_the_course_has_its_solution_on_demand():
+def test_every_exercise_of_the_course_gives_two_hints_then_its_solution(monkeypatch):
+    monkeypatch.setattr(_help, "_hints_shown", {})
     for path in sorted(files.notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
         number = exercises.notebook_id(path)
         found = _help._exercises(number)
         assert found, path
         for index, exercise in enumerate(found, start=1):
-            assert exercise.code.strip(), f"{number}.{index} has no solution code"
-            assert "```python" in str(checks.solution(f"{number}.{index}"))
+            name = f"{number}.{index}"
+            assert exercise.code.strip(), f"{name} has no solution code"
+            assert str(checks.hint(name)).startswith("**Hint 1.**"), name
+            assert str(checks.hint(name)).startswith("**Hint 2.**"), name
+            solution = str(checks.solution(name))
+            assert f"```python\n{exercise.code.strip()}\n```" in solution
+            assert "**Solution.**" in solution, f"{name} has no explanation"
