@@ -38,6 +38,14 @@ LEDGER_PREFIX = "_ledger-"
 RUN = "run"
 DEVICE = "device"
 RESTART_REASON = "the server stopped while this was in progress"
+REFRESH_EVERY = 1000
+"""After this many writes to the ledger, the things still open that were last written that many
+writes ago are written (open) again. A Redis store keeps ``max_records`` records per stream
+(100,000 by default) and drops the oldest; without this, a run open while 100,000 other things
+opened and closed would lose its "open" record, and after a kill -9 it would never get its
+``run.interrupted``. With it, the newest record of an open thing is at most
+``2 * REFRESH_EVERY`` + (things open) writes old, so ``max_records`` above that (docs/SCALING.md)
+keeps every open thing. Cost: one record per long-open thing per 1,000 writes."""
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +62,12 @@ class RecoveryReport:
 
 class Ledger:
     def __init__(
-        self, store: Store, session_log: Callable[[str], SessionLog], instance: str = "main"
+        self,
+        store: Store,
+        session_log: Callable[[str], SessionLog],
+        instance: str = "main",
+        *,
+        refresh_every: int = REFRESH_EVERY,
     ) -> None:
         self.log = SessionLog(store, LEDGER_PREFIX + instance)
         self.session_log = session_log
@@ -62,22 +75,43 @@ class Ledger:
         self._open: set[tuple[str, str, str]] = set()
         """(session, kind, key) this process opened and has not closed."""
         self.log.on_missing = self._recreate
+        self.refresh_every = refresh_every
+        self._writes = 0
+        self._written_at: dict[tuple[str, str, str], int] = {}
+        """The write count when each open thing's open record was last written."""
 
     async def open(self, session: str, kind: str, key: str) -> None:
         """Record an open thing; durable when this returns (StoreUnavailable if Redis is away:
         the run is then not started)."""
-        self._open.add((session, kind, key))
+        item = (session, kind, key)
+        self._open.add(item)
+        self._written_at[item] = self._count_write()
         try:
             await self.log.append_encoded(_entry(session, kind, key, opened=True))
         except BaseException:
-            self._open.discard((session, kind, key))
+            self._open.discard(item)
+            self._written_at.pop(item, None)
             raise
 
     async def close(self, session: str, kind: str, key: str) -> None:
         """Record a closed thing: queued, written as soon as the store takes it (through an
         outage of any length), after the open things' endings queued before it."""
         self._open.discard((session, kind, key))
+        self._written_at.pop((session, kind, key), None)
+        self._count_write()
         self.log.publish_encoded(_entry(session, kind, key, opened=False))
+
+    def _count_write(self) -> int:
+        """Count one write; every ``refresh_every`` writes, queue the open record again of
+        each thing still open whose last one is that old (REFRESH_EVERY says why)."""
+        self._writes += 1
+        if self._writes % self.refresh_every == 0:
+            for item in sorted(self._open):
+                if self._writes - self._written_at.get(item, 0) >= self.refresh_every:
+                    self._writes += 1
+                    self._written_at[item] = self._writes
+                    self.log.publish_encoded(_entry(*item, opened=True))
+        return self._writes
 
     async def _recreate(self) -> list[bytes]:
         """The ledger stream is missing (expired, or Redis restarted empty): create it again

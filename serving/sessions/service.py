@@ -89,11 +89,19 @@ class Session:
         """Devices whose ``presence.joined`` has no ``presence.left`` yet."""
         self.leaving: dict[str, asyncio.TimerHandle] = {}
         """Devices with no connection left, that leave unless they come back in time."""
+        self.watchers: Counter[str] = Counter()
+        """Open connections per device of read-only tokens: in memory only, never in the log
+        or the ledger (watching writes nothing durable)."""
 
     @property
     def idle(self) -> bool:
         return not (
-            self.runs or self.starting or self.connections or self.leaving or self.log.backlog
+            self.runs
+            or self.starting
+            or self.connections
+            or self.leaving
+            or self.watchers
+            or self.log.backlog
         )
 
 
@@ -288,6 +296,7 @@ class SessionService:
                 for run in session.runs.values()
             ],
             "devices": sorted(session.present),
+            "watchers": sorted(session.watchers),
             "agents": self.agents.describe(),
         }
 
@@ -480,8 +489,20 @@ class SessionService:
 
     # --- presence --------------------------------------------------------------------------
 
-    async def attach(self, session: Session, device: str) -> None:
-        """A connection of ``device`` opened: it joins, unless it is present already."""
+    def watches_only(self, grant: Grant | None, session_id: str) -> bool:
+        """A connection whose token cannot write the session (a ``read`` token, a watch
+        link): its presence is ephemeral, in this process's memory only. It used to write
+        ``presence.joined``/``presence.left`` and two ledger records per connect (300 connects
+        with new device names: 600 events, 600 ledger records), so a watcher could fill a
+        session it may only read, and trim a run's "open" record out of the ledger."""
+        return grant is not None and not grant.allows(Scope.WRITE, resource_of(session_id))
+
+    async def attach(self, session: Session, device: str, *, watching: bool = False) -> None:
+        """A connection of ``device`` opened: it joins, unless it is present already;
+        ``watching`` (a read-only token): counted in memory, nothing written."""
+        if watching:
+            session.watchers[device] += 1
+            return
         session.connections[device] += 1
         timer = session.leaving.pop(device, None)
         if timer is not None:
@@ -493,8 +514,14 @@ class SessionService:
         await self.ledger.open(session.id, DEVICE, device)
         session.log.publish(EventType.PRESENCE_JOINED, device=device)
 
-    def detach(self, session: Session, device: str) -> None:
+    def detach(self, session: Session, device: str, *, watching: bool = False) -> None:
         """A connection of ``device`` closed: it leaves after the grace period if none is left."""
+        if watching:
+            session.watchers[device] -= 1
+            if session.watchers[device] <= 0:
+                del session.watchers[device]
+            self._forget_if_idle(session)
+            return
         session.connections[device] -= 1
         if session.connections[device] > 0:
             return

@@ -115,8 +115,9 @@ class Connection:
         self._sender: asyncio.Task[None] | None = None
 
     async def serve(self) -> None:
+        watching = self.service.watches_only(self.grant, self.session.id)
         try:
-            await self.service.attach(self.session, self.device)
+            await self.service.attach(self.session, self.device, watching=watching)
         except StoreUnavailable as error:  # presence is not worth refusing a reader
             logger.warning(
                 "session %s: %s not recorded as present: %s",
@@ -137,7 +138,7 @@ class Connection:
             if self._sender is not None:
                 self._sender.cancel()
                 await asyncio.gather(self._sender, return_exceptions=True)
-            self.service.detach(self.session, self.device)
+            self.service.detach(self.session, self.device, watching=watching)
 
     async def _receive(self) -> None:
         while True:

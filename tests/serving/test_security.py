@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,50 @@ def test_untrusted_tokens_are_refused(server: TestClient, kind: str) -> None:
     stream = server.get(f"/v1/stream/sessions/{session['id']}", headers=bearer(token))
     assert stream.status_code == 401
     assert ws_close_code(server, session["id"], token) == 4401
+
+
+def _ledger_records(server: TestClient) -> int:
+    operator = SIGNER.mint("sessions/*", ["read"])
+    response = server.get("/v1/stream/sessions/_ledger-main?offset=-1", headers=bearer(operator))
+    assert response.status_code == 200, response.text
+    return len(response.json())
+
+
+def test_watching_writes_nothing_durable(server: TestClient) -> None:
+    """300 connects of a read token under new device names: no presence event in the session
+    and no ledger record (it was 600 and 600); they show as watchers while connected. A write
+    token's device still joins and leaves as before."""
+    session = new_session(server)
+    read = session["tokens"]["read"]
+    base = f"/v1/sessions/{session['id']}"
+    events_before, ledger_before = log_offset(server, session), _ledger_records(server)
+    for number in range(300):
+        with server.websocket_connect(f"{base}/ws?access_token={read}&device=w{number}") as ws:
+            if number == 299:
+                info = server.get(base, headers=bearer(read)).json()
+                assert (info["watchers"], info["devices"]) == (["w299"], [])
+            ws.send_text('{"type": "heartbeat", "id": "h"}')
+            assert json.loads(ws.receive_text())[0]["type"] == "ack"
+    assert log_offset(server, session) == events_before
+    assert _ledger_records(server) == ledger_before
+    assert server.get(base, headers=bearer(read)).json()["watchers"] == []
+    write = session["tokens"]["write"]
+    with server.websocket_connect(f"{base}/ws?access_token={write}&device=laptop") as ws:
+        ws.send_text('{"type": "heartbeat", "id": "h"}')
+        assert json.loads(ws.receive_text())[0]["type"] == "ack"
+    deadline = time.monotonic() + 10
+    while "presence.left" not in (kinds := _kinds(server, session)):
+        assert time.monotonic() < deadline, kinds
+        time.sleep(0.02)
+    assert kinds.count("presence.joined") == kinds.count("presence.left") == 1
+
+
+def _kinds(server: TestClient, session: dict[str, Any]) -> list[str]:
+    log = server.get(
+        f"/v1/stream/sessions/{session['id']}?offset=-1",
+        headers=bearer(session["tokens"]["read"]),
+    )
+    return [event["type"] for event in log.json()]
 
 
 def _malformed(token: str, kind: str) -> str:

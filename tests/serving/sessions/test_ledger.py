@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
+from benchmarks.redis_server import RedisServer
 from serving.sessions.events import EventType
 from serving.sessions.ledger import DEVICE, RUN, Ledger
 from serving.sessions.session import SessionLog
 from serving.streams import Store
+from serving.streams.redis_store import RedisStore
 
 pytestmark = pytest.mark.anyio
 
@@ -112,3 +115,37 @@ async def test_a_vanished_ledger_is_recreated_with_what_is_open(store: Store, ho
     await ledger.log.flushed()
     report = await Ledger(store, logs.__getitem__).recover()  # what a restart would do
     assert sorted(report.interrupted_runs) == [(A, "r-open"), (B, "r-new")]
+
+
+async def test_a_long_open_run_keeps_its_open_record_through_redis_trimming(
+    redis_server: RedisServer,
+) -> None:
+    """Redis keeps ``max_records`` records per stream. A run open while many other things open
+    and close (here 400 other runs against 60 records) must keep its "open" record, or a
+    restart (or a survivor's reaper) never writes its run.interrupted: the ledger writes what
+    is still open again every ``refresh_every`` writes."""
+    store = RedisStore.from_url(
+        f"{redis_server.url}?prefix=trim-{uuid.uuid4().hex[:8]}:&max_records=60"
+    )
+    try:
+        logs = {session: SessionLog(store, session) for session in (A, B)}
+        ledger = Ledger(store, logs.__getitem__, refresh_every=20)
+        await ledger.log.create()
+        for log in logs.values():
+            await log.create()
+        await ledger.open(A, RUN, "r-long")
+        await logs[A].append(EventType.RUN_STARTED, run="r-long", agent="text")
+        for number in range(400):
+            await ledger.open(B, RUN, f"r-{number}")
+            await ledger.close(B, RUN, f"r-{number}")
+            if number % 50 == 0:
+                await ledger.log.flushed()  # many records, not one group commit
+        await ledger.log.flushed()
+        entries = [json.loads(raw) async for batch in ledger.log.scan() for raw in batch.events]
+        assert not any(e["key"] == "r-0" for e in entries), "the store did not trim the ledger"
+        report = await Ledger(store, logs.__getitem__).recover()  # the restart after a kill -9
+        assert report.interrupted_runs == [(A, "r-long")]
+        endings = [e for e in await events_of(logs[A]) if e["type"] == "run.interrupted"]
+        assert [e["run"] for e in endings] == ["r-long"]
+    finally:
+        await store.aclose()
