@@ -68,11 +68,12 @@ class Lab:
         """The address that opens ``path`` (relative to ``root``) in JupyterLab."""
         return f"{self.url}/lab/tree/{path}?token={self.token}"
 
-    def api(self, path: str, data: object = None) -> object:
-        """A call of the server's REST API (PUT with ``data``, else GET); its JSON answer."""
+    def api(self, path: str, data: object = None, *, base: str = "api") -> object:
+        """A call of the server's REST API (PUT with ``data``, else GET); its JSON answer.
+        ``base="lab/api"``: JupyterLab's own (its settings)."""
         body = None if data is None else json.dumps(data).encode()
         request = urllib.request.Request(
-            f"{self.url}/api/{path}",
+            f"{self.url}/{base}/{path}",
             data=body,
             method="GET" if data is None else "PUT",
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},

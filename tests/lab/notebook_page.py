@@ -7,6 +7,9 @@ indicator saying idle), each bounded, never a fixed sleep.
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +38,32 @@ class NotebookPage:
         self.source = json.loads(path.read_text(encoding="utf-8"))["cells"]
         self.panel = page.locator(".jp-NotebookPanel").first
 
+    @contextmanager
+    def step(self, doing: str) -> Iterator[None]:
+        """Turn a failure while ``doing`` into one that says what the page showed, with a
+        screenshot of it (a timeout alone does not say whether a dialog was in the way)."""
+        try:
+            yield
+        except Exception as error:
+            shot = Path(tempfile.mkdtemp(prefix="course-lab-")) / f"{self.path.stem}.png"
+            try:
+                self.page.screenshot(path=str(shot))
+                state = self.state()
+            except Exception as unseen:
+                state = f"the page could not be read ({unseen})"
+            raise AssertionError(f"{self.path.name}: {doing} failed ({type(error).__name__}): "
+                                 f"{state}; the page: {shot}") from error
+
     def open(self, address: str, timeout: float = 60) -> NotebookPage:
-        # ?reset: a fresh workspace, so no tab restored from an earlier test comes along
-        self.page.goto(address.replace("?", "?reset&", 1))
-        self.cells.nth(len(self.source) - 1).wait_for(state="attached", timeout=timeout * 1000)
-        assert self.cells.count() == len(self.source), "JupyterLab shows another notebook"
-        self.panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
-            state="attached", timeout=timeout * 1000
-        )
+        with self.step("opening"):
+            # ?reset: a fresh workspace, so no tab restored from an earlier test comes along
+            self.page.goto(address.replace("?", "?reset&", 1))
+            last = self.cells.nth(len(self.source) - 1)
+            last.wait_for(state="attached", timeout=timeout * 1000)
+            assert self.cells.count() == len(self.source), "JupyterLab shows another notebook"
+            self.panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
+                state="attached", timeout=timeout * 1000
+            )
         return self
 
     @property
@@ -76,9 +97,10 @@ class NotebookPage:
         prompts to ``[*]`` at once, so after 3 s without that the learner's click is repeated.
         """
         for _ in range(10):
-            self.cell(0).locator(".jp-InputPrompt").click()
-            self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            self.page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+            with self.step("Run > Run All Cells"):
+                self.cell(0).locator(".jp-InputPrompt").click()
+                self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+                self.page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
             try:
                 self.page.wait_for_function(
                     """(panel) => Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))

@@ -44,6 +44,7 @@ MARKDOWN = '.jp-OutputArea-output[data-mime-type="text/markdown"]'
 @pytest.fixture(scope="module")
 def context(browser: Any) -> Iterator[Any]:
     opened = browser.new_context(viewport=DESKTOP)
+    opened.set_default_timeout(60_000)  # a click may wait for a kernel on a shared machine
     try:
         yield opened
     finally:
@@ -218,4 +219,73 @@ def test_notebook_11_runs_all_and_its_page_still_answers(lab: Lab, context: Any)
             pytest.fail(f"after Run All, the page link {address} no longer answers ({error}): "
                         "did a cell stop the notebook's server?")
     finally:
+        page.close()
+
+
+def _luminance(rgb: str) -> float:
+    red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", rgb)[:3])
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+              for c in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(ink: str, paper: str) -> float:
+    """WCAG's contrast ratio of two CSS ``rgb(...)`` colours."""
+    lighter, darker = sorted((_luminance(ink), _luminance(paper)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+_COLOURS = """(box) => Array.from(box.querySelectorAll('*')).concat([box])
+    .filter((element) => element.closest('svg') === null && element.innerText?.trim())
+    .map((element) => {
+        let paper = element;
+        while (getComputedStyle(paper).backgroundColor === 'rgba(0, 0, 0, 0)') {
+            paper = paper.parentElement;
+        }
+        return [element.tagName, element.innerText.trim().slice(0, 30),
+                getComputedStyle(element).color, getComputedStyle(paper).backgroundColor];
+    })"""
+"""Each element of a box with text: its colour and the background it is drawn on."""
+
+
+def test_boxes_stay_readable_in_the_dark_theme_and_a_revealing_hint_waits(
+    lab: Lab, context: Any
+) -> None:
+    """In JupyterLab Dark every text of a box (title, message, hint, code, disclosure) keeps
+    WCAG AA contrast (4.5:1) on what it is drawn on; a hint that gives the answer away stays
+    hidden until its disclosure is opened."""
+    source = "\n".join([
+        "from course.checks._feedback import not_answered, wrong",
+        "from course.checks._guard import unreadable",
+        "display(not_answered('X_train_80'))",
+        "display(wrong('the test set has `20` rows.', hint='write `test_size=0.2`.',",
+        "              hint_gives_answer=True))",
+        "display(unreadable(ValueError('on purpose'), {'y_80': [1, 2]}))",
+    ])
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": source}
+    content = {"cells": [cell], "metadata": {"kernelspec": kernel}, "nbformat": 4,
+               "nbformat_minor": 5}
+    lab.api("contents/looks.ipynb", {"type": "notebook", "format": "json", "content": content})
+    themes = "settings/@jupyterlab/apputils-extension:themes"
+    page = context.new_page()
+    try:
+        lab.api(themes, {"raw": '{"theme": "JupyterLab Dark"}'}, base="lab/api")
+        notebook = NotebookPage(page, lab.root / "looks.ipynb").open(lab.page("looks.ipynb"))
+        assert page.evaluate("document.body.dataset.jpThemeName") == "JupyterLab Dark"
+        notebook.run_all()
+        boxes = notebook.cell(0).locator(FEEDBACK)
+        assert boxes.count() == 3
+        revealing = boxes.nth(1).locator("details", has_text="Show the hint")
+        assert not revealing.get_by_text("test_size=0.2").is_visible()
+        revealing.locator("summary").click()
+        assert revealing.get_by_text("test_size=0.2").is_visible()
+        boxes.nth(2).locator("details summary").click()  # the details for the instructor
+        for index in range(boxes.count()):
+            for tag, text, ink, paper in boxes.nth(index).evaluate(_COLOURS):
+                ratio = contrast(ink, paper)
+                assert ratio >= 4.5, f"{tag} {text!r}: {ink} on {paper} is {ratio:.1f}:1"
+    finally:
+        lab.api(themes, {"raw": '{"theme": "JupyterLab Light"}'}, base="lab/api")
         page.close()
