@@ -89,8 +89,11 @@ class Ledger:
         try:
             await self.log.append_encoded(_entry(session, kind, key, opened=True))
         except BaseException:
+            # Not started. The entry may still be written (its append's outcome was unknown
+            # and it is sent again when Redis is back): a close after it cancels it.
             self._open.discard(item)
             self._written_at.pop(item, None)
+            self.log.publish_encoded(_entry(session, kind, key, opened=False))
             raise
 
     async def close(self, session: str, kind: str, key: str) -> None:

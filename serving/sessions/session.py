@@ -22,6 +22,10 @@ ending) and published events (ledger closes too) wait for the store. Before this
 append closed the log for good: a run lost its ending and every later command of the
 session failed until the process restarted (issue 20). A stream that is gone (expired,
 Redis restarted empty) closes the log, unless ``on_missing`` re-creates it (the ledger).
+When the store cannot say whether an append was stored (the connection dropped mid-commit
+and Redis stayed away past its 5 s check: StoreUnavailable.outcome_unknown), the log looks
+for that record after the last one it wrote before sending exactly it again, so no record
+(no delta, no run ending) is ever stored twice.
 
 Reading labels every event with its offset (serving.sessions.offsets) and never parses event
 JSON, so catching up on thousands of events costs little more than the store read.
@@ -250,8 +254,9 @@ class SessionLog:
                 except StoreUnavailable as error:  # Redis away: keep the events, try again
                     if error.outcome_unknown or self._unsure is not None:
                         # The record may be stored already: send exactly it again, once we
-                        # have looked for it in the log (never twice in the log).
-                        self._unsure = (events, futures)
+                        # have looked for it in the log (never twice in the log). Commands
+                        # waiting on it are answered 503 now, as in any outage.
+                        self._unsure = (events, self._fail_commands(futures, error))
                         self.unavailable = error
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, RETRY_MAX_SECONDS)
@@ -366,6 +371,18 @@ class SessionLog:
                 else:
                     self._futures[index - count] = future
         return events, futures
+
+    def _fail_commands(
+        self, futures: dict[int, asyncio.Future[str]], error: StoreUnavailable
+    ) -> dict[int, asyncio.Future[str]]:
+        """Fail the futures that are not ``durable``; the durable ones, which go on waiting."""
+        kept = {}
+        for index, future in futures.items():
+            if future in self._durable:
+                kept[index] = future
+            elif not future.done():
+                future.set_exception(error)
+        return kept
 
     def _requeue(
         self,
