@@ -132,6 +132,7 @@ def create_app(
         sse_keepalive_seconds=config.sse_keepalive_seconds,
         max_read_bytes=config.max_read_bytes,
         limits=config.limits,
+        cors_origins=config.cors_origins,
     )
     app = StreamsFirstApp(
         streams, title="ML course kit server", version=__version__, lifespan=lifespan

@@ -33,7 +33,9 @@ TOKEN_SCOPES = ("control", "create", "operate", "read", "write")
 serving.sessions.commands.Scope (tests/serving/test_cli.py holds them together)."""
 OPEN_WARNING = (
     "WARNING: --open: no token is needed under /v1/stream/; anyone who can reach {url} can "
-    "read, write and delete every stream. Use it only for local experiments and tests."
+    "read, write and delete every stream, and that includes the web browsers on this "
+    "computer: a page of another site may try. Such requests are refused unless you allow "
+    "that site with --cors-origin. Use --open only for local experiments and tests."
 )
 
 
@@ -105,6 +107,15 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve /v1/stream/ without tokens (prints a warning; for local experiments and "
         "the conformance suite)",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (https://app.example) whose pages may use /v1/stream/ from a "
+        "browser; repeat for several (default: any, with tokens; with --open, only this "
+        "server's own page)",
     )
     parser.add_argument(
         "--long-poll-timeout",
@@ -229,6 +240,7 @@ def serve(argv: Sequence[str]) -> int:
             secret=secret,
             data_dir=args.data_dir,
             long_poll_timeout=args.long_poll_timeout,
+            cors_origins=tuple(args.cors_origin),
             limits=Limits(args.max_request_bytes, args.max_message_bytes),
             sessions=SessionSettings(
                 instance=args.instance or default_instance(args.store, args.port),

@@ -38,6 +38,9 @@ class ServerConfig:
     """A catch-up read returns at most this many bytes of records (at least one record)."""
     limits: Limits = field(default_factory=Limits)
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    cors_origins: tuple[str, ...] = ()
+    """Web origins whose pages may use /v1/stream/ from a browser (``--cors-origin``); empty:
+    any origin when tokens are checked, only the server's own pages when ``open_access``."""
     append_lane: bool = True
     """Answer plain appends on the append lane (serving.lane) when uvicorn is what it builds on;
     False (``--no-append-lane``; or ``SERVING_APPEND_LANE=0``) serves them through uvicorn's
@@ -48,3 +51,11 @@ class ServerConfig:
             raise ValueError("a server that is not open needs a secret to check tokens")
         if self.long_poll_timeout <= 0:
             raise ValueError("long_poll_timeout must be positive")
+        for origin in self.cors_origins:
+            scheme, _, rest = origin.rstrip("/").partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest or origin == "*":
+                raise ValueError(
+                    f"--cors-origin {origin!r} is not a web origin: write it as a browser "
+                    "sends it, scheme and host (and port), e.g. https://app.example or "
+                    "http://localhost:5173"
+                )

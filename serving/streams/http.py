@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote
@@ -70,7 +70,6 @@ _COMMON: Headers = [
     (b"cross-origin-resource-policy", b"cross-origin"),
 ]
 _CORS: Headers = [
-    (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers", _EXPOSE_HEADERS.encode()),
 ]
 """Only a browser's cross-origin request (it carries Origin) needs these; sent on every
@@ -157,7 +156,11 @@ class StreamsApp:
         max_read_bytes: int = 4 * 1024 * 1024,
         limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
+        cors_origins: Sequence[str] = (),
     ) -> None:
+        """``cors_origins``: the web origins (``https://app.example``) whose pages may use the
+        streams from a browser; empty: any origin on a server that checks tokens (tokens are
+        not cookies: a page must hold one), none but the server's own on an ``--open`` one."""
         if signer is None and not open_access:
             raise ValueError("a StreamsApp that is not open needs a TokenSigner")
         self.store = store
@@ -169,6 +172,7 @@ class StreamsApp:
         self.max_read_bytes = max_read_bytes
         self.limits = limits or Limits()
         self.clock = clock
+        self.cors_origins = frozenset(origin.rstrip("/").lower() for origin in cors_origins)
         self._read_only: list[tuple[str, str, str]] = []
 
     def refuse_writes(self, prefix: str, code: str, message: str) -> None:
@@ -182,9 +186,9 @@ class StreamsApp:
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
         method = scope["method"]
-        if "origin" in headers:
-            send = _with_cors(send)
         try:
+            if "origin" in headers:
+                send = self._cross_origin(headers, send, preflight=method == "OPTIONS")
             if method == "OPTIONS":
                 await _respond(send, StreamAnswer(204, _PREFLIGHT))
                 return
@@ -213,6 +217,30 @@ class StreamsApp:
             return
 
     # --- access control --------------------------------------------------------------------
+
+    def _cross_origin(self, headers: dict[str, str], send: Send, *, preflight: bool) -> Send:
+        """``send`` with the CORS headers a browser's request (it carries ``Origin``) gets.
+
+        On an ``--open`` server a page of any other site used to get ``*``: every site a user
+        visited could read every stream and delete them. Now only the server's own pages and
+        the ``--cors-origin`` ones may; any other origin is refused (403) before anything is
+        done, since a browser sends some requests (a text/plain POST) without asking first.
+        A preflight is answered, without the allowing header: the browser then stops there.
+        """
+        origin = headers["origin"].rstrip("/").lower()
+        if origin in self.cors_origins:
+            return _with_cors(send, headers["origin"].encode("latin-1"))
+        if _same_origin(origin, headers.get("host", "")):
+            return send  # the server's own page: a browser needs no CORS headers
+        if self.open_access and not preflight:
+            raise StreamForbidden(
+                f"this server was started with --open (no tokens), so it refuses requests from "
+                f"the pages of other web sites ({headers['origin']}); to allow one, start it "
+                "with --cors-origin ORIGIN, or run it with tokens"
+            )
+        if self.cors_origins or self.open_access:
+            return send  # not an allowed origin: no CORS headers, the browser stops there
+        return _with_cors(send, b"*")
 
     def _authorize(
         self, headers: dict[str, str], query: dict[str, list[str]], scope: str, stream: str
@@ -438,15 +466,23 @@ class StreamsApp:
                 return
 
 
-def _with_cors(send: Send) -> Send:
-    """``send``, adding the CORS headers to the start of the response."""
+def _with_cors(send: Send, origin: bytes) -> Send:
+    """``send``, adding the CORS headers (``origin`` allowed: ``*`` or one) to the response."""
+    cors = [(b"access-control-allow-origin", origin), *_CORS]
 
     async def send_with_cors(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message["headers"], *_CORS]}
+            # GET answers say Vary: Origin already; the others are not cached.
+            message = {**message, "headers": [*message["headers"], *cors]}
         await send(message)
 
     return send_with_cors
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    """True when ``origin`` (``http://host:port``) names the host the request was sent to."""
+    scheme, _, netloc = origin.partition("://")
+    return scheme in ("http", "https") and bool(host) and netloc == host.lower()
 
 
 @asynccontextmanager

@@ -29,7 +29,7 @@ def test_help_documents_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     flags = ("--host", "--port", "--store", "--open", "--long-poll-timeout", "--data-dir")
-    for flag in (*flags, "--instance", "--lease-seconds"):
+    for flag in (*flags, "--instance", "--lease-seconds", "--cors-origin"):
         assert flag in text
     assert "memory://" in text and "sqlite:///" in text
 
@@ -122,7 +122,9 @@ def test_open_mode_warns_and_needs_no_token() -> None:
     with running_server("--store", "memory://", "--open") as (url, process):
         response = httpx.put(f"{url}/v1/stream/s", headers={"content-type": "text/plain"})
         assert response.status_code == 201
-    assert "WARNING: --open" in process.stderr.read()
+    warning = process.stderr.read()
+    assert "WARNING: --open" in warning
+    assert "web browsers" in warning and "--cors-origin" in warning
 
 
 def test_shutdown_does_not_wait_for_live_readers() -> None:

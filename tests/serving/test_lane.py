@@ -39,7 +39,8 @@ this big pauses reading, yet small enough that the 413 test sends only a megabyt
 EXPLODING = "exploding"
 """The stream whose appends fail inside the store with an unexpected exception."""
 ORIGIN = {"origin": "http://course.test"}
-"""A browser's header: the lane leaves such a request to the ASGI path."""
+"""A browser's header: the lane leaves such a request to the ASGI path (the open server
+allows this origin with --cors-origin: it refuses the pages of other sites)."""
 TEXT = {"content-type": "text/plain"}
 JSON = {"content-type": "application/json"}
 SECRET = b"lane-test-secret-0123456789abcdef"
@@ -62,6 +63,7 @@ def server() -> Iterator[BackgroundServer]:
         store_url="memory://",
         open_access=True,
         limits=Limits(max_request_bytes=MAX_REQUEST_BYTES, max_message_bytes=MAX_REQUEST_BYTES),
+        cors_origins=(ORIGIN["origin"],),
     )
     with BackgroundServer(config, store=FailingStore()) as running:
         yield running
@@ -236,7 +238,7 @@ def test_a_plain_append_takes_the_lane_and_answers_as_the_asgi_path(
     assert_same_answer(lane, asgi, 204)
     assert lane.header("stream-next-offset") is not None
     assert lane.body == b""
-    assert asgi.header("access-control-allow-origin") == "*"
+    assert asgi.header("access-control-allow-origin") == ORIGIN["origin"]
     assert lane.header("access-control-allow-origin") is None
     assert read(server, on_lane) == read(server, on_asgi) == b"hello"
 
@@ -325,7 +327,7 @@ def test_pipelined_requests_mixing_the_lane_and_asgi_are_answered_in_order(
     assert [response.status for response in appended] == [204, 204, 204]
     assert [response.header("access-control-allow-origin") for response in appended] == [
         None,
-        "*",
+        ORIGIN["origin"],
         None,
     ]
     offsets = [response.header("stream-next-offset") for response in appended]

@@ -141,12 +141,22 @@ async def test_preflight_needs_no_token(secured: httpx.AsyncClient) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
 
 
-async def test_cross_origin_requests_get_the_cors_headers(client: httpx.AsyncClient) -> None:
+async def test_cross_origin_requests_get_the_cors_headers() -> None:
     """A browser on another origin can read the protocol headers; others are spared them."""
+    async with make_client(open_access=False, secret=SECRET) as secured:
+        secured.headers["authorization"] = bearer("*")["authorization"]
+        await _cross_origin_requests_get_the_cors_headers(secured, "*")
+    async with make_client(cors_origins=("https://example.com",)) as allowed:  # --open
+        await _cross_origin_requests_get_the_cors_headers(allowed, "https://example.com")
+
+
+async def _cross_origin_requests_get_the_cors_headers(
+    client: httpx.AsyncClient, allowed: str
+) -> None:
     origin = {"origin": "https://example.com"}
     await client.put("/v1/stream/c", headers=JSON)
     browser = await client.post("/v1/stream/c", content=b"{}", headers={**JSON, **origin})
-    assert browser.headers["access-control-allow-origin"] == "*"
+    assert browser.headers["access-control-allow-origin"] == allowed
     assert "stream-next-offset" in browser.headers["access-control-expose-headers"]
     plain = await client.post("/v1/stream/c", content=b"{}", headers=JSON)
     assert "access-control-allow-origin" not in plain.headers
@@ -156,7 +166,43 @@ async def test_cross_origin_requests_get_the_cors_headers(client: httpx.AsyncCli
     assert read.headers["vary"] == "origin", "a cached copy must not answer another origin"
     refused = await client.get("/v1/stream/missing", headers=origin)
     assert refused.status_code == 404
-    assert refused.headers["access-control-allow-origin"] == "*", "errors readable too"
+    assert refused.headers["access-control-allow-origin"] == allowed, "errors readable too"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"])
+async def test_an_open_server_refuses_the_pages_of_other_sites(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    """--open used to answer any origin with ``*``: every site a user visited could read and
+    delete every stream. Now another site's request is refused before anything is done (a
+    text/plain POST reaches the server without a preflight), with no CORS header; the
+    server's own page (same origin) and requests without Origin go on."""
+    await client.put("/v1/stream/mine", headers=TEXT, content=b"kept")
+    evil = {"origin": "https://evil.example", **TEXT}
+    refused = await client.request(method, "/v1/stream/mine?offset=-1", headers=evil, content=b"x")
+    assert refused.status_code == (204 if method == "OPTIONS" else 403)  # a preflight: no allow
+    assert "access-control-allow-origin" not in refused.headers
+    if method not in ("HEAD", "OPTIONS"):
+        assert "--cors-origin" in refused.json()["error"]["message"]
+    own = {"origin": "http://testserver", **TEXT}
+    assert (await client.post("/v1/stream/mine", headers=own, content=b"!")).status_code == 204
+    read = await client.get("/v1/stream/mine?offset=-1", headers=own)
+    assert read.text == "kept!" and "access-control-allow-origin" not in read.headers
+
+
+async def test_listed_origins_only_when_cors_origins_are_given() -> None:
+    async with make_client(
+        open_access=False, secret=SECRET, cors_origins=("http://localhost:5173",)
+    ) as secured:
+        listed = {"origin": "http://localhost:5173", **bearer("*")}
+        other = {"origin": "https://example.com", **bearer("*")}
+        await secured.put("/v1/stream/l", headers={**TEXT, **bearer("*")})
+        answer = await secured.get("/v1/stream/l?offset=-1", headers=listed)
+        assert answer.headers["access-control-allow-origin"] == "http://localhost:5173"
+        assert answer.headers["vary"] == "origin"
+        unlisted = await secured.get("/v1/stream/l?offset=-1", headers=other)
+        assert unlisted.status_code == 200  # a token server: the browser blocks the reading
+        assert "access-control-allow-origin" not in unlisted.headers
 
 
 async def test_open_mode_needs_no_token(client: httpx.AsyncClient) -> None:
