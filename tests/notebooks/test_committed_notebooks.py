@@ -5,6 +5,8 @@ tests add what it cannot see: normalised metadata, no stderr or figure reprs sav
 outputs with a reason, well-formed exercises. Fix a failure with `course notebooks run NAME`.
 """
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,15 @@ def test_the_committed_learner_version_is_current(path):
     expected = notebooks.dumps(exercises.learner_version(notebooks.read(path),
                                                          exercises.notebook_id(path)))
     assert learner.read_text(encoding="utf-8") == expected, f"run: course exercises build {path}"
+
+
+EMOJI = re.compile("[\U0001F000-\U0001FFFF\u2600-\u27BF\u2300-\u23FF\u2B00-\u2BFF]")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_no_emoji_carries_meaning_a_lab_pc_cannot_show(path):
+    """Lab PCs often lack an emoji font: an emoji shows as an empty box there."""
+    text = path.read_text(encoding="utf-8")
+    assert not EMOJI.search(json.dumps(json.loads(text), ensure_ascii=False)), (
+        f"{path.name}: {EMOJI.findall(text)} — write it in words"
+    )
