@@ -106,6 +106,9 @@ class ModelCard:
     # Issue 15, optional: what a person calls the target ("body mass") and its unit ("g").
     target_label: str | None = None
     target_unit: str | None = None
+    # Issue 18, optional: what training looked like feature by feature, for drift tests
+    # (course.drift.training_profile: quantile bins and their shares, category shares).
+    profile: Mapping[str, Any] | None = None
 
     @property
     def target_title(self) -> str | None:
@@ -148,6 +151,7 @@ class ModelCard:
             "library_versions": dict(self.library_versions),
             "model_file": self.model_file,
             "model_sha256": self.model_sha256,
+            **({} if self.profile is None else {"profile": dict(self.profile)}),
         }
 
     @classmethod
@@ -198,6 +202,7 @@ class ModelCard:
                     for index, item in enumerate(groups)
                 )
             ),
+            profile=reader.get("profile", dict, optional=True, missing_ok=True),
         )
 
     def __str__(self) -> str:

@@ -38,6 +38,7 @@ import skops.io
 
 from course import datasets as course_datasets
 from course.card import GroupMetrics, ModelCard
+from course.drift import training_profile
 from course.evaluate import ProblemKind, check_fitted, is_keras_model, problem_kind
 from course.labels import find_labels, from_datasheet, readable
 from course.schema import FeatureSpec, infer_features
@@ -196,6 +197,7 @@ def export_model(
             library_versions=_library_versions(keras_model),
             model_file=model_file,
             model_sha256=_file_sha256(staging / model_file),
+            profile=training_profile(X_train, features),
         )
         text = json.dumps(card.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
         (staging / CARD_FILE).write_text(text + "\n", encoding="utf-8")

@@ -19,9 +19,14 @@ from serving.errors import ServingError
 __all__ = [
     "EmptyUpload",
     "InvalidJSON",
+    "InvalidLabel",
     "InvalidRow",
     "ModelError",
+    "ModelLogForbidden",
+    "ModelLogUnauthorized",
     "ModelNotFound",
+    "RecordNotFound",
+    "RecordingOff",
     "ResultNotFound",
     "RowTooLarge",
     "TensorFlowMissing",
@@ -100,3 +105,40 @@ class EmptyUpload(ModelError):
 
     code = "EMPTY_UPLOAD"
     status = 400
+
+
+class RecordNotFound(ModelError):
+    """A label names a prediction record this model's log does not hold (404): a wrong id,
+    another model's, or one older than the log keeps."""
+
+    code = "RECORD_NOT_FOUND"
+    status = 404
+
+
+class InvalidLabel(ModelError):
+    """A label of the wrong kind for the model (422): a class the model does not know, or a
+    non-number for a regression."""
+
+    code = "INVALID_LABEL"
+    status = 422
+
+
+class RecordingOff(ModelError):
+    """Labels, drift and metrics on a server started with SERVING_RECORD_PREDICTIONS=0 (409)."""
+
+    code = "RECORDING_OFF"
+    status = 409
+
+
+class ModelLogUnauthorized(ModelError):
+    """No valid token for a model's log (401), as on a stream."""
+
+    code = "UNAUTHORIZED"
+    status = 401
+
+
+class ModelLogForbidden(ModelError):
+    """A token that does not grant this on the model's log (403), as on a stream."""
+
+    code = "FORBIDDEN"
+    status = 403

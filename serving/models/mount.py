@@ -17,6 +17,13 @@ from fastapi import FastAPI
 
 from serving.models.agents import model_agents
 from serving.models.http import add_model_routes, add_upload_route
+from serving.models.monitor import add_monitor_routes
+from serving.models.records import (
+    MODELS_PREFIX,
+    PredictionRecorder,
+    max_bytes_of,
+    recording_enabled,
+)
 from serving.models.registry import ModelRegistry
 from serving.models.results import Results
 from serving.models.uploads import Uploads
@@ -32,15 +39,37 @@ def mount_models(
     """Offer the model agents in ``sessions`` and add the model endpoints to ``app``."""
     results = Results(data_dir / "results")
     uploads = Uploads(data_dir / "uploads")
-    for agent in model_agents(registry, results, uploads):
+    recorder = PredictionRecorder(
+        sessions.store, enabled=recording_enabled(), max_bytes=max_bytes_of()
+    )
+    for agent in model_agents(registry, results, uploads, recorder):
         sessions.agents.add(agent)
+    # Before the model routes: /v1/models/{name}/{version} would take "drift" for a version.
+    add_monitor_routes(
+        app,
+        registry,
+        recorder,
+        signer=app.state.signer,
+        open_access=app.state.config.open_access,
+    )
     add_model_routes(app, registry, results)
     add_upload_route(app, uploads, sessions)
+    streams = getattr(app, "streams", None)
+    if streams is not None:  # the model logs are written by the server only
+        streams.refuse_writes(
+            MODELS_PREFIX,
+            "MODEL_LOG_READ_ONLY",
+            "a model's log is written only by the server (its predictions) and by "
+            "POST /v1/models/<name>/labels (late labels); here it can only be read",
+        )
     app.state.models = registry
-    _watch_while_running(app, ModelWatcher(registry))
+    app.state.recorder = recorder
+    _watch_while_running(app, ModelWatcher(registry), recorder)
 
 
-def _watch_while_running(app: FastAPI, watcher: ModelWatcher) -> None:
+def _watch_while_running(
+    app: FastAPI, watcher: ModelWatcher, recorder: PredictionRecorder | None = None
+) -> None:
     """Run ``watcher`` inside the app's lifespan: started after the app's own start-up,
     stopped before its shut-down."""
     inner: Any = app.router.lifespan_context
@@ -53,6 +82,8 @@ def _watch_while_running(app: FastAPI, watcher: ModelWatcher) -> None:
             try:
                 yield state
             finally:
+                if recorder is not None:  # the last predictions' records, before the store closes
+                    await recorder.flushed()
                 await watcher.stop()
 
     app.router.lifespan_context = lifespan

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from serving.models.agents.requests import RequestError
     from serving.models.agents.retrain import retrain_agent
     from serving.models.agents.scoring import batch_agent
+    from serving.models.records import PredictionRecorder
     from serving.models.registry import ModelRegistry
     from serving.models.results import Results
     from serving.models.uploads import Uploads
@@ -35,17 +36,23 @@ __all__ = [
 ]
 
 
-def model_agents(registry: ModelRegistry, results: Results, uploads: Uploads) -> list[Agent]:
-    """The model agents serving ``registry``; batch results and uploads go to the folders."""
+def model_agents(
+    registry: ModelRegistry,
+    results: Results,
+    uploads: Uploads,
+    recorder: PredictionRecorder | None = None,
+) -> list[Agent]:
+    """The model agents serving ``registry``; batch results and uploads go to the folders,
+    every prediction to its model's log through ``recorder`` (serving.models.records)."""
     from serving.models.agents.ensemble import ensemble_agent
     from serving.models.agents.predict import predict_agent
     from serving.models.agents.retrain import retrain_agent
     from serving.models.agents.scoring import batch_agent
 
     return [
-        predict_agent(registry),
-        batch_agent(registry, results, uploads),
-        ensemble_agent(registry),
+        predict_agent(registry, recorder),
+        batch_agent(registry, results, uploads, recorder),
+        ensemble_agent(registry, recorder),
         retrain_agent(registry),
     ]
 

@@ -22,6 +22,7 @@ from course.schema import RowValidationError
 from serving.models.agents.offload import model_work
 from serving.models.agents.requests import RequestError, RequestReader
 from serving.models.ensemble import Ballot, VoteMethod, vote
+from serving.models.records import PredictionRecorder, record_one
 from serving.models.registry import ModelNotFound, ModelRegistry
 from serving.models.served import ServedModel
 from serving.sessions import Agent, Param, RunContext
@@ -39,8 +40,9 @@ PARAMS = {
 }
 
 
-def ensemble_agent(registry: ModelRegistry) -> Agent:
-    """The ``ensemble`` agent, voting over models of ``registry``."""
+def ensemble_agent(registry: ModelRegistry, recorder: PredictionRecorder | None = None) -> Agent:
+    """The ``ensemble`` agent, voting over models of ``registry``; each member's prediction is
+    recorded in its own model's log (serving.models.records)."""
 
     async def ensemble(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
         reader = RequestReader("ensemble", request, {"models", "row"}, EXAMPLE)
@@ -48,7 +50,7 @@ def ensemble_agent(registry: ModelRegistry) -> Agent:
         members = _members(registry, reader.get("models", list), row)
         cleaned = _validate_for_all(members, row)
         answers = await asyncio.gather(
-            *(run.spawn(_member(served, cleaned[served.name])) for served in members)
+            *(run.spawn(_member(served, cleaned[served.name], recorder)) for served in members)
         )
         regression = members[0].kind is ProblemKind.REGRESSION
         ballots = [
@@ -70,12 +72,17 @@ def ensemble_agent(registry: ModelRegistry) -> Agent:
     )
 
 
-def _member(served: ServedModel, clean: dict[str, Any]) -> Agent:
+def _member(
+    served: ServedModel, clean: dict[str, Any], recorder: PredictionRecorder | None
+) -> Agent:
     """A sub-agent that predicts ``clean`` with ``served`` and publishes it itself."""
 
     async def predict(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
         answer = await model_work(served, lambda: served.predict_rows([clean]).row(0))
+        record_id = await record_one(recorder, served, "ensemble", run, clean, answer)
         answer = {"model": served.name, "version": served.version, **answer}
+        if record_id:
+            answer["record"] = record_id
         await run.prediction(answer)
         return answer
 

@@ -24,6 +24,7 @@ from serving.models.agents.requests import RequestReader
 from serving.models.evidence import Explainer
 from serving.models.explanation import Audience, ExplanationStyle, ExplanationWriter, Length
 from serving.models.http import problem_to_dict
+from serving.models.records import PredictionRecorder, record_one
 from serving.models.registry import ModelRegistry
 from serving.models.served import ServedModel
 from serving.sessions import Agent, Param, RunContext
@@ -47,8 +48,9 @@ PARAMS = {
 }
 
 
-def predict_agent(registry: ModelRegistry) -> Agent:
-    """The ``predict`` agent, answering with the models of ``registry``."""
+def predict_agent(registry: ModelRegistry, recorder: PredictionRecorder | None = None) -> Agent:
+    """The ``predict`` agent, answering with the models of ``registry``; each prediction is
+    recorded in the model's log by ``recorder`` (serving.models.records)."""
     # One Explainer per loaded model version, made on first use (it holds typical values).
     explainers: WeakKeyDictionary[ServedModel, Explainer] = WeakKeyDictionary()
 
@@ -63,11 +65,13 @@ def predict_agent(registry: ModelRegistry) -> Agent:
         row = reader.get("row", dict, required=True)
         clean, warnings = served.validate(row)  # RowValidationError names every bad field
         answer = await model_work(served, lambda: served.predict_rows([clean]).row(0))
+        record_id = await record_one(recorder, served, "predict", run, clean, answer)
         await run.prediction(
             {
                 "model": served.name,
                 "version": served.version,
                 **answer,
+                **({"record": record_id} if record_id else {}),
                 "warnings": [problem_to_dict(warning) for warning in warnings],
             }
         )

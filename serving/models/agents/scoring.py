@@ -31,6 +31,7 @@ import pandas as pd
 from course import datasets
 from serving.models.agents.requests import RequestError, RequestReader
 from serving.models.batch import ScoredChunk, score_table
+from serving.models.records import PredictionRecorder, batch_records, new_prefix
 from serving.models.registry import ModelRegistry
 from serving.models.results import Results, ResultWriter, csv_lines, header
 from serving.models.served import ServedModel
@@ -59,8 +60,14 @@ PARAMS = {
 }
 
 
-def batch_agent(registry: ModelRegistry, results: Results, uploads: Uploads) -> Agent:
-    """The ``batch`` agent: scores tables with the models of ``registry``."""
+def batch_agent(
+    registry: ModelRegistry,
+    results: Results,
+    uploads: Uploads,
+    recorder: PredictionRecorder | None = None,
+) -> Agent:
+    """The ``batch`` agent: scores tables with the models of ``registry``; every valid row's
+    prediction is recorded in the model's log (serving.models.records), a chunk at a time."""
 
     async def batch(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
         reader = RequestReader(
@@ -72,9 +79,11 @@ def batch_agent(registry: ModelRegistry, results: Results, uploads: Uploads) -> 
         check = await asyncio.to_thread(check_table, served.card, table)
         classes = served.card.classes if probabilities and served.gives_probabilities else None
         writer = results.create(header(classes))
+        recording = _Recording(recorder, served, run) if recorder and recorder.enabled else None
         summary = {
             "model": served.name,
             "version": served.version,
+            **({"record_prefix": recording.prefix} if recording else {}),
             "source": source,
             "rows": check.n_rows,
             "invalid_rows": check.n_invalid,
@@ -82,7 +91,7 @@ def batch_agent(registry: ModelRegistry, results: Results, uploads: Uploads) -> 
         }
         await run.progress(0, check.n_rows, note=_note(check))
         try:
-            done = await _score(served, check, writer, run, classes is not None)
+            done = await _score(served, check, writer, run, classes is not None, recording)
         except BaseException:
             writer.discard()
             raise
@@ -103,7 +112,12 @@ def batch_agent(registry: ModelRegistry, results: Results, uploads: Uploads) -> 
 
 
 async def _score(
-    served: ServedModel, check: TableCheck, writer: ResultWriter, run: RunContext, proba: bool
+    served: ServedModel,
+    check: TableCheck,
+    writer: ResultWriter,
+    run: RunContext,
+    proba: bool,
+    recording: _Recording | None = None,
 ) -> int:
     """Score, write and publish chunk by chunk; return how many input rows are done.
 
@@ -114,20 +128,22 @@ async def _score(
     done = 0
     size = run.params["chunk_size"]
     chunks = score_table(served, check, chunk_size=size, probabilities=proba)
-    pending = asyncio.ensure_future(asyncio.to_thread(_next_scored, chunks))
+    pending = asyncio.ensure_future(asyncio.to_thread(_next_scored, chunks, check, recording))
     while True:
         scored = await pending
         if scored is None:
             return done
-        chunk, lines, predictions = scored
+        chunk, lines, predictions, records = scored
         writer.write(lines, len(chunk.rows))
+        if recording is not None:
+            await recording.recorder.add(served.name, records)
         done = chunk.stop
         if run.cancelled.is_set():
             return done
         if run.params["chunk_size"] != size:  # steered: go on from here with the new size
             size = run.params["chunk_size"]
             chunks = score_table(served, check, chunk_size=size, probabilities=proba, start=done)
-        pending = asyncio.ensure_future(asyncio.to_thread(_next_scored, chunks))
+        pending = asyncio.ensure_future(asyncio.to_thread(_next_scored, chunks, check, recording))
         starts = range(chunk.start, chunk.stop, EVENT_ROWS)
         for start, predictions_json in zip(starts, predictions, strict=True):
             stop = min(start + EVENT_ROWS, chunk.stop)
@@ -136,14 +152,50 @@ async def _score(
 
 
 def _next_scored(
-    chunks: Iterator[ScoredChunk],
-) -> tuple[ScoredChunk, bytes, list[JSONFragment]] | None:
-    """The next chunk, its result lines and the ``predictions`` of its events; None when every
-    row is done."""
+    chunks: Iterator[ScoredChunk], check: TableCheck, recording: _Recording | None
+) -> tuple[ScoredChunk, bytes, list[JSONFragment], list[bytes]] | None:
+    """The next chunk, its result lines, the ``predictions`` of its events and its prediction
+    records; None when every row is done."""
     chunk = next(chunks, None)
     if chunk is None:
         return None
-    return chunk, csv_lines(chunk), _predictions_json(chunk)
+    records = [] if recording is None else recording.records(check, chunk)
+    return chunk, csv_lines(chunk), _predictions_json(chunk), records
+
+
+class _Recording:
+    """What a batch run records: one record per valid row, ids ``<prefix>.<input row>``."""
+
+    def __init__(self, recorder: PredictionRecorder, served: ServedModel, run: RunContext):
+        self.recorder = recorder
+        self.served = served
+        self.session = run.session
+        self.run = run.run
+        self.prefix = new_prefix()
+
+    def records(self, check: TableCheck, chunk: ScoredChunk) -> list[bytes]:
+        """The records of the valid rows of ``chunk`` (built in the scoring thread)."""
+        first, last = np.searchsorted(check.positions, [chunk.start, chunk.stop])
+        if last <= first:
+            return []
+        positions = check.positions[first:last]
+        rows = check.frame.iloc[first:last].to_json(orient="records", lines=True)
+        offsets = (positions - chunk.start).tolist()
+        predictions = [chunk.predictions[at] for at in offsets]
+        proba = None
+        if chunk.probabilities is not None:
+            proba = chunk.probabilities[offsets].tolist()
+        return batch_records(
+            prefix=self.prefix,
+            model=self.served.name,
+            version=self.served.version,
+            session=self.session,
+            run=self.run,
+            positions=positions.tolist(),
+            rows_json=rows.splitlines(),
+            predictions=predictions,
+            probabilities=proba,
+        )
 
 
 def _predictions_json(chunk: ScoredChunk, event_rows: int = EVENT_ROWS) -> list[JSONFragment]:
