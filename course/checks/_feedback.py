@@ -152,11 +152,14 @@ _LOOKS = {
     ),
 }
 _CODE = re.compile(r"`([^`]+)`")
+_CODE_HTML = (  # the box is light in every theme, so its code is too (a dark theme's is white)
+    r'<code style="color:inherit;background:rgba(0,0,0,0.07);padding:0 0.2em">\1</code>'
+)
 
 
 def _inline(text: str) -> str:
     """Escape ``text`` for HTML, with `backticked` names as code."""
-    return _CODE.sub(r"<code>\1</code>", html.escape(text, quote=False))
+    return _CODE.sub(_CODE_HTML, html.escape(text, quote=False))
 
 
 def _icon(look: _Look) -> str:
