@@ -110,6 +110,7 @@ def create_app(
         lease_seconds=sessions.settings.lease_seconds,
         ledger=sessions.ledger,
     )
+    sessions.orphaned = leases.orphaned  # a command for a dead process's run: RUN_NOT_ACTIVE
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -39,7 +39,7 @@ from collections.abc import Callable
 
 from serving.sessions.errors import SessionNotFound
 from serving.sessions.events import dumps
-from serving.sessions.ledger import LEDGER_PREFIX, Ledger
+from serving.sessions.ledger import LEDGER_PREFIX, RUN, Ledger
 from serving.sessions.session import SessionLog, stream_path
 from serving.sessions.settings import SessionSettings
 from serving.streams.errors import StreamError, StreamNotFound
@@ -128,6 +128,26 @@ class Leases:
             finally:
                 await self._release(instance)
         return reaped
+
+    async def orphaned(self, session: str, run: str) -> bool:
+        """True when ``run`` is open in the ledger of an instance whose lease has expired (it
+        died and no survivor has ended its runs yet): nothing executes the run any more, so a
+        cancel or steer for it must not be acknowledged (the service answers RUN_NOT_ACTIVE;
+        the run ends with ``run.interrupted`` at the next reaping). Asked only for a command
+        to a run that does not execute in this process: a scan of each dead ledger."""
+        for instance in sorted(await self._instances() - {self.instance}):
+            if await self._alive(instance) or not await self._has_ledger(instance):
+                continue
+            opened = False
+            with contextlib.suppress(SessionNotFound):
+                async for batch in SessionLog(self.store, LEDGER_PREFIX + instance).scan():
+                    for raw in batch.events:
+                        entry = json.loads(raw)
+                        if (entry["session"], entry["kind"], entry["key"]) == (session, RUN, run):
+                            opened = bool(entry["open"])
+            if opened:
+                return True
+        return False
 
     # --- the lease -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -167,7 +168,7 @@ class Ledger:
                     EventType.RUN_INTERRUPTED, run=key, data={"reason": RESTART_REASON}
                 )
                 report.interrupted_runs.append((session, key))
-            elif kind == DEVICE and key in present:
+            elif kind == DEVICE and present[key] == 1:  # not (also) joined through another one
                 await log.append(
                     EventType.PRESENCE_LEFT, device=key, data={"reason": RESTART_REASON}
                 )
@@ -179,10 +180,13 @@ def _entry(session: str, kind: str, key: str, *, opened: bool) -> bytes:
     return dumps({"session": session, "kind": kind, "key": key, "open": opened})
 
 
-async def _replay(log: SessionLog) -> tuple[set[str], set[str]]:
-    """The runs that have ended, and the devices present, according to a session's log."""
+async def _replay(log: SessionLog) -> tuple[set[str], Counter[str]]:
+    """The runs that have ended, and per device present, how many processes it is present
+    through according to a session's log: each process writes its own ``presence.joined``.
+    A device that reconnected to a survivor after its process died counts 2, so the reaping
+    of the dead process writes no ``presence.left`` for a device that is still there."""
     ended: set[str] = set()
-    present: set[str] = set()
+    present: Counter[str] = Counter()
     async for batch in log.scan():
         for raw in batch.events:
             event = json.loads(raw)
@@ -190,7 +194,7 @@ async def _replay(log: SessionLog) -> tuple[set[str], set[str]]:
             if kind in RUN_ENDINGS:
                 ended.add(event["run"])
             elif kind == EventType.PRESENCE_JOINED:
-                present.add(event["device"])
-            elif kind == EventType.PRESENCE_LEFT:
-                present.discard(event["device"])
+                present[event["device"]] += 1
+            elif kind == EventType.PRESENCE_LEFT and present[event["device"]] > 0:
+                present[event["device"]] -= 1
     return ended, present

@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +134,9 @@ class SessionService:
         self._in_flight: dict[tuple[str, str, str], asyncio.Task[dict[str, Any]]] = {}
         self._ended_runs: OrderedDict[tuple[str, str], str] = OrderedDict()
         """(session, run) -> the ending event type, for recently ended runs."""
+        self.orphaned: Callable[[str, str], Awaitable[bool]] | None = None
+        """Whether a run executing elsewhere was left by a dead process (Leases.orphaned; set
+        by serving.app on a shared store): a cancel or steer for it is RUN_NOT_ACTIVE."""
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
 
@@ -468,6 +471,11 @@ class SessionService:
             )
         if logged.ending is not None:
             raise RunNotActive(f"run {run_id} has already ended ({logged.ending})")
+        if self.orphaned is not None and await self.orphaned(session.id, run_id):
+            raise RunNotActive(
+                f"run {run_id} is not running any more: the server process that ran it "
+                "stopped, and the run ends with run.interrupted shortly"
+            )
         if logged.cancelled_by is not None:
             raise RunNotActive(
                 f"run {run_id} is already being cancelled (by {logged.cancelled_by})"

@@ -7,10 +7,15 @@ import json
 
 import pytest
 
+from serving.sessions.agents import demo_agents
+from serving.sessions.commands import Cancel, Steer
+from serving.sessions.errors import RunNotActive
 from serving.sessions.events import EventType
 from serving.sessions.leases import Leases
-from serving.sessions.ledger import RUN, Ledger
+from serving.sessions.ledger import DEVICE, RUN, Ledger
+from serving.sessions.service import SessionService
 from serving.sessions.session import SessionLog
+from serving.sessions.settings import SessionSettings
 from serving.streams import MemoryStore
 from serving.streams.errors import StoreUnavailable
 
@@ -143,3 +148,68 @@ async def test_after_an_outage_only_dead_instances_are_reaped(a_survives: bool) 
     assert await b.reap_once() == ([] if a_survives else ["a"])
     interrupted = [e for e in await events(store, "s1") if e["type"] == EventType.RUN_INTERRUPTED]
     assert len(interrupted) == (0 if a_survives else 1)
+
+
+class SharedMemory(MemoryStore):
+    """A memory store that says it is shared, as Redis is: the services in this test stand for
+    processes on one store."""
+
+    shared = True
+
+
+SESSION = "5" * 32
+
+
+async def test_after_a_crash_a_reconnected_device_stays_and_an_orphaned_run_refuses_commands() -> (
+    None
+):
+    """Process a dies (its heartbeat stops) with a run and the device ``phone`` open; the phone
+    reconnects to b. Once a's lease has expired, a cancel or steer sent to b for a's run is
+    RUN_NOT_ACTIVE (nothing would apply it; it used to be acknowledged and logged), and b's
+    reaping ends the run with run.interrupted but writes no presence.left for the phone, which
+    is present through b."""
+    clock = Clock()
+    store = SharedMemory(clock=clock)
+    a = await start_with_a_run(store, "a", SESSION, "r-orphan")
+    await SessionLog(store, SESSION).append(EventType.RUN_STARTED, run="r-orphan", agent="text")
+    a_ledger = Ledger(store, lambda session_id: SessionLog(store, session_id), "a")
+    await a_ledger.open(SESSION, DEVICE, "phone")
+    await SessionLog(store, SESSION).append(EventType.PRESENCE_JOINED, device="phone")
+    await a_ledger.open(SESSION, DEVICE, "tablet")  # gone with a: it must be marked as left
+    await SessionLog(store, SESSION).append(EventType.PRESENCE_JOINED, device="tablet")
+
+    b = SessionService(
+        store,
+        agents=demo_agents(),
+        signer=None,
+        open_access=True,
+        settings=SessionSettings(instance="b", lease_seconds=LEASE),
+        clock=clock,
+    )
+    b_leases = Leases(store, "b", lease_seconds=LEASE, ledger=b.ledger)
+    b_leases._clock = clock
+    await b_leases.start()
+    await b.start()
+    b.orphaned = b_leases.orphaned
+    session = await b.open(SESSION)
+    await b.attach(session, "phone")  # the phone's client reconnected, to b
+
+    ack = await b.execute(session, Steer(run="r-orphan", params={"speed": 5.0}), "phone")
+    assert ack["type"] == "ack"  # a is alive as far as anyone can tell: it may still run it
+    del a  # a dies: its heartbeat stops
+    clock.now += LEASE + 1
+    await b_leases.renew()
+    for command in (Cancel(run="r-orphan"), Steer(run="r-orphan", params={"speed": 5.0})):
+        with pytest.raises(RunNotActive, match="the server process that ran it stopped"):
+            await b.execute(session, command, "phone")
+
+    assert await b_leases.reap_once() == ["a"]
+    logged = await events(store, SESSION)
+    assert [(e["type"], e["device"]) for e in logged if e["type"] == "presence.left"] == [
+        ("presence.left", "tablet")
+    ]
+    assert [e["run"] for e in logged if e["type"] == EventType.RUN_INTERRUPTED] == ["r-orphan"]
+    with pytest.raises(RunNotActive, match="already ended"):
+        await b.execute(session, Cancel(run="r-orphan"), "phone")
+    await b.stop()
+    await b_leases.stop()
