@@ -69,6 +69,7 @@ class NotebookServer:
         self._server: BackgroundServer | None = None
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
         self._create_token = ""
+        self._models_token = ""
         self._clients: list[SessionClient] = []
 
     @property
@@ -107,8 +108,15 @@ class NotebookServer:
         self._server = server
         self.network = Relay(server.url).start()
         self._create_token = TokenSigner(secret).mint("sessions/*", ["create"])
+        self._models_token = TokenSigner(secret).mint("models/*", ["read", "write"])
         atexit.register(self.stop)
         return self
+
+    def models_token(self) -> str:
+        """A token to read the models' prediction logs and send late labels (``read`` and
+        ``write`` on ``models/*``: course.monitor, serving.model_log)."""
+        self._started()
+        return self._models_token
 
     def new_session(self, device: str = "notebook") -> SessionClient:
         """Create a session and connect to it as ``device``, with every right (control)."""
