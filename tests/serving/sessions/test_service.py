@@ -348,3 +348,35 @@ async def test_stop_interrupts_runs_and_marks_devices_as_left(memory_store: Stor
     # a new server on the same store finds nothing left open
     report = await make_service(memory_store).start()
     assert report.interrupted_runs == [] and report.departed_devices == []
+
+
+# --- the in-process cache ------------------------------------------------------------------
+
+
+async def test_idle_sessions_leave_the_cache_and_busy_ones_stay(
+    service: SessionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Created sessions are not cached; opened ones stay while a run, a connection or a recent
+    request uses them, and leave once idle and untouched (they used to stay for the life of
+    the process); a session that left opens again with its log whole."""
+    import serving.sessions.service as module
+
+    token = SIGNER.mint("sessions/*", [Scope.CREATE])
+    created = [await service.create(token) for _ in range(50)]
+    assert service._sessions == {}, "a created session nobody uses is not kept"
+    opened = [await service.open(item.id) for item in created[:20]]
+    busy, connected = opened[0], opened[1]
+    await service.execute(busy, Send(data={}, agent="slow"), "laptop")
+    await service.attach(connected, "phone")
+    assert len(service._sessions) == 20
+    monkeypatch.setattr(module, "IDLE_SESSION_SECONDS", 0.0)
+    monkeypatch.setattr(module, "SWEEP_SECONDS", 0.0)
+    await service.open(created[-1].id)  # a session entering the cache sweeps it
+    assert set(service._sessions) == {busy.id, connected.id, created[-1].id}
+    again = await service.open(created[5].id)
+    assert again is not opened[5] and (await service.info(again))["offset"] == str(
+        (await opened[5].log.head()).tail
+    )
+    (run,) = busy.runs
+    await service.execute(busy, Cancel(run=run), "laptop")
+    service.detach(connected, "phone")
