@@ -51,7 +51,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from benchmarks.machine import cpu_model, publish
 from benchmarks.servers import SERVERS, RunningServer, ServerSpec, our_server_names
 from course import datasets, recipes
+from course.drift import drift_report
 from serving.models import ServedModel
+from serving.models.records import RECORD_ENV
 from serving.sessions import SessionSettings
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "models.md"
@@ -60,6 +62,9 @@ STARTUP_TIMEOUT = 120.0
 """scikit-learn and pandas load at start-up; a busy shared machine needs a long wait."""
 EVENT_TIMEOUT = 60.0
 """Waiting longer than this for an event means something hung: fail and say what."""
+SETTLE_SECONDS = 30.0
+DRIFT_RECORDS = 100_000
+"""A drift report over this many records must take under a second (issue 18)."""
 TRIAL_TIMEOUT = 600.0
 """A round on one server that takes longer than this has hung: fail, do not wait forever."""
 
@@ -84,14 +89,46 @@ class WithModels(ServerSpec):
     """Our server serving the models of ``models_dir``."""
 
     models_dir: Path = Path()
+    record: bool = True
+    """False: started with SERVING_RECORD_PREDICTIONS=0 (no prediction log, issue 18)."""
 
     def command(self, port: int, data_dir: Path) -> list[str]:
-        return [*super().command(port, data_dir), "--models", str(self.models_dir)]
+        command = [*super().command(port, data_dir), "--models", str(self.models_dir)]
+        return command if self.record else ["env", f"{RECORD_ENV}=0", *command]
+
+
+OFF = " (recording off)"
+"""The suffix of a server's name started without its prediction log."""
 
 
 def model_server(name: str, models_dir: Path) -> WithModels:
-    spec = SERVERS[name]
-    return WithModels(spec.name, spec.implementation, spec.durable, models_dir)
+    spec = SERVERS[name.removesuffix(OFF)]
+    return WithModels(
+        spec.name, spec.implementation, spec.durable, models_dir, record=not name.endswith(OFF)
+    )
+
+
+def drift_seconds(served: ServedModel, records: int) -> tuple[float, float]:
+    """Seconds for a drift report over ``records`` prediction records of the penguin model:
+    the report alone (course.drift, the records parsed), and parsing their JSON (as a read of
+    the log returns it) plus the report. Best of three."""
+    table = batch_table(records)[served.card.feature_names]
+    rows = table.to_dict("records")
+    log = [
+        {"kind": "prediction", "id": f"p.{i}", "version": "1", "row": row, "prediction": "Adelie"}
+        for i, row in enumerate(rows)
+    ]
+    body = json.dumps(log).encode()
+    card = served.card.to_dict()
+    report_only, parse_and_report = [], []
+    for _ in range(3):
+        began = time.perf_counter()
+        drift_report(card, log)
+        report_only.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        drift_report(card, json.loads(body))
+        parse_and_report.append(time.perf_counter() - began)
+    return min(report_only), min(parse_and_report)
 
 
 # --- the peer: the model called directly --------------------------------------------------------
@@ -245,6 +282,20 @@ async def ours_batch(base: str, csv: bytes, sizes: Sizes) -> tuple[float, float]
                     return received / (ended - began), received / (ended - checked)
 
 
+async def settle(server: RunningServer, quiet: float = 0.01, every: float = 0.2) -> None:
+    """Wait (at most SETTLE_SECONDS) until ``server`` is idle: under ``quiet`` CPU seconds
+    in ``every`` seconds. A recording server writes a batch's records behind the run; that
+    work must not land in the next server's measurement (2 shared cores)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    before = server.cpu_seconds()
+    while before is not None and time.monotonic() < deadline:
+        await asyncio.sleep(every)
+        now = server.cpu_seconds()
+        if now is None or now - before < quiet:
+            return
+        before = now
+
+
 # --- the run and the report ------------------------------------------------------------------
 
 
@@ -261,7 +312,7 @@ async def run_all(sizes: Sizes, names: list[str], models_dir: Path) -> dict[str,
     csv = table.to_csv(index=False).encode()
     servers = {
         name: RunningServer(model_server(name, models_dir), startup_timeout=STARTUP_TIMEOUT)
-        for name in names
+        for name in [*names, *(name + OFF for name in names)]
     }
     latency: dict[str, list[float]] = {}
     end_to_end: dict[str, list[float]] = {}
@@ -274,6 +325,7 @@ async def run_all(sizes: Sizes, names: list[str], models_dir: Path) -> dict[str,
                         await ours_predict(server.url, sizes.predict_trials)
                     )
                     whole, streamed = await ours_batch(server.url, csv, sizes)
+                    await settle(server)  # its log written, before the next server's turn
                     end_to_end.setdefault(name, []).append(whole)
                     scoring.setdefault(name, []).append(streamed)
                 latency.setdefault("peer", []).extend(peer_predict(served, sizes.predict_trials))
@@ -286,7 +338,9 @@ async def run_all(sizes: Sizes, names: list[str], models_dir: Path) -> dict[str,
     finally:
         for server in servers.values():
             server.stop()
+    drift_alone, drift_parsed = drift_seconds(served, DRIFT_RECORDS)
     return {
+        "drift": {"report": drift_alone, "parse and report": drift_parsed},
         "first p50": {name: percentile(values, 0.5) for name, values in latency.items()},
         "first p90": {name: percentile(values, 0.9) for name, values in latency.items()},
         "batch": {name: statistics.median(values) for name, values in end_to_end.items()},
@@ -368,6 +422,8 @@ def report(
             verdict(all(scoring["peer"] / scoring[name] <= 1.5 for name in names)),
         ),
         "",
+        *recording_section(results, names),
+        "",
         "## Setup",
         "",
         f"- The penguin classifier of `course.recipes.train_penguin_model` (logistic regression "
@@ -405,6 +461,43 @@ def report(
         f"- Python {platform.python_version()}, {platform.system()} {platform.release()}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def recording_section(results: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
+    """The prediction log's cost (issue 18): each server with recording on and off, same run."""
+    first50, batch, drift = results["first p50"], results["batch"], results["drift"]
+    lines = [
+        "## Recording predictions (the flight recorder, issue 18)",
+        "",
+        "Every prediction appends a record to the model's log (`models/<name>/predictions`); "
+        f"the same servers started with `{RECORD_ENV}=0`, in the same rounds, show what "
+        "recording costs. Target: within 10% (on/off at most 1.10x in time).",
+        "",
+        "| scenario | server | recording on | recording off | on/off (time) | target met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        off = name + OFF
+        ratio = first50[name] / first50[off]
+        lines.append(
+            f"| predict: request to prediction event, p50 | {name} | {first50[name]:.2f} ms "
+            f"| {first50[off]:.2f} ms | {ratio:.2f}x | {'PASS' if ratio <= 1.10 else '**MISS**'} |"
+        )
+        ratio = batch[off] / batch[name]
+        met = "PASS" if ratio <= 1.10 else "**MISS**"
+        lines.append(
+            f"| batch: send to the last event | {name} | {batch[name]:,.0f} rows/s "
+            f"| {batch[off]:,.0f} rows/s | {ratio:.2f}x | {met} |"
+        )
+    met = "PASS" if drift["parse and report"] < 1 else "**MISS**"
+    lines += [
+        "",
+        f"A drift report (`course.drift.drift_report`, six features) over {DRIFT_RECORDS:,} "
+        f"records: {drift['report']:.2f} s on records already parsed, "
+        f"{drift['parse and report']:.2f} s with parsing their JSON as a read of the log "
+        f"returns it (target under 1 s: {met}); best of three, in the client process.",
+    ]
+    return lines
 
 
 def cpu_ticks() -> tuple[int, int] | None:

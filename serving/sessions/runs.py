@@ -252,6 +252,11 @@ class RunContext:
         """
         await self._run.log.flushed()
 
+    async def ended(self) -> None:
+        """Wait until the run's ending event is written (for work done behind a run, after
+        its answer: a batch's prediction records, serving.models.agents.scoring)."""
+        await self._run.finished()
+
     async def sleep(self, seconds: float) -> bool:
         """Sleep, but wake early on a cancel or a steer; True if woken early."""
         if self.cancelled.is_set():

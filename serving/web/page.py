@@ -3,7 +3,8 @@
     GET  /             the page (serving/web/static/index.html)
     GET  /web/<file>   its modules and style sheet, as written: no build step
     POST /web/token    a short-lived ``create`` token, for a browser on this computer only
-                       (``?operate=1``: also an ``operate`` token, to retrain shared models)
+                       (``?operate=1``: also an ``operate`` token, to retrain shared models;
+                       ``?models=1``: a ``read`` token on ``models/*``, the prediction logs)
     GET  /web/lan      with ``--lan``: the address other devices reach this server at
     POST /web/qr       an SVG QR code of the link in the request body (the share link's tokens
                        never go in a URL)
@@ -91,6 +92,15 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
                 [Scope.READ, Scope.WRITE, Scope.OPERATE],
                 ttl_seconds=sessions.settings.token_ttl_seconds,
                 subject="web-operator",
+            )
+        if request.query_params.get("models") in ("1", "true"):
+            # The page's "How the model is doing" view reads the models' prediction logs
+            # (docs/MODELS.md): read only, and only for a page on this computer.
+            answer["models"] = sessions.signer.mint(
+                "models/*",
+                ["read"],
+                ttl_seconds=sessions.settings.token_ttl_seconds,
+                subject="web-models",
             )
         return JSONResponse(answer, headers=headers)
 

@@ -79,11 +79,13 @@ def _member(
 
     async def predict(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
         answer = await model_work(served, lambda: served.predict_rows([clean]).row(0))
-        record_id = await record_one(recorder, served, "ensemble", run, clean, answer)
+        record_id, record = record_one(recorder, served, "ensemble", run, clean, answer)
         answer = {"model": served.name, "version": served.version, **answer}
         if record_id:
             answer["record"] = record_id
         await run.prediction(answer)
+        if recorder is not None and record_id is not None:
+            await recorder.add(served.name, [record])
         return answer
 
     return Agent(f"model:{served.name}", predict)

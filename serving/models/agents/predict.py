@@ -65,7 +65,7 @@ def predict_agent(registry: ModelRegistry, recorder: PredictionRecorder | None =
         row = reader.get("row", dict, required=True)
         clean, warnings = served.validate(row)  # RowValidationError names every bad field
         answer = await model_work(served, lambda: served.predict_rows([clean]).row(0))
-        record_id = await record_one(recorder, served, "predict", run, clean, answer)
+        record_id, record = record_one(recorder, served, "predict", run, clean, answer)
         await run.prediction(
             {
                 "model": served.name,
@@ -76,6 +76,8 @@ def predict_agent(registry: ModelRegistry, recorder: PredictionRecorder | None =
             }
         )
         await run.written()  # the prediction first: the explanation's work must not delay it
+        if recorder is not None and record_id is not None:  # then its record, in the log
+            await recorder.add(served.name, [record])
         evidence = await model_work(served, lambda: explainer_of(served).explain(clean))
         writer = ExplanationWriter(evidence, warnings=warnings, steer=_steer_of(run.params))
         tokens: list[str] = []

@@ -3,6 +3,7 @@
 //   transcript.js  the session's events folded into runs
 //   form.js        the prediction form, built from the model card
 //   card.js        the model card: intended use, limitations, scores by group
+//   monitor.js     how the model is doing: drift and live metrics from the model's log
 //   steering.js    the steer controls, built from the agent's parameters
 //   view.js        drawing
 //
@@ -18,6 +19,7 @@
 import { describeModel, showModelCard } from "./card.js";
 import { PredictionForm } from "./form.js";
 import { watchModels } from "./models.js";
+import { ModelMonitor } from "./monitor.js";
 import {
   CommandError,
   ConnectionState,
@@ -112,6 +114,25 @@ async function createSession() {
   const created = await response.json();
   saved.remember(created.id, created.tokens ?? {});
   return created.id;
+}
+
+/** The "How the model is doing" view, with a token that reads the models' logs: the server
+ * gives one to a page on its own computer (POST /web/token?models=1); elsewhere the view says
+ * where to look instead. */
+async function modelMonitor() {
+  const view = $("health");
+  let token = null;
+  try {
+    const response = await fetch("/web/token?models=1", { method: "POST" });
+    if (!response.ok) throw new Error(await errorOf(response));
+    token = (await response.json()).models ?? null; // null on an open server: none needed
+  } catch {
+    view.querySelector(".monitor-status").textContent =
+      "How the model is doing (drift, live metrics) shows on the computer that runs the " +
+      "server: its log is for the operator.";
+    return null;
+  }
+  return new ModelMonitor(view, token);
 }
 
 async function chooseSession() {
@@ -240,11 +261,13 @@ async function main() {
   // The form: from the card of the chosen model, or a plain message when there is no model.
   let form = null;
   let model = null;
+  const monitor = await modelMonitor();
   function chooseModel(name) {
     model = models.find((candidate) => candidate.name === name);
     $("model-summary").textContent = describeModel(model);
     showModelCard($("model-card"), model.card);
     form = new PredictionForm($("fields"), $("form-message"), model.card);
+    monitor?.watch(model);
   }
   if (models.length) {
     const select = $("model-select");
