@@ -26,6 +26,7 @@ from urllib.parse import unquote
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from serving.slowclients import SlowClientLimits
 from serving.streams import protocol
 from serving.streams.errors import StreamError
 from serving.streams.http import StreamAnswer, StreamsApp, answer_headers, error_answer, parse_query
@@ -48,14 +49,16 @@ def lane_protocol(app: StreamsFirstApp) -> Any:
     return functools.partial(AppendLaneProtocol, app=app)
 
 
-class AppendLaneProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, sending plain appends down the lane."""
+class AppendLaneProtocol(SlowClientLimits, HttpToolsProtocol):
+    """uvicorn's httptools protocol, sending plain appends down the lane (and closing the
+    connections of slow clients: serving.slowclients)."""
 
     def __init__(self, *args: Any, app: StreamsFirstApp, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.streams = app.bare_streams()
 
     def on_headers_complete(self) -> None:
+        self.headers_arrived()  # the header deadline is met; the body's starts
         lane = self._lane_for_request()
         if lane is None:
             super().on_headers_complete()

@@ -25,6 +25,7 @@ from serving.background import BackgroundServer
 from serving.cli import _serve_parser
 from serving.config import ServerConfig
 from serving.lane_switch import CYCLE_ATTRIBUTES, LANE_ENV, PLAIN_HTTP, PROTOCOL_ATTRIBUTES
+from serving.slowclients import SlowClientLimits
 from serving.streams import MemoryStore
 from tests.serving.test_lane import (
     JSON,
@@ -237,7 +238,7 @@ def test_every_uvicorn_attribute_the_lane_reads_is_checked() -> None:
                 and node.value.id == name
             ):
                 read.add(node.attr)
-    own = {"streams", "_lane_for_request"}
+    own = {"streams", "_lane_for_request", *vars(SlowClientLimits)}  # the lane's, not uvicorn's
     checked_methods = {"on_headers_complete", "on_response_complete", "_start_asgi_task"}
     assert read - own - checked_methods - PROTOCOL_ATTRIBUTES == set()
     assert read >= PROTOCOL_ATTRIBUTES
