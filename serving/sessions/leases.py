@@ -75,6 +75,8 @@ class Leases:
         self._tasks: list[asyncio.Task[None]] = []
         self._registered = False
         self._ledger = ledger
+        if ledger is not None:
+            ledger.on_recreated = self._check_registered
         """This instance's ledger (the service's), kept alive and re-created by the heartbeat."""
         self._clock = clock
         self._healthy_since: float | None = None
@@ -173,17 +175,7 @@ class Leases:
         """One heartbeat: renew the lease, keep the registry and the ledger alive and present."""
         try:
             await self.renew()
-            try:
-                await self.store.read(stream_path(REGISTRY), TAIL, 0)
-            except StreamNotFound:
-                logger.warning(
-                    "the instance registry %s was missing (Redis lost it); registering %r again",
-                    stream_path(REGISTRY),
-                    self.instance,
-                )
-                self._registered = False
-            if not self._registered:
-                await self._register()
+            await self._check_registered()
             if self._ledger is not None:
                 await self._ledger.touch()
         except (StreamError, OSError):
@@ -191,6 +183,19 @@ class Leases:
             raise
         if self._healthy_since is None:
             self._healthy_since = self._clock()
+
+    async def _check_registered(self) -> None:
+        """Read the registry (which renews its idle expiry) and put this name back if it is
+        not there: after Redis restarted empty, another process may have re-created it."""
+        if self._registered and self.instance not in await self._instances():
+            logger.warning(
+                "the instance registry %s lost %r (Redis restarted empty?); registering again",
+                stream_path(REGISTRY),
+                self.instance,
+            )
+            self._registered = False
+        if not self._registered:
+            await self._register()
 
     @property
     def may_reap(self) -> bool:

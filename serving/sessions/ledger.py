@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from serving.sessions.events import RUN_ENDINGS, EventType, dumps
@@ -76,6 +76,9 @@ class Ledger:
         self._open: set[tuple[str, str, str]] = set()
         """(session, kind, key) this process opened and has not closed."""
         self.log.on_missing = self._recreate
+        self.on_recreated: Callable[[], Awaitable[None]] | None = None
+        """Called when the ledger was re-created (the leases put this instance back in the
+        registry at once: a survivor must know it before it can die)."""
         self.refresh_every = refresh_every
         self._writes = 0
         self._written_at: dict[tuple[str, str, str], int] = {}
@@ -121,6 +124,8 @@ class Ledger:
         """The ledger stream is missing (expired, or Redis restarted empty): create it again
         with what this process has open now, so a survivor can still end those things."""
         await self.log.create()
+        if self.on_recreated is not None:
+            await self.on_recreated()  # Redis lost data: the registry too, perhaps
         logger.warning(
             "the ledger %s was missing (expired, or Redis lost it); re-created with the %d "
             "thing(s) open in this process",

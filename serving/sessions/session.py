@@ -257,6 +257,7 @@ class SessionLog:
                         # have looked for it in the log (never twice in the log). Commands
                         # waiting on it are answered 503 now, as in any outage.
                         self._unsure = (events, self._fail_commands(futures, error))
+                        self._requeue([], {}, error)  # and the commands queued behind it
                         self.unavailable = error
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, RETRY_MAX_SECONDS)

@@ -213,3 +213,20 @@ async def test_after_a_crash_a_reconnected_device_stays_and_an_orphaned_run_refu
         await b.execute(session, Cancel(run="r-orphan"), "phone")
     await b.stop()
     await b_leases.stop()
+
+
+async def test_a_wiped_registry_is_refilled_by_every_live_instance() -> None:
+    """Redis restarted empty: b's heartbeat re-creates the registry first; a must still put its
+    own name back (not just see that a registry exists), or nobody would end its runs."""
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    a = await start_with_a_run(store, "a", "s1", "r1")
+    b = await start_with_a_run(store, "b", "s2", "r2")
+    a._clock = b._clock = clock
+    await store.delete("sessions/_instances")
+    await b.beat()
+    await a.beat()
+    assert await b._instances() == {"a", "b"}
+    clock.now += LEASE + 1  # a dies
+    await b.beat()
+    assert await b.reap_once() == ["a"]

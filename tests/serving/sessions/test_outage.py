@@ -288,7 +288,7 @@ def test_the_python_client_waits_out_an_outage(redis, tmp_path) -> None:
         with SessionClient.create(a.url, timeout=WAIT_SECONDS) as client:
             assert client.ask("before", params={"speed": 1000}).status == "completed"
             redis.kill()
-            back = threading.Timer(8, redis.start)
+            back = threading.Timer(15, redis.start)  # past the store's own 5 s recovery wait
             back.start()
             try:
                 answer = client.ask("during", params={"speed": 1000})
