@@ -9,7 +9,8 @@
 //
 // How the page finds its session, in order:
 //   1. a link: /#session=<id>&read=<token> (watch) or ...&control=<token> (full control);
-//      tokens travel in the #fragment, which the browser never sends to any server;
+//      tokens travel in the #fragment, which the browser never sends to any server; a link to
+//      another session than this browser's asks first (askToSwitch);
 //   2. the last session this browser used (tokens kept in localStorage), so a reload or a
 //      second tab continues where you were;
 //   3. a new session: the server gives a page on its own computer a one-minute token that
@@ -140,12 +141,42 @@ async function chooseSession() {
   if (link.create) localStorage.setItem("create-token", link.create);
   if (link.session) {
     const tokens = Object.fromEntries(SCOPES.filter((s) => link[s]).map((s) => [s, link[s]]));
+    const current = saved.last();
+    if (current && current !== link.session && !(await askToSwitch(link.session, tokens))) {
+      return { id: current, fromLink: false }; // the link changed nothing: not even "last"
+    }
     saved.remember(link.session, tokens);
     return { id: link.session, fromLink: Object.keys(tokens).length > 0 };
   }
   const last = saved.last();
   if (last) return { id: last, fromLink: false };
   return { id: await createSession(), fromLink: false };
+}
+
+/** A link names another session than the one this browser is in: moving the page there (and
+ * making it the session a reload comes back to) is the user's choice, not the link's. Resolves
+ * true to open the linked session, false to stay. */
+function askToSwitch(linked, tokens) {
+  const power = tokens.control
+    ? "with full control (ask, stop and steer)"
+    : tokens.write
+      ? "to ask questions"
+      : tokens.read
+        ? "to watch"
+        : "";
+  $("switch-text").textContent =
+    `This link opens session ${linked.slice(0, 8)}… ${power}. This page is in session ` +
+    `${saved.last().slice(0, 8)}…; if you open the link, your session stays saved on this ` +
+    "browser, and its own link brings you back.";
+  $("switch").hidden = false;
+  return new Promise((resolve) => {
+    const choose = (open) => () => {
+      $("switch").hidden = true;
+      resolve(open);
+    };
+    $("switch-open").addEventListener("click", choose(true), { once: true });
+    $("switch-stay").addEventListener("click", choose(false), { once: true });
+  });
 }
 
 async function startNewSession() {

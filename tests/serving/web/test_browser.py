@@ -338,3 +338,45 @@ def test_the_model_card_says_what_the_model_is_for_and_how_each_group_fared(
     biscoe = next(g for g in card["group_metrics"] if g["group"] == "Biscoe")["metrics"]
     assert f"{biscoe['accuracy'] * 100:.1f}% (95% interval {biscoe['low'] * 100:.1f}%" in text
     context.close()
+
+
+def test_a_share_link_asks_before_moving_the_page_into_its_session(
+    browser: Any, server_url: str, page_errors: list[str]
+) -> None:
+    """A share-control link used to move a page into the link's session silently, and make it
+    the session the page comes back to. Now the page asks; staying changes nothing."""
+    mine = browser.new_context()
+    theirs = browser.new_context()
+    try:
+        page = open_page(mine, server_url, page_errors)
+        own = link_tokens(page)["session"]
+        other = open_page(theirs, server_url, page_errors)
+        link = other.input_value("#control-link")
+        linked = link_tokens(other)["session"]
+        assert linked != own
+
+        page.goto(link)  # pasted into the address bar of the page's tab
+        page.wait_for_selector("#switch", state="visible", timeout=WAIT_MS)
+        assert linked[:8] in page.text_content("#switch-text")
+        assert "full control" in page.text_content("#switch-text")
+        assert page.is_hidden("#page"), "the page waits for the answer"
+        page.click("#switch-stay")
+        page.wait_for_selector("#connection[data-state=live]", timeout=WAIT_MS)
+        assert link_tokens(page)["session"] == own
+        assert page.evaluate("localStorage.getItem('last-session')") == own
+        assert "control=" not in page.url, "the link's tokens left the address bar"
+
+        page.goto(link)
+        page.wait_for_selector("#switch", state="visible", timeout=WAIT_MS)
+        page.click("#switch-open")
+        page.wait_for_selector("#connection[data-state=live]", timeout=WAIT_MS)
+        assert link_tokens(page)["session"] == linked
+        assert page.evaluate("localStorage.getItem('last-session')") == linked
+
+        fresh = mine.new_page()  # a link to the session the browser is in: no question
+        fresh.goto(link)
+        fresh.wait_for_selector("#connection[data-state=live]", timeout=WAIT_MS)
+        assert fresh.is_hidden("#switch")
+    finally:
+        mine.close()
+        theirs.close()
