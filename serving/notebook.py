@@ -155,6 +155,24 @@ class NotebookServer:
         self._clients.append(joined)
         return joined
 
+    def operator(self, client: SessionClient, device: str = "operator") -> SessionClient:
+        """Connect ``device`` to the session of ``client`` as the operator: it may also send to
+        ``retrain``, which replaces the model every session is served. That needs the
+        ``operate`` scope, which a session's own tokens never carry (docs/PROTOCOL.md); the
+        notebook runs this server, so it is the operator and may ask for it here."""
+        self._started()
+        assert self._server is not None and self._server.app.state.signer is not None
+        created = _created_by(client)
+        token = self._server.app.state.signer.mint(
+            f"sessions/{created['id']}", ["read", "write", "control", "operate"]
+        )
+        operator = SessionClient(
+            created["url"], token=token, device=device, timeout=self.timeout,
+            backoff=NOTEBOOK_BACKOFF,
+        )  # fmt: skip
+        self._clients.append(operator)
+        return operator
+
     def page_link(self, client: SessionClient) -> str:
         """The web page, opened on the session of ``client``, with the right to act in it.
 

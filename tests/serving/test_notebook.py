@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from itertools import islice
@@ -15,6 +16,7 @@ from sklearn.linear_model import LinearRegression
 
 from course.export import export_model
 from course.recipes import train_penguin_model
+from serving.client import CommandError
 from serving.notebook import NotebookServer, follow
 
 BIRD = {
@@ -255,3 +257,21 @@ def test_the_kernels_end_stops_the_server_and_leaves_nothing_behind(
     with sqlite3.connect(data_dir / "streams.db") as log:
         records = [bytes(data) for (data,) in log.execute("SELECT data FROM records")]
     assert any(b"run.interrupted" in record for record in records)
+
+
+def test_only_the_operator_client_retrains_a_shared_model(models_dir: Path, tmp_path: Path) -> None:
+    """A session's own tokens cannot retrain (the operate scope); the notebook, which runs the
+    server, asks for an operator client and can."""
+    shutil.copytree(models_dir, tmp_path / "models")
+    retrain = {"model": "penguin-classifier", "dataset": "penguins", "folds": 2}
+    with NotebookServer(tmp_path / "models", timeout=20) as server:
+        laptop = server.new_session(device="laptop")
+        with pytest.raises(CommandError, match=r"FORBIDDEN.*'operate'"):
+            laptop.send(retrain, agent="retrain")
+        operator = server.operator(laptop)
+        ack = operator.send(retrain, agent="retrain")
+        events = list(follow(operator, ack.run or "", timeout=60))
+        assert events[-1].type == "run.completed", events[-1]
+        assert events[-1].data["result"]["registered"] == "2"
+        assert server.registry is not None
+        assert server.registry.latest("penguin-classifier").version == "2"
