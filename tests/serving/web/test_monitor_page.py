@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from serving.tokens import SECRET_FILE, TokenSigner
 from tests.serving.serving_process import page_address, serving_process
 
 pytestmark = pytest.mark.timeout(180)
@@ -28,12 +29,15 @@ MASS = "#health figure[data-feature=body_mass_g]"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The server's page address, and an operator's token for the models' logs (minted with
+    the server's secret, as ``serving token --scope read,write --stream 'models/*'`` does)."""
     folder = tmp_path_factory.mktemp("monitor")
     arguments = ["--train-default-model", "--port", "0", "--models", str(folder / "models")]
     arguments += ["--data-dir", str(folder / "data"), "--store", "memory://"]
     with serving_process(arguments, folder / "server.log") as printed:
-        yield page_address(printed)
+        secret = (folder / "data" / SECRET_FILE).read_bytes().strip()
+        yield page_address(printed), TokenSigner(secret).mint("models/*", ["read", "write"])
 
 
 def birds(heavier: float = 0.0) -> str:
@@ -73,8 +77,9 @@ def top_bin_share(page: Any) -> float:
 
 
 def test_the_drift_view_follows_heavier_birds_and_the_metrics_follow_labels(
-    browser: Any, served: str
+    browser: Any, served: tuple[str, str]
 ) -> None:
+    served, operator = served
     errors: list[str] = []
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -103,19 +108,25 @@ def test_the_drift_view_follows_heavier_birds_and_the_metrics_follow_labels(
     island = page.get_attribute("#health figure[data-feature=island]", "data-verdict")
     assert island == "no change"
 
-    # Late labels: the truth for the first ordinary bird, then the live metric shows.
+    # Late labels: the truth for the first ten ordinary birds, then the live metric shows.
     assert "No true outcome yet" in (page.text_content("#health .monitor-metrics") or "")
     from course import datasets
 
-    species = datasets.load("penguins").dropna()["species"].iloc[0]
-    token = page.evaluate(
+    species = datasets.load("penguins").dropna()["species"].tolist()
+    page_token = page.evaluate(
         "fetch('/web/token?models=1', {method: 'POST'}).then(r => r.json()).then(a => a.models)"
     )
-    assert token  # a read token: it cannot send labels
-    refused = httpx.post(
-        f"{served}v1/models/{PENGUIN}/labels",
-        json={"record": f"{ordinary['record_prefix']}.0", "label": species},
-        headers={"authorization": f"Bearer {token}"},
+    url = f"{served}v1/models/{PENGUIN}/labels"
+    first = {"record": f"{ordinary['record_prefix']}.0", "label": species[0]}
+    refused = httpx.post(url, json=first, headers={"authorization": f"Bearer {page_token}"})
+    assert refused.status_code == 403  # the page's token reads; labels are the operator's
+    for row in range(10):
+        label = {"record": f"{ordinary['record_prefix']}.{row}", "label": species[row]}
+        sent = httpx.post(url, json=label, headers={"authorization": f"Bearer {operator}"})
+        assert sent.status_code == 201, sent.text
+    page.wait_for_function(  # a function, not a string: the page's CSP forbids eval
+        "() => document.querySelector('#health .monitor-metrics').textContent"
+        ".startsWith('On its last 10 labelled predictions: accuracy ')",
+        timeout=WAIT_MS,
     )
-    assert refused.status_code == 403
     assert errors == []
