@@ -8,6 +8,8 @@ kept under the server's data folder (``data/results``, ``data/uploads``). While 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -31,6 +33,10 @@ from serving.models.watch import ModelWatcher
 from serving.sessions import SessionService
 
 __all__ = ["mount_models"]
+
+logger = logging.getLogger(__name__)
+FLUSH_SECONDS = 10.0
+"""At shutdown, how long the prediction records still queued may take to be written."""
 
 
 def mount_models(
@@ -83,7 +89,10 @@ def _watch_while_running(
                 yield state
             finally:
                 if recorder is not None:  # the last predictions' records, before the store closes
-                    await recorder.flushed()
+                    try:  # bounded: with Redis away they cannot be written, and must not hang
+                        await asyncio.wait_for(recorder.flushed(), FLUSH_SECONDS)
+                    except TimeoutError:
+                        logger.warning("the last prediction records could not be written")
                 await watcher.stop()
 
     app.router.lifespan_context = lifespan
