@@ -82,9 +82,13 @@ def http_protocol(app: StreamsFirstApp, append_lane: bool = True) -> Any:
     """The ``http`` to give ``uvicorn.Config`` for serving ``app``: the lane when the switch
     leaves it on and uvicorn is what it builds on, else uvicorn's own protocol (after one
     warning saying what differed, if the switch was on)."""
-    if not lane_wanted(append_lane):
-        return PLAIN_HTTP
     mismatch = uvicorn_mismatch()
+    if not lane_wanted(append_lane):
+        if mismatch is not None:
+            return PLAIN_HTTP
+        from serving.slowclients import limited_httptools
+
+        return limited_httptools()  # the same answers, and slow clients still bounded
     if mismatch is not None:
         logger.warning(
             "The append lane (serving/lane.py) is off: %s. Every request takes uvicorn's "

@@ -18,9 +18,10 @@ this, 0 of 200 (closed after ``HEADER_SECONDS``, 10 s, with no answer).
 tests/serving/test_slowclients.py shows both bounds over real sockets.
 
 It rides on the append lane's protocol (serving.lane), which serves every request when the
-lane is on (the default with a uvicorn the lane knows); with the lane off
-(``--no-append-lane``, ``SERVING_APPEND_LANE=0``, another uvicorn) uvicorn's own protocol
-serves without these limits.
+lane is on (the default with a uvicorn the lane knows), and on uvicorn's own httptools protocol
+when the lane is switched off (``--no-append-lane``, ``SERVING_APPEND_LANE=0``). Only with a
+uvicorn whose internals differ from the tested ones (serving.lane_switch says which) does
+uvicorn's protocol serve without these limits.
 
 Only the protocol callbacks asyncio and httptools define are used (connection_made,
 data_received, connection_lost; on_message_begin, on_headers_complete, on_message_complete),
@@ -32,7 +33,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["BODY_IDLE_SECONDS", "HEADER_SECONDS", "SlowClientLimits"]
+__all__ = ["BODY_IDLE_SECONDS", "HEADER_SECONDS", "SlowClientLimits", "limited_httptools"]
 
 HEADER_SECONDS = 10.0
 """A request's headers must be whole this long after its first byte (or the connection's
@@ -106,3 +107,13 @@ class SlowClientLimits:
             return
         if not self.transport.is_closing():
             self.transport.close()
+
+
+def limited_httptools() -> type:
+    """uvicorn's httptools protocol with these limits: what serves when the lane is off."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class LimitedHttpToolsProtocol(SlowClientLimits, HttpToolsProtocol):
+        """uvicorn's own request handling, with slow clients closed."""
+
+    return LimitedHttpToolsProtocol

@@ -118,7 +118,8 @@ def test_with_the_lane_switched_off_uvicorn_gives_the_same_answers(
     config = ServerConfig(store_url="memory://", open_access=True, append_lane=switch != "config")
     with caplog.at_level(logging.INFO, logger="serving.lane"):
         server = serve_and_compare(config, lane_answers, monkeypatch)
-    assert server._server.config.http == PLAIN_HTTP
+    protocol = server._server.config.http  # uvicorn's own, with the slow-client limits
+    assert protocol.__mro__[1:3] == (SlowClientLimits, httptools_impl.HttpToolsProtocol)
     assert caplog.records == []  # switched off on purpose: nothing to warn about
 
 

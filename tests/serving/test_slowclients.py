@@ -29,12 +29,13 @@ BODY_IDLE = 0.5
 BOUND = 10.0  # far above the limits: a wait that ends sooner on a healthy machine
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[BackgroundServer]:
+@pytest.fixture(scope="module", params=[True, False], ids=["lane", "lane-off"])
+def server(request: pytest.FixtureRequest) -> Iterator[BackgroundServer]:
+    """The limits hold with the append lane on and off (uvicorn's own protocol)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SlowClientLimits, "header_seconds", HEADER)
         patch.setattr(SlowClientLimits, "body_idle_seconds", BODY_IDLE)
-        config = ServerConfig(store_url="memory://", open_access=True)
+        config = ServerConfig(store_url="memory://", open_access=True, append_lane=request.param)
         with BackgroundServer(config, store=MemoryStore()) as running:
             yield running
 
