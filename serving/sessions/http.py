@@ -16,26 +16,38 @@ in it went through the checks here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.websockets import WebSocket
 
 from serving.errors import ServingError
 from serving.jsontext import parse_json
-from serving.sessions.commands import Heartbeat, Scope, Subscribe, parse_command
+from serving.sessions.commands import (
+    MAX_ID_LENGTH,
+    Heartbeat,
+    Scope,
+    Subscribe,
+    parse_command,
+)
 from serving.sessions.errors import (
     BadFrame,
     CommandTooLarge,
     InvalidCommand,
+    InvalidDevice,
+    SessionError,
+    SessionStoreUnavailable,
 )
 from serving.sessions.offsets import EventPosition, parse_start
-from serving.sessions.service import CreatedSession, SessionService
+from serving.sessions.service import DEVICE_NAME, CreatedSession, SessionService, device_problem
 from serving.sessions.session import PREFIX, Batch, SessionLog
 from serving.sessions.ws import connection_token, session_socket
+from serving.streams.errors import StoreUnavailable, StreamError
 from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
 
@@ -52,6 +64,20 @@ def add_session_routes(app: FastAPI, service: SessionService, streams: StreamsAp
         f"session logs are written only through the session API ({SESSIONS}/<id>/ws or "
         f"{SESSIONS}/<id>/commands); here they can only be read",
     )
+    streams.check_query(PREFIX, _stream_device)
+
+
+class StreamInvalidDevice(StreamError):
+    """A malformed ``device`` parameter on ``/v1/stream/sessions/{id}`` (400), refused there
+    as on the other session endpoints."""
+
+    code = "INVALID_DEVICE"
+
+
+def _stream_device(query: dict[str, list[str]]) -> None:
+    for requested in query.get("device", ()):
+        if not DEVICE_NAME.fullmatch(requested):
+            raise StreamInvalidDevice(device_problem(requested))
 
 
 def session_router(service: SessionService) -> APIRouter:
@@ -63,6 +89,7 @@ def session_router(service: SessionService) -> APIRouter:
             body = await request.body()
             if body.strip() not in (b"", b"{}"):
                 raise InvalidCommand("creating a session takes no options: send no body, or {}")
+            checked_device(request)
             created = await service.create(connection_token(request))
         except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
@@ -72,6 +99,7 @@ def session_router(service: SessionService) -> APIRouter:
     async def session_info(session_id: str, request: Request) -> Response:
         try:
             service.authorize(connection_token(request), Scope.READ, session_id)
+            checked_device(request)
             session = await service.open(session_id)
             return JSONResponse(await service.info(session))
         except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
@@ -79,11 +107,13 @@ def session_router(service: SessionService) -> APIRouter:
 
     @router.post("/{session_id}/commands")
     async def session_command(session_id: str, request: Request) -> Response:
+        limit = service.settings.max_command_bytes
+        body: _Body = _Body()
         try:
             token = connection_token(request)
             if not service.open_access and not token:
                 service.authorize(token, Scope.READ, session_id)  # raises SessionUnauthorized
-            command = parse_command(await _json_object(request, service.settings.max_command_bytes))
+            command = parse_command(await body.read(request, limit))
             if isinstance(command, Subscribe | Heartbeat):
                 raise InvalidCommand(
                     f"{type(command).__name__.lower()} is a WebSocket command; over HTTP, read "
@@ -94,13 +124,23 @@ def session_router(service: SessionService) -> APIRouter:
             device = service.device(request.query_params.get("device"), grant, "http")
             session = await service.open(session_id)
             return JSONResponse(await service.execute(session, command, device))
-        except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
+        except StoreUnavailable as error:  # Redis away: 503 + Retry-After, with the id
+            refusal: ServingError = SessionStoreUnavailable(
+                error.message, retry_after=error.retry_after, command_id=body.command_id
+            )
+            return error_response(refusal)
+        except SessionError as error:  # every refusal of a command names it (PROTOCOL.md)
+            if error.command_id is None:
+                error.command_id = await body.command_id_of(request, limit)
+            return error_response(error)
+        except ServingError as error:
             return error_response(error)
 
     @router.get("/{session_id}/events")
     async def session_events(session_id: str, request: Request) -> Response:
         try:
             service.authorize(connection_token(request), Scope.READ, session_id)
+            checked_device(request)
             requested = request.headers.get("last-event-id") or request.query_params.get("from")
             start = parse_start(requested or "start")
             session = await service.open(session_id)
@@ -128,6 +168,40 @@ def error_response(error: ServingError) -> JSONResponse:
     if isinstance(retry_after, int):  # StoreUnavailable: Redis is away
         headers = {"retry-after": str(retry_after)}
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def checked_device(connection: HTTPConnection) -> None:
+    """Refuse a malformed ``device`` parameter (400 INVALID_DEVICE) on the endpoints that do
+    not act as a device (create, info, SSE): PROTOCOL.md says every session endpoint takes it,
+    so a typo is answered the same everywhere rather than passing here and failing there."""
+    requested = connection.query_params.get("device")
+    if requested is not None and not DEVICE_NAME.fullmatch(requested):
+        raise InvalidDevice(device_problem(requested))
+
+
+class _Body:
+    """A command's body, read once: its ``id`` is in every refusal of the command, also in
+    those decided before the body was read (no token, a duplicated ``access_token``)."""
+
+    def __init__(self) -> None:
+        self.read_started = False
+        self.command_id: str | None = None
+
+    async def read(self, request: Request, limit: int) -> dict[str, Any]:
+        self.read_started = True
+        value = await _json_object(request, limit)
+        found = value.get("id")
+        if isinstance(found, str) and 1 <= len(found) <= MAX_ID_LENGTH:
+            self.command_id = found
+        return value
+
+    async def command_id_of(self, request: Request, limit: int) -> str | None:
+        """The command's ``id``, reading the body (at most ``limit`` bytes) if a refusal came
+        first; None when there is none or the body cannot be read as a command."""
+        if not self.read_started:
+            with contextlib.suppress(SessionError, OSError, RuntimeError, ClientDisconnect):
+                await self.read(request, limit)
+        return self.command_id
 
 
 async def _json_object(request: Request, limit: int) -> dict[str, Any]:

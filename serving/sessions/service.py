@@ -51,7 +51,9 @@ from serving.streams.store import Store
 from serving.tokens import Grant, TokenError, TokenSigner
 
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
-_DEVICE = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
+DEVICE_NAME = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
+"""What a ``device`` parameter may be (docs/PROTOCOL.md, Endpoints)."""
+_DEVICE = DEVICE_NAME
 ENDED_RUNS_KEPT = 10_000
 """How many ended runs (server-wide) are remembered to answer a late cancel precisely."""
 SHUTDOWN_REASON = "the server shut down while this was in progress"
@@ -64,6 +66,11 @@ IDLE_SESSION_SECONDS = 60.0
 in-process cache; its log stays in the store, and the next request opens it again."""
 SWEEP_SECONDS = 10.0
 """How often, at most, the cache is swept for such sessions."""
+
+
+def device_problem(requested: str) -> str:
+    """The message of an INVALID_DEVICE refusal."""
+    return f"invalid device {requested!r}: use 1 to 64 letters, digits or . _ : @ -"
 
 
 def resource_of(session_id: str) -> str:
@@ -243,9 +250,7 @@ class SessionService:
         """The device name a connection or request acts as."""
         if requested is not None:
             if not _DEVICE.fullmatch(requested):
-                raise InvalidDevice(
-                    f"invalid device {requested!r}: use 1 to 64 letters, digits or . _ : @ -"
-                )
+                raise InvalidDevice(device_problem(requested))
             return requested
         if grant is not None and grant.subject and _DEVICE.fullmatch(grant.subject):
             return grant.subject

@@ -174,10 +174,17 @@ class StreamsApp:
         self.clock = clock
         self.cors_origins = frozenset(origin.rstrip("/").lower() for origin in cors_origins)
         self._read_only: list[tuple[str, str, str]] = []
+        self._query_checks: list[tuple[str, Callable[[dict[str, list[str]]], None]]] = []
 
     def refuse_writes(self, prefix: str, code: str, message: str) -> None:
         """Streams named ``prefix...`` become read-only here: another layer writes them."""
         self._read_only.append((prefix, code, message))
+
+    def check_query(self, prefix: str, check: Callable[[dict[str, list[str]]], None]) -> None:
+        """Requests for streams named ``prefix...`` have their query checked by ``check``
+        (another layer's parameters, e.g. the sessions' ``device``), which raises a
+        StreamError to refuse one."""
+        self._query_checks.append((prefix, check))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,6 +201,9 @@ class StreamsApp:
                 return
             path = protocol.stream_path(scope["path"])
             query = parse_query(scope["query_string"])
+            for prefix, check in self._query_checks:
+                if path.startswith(prefix):
+                    check(query)
             if method == "GET":
                 await self._get(path, headers, query, receive, send)
             elif method == "POST":

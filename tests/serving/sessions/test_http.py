@@ -271,3 +271,93 @@ def test_the_log_reads_as_a_durable_stream_and_cannot_be_written_there(
     assert (
         len(client.get(url + "?offset=-1", headers=bearer(created["tokens"]["read"])).json()) == 4
     )
+
+
+# --- the protocol's promises: the command id in every refusal, the device checked everywhere ---
+
+
+@pytest.mark.parametrize(
+    ("token_name", "query", "body", "status", "code"),
+    [
+        ("read", "?device=tablet", {"type": "send", "data": {}}, 403, "FORBIDDEN"),
+        ("control", "?device=my%20tablet", {"type": "send", "data": {}}, 400, "INVALID_DEVICE"),
+        (None, "", {"type": "send", "data": {}}, 401, "UNAUTHORIZED"),
+        ("forged", "", {"type": "send", "data": {}}, 401, "UNAUTHORIZED"),
+        ("control", "?access_token=a&access_token=b", {"type": "send"}, 400, "BAD_REQUEST"),
+        ("control", "", {"type": "dance"}, 400, "UNKNOWN_COMMAND"),
+        ("control", "", {"type": "send", "data": {}, "colour": 1}, 400, "INVALID_COMMAND"),
+        ("control", "", {"type": "heartbeat"}, 400, "INVALID_COMMAND"),
+        ("control", "", {"type": "cancel", "run": "r-0"}, 409, "RUN_NOT_ACTIVE"),
+        ("control", "", {"type": "send", "data": {}, "agent": "nobody"}, 400, "UNKNOWN_AGENT"),
+        ("control", "", {"type": "send", "data": {}, "params": {"speed": 0}}, 400, "INVALID_STEER"),
+    ],
+)
+def test_every_refused_http_command_names_its_id(
+    client: TestClient,
+    created: dict,
+    token_name: str | None,
+    query: str,
+    body: dict,
+    status: int,
+    code: str,
+) -> None:
+    """PROTOCOL.md: HTTP error bodies carry the command's id, also for the refusals decided
+    before the body is read (no token, a duplicated access_token) or before the command runs
+    (scope, device)."""
+    tokens = {**created["tokens"], "forged": "v1.AAAA.BBBB"}
+    headers = bearer(tokens[token_name]) if token_name else {}
+    response = client.post(
+        f"/v1/sessions/{created['id']}/commands{query}",
+        headers=headers,
+        json={**body, "id": "c-42"},
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["id"] == "c-42"
+
+
+def test_a_command_for_an_unknown_session_names_its_id(client: TestClient, created: dict) -> None:
+    response = client.post(
+        f"/v1/sessions/{'0' * 32}/commands",
+        headers=bearer(created["tokens"]["control"]),
+        json={"type": "send", "id": "c-7", "data": {}},
+    )
+    assert response.status_code in (403, 404)  # a token of another session: forbidden first
+    assert response.json()["error"]["id"] == "c-7"
+
+
+def test_a_refusal_without_a_readable_id_has_none(client: TestClient, created: dict) -> None:
+    too_large = client.post(
+        f"/v1/sessions/{created['id']}/commands",
+        headers=bearer(created["tokens"]["control"]),
+        content=b'{"type": "send", "id": "c-1", "data": {"text": "' + b"x" * 70_000 + b'"}}',
+    )
+    assert too_large.status_code == 413
+    assert "id" not in too_large.json()["error"]
+    no_id = command(client, created, {"type": "dance"})
+    assert "id" not in no_id.json()["error"]
+
+
+@pytest.mark.parametrize("device", ["my%20laptop", "", "x" * 65, "caf%C3%A9"])
+def test_every_session_endpoint_refuses_a_malformed_device(
+    client: TestClient, created: dict, signer: TokenSigner, device: str
+) -> None:
+    """PROTOCOL.md: every session endpoint takes ``device``; a malformed one is 400
+    INVALID_DEVICE on each (close 4400 on the WebSocket, tested in test_ws.py)."""
+    read = bearer(created["tokens"]["read"])
+    create = bearer(signer.mint("sessions/*", ["create"]))
+    session = f"/v1/sessions/{created['id']}"
+    requests = [
+        ("POST", "/v1/sessions", create),
+        ("GET", session, read),
+        ("GET", f"{session}/events", read),
+        ("POST", f"{session}/commands", bearer(created["tokens"]["control"])),
+        ("GET", f"/v1/stream/sessions/{created['id']}", read),
+    ]
+    for method, url, headers in requests:
+        body = {"type": "send", "data": {}} if url.endswith("commands") else None
+        response = client.request(method, f"{url}?device={device}", headers=headers, json=body)
+        assert response.status_code == 400, (method, url, response.text)
+        assert response.json()["error"]["code"] == "INVALID_DEVICE", (method, url)
+    assert client.get(f"{session}?device=tv.1", headers=read).status_code == 200
+    assert client.get(f"/v1/stream/sessions/{created['id']}?device=tv.1", headers=read).is_success
