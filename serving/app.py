@@ -95,7 +95,9 @@ def create_app(
     """Build the server. ``store`` defaults to ``open_store(config.store_url)``, ``agents`` to
     the demo agents; ``models`` adds the model agents and endpoints (serving.models)."""
     store = store if store is not None else open_store(config.store_url)
-    signer = TokenSigner(config.secret) if config.secret is not None else None
+    signer = (
+        TokenSigner(config.secret, config.previous_secrets) if config.secret is not None else None
+    )
     sessions = SessionService(
         store,
         agents=agents if agents is not None else demo_agents(),

@@ -4,6 +4,7 @@ serving [serve] [--host H] [--port P] [--store URL] [--instance NAME] [--models 
                 [--train-default-model] [--open] [--long-poll-timeout S] [--lease-seconds S]
                 [--no-append-lane] [--lan [ADDRESS]]
 serving token --scope read,write --stream NAME [--ttl SECONDS]
+serving secret rotate [--grace-days DAYS] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import re
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,15 @@ from serving.lane_switch import LANE_ENV
 from serving.sessions.settings import SessionSettings
 from serving.streams.protocol import Limits
 from serving.streams.stores import STORE_URLS
-from serving.tokens import SECRET_ENV, TokenSigner, check_scopes, load_or_create_secret
+from serving.tokens import (
+    DEFAULT_GRACE_SECONDS,
+    SECRET_ENV,
+    TokenSigner,
+    check_scopes,
+    load_or_create_secret,
+    load_secrets,
+    rotate_secret,
+)
 
 if TYPE_CHECKING:
     from serving.models import ModelRegistry
@@ -201,8 +210,63 @@ def mint_token(argv: Sequence[str]) -> int:
     except ValueError as error:
         print(f"serving token: {error}", file=sys.stderr)
         return 2
-    signer = TokenSigner(load_or_create_secret(args.data_dir))
+    signer = TokenSigner(load_or_create_secret(args.data_dir))  # the newest secret signs
     print(signer.mint(args.stream, scopes, ttl_seconds=args.ttl, subject=args.subject))
+    return 0
+
+
+def _secret_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serving secret",
+        description="Rotate the token secret in DATA_DIR/secret.key: a new secret signs from the "
+        "next start on; the previous ones still check tokens for a grace period, so nobody is "
+        "logged out (docs/STREAMS.md, 'Rotating the secret').",
+    )
+    parser.add_argument("action", choices=["rotate"])
+    parser.add_argument(
+        "--grace-days",
+        type=float,
+        default=DEFAULT_GRACE_SECONDS / 86400,
+        metavar="DAYS",
+        help="how long tokens signed with the previous secrets keep working; 0 revokes them at "
+        "the next start (default: %(default)g)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR")
+    return parser
+
+
+def secret_command(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
+    import os
+    import time
+
+    args = _secret_parser().parse_args(argv)
+    if (os.environ if environ is None else environ).get(SECRET_ENV):
+        print(
+            f"serving secret: ${SECRET_ENV} is set, so the server does not read "
+            f"{args.data_dir / 'secret.key'}: rotate by putting a new secret first in the comma "
+            f"list ({SECRET_ENV}=NEW,OLD), restarting, and dropping OLD after the grace period",
+            file=sys.stderr,
+        )
+        return 2
+    if args.grace_days < 0:
+        print("serving secret: --grace-days must be 0 or more", file=sys.stderr)
+        return 2
+    try:
+        rotation = rotate_secret(args.data_dir, grace_seconds=args.grace_days * 86400)
+    except (ValueError, PermissionError) as error:
+        print(f"serving secret: {error}", file=sys.stderr)
+        return 2
+    ends = [until for until in rotation.kept[1:] if until is not None]
+    print(
+        f"New signing secret in {args.data_dir / 'secret.key'}; {len(ends)} previous secret(s) "
+        + (
+            f"check tokens until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(max(ends)))}"
+            if ends
+            else "kept"
+        )
+        + (f", {rotation.dropped} past their grace period removed" if rotation.dropped else "")
+        + ". Restart every server process to use it.",
+    )
     return 0
 
 
@@ -230,7 +294,12 @@ def serve(argv: Sequence[str]) -> int:
     from serving.launch import ListeningServer, ensure_default_model
     from serving.uvicorn_config import uvicorn_config
 
-    secret = None if args.open else load_or_create_secret(args.data_dir)
+    try:
+        ring = () if args.open else load_secrets(args.data_dir)
+    except ValueError as error:
+        print(f"serving: {error}", file=sys.stderr)
+        return 2
+    secret = ring[0] if ring else None
     try:
         config = ServerConfig(
             host=args.host,
@@ -238,6 +307,7 @@ def serve(argv: Sequence[str]) -> int:
             store_url=args.store,
             open_access=args.open,
             secret=secret,
+            previous_secrets=ring[1:],
             data_dir=args.data_dir,
             long_poll_timeout=args.long_poll_timeout,
             cors_origins=tuple(args.cors_origin),
@@ -344,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["token"]:
         return mint_token(arguments[1:])
+    if arguments[:1] == ["secret"]:
+        return secret_command(arguments[1:])
     if arguments[:1] == ["serve"]:
         arguments = arguments[1:]
     return serve(arguments)

@@ -28,6 +28,8 @@ class ServerConfig:
     conformance suite)."""
     secret: bytes | None = None
     """Signs and checks tokens; required unless ``open_access``."""
+    previous_secrets: tuple[bytes, ...] = ()
+    """Older secrets that still check tokens (a rotation's grace period, serving.tokens)."""
     data_dir: Path = DATA_DIR
     long_poll_timeout: float = 30.0
     """Seconds a long-poll waits for news before answering 204."""

@@ -6,6 +6,14 @@ constant time. Tokens are self-contained, so any server process with the secret 
 The streams layer uses the scopes ``read`` and ``write`` on stream names; later layers add their
 own (e.g. ``control``) on their own resources.
 
+Several secrets, for rotation without a logout: the first signs, every one verifies. They come
+from ``$SERVING_SECRET`` as a comma list (newest first) or from ``data/secret.key``, one a line
+(newest first; ``serving secret rotate`` writes a new first line and gives the previous ones an
+``until=<unix time>`` after which they are ignored). A token signed with a secret that is no
+longer listed is refused (401) like any forged one: removing a secret is how every token it
+signed, share links included, is revoked. Verifying tries the secrets in order: one HMAC-SHA256
+of a ~100-byte payload is ~1 µs, so a ring of three costs ~2 µs more on a forged token only.
+
 A resource pattern is an exact name (``chat/42``), a prefix ending in ``*`` (``chat/*``) or
 ``*`` for everything.
 """
@@ -101,15 +109,20 @@ def _b64decode(text: str) -> bytes:
 
 
 class TokenSigner:
-    """Mints and verifies tokens with one secret."""
+    """Mints tokens with ``secret`` and verifies them with it or any of ``previous`` (older
+    secrets kept through a rotation's grace period)."""
 
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < MIN_SECRET_BYTES:
-            raise ValueError(f"the token secret must be at least {MIN_SECRET_BYTES} bytes")
+    def __init__(self, secret: bytes, previous: Iterable[bytes] = ()) -> None:
+        ring = (secret, *previous)
+        for each in ring:
+            if len(each) < MIN_SECRET_BYTES:
+                raise ValueError(f"the token secret must be at least {MIN_SECRET_BYTES} bytes")
         self._secret = secret
+        self._ring = tuple(dict.fromkeys(ring))
 
-    def _sign(self, payload: str) -> str:
-        digest = hmac.new(self._secret, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest()
+    def _sign(self, payload: str, secret: bytes | None = None) -> str:
+        key = self._secret if secret is None else secret
+        digest = hmac.new(key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest()
         return _b64encode(digest)
 
     def mint(
@@ -142,7 +155,9 @@ class TokenSigner:
             # for one wrong character, before this check).
             raise TokenError("malformed token: expected v1.<payload>.<signature> in ASCII")
         _, payload, signature = parts
-        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
+        given = signature.encode()
+        signed = (self._sign(payload, key).encode() for key in self._ring)
+        if not any(hmac.compare_digest(expected, given) for expected in signed):
             raise TokenError("invalid token signature (wrong server secret, or altered token)")
         try:
             claims = json.loads(_b64decode(payload))
@@ -189,24 +204,117 @@ def check_scopes(scopes: Iterable[str], known: Iterable[str]) -> list[str]:
 
 
 def load_or_create_secret(data_dir: Path, environ: Mapping[str, str] = os.environ) -> bytes:
-    """The server secret: ``$SERVING_SECRET``, else ``data_dir/secret.key`` (created 0600)."""
+    """The server's signing secret: the first of ``load_secrets``."""
+    return load_secrets(data_dir, environ)[0]
+
+
+def load_secrets(
+    data_dir: Path, environ: Mapping[str, str] = os.environ, *, now: float | None = None
+) -> tuple[bytes, ...]:
+    """The server's secrets, newest (the signing one) first: ``$SERVING_SECRET`` (a comma
+    list), else the lines of ``data_dir/secret.key`` still in their grace period (the file is
+    created 0600 with one new secret if missing)."""
     from_env = environ.get(SECRET_ENV)
     if from_env:
-        secret = from_env.encode()
-        if len(secret) < MIN_SECRET_BYTES:
-            raise ValueError(f"{SECRET_ENV} must be at least {MIN_SECRET_BYTES} characters long")
-        return secret
+        ring = tuple(part.strip().encode() for part in from_env.split(",") if part.strip())
+        for secret in ring:
+            if len(secret) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"each secret in {SECRET_ENV} (a comma list, newest first) must be at "
+                    f"least {MIN_SECRET_BYTES} characters long"
+                )
+        if not ring:
+            raise ValueError(f"{SECRET_ENV} names no secret: unset it, or give one")
+        return ring
     path = data_dir / SECRET_FILE
-    if path.exists():
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise PermissionError(
-                f"{path} is readable by other users (mode {mode:o}); run: chmod 600 {path}"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secret = _new_secret()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(secret + b"\n")
+        return (secret,)
+    lines = _read_secret_file(path)
+    clock = time.time() if now is None else now
+    ring = tuple(secret for secret, until in lines if until is None or until > clock)
+    if not ring:
+        raise ValueError(
+            f"every secret in {path} is past its grace period: run 'serving secret rotate' "
+            "for a new one (tokens signed before are refused)"
+        )
+    return ring
+
+
+def _new_secret() -> bytes:
+    return secrets.token_urlsafe(32).encode()
+
+
+def _read_secret_file(path: Path) -> list[tuple[bytes, float | None]]:
+    """(secret, until) per line of a secret file; ``until`` None for a secret in use."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise PermissionError(
+            f"{path} is readable by other users (mode {mode:o}); run: chmod 600 {path}"
+        )
+    lines: list[tuple[bytes, float | None]] = []
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        secret, _, rest = line.strip().partition(b" ")
+        if not secret:
+            continue
+        until: float | None = None
+        if rest.strip():
+            key, _, value = rest.strip().partition(b"=")
+            try:
+                if key != b"until":
+                    raise ValueError
+                until = float(value)
+            except ValueError:
+                raise ValueError(
+                    f"{path}, line {number}: expected '<secret>' or '<secret> until=<unix "
+                    "time>' (as 'serving secret rotate' writes)"
+                ) from None
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"{path}, line {number}: a secret must be at least {MIN_SECRET_BYTES} characters"
             )
-        return path.read_bytes().strip()
+        lines.append((secret, until))
+    if not lines:
+        raise ValueError(f"{path} holds no secret: delete it to have a new one made")
+    return lines
+
+
+DEFAULT_GRACE_SECONDS = 7 * 24 * 3600.0
+"""How long ``serving secret rotate`` keeps the previous secrets verifying: a week covers a
+term's weekly sessions; tokens signed before and used after it are refused (401)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """What ``rotate_secret`` did: secrets kept (with their end), and how many it dropped."""
+
+    kept: tuple[float | None, ...]
+    dropped: int
+
+
+def rotate_secret(
+    data_dir: Path, *, grace_seconds: float = DEFAULT_GRACE_SECONDS, now: float | None = None
+) -> Rotation:
+    """Put a new signing secret first in ``data_dir/secret.key``; the previous ones verify
+    until ``now + grace_seconds`` (or their own earlier end); ones already past it are
+    dropped. Written to a temporary file and renamed, so a server starting meanwhile reads
+    the old file or the new one, never half of one."""
+    clock = time.time() if now is None else now
+    path = data_dir / SECRET_FILE
+    old = _read_secret_file(path) if path.exists() else []
+    end = clock + grace_seconds
+    kept = [(s, end if until is None else min(until, end)) for s, until in old]
+    live = [(s, until) for s, until in kept if until > clock]
+    lines = [(_new_secret(), None), *live]
     data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32).encode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temporary = path.with_name(path.name + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as file:
-        file.write(secret + b"\n")
-    return secret
+        for secret, until in lines:
+            file.write(secret + (b"" if until is None else f" until={until:.0f}".encode()) + b"\n")
+    os.replace(temporary, path)
+    return Rotation(tuple(until for _, until in lines), len(old) - len(live))

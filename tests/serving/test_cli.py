@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving.cli import default_instance, main
+from serving.cli import default_instance, main, secret_command
 from serving.sessions.settings import SessionSettings
 from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
 
@@ -231,3 +231,51 @@ def test_client_mistakes_are_one_line_each_in_the_servers_terminal(tmp_path: Pat
     assert len(refused) == 2, stderr
     assert "Atlantis" in refused[0]  # the bad value, whatever the wording
     assert "'no-such-model'" in refused[1]
+
+
+def _serving_token(data_dir: Path, stream: str) -> str:
+    minted = subprocess.run(
+        [sys.executable, "-m", "serving", "token", "--scope", "read,write", "--stream", stream]
+        + ["--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return minted.stdout.strip()
+
+
+def test_a_rotated_secret_logs_nobody_out_and_a_removed_one_does(tmp_path: Path) -> None:
+    """Real server processes, restarted as an operator does: a token from before ``serving
+    secret rotate`` still works after it (the old secret checks tokens for the grace period),
+    a token minted after it is signed with the new one, and a rotation with no grace removes
+    the old secret: its tokens get 401."""
+    flags = ("--store", f"sqlite:///{tmp_path / 'streams.db'}", "--data-dir", str(tmp_path))
+    old = _serving_token(tmp_path, "s")
+    with running_server(*flags) as (url, _):
+        put = httpx.put(f"{url}/v1/stream/s", headers={"authorization": f"Bearer {old}"})
+        assert put.status_code == 201
+    assert main(["secret", "rotate", "--data-dir", str(tmp_path)]) == 0
+    new = _serving_token(tmp_path, "s")
+    with running_server(*flags) as (url, _):
+        for token in (old, new):
+            read = httpx.head(f"{url}/v1/stream/s", headers={"authorization": f"Bearer {token}"})
+            assert read.status_code == 200, token
+    assert TokenSigner(b"x" * 16, [load_or_create_secret(tmp_path, environ={})]).verify(new)
+    # Rotating again with no grace: the first secret goes (the second still checks for 0 s).
+    assert main(["secret", "rotate", "--grace-days", "0", "--data-dir", str(tmp_path)]) == 0
+    with running_server(*flags) as (url, _):
+        for token in (old, new):
+            read = httpx.head(f"{url}/v1/stream/s", headers={"authorization": f"Bearer {token}"})
+            assert read.status_code == 401, token
+        fresh = _serving_token(tmp_path, "s")
+        read = httpx.head(f"{url}/v1/stream/s", headers={"authorization": f"Bearer {fresh}"})
+        assert read.status_code == 200
+
+
+def test_secret_rotate_refuses_when_the_secret_comes_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {SECRET_ENV: "n" * 20 + "," + "o" * 20}
+    assert secret_command(["rotate", "--data-dir", str(tmp_path)], environ=environ) == 2
+    assert f"{SECRET_ENV}=NEW,OLD" in capsys.readouterr().err
+    assert not (tmp_path / "secret.key").exists()

@@ -18,7 +18,9 @@ from serving.tokens import (
     bearer_token,
     check_scopes,
     load_or_create_secret,
+    load_secrets,
     query_token,
+    rotate_secret,
     resource_matches,
 )
 
@@ -83,6 +85,46 @@ def test_secret_from_the_environment_wins(tmp_path: Path) -> None:
     assert not (tmp_path / "secret.key").exists()
     with pytest.raises(ValueError, match=SECRET_ENV):
         load_or_create_secret(tmp_path, environ={SECRET_ENV: "short"})
+
+
+def test_the_newest_secret_signs_and_every_listed_one_verifies() -> None:
+    old, new = b"o" * 20, b"n" * 20
+    before = TokenSigner(old).mint("s", ["read"])
+    ring = TokenSigner(new, [old])
+    after = ring.mint("s", ["read"])
+    assert ring.verify(before).allows("read", "s")  # nobody logged out by the rotation
+    assert TokenSigner(new).verify(after).allows("read", "s")  # signed with the newest
+    with pytest.raises(TokenError, match="signature"):
+        TokenSigner(new).verify(before)  # the old secret removed: its tokens are refused
+
+
+def test_the_environment_gives_a_comma_list_newest_first(tmp_path: Path) -> None:
+    environ = {SECRET_ENV: f"{'n' * 20}, {'o' * 20}"}
+    assert load_secrets(tmp_path, environ=environ) == (b"n" * 20, b"o" * 20)
+    assert load_or_create_secret(tmp_path, environ=environ) == b"n" * 20
+    with pytest.raises(ValueError, match="comma list"):
+        load_secrets(tmp_path, environ={SECRET_ENV: f"{'n' * 20},short"})
+
+
+def test_rotation_keeps_the_previous_secret_for_its_grace_period(tmp_path: Path) -> None:
+    first = load_or_create_secret(tmp_path, environ={})
+    rotation = rotate_secret(tmp_path, grace_seconds=100, now=1000)
+    assert rotation.kept == (None, 1100) and rotation.dropped == 0
+    assert stat.S_IMODE((tmp_path / "secret.key").stat().st_mode) == 0o600
+    new, old = load_secrets(tmp_path, environ={}, now=1099)
+    assert old == first and new != first
+    assert load_secrets(tmp_path, environ={}, now=1100) == (new,)  # the grace period is over
+    again = rotate_secret(tmp_path, grace_seconds=100, now=1200)  # drops the expired one
+    assert again.dropped == 1 and again.kept == (None, 1300)
+    assert load_secrets(tmp_path, environ={}, now=1200)[1] == new
+
+
+def test_a_secret_file_line_that_is_not_a_secret_says_what_is_expected(tmp_path: Path) -> None:
+    load_or_create_secret(tmp_path, environ={})
+    with (tmp_path / "secret.key").open("a") as file:
+        file.write("x" * 20 + " retire=soon\n")
+    with pytest.raises(ValueError, match="line 2: expected"):
+        load_secrets(tmp_path, environ={})
 
 
 def test_a_secret_file_others_can_read_is_refused(tmp_path: Path) -> None:
