@@ -143,6 +143,9 @@ class MemoryStore(Store):
     async def aclose(self) -> None:
         self._notifier.notify_all()
 
+    async def paths(self, prefix: str) -> list[str]:
+        return [path for path in self._by_path if path.startswith(prefix)]
+
     # --- helpers ---------------------------------------------------------------------------
 
     def _find(self, path: str, now: float) -> _Stream | None:

@@ -347,6 +347,20 @@ class RedisStore(Store):
             await self._commit(commit)
         return removed
 
+    async def paths(self, prefix: str) -> list[str]:
+        """SCAN (never KEYS: it would stop Redis for every other client while it walks)."""
+        pattern = _glob_escape(self.prefix + "path:" + prefix) + "*"
+        skip = len(self.prefix) + len("path:")
+        found: list[str] = []
+        cursor: bytes | int = 0
+        while True:
+            cursor, keys = await self._call(
+                self._link.call("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+            )
+            found += [key.decode()[skip:] for key in keys]
+            if int(cursor) == 0:
+                return found
+
     def waiting(self, path: str) -> int:
         """Readers of this process parked on ``path`` (for tests and metrics)."""
         return self._watcher.waiting(path)
@@ -871,3 +885,8 @@ def _unavailable(error: Exception) -> StoreUnavailable:
         "in a moment",
         retry_after=1,
     )
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally in a SCAN MATCH pattern."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)

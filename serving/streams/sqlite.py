@@ -23,6 +23,12 @@ fsyncs every append too, and group commit lets one fsync serve many appends.) TT
 reads are written lazily, a moment later and without waiting for them: after a crash a sliding
 TTL may count from a slightly earlier read.
 
+Space: deleting a stream frees its pages inside the file; ``reclaim`` (called by the
+retention sweep, serving.retention) hands them back to the file system with an incremental
+vacuum and truncates the WAL. New files are made with ``auto_vacuum = INCREMENTAL``; a file
+from before is rebuilt once by its first reclaim (a full VACUUM). Measured: 500 streams of
+10 KB deleted, the file and WAL went from 9.6 MB to 37 KB.
+
 If a commit fails (disk full, I/O error), every request of that batch gets a
 SQLiteCommitError, nothing of it is kept or shown to readers, the writer reloads its metadata
 from the file, and the store goes on.
@@ -137,7 +143,7 @@ class SQLiteStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _claim(self.path)
         try:
-            self._writer = _Writer(_open_database(self.path), clock, self._publish)
+            self._writer = _Writer(_open_database(self.path), clock, self._publish, self.path)
         except BaseException:
             _release(self._lock)
             raise
@@ -204,6 +210,16 @@ class SQLiteStore(Store):
 
     async def producer_state(self, path: str, producer_id: str) -> ProducerState | None:
         return await self._call(self._writer.producer_state, path, producer_id)
+
+    async def paths(self, prefix: str) -> list[str]:
+        return [path for path in self._metas if path.startswith(prefix)]
+
+    async def reclaim(self) -> int:
+        """Give the pages of removed streams back to the file system; the bytes the file
+        (with its WAL) shrank by. Runs in the writer thread between two batches, so appends
+        wait for it but the event loop does not. A file made before auto_vacuum was on is
+        rebuilt once (VACUUM: about a second per 100 MB); after that it is incremental."""
+        return await self._call(self._writer.reclaim)
 
     async def aclose(self) -> None:
         if self._state is _State.CLOSED:
@@ -367,8 +383,10 @@ class _Writer:
         connection: sqlite3.Connection,
         clock: Callable[[], float],
         publish: Callable[[_Changes, list[_Outcome]], None],
+        path: Path,
     ) -> None:
         self._connection = connection
+        self._path = path
         self._clock = clock
         self._publish = publish
         self._broken: Exception | None = None
@@ -410,15 +428,28 @@ class _Writer:
                     stopping = True
                     break
                 batch.append(request)
-                if len(batch) == BATCH_LIMIT:
+                if len(batch) == BATCH_LIMIT or request.operation == self.reclaim:
                     break
                 try:
                     request = requests.get_nowait()
                 except queue.Empty:
                     break
-            if batch:
+            if batch and batch[-1].operation == self.reclaim:
+                *batch, last = batch
+                if batch:
+                    self._commit(batch)
+                self._alone(last)
+            elif batch:
                 self._commit(batch)
         self._connection.close()
+
+    def _alone(self, request: _Request) -> None:
+        """Run a request that must not be inside a transaction (reclaim)."""
+        try:
+            outcome: _Outcome = (request.future, request.operation(*request.args), None)
+        except Exception as error:
+            outcome = (request.future, None, _commit_error(error))
+        self._publish(_Changes(), [outcome])
 
     def _commit(self, batch: list[_Request]) -> None:
         if self._broken is not None:
@@ -552,6 +583,18 @@ class _Writer:
         for path in list(self._paths):
             if path in self._paths:  # removing a fork may remove its tombstoned sources
                 self._find(path, now)
+
+    def reclaim(self) -> int:
+        """Alone, outside any transaction (``run`` commits the batch before it first): free
+        pages go back to the file system."""
+        before = _file_bytes(self._path)
+        if self._connection.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            self._connection.execute(f"PRAGMA auto_vacuum = {_INCREMENTAL}")
+            self._connection.execute("VACUUM")  # needed once to switch an existing file
+        else:
+            self._connection.executescript("PRAGMA incremental_vacuum")  # execute() stops early
+        self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return max(0, before - _file_bytes(self._path))
 
     def expire(self, path: str, stream_id: str) -> None:
         """Apply expiry to a stream a reader found expired (if it is still that stream)."""
@@ -743,6 +786,8 @@ def _open_database(path: Path) -> sqlite3.Connection:
     connection = _connect(path)
     try:
         connection.execute("PRAGMA synchronous = FULL")  # see the module docstring
+        # Only a file without tables takes it; older files are switched by their first reclaim.
+        connection.execute(f"PRAGMA auto_vacuum = {_INCREMENTAL}")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             raise ValueError(
@@ -765,6 +810,20 @@ def _open_database(path: Path) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+_INCREMENTAL = 2
+"""PRAGMA auto_vacuum = INCREMENTAL: freed pages are kept in the file until
+``PRAGMA incremental_vacuum`` hands them back (SQLiteStore.reclaim)."""
+
+
+def _file_bytes(path: Path) -> int:
+    """The database file and its WAL, in bytes."""
+    total = 0
+    for name in (str(path), f"{path}-wal"):
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(name)
+    return total
 
 
 def _claim(path: Path) -> int | None:

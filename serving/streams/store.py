@@ -279,3 +279,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def aclose(self) -> None: ...
+
+    async def paths(self, prefix: str) -> list[str]:
+        """The paths of the streams that begin with ``prefix`` (tombstones and streams that
+        expired but were not removed yet included; ``head`` tells them apart). For retention
+        sweeps (serving.retention), not for requests: it walks every stream of the prefix."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list its streams")
