@@ -1,9 +1,9 @@
 """The models' HTTP endpoints: cards, versions, row validation, batch results, uploads.
 
-    GET  /v1/models                       every model: latest card and list of versions (ETag)
+    GET  /v1/models                       every model: live card, live and latest versions (ETag)
     GET  /v1/models/{name}                every version's card, oldest first
     GET  /v1/models/{name}/{version}      one version's card
-    POST /v1/models/{name}/validate       check a row (JSON object) against the latest card
+    POST /v1/models/{name}/validate       check a row (JSON object) against the live card
     GET  /v1/results/{id}.csv             a batch run's result
     POST /v1/uploads?session={id}         a CSV for a batch run (the session's write token)
 
@@ -38,7 +38,7 @@ from serving.models.results import Results
 from serving.models.served import ServedModel
 from serving.models.uploads import MAX_UPLOAD_BYTES, Uploads
 from serving.sessions import Scope, SessionError, SessionService
-from serving.sessions.http import error_response
+from serving.sessions.http import address_of, error_response
 from serving.sessions.ws import connection_token
 
 __all__ = ["MAX_ROW_BYTES", "add_model_routes", "add_upload_route", "problem_to_dict"]
@@ -51,13 +51,17 @@ def problem_to_dict(problem: FieldProblem) -> dict[str, str]:
     return {"field": problem.field, "problem": problem.problem, "expected": problem.expected}
 
 
-def _summary(versions: list[ServedModel]) -> dict[str, Any]:
-    latest = versions[-1]
+def _summary(registry: ModelRegistry, name: str) -> dict[str, Any]:
+    """A model's versions, the newest and the live one (which answers requests naming no
+    version: its card is the form to fill; serving.models.live)."""
+    versions = registry.versions(name)
+    live = registry.live(name)
     return {
-        "name": latest.name,
-        "latest": latest.version,
+        "name": live.name,
+        "latest": versions[-1].version,
+        "live": live.version,
         "versions": [served.version for served in versions],
-        "card": latest.card.to_dict(),
+        "card": live.card.to_dict(),
     }
 
 
@@ -72,16 +76,17 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
-        models = [_summary(registry.versions(name)) for name in registry.names()]
+        models = [_summary(registry, name) for name in registry.names()]
         return JSONResponse({"models": models}, headers=headers)
 
     @app.get("/v1/models/{name}", response_model=None)
     async def model_versions(name: str) -> dict[str, Any] | JSONResponse:
         try:
             versions = registry.versions(name)
+            summary = _summary(registry, name)
         except ModelError as error:
             return error_response(error)
-        return {**_summary(versions), "cards": [served.card.to_dict() for served in versions]}
+        return {**summary, "cards": [served.card.to_dict() for served in versions]}
 
     @app.get("/v1/models/{name}/{version}", response_model=None)
     async def model_card(name: str, version: str) -> dict[str, Any] | JSONResponse:
@@ -93,7 +98,7 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
     @app.post("/v1/models/{name}/validate", response_model=None)
     async def validate(name: str, request: Request) -> dict[str, Any] | JSONResponse:
         try:
-            return _validate(registry.latest(name), await request.body())
+            return _validate(registry.live(name), await request.body())
         except ModelError as error:
             return error_response(error)
 
@@ -145,8 +150,9 @@ def add_upload_route(app: FastAPI, uploads: Uploads, sessions: SessionService) -
     @app.post("/v1/uploads", response_model=None)
     async def upload(request: Request, session: str = "") -> JSONResponse:
         try:
-            sessions.authorize(connection_token(request), Scope.WRITE, session)
+            grant = sessions.authorize(connection_token(request), Scope.WRITE, session)
             await sessions.open(session)
+            sessions.limit("uploads", sessions.client_of(grant, address_of(request)))
             upload_id, size = await _receive_upload(request, uploads, session)
         except (SessionError, ModelError) as error:
             return error_response(error)

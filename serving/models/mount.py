@@ -9,6 +9,7 @@ kept under the server's data folder (``data/results``, ``data/uploads``). While 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -19,7 +20,9 @@ from fastapi import FastAPI
 
 from serving.models.agents import model_agents
 from serving.models.http import add_model_routes, add_upload_route
+from serving.models.live import LiveVersions
 from serving.models.monitor import add_monitor_routes
+from serving.models.promote import add_promote_routes
 from serving.models.records import (
     MODELS_PREFIX,
     PredictionRecorder,
@@ -48,7 +51,8 @@ def mount_models(
     recorder = PredictionRecorder(
         sessions.store, enabled=recording_enabled(), max_bytes=max_bytes_of()
     )
-    for agent in model_agents(registry, results, uploads, recorder):
+    live = LiveVersions(sessions.store, registry.set_live)
+    for agent in model_agents(registry, results, uploads, recorder, live):
         sessions.agents.add(agent)
     # Before the model routes: /v1/models/{name}/{version} would take "drift" for a version.
     add_monitor_routes(
@@ -57,6 +61,9 @@ def mount_models(
         recorder,
         signer=app.state.signer,
         open_access=app.state.config.open_access,
+    )
+    add_promote_routes(
+        app, registry, live, signer=app.state.signer, open_access=app.state.config.open_access
     )
     add_model_routes(app, registry, results)
     add_upload_route(app, uploads, sessions)
@@ -70,14 +77,18 @@ def mount_models(
         )
     app.state.models = registry
     app.state.recorder = recorder
-    _watch_while_running(app, ModelWatcher(registry), recorder)
+    app.state.live_versions = live
+    _watch_while_running(app, ModelWatcher(registry), recorder, live)
 
 
 def _watch_while_running(
-    app: FastAPI, watcher: ModelWatcher, recorder: PredictionRecorder | None = None
+    app: FastAPI,
+    watcher: ModelWatcher,
+    recorder: PredictionRecorder | None = None,
+    live: LiveVersions | None = None,
 ) -> None:
-    """Run ``watcher`` inside the app's lifespan: started after the app's own start-up,
-    stopped before its shut-down."""
+    """Run ``watcher`` (and the followers of the models' control logs, ``live``) inside the
+    app's lifespan: started after the app's own start-up, stopped before its shut-down."""
     inner: Any = app.router.lifespan_context
 
     @asynccontextmanager
@@ -85,9 +96,17 @@ def _watch_while_running(
         context: AbstractAsyncContextManager[Any] = inner(app)
         async with context as state:
             watcher.start()
+            following = None
+            if live is not None:
+                following = asyncio.create_task(live.run(watcher.registry.names))
             try:
                 yield state
             finally:
+                if following is not None and live is not None:
+                    following.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await following
+                    await live.stop()
                 if recorder is not None:  # the last predictions' records, before the store closes
                     try:  # bounded: with Redis away they cannot be written, and must not hang
                         await asyncio.wait_for(recorder.flushed(), FLUSH_SECONDS)

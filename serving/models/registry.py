@@ -35,6 +35,7 @@ from pathlib import Path
 
 from course.export import CARD_FILE, ArtifactError
 from serving.models.errors import ModelNotFound
+from serving.models.live import live_of
 from serving.models.served import ServedModel
 
 __all__ = ["ModelNotFound", "ModelRegistry", "RegistryError", "Rescan", "folder_name_problem"]
@@ -118,12 +119,15 @@ class ModelRegistry:
         self._skipped: set[Path] = set()  # invalid names already logged
         self._changes = 0
         self._instance = secrets.token_hex(4)
+        self._live: dict[str, tuple[str, ...]] = {}  # promoted versions per model, live last
+        self._live_changes = 0
 
     @property
     def etag(self) -> str:
-        """Changes whenever a version is added or removed (and with every new registry): what
+        """Changes whenever a version is added or removed or another goes live (and with every
+        new registry): what
         ``GET /v1/models`` answers as its ETag, so a page polling it gets 304 until then."""
-        return f'"{self._instance}-{self._changes}"'
+        return f'"{self._instance}-{self._changes}-{self._live_changes}"'
 
     @classmethod
     def open(
@@ -166,8 +170,8 @@ class ModelRegistry:
         A new version folder is loaded once its files look the same on two scans in a row
         (``settle=False``: at once). A refused folder is logged once and tried again when its
         files change. A version whose folder is gone is removed: a run already using it
-        finishes with it, a new request for it gets MODEL_NOT_FOUND (the latest version
-        answers requests that name none).
+        finishes with it, a new request for it gets MODEL_NOT_FOUND (the live version, or the
+        newest if the live one went, answers requests that name none).
         """
         with self._lock:
             folders, invalid = self._scan()
@@ -284,11 +288,31 @@ class ModelRegistry:
         """The newest version of model ``name``."""
         return self.versions(name)[-1]
 
+    def live(self, name: str) -> ServedModel:
+        """The version of model ``name`` that answers requests naming none: the last promoted
+        one this process has loaded (serving.models.live), else the newest."""
+        versions = self._versions_of(name)
+        version = live_of(self._live.get(name, ()), list(versions))
+        return versions[version] if version is not None else list(versions.values())[-1]
+
+    def pinned(self, name: str) -> bool:
+        """Whether a version of ``name`` was promoted (then a new export waits for a promote)."""
+        return bool(self._live.get(name))
+
+    def set_live(self, name: str, history: tuple[str, ...]) -> None:
+        """The promoted versions of ``name``, live last, as its control log says now."""
+        # Called on the event loop: no lock (a rescan may hold it while loading a model); the
+        # dict is swapped whole, and the ETag has a counter of its own.
+        before = self._live.get(name, ())
+        self._live = {**self._live, name: history}
+        loaded = list(self._models.get(name, {}))
+        self._live_changes += live_of(before, loaded) != live_of(history, loaded)
+
     def get(self, name: str, version: str | None = None) -> ServedModel:
-        """Model ``name`` at ``version`` (the latest when None)."""
+        """Model ``name`` at ``version`` (the live version when None)."""
         versions = self._versions_of(name)
         if version is None:
-            return list(versions.values())[-1]
+            return self.live(name)
         if not isinstance(version, str) or version not in versions:
             raise ModelNotFound(
                 f"model {name!r} has no version {_shown(version)}: "
@@ -297,8 +321,8 @@ class ModelRegistry:
         return versions[version]
 
     def __iter__(self) -> Iterator[ServedModel]:
-        """The latest version of every model, by name."""
-        return (self.latest(name) for name in self.names())
+        """The live version of every model, by name."""
+        return (self.live(name) for name in self.names())
 
     def __len__(self) -> int:
         return len(self._models)

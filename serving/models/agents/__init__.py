@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from serving.models.agents.requests import RequestError
     from serving.models.agents.retrain import retrain_agent
     from serving.models.agents.scoring import batch_agent
+    from serving.models.live import LiveVersions
     from serving.models.records import PredictionRecorder
     from serving.models.registry import ModelRegistry
     from serving.models.results import Results
@@ -41,9 +42,12 @@ def model_agents(
     results: Results,
     uploads: Uploads,
     recorder: PredictionRecorder | None = None,
+    live: LiveVersions | None = None,
 ) -> list[Agent]:
     """The model agents serving ``registry``; batch results and uploads go to the folders,
-    every prediction to its model's log through ``recorder`` (serving.models.records)."""
+    every prediction to its model's log through ``recorder`` (serving.models.records); a
+    retrained version waits for a promote in the control logs of ``live``
+    (serving.models.live)."""
     from serving.models.agents.ensemble import ensemble_agent
     from serving.models.agents.predict import predict_agent
     from serving.models.agents.retrain import retrain_agent
@@ -53,7 +57,7 @@ def model_agents(
         predict_agent(registry, recorder),
         batch_agent(registry, results, uploads, recorder),
         ensemble_agent(registry, recorder),
-        retrain_agent(registry),
+        retrain_agent(registry, live),
     ]
 
 

@@ -7,6 +7,14 @@ ends with a ``progress`` event carrying the metric (``"fold 2 of 5: accuracy 0.9
 (card, metrics on the held-out test rows) and loaded into the registry; ``run.completed``
 names the new version.
 
+The new version waits for a promote (``POST /v1/models/<name>/promote``; serving.models.live):
+the version live before the retraining stays live, pinned in the model's control log before
+the export so no process serves the new one even for a moment. Why: a retrained model has only
+been scored on its own held-out rows, and everyone's requests are at stake; the operator looks
+at its card's metrics (and, pinning it by version, at its live metrics) and promotes it, or
+not. ``"promote": true`` in the request makes it live at once (a pipeline that trusts its own
+tests).
+
 Stopping early, from any device: steer ``finish`` to ``now``. The fold in progress is
 abandoned, and the best fold model so far is registered (its card's metrics say how it did on
 the test rows); the result says ``"complete": false``. A cancel, by contrast, abandons the
@@ -22,13 +30,14 @@ from typing import Any
 
 from course.export import export_model
 from serving.models.agents.requests import RequestError, RequestReader
+from serving.models.live import LiveVersions, promote_state
 from serving.models.registry import ModelRegistry
 from serving.models.retrain import Retrainer, RetrainStep, retrain_data
 from serving.sessions import Agent, Param, RunContext, Scope
 
 __all__ = ["retrain_agent"]
 
-EXAMPLE = '{"model": "penguin-classifier", "dataset": "penguins", "folds": 5}'
+EXAMPLE = '{"model": "penguin-classifier", "dataset": "penguins", "folds": 5, "promote": false}'
 MAX_FOLDS = 10
 
 PARAMS = {
@@ -42,17 +51,19 @@ PARAMS = {
 _STOPPED = object()
 
 
-def retrain_agent(registry: ModelRegistry) -> Agent:
-    """The ``retrain`` agent, registering new versions into ``registry``."""
+def retrain_agent(registry: ModelRegistry, live: LiveVersions | None = None) -> Agent:
+    """The ``retrain`` agent, registering new versions into ``registry``; they wait for a
+    promote in the control logs of ``live`` (without ``live``: live at once, the newest)."""
     exporting = asyncio.Lock()  # one export at a time: each takes the next version number
 
     async def retrain(request: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
         reader = RequestReader(
-            "retrain", request, {"model", "version", "dataset", "folds"}, EXAMPLE
+            "retrain", request, {"model", "version", "dataset", "folds", "promote"}, EXAMPLE
         )
         served = reader.model(registry)
         dataset = reader.get("dataset", str, required=True)
         folds = reader.get("folds", int, default=5)
+        promote = reader.get("promote", bool, default=False)
         if not 2 <= folds <= MAX_FOLDS:
             raise RequestError(f"'folds' must be between 2 and {MAX_FOLDS}, got {folds}")
         X, y = await asyncio.to_thread(retrain_data, served.card, dataset)
@@ -86,6 +97,17 @@ def retrain_agent(registry: ModelRegistry) -> Agent:
             + ")."
         ).strip()
         async with exporting:
+            live_before = registry.live(served.name).version
+            if live is not None and not registry.pinned(served.name):
+                # before the export: no process may serve the new version unpromoted
+                await live.command(
+                    served.name,
+                    "promote",
+                    lambda state: promote_state(state, live_before, live_before),
+                    current=live_before,
+                    by="retrain",
+                    reason=f"retrain keeps version {live_before} live until a promote",
+                )
             path = await asyncio.to_thread(
                 export_model,
                 result.model,
@@ -99,10 +121,20 @@ def retrain_agent(registry: ModelRegistry) -> Agent:
             )
             # rescan, not reload: a folder refused elsewhere in models/ must not fail this run.
             await asyncio.to_thread(registry.rescan, settle=False)
+            if live is not None and promote:
+                await live.command(
+                    served.name,
+                    "promote",
+                    lambda state: promote_state(state, path.name, live_before),
+                    current=live_before,
+                    by="retrain",
+                    reason="retrain was asked to promote the new version",
+                )
         return {
             "model": served.name,
             "registered": path.name,
             "previous_version": served.version,
+            "live": registry.live(served.name).version,
             "complete": result.complete,
             "steps_done": result.steps_done,
             "metrics": result.metrics,
