@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serving import __version__
+from serving import __version__, redact
 from serving.config import ServerConfig
 from serving.sessions import AgentRegistry, SessionService, add_session_routes, demo_agents
 from serving.sessions.leases import Leases
 from serving.streams import Store, open_store
 from serving.streams.http import StreamsApp
 from serving.streams.protocol import STREAM_PREFIX
+from serving.tickets import add_ticket_route
 from serving.tokens import TokenSigner
 from serving.web import add_web_page
 
@@ -146,8 +147,10 @@ def create_app(
     app.state.sessions = sessions
     add_session_routes(app, sessions, streams)
     add_web_page(app, sessions)
+    add_ticket_route(app, signer)
     if models is not None:
         from serving.models import mount_models  # scikit-learn and pandas load only if needed
 
         mount_models(app, models, sessions, config.data_dir)
+    redact.install()  # no token in any log line, whatever logs (serving.redact)
     return app

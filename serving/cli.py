@@ -164,6 +164,11 @@ def _serve_parser() -> argparse.ArgumentParser:
         "steps aside, with a warning, if uvicorn's internals are not the ones it builds on",
     )
     parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (tokens in URLs are redacted: docs/PROTOCOL.md)",
+    )
+    parser.add_argument(
         "--lan",
         nargs="?",
         const="auto",
@@ -317,6 +322,7 @@ def serve(argv: Sequence[str]) -> int:
                 lease_seconds=args.lease_seconds,
             ),
             append_lane=not args.no_append_lane,
+            access_log=args.access_log,
         )
         if args.train_default_model:
             ensure_default_model(args.models)

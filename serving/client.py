@@ -360,10 +360,11 @@ class AsyncSessionClient:
 
     # --- the connection ----------------------------------------------------------------------
 
+    def _auth_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"} if self.token else {}
+
     def _ws_url(self) -> str:
-        query = {"device": self.device}
-        if self.token:
-            query["access_token"] = self.token
+        query = {"device": self.device}  # the token goes in a header, never in the URL
         base = "ws" + self.base_url.removeprefix("http")
         return f"{base}/v1/sessions/{self.session}/ws?{urlencode(query)}"
 
@@ -372,7 +373,10 @@ class AsyncSessionClient:
         while True:
             try:
                 async with connect(
-                    self._ws_url(), open_timeout=self.open_timeout, max_size=None
+                    self._ws_url(),
+                    additional_headers=self._auth_headers(),
+                    open_timeout=self.open_timeout,
+                    max_size=None,
                 ) as ws:
                     self._ws = ws
                     await self._resume(ws)

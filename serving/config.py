@@ -43,6 +43,9 @@ class ServerConfig:
     cors_origins: tuple[str, ...] = ()
     """Web origins whose pages may use /v1/stream/ from a browser (``--cors-origin``); empty:
     any origin when tokens are checked, only the server's own pages when ``open_access``."""
+    access_log: bool = False
+    """Log one line per request (uvicorn's access log, and its info lines: ``--access-log``);
+    tokens in them are redacted (serving.redact)."""
     append_lane: bool = True
     """Answer plain appends on the append lane (serving.lane) when uvicorn is what it builds on;
     False (``--no-append-lane``; or ``SERVING_APPEND_LANE=0``) serves them through uvicorn's

@@ -89,6 +89,21 @@ def bearer_token(authorization: str | None, access_token: str | None = None) -> 
     return None
 
 
+BEARER_SUBPROTOCOL = "bearer"
+"""A browser's WebSocket cannot set ``Authorization``, but it can offer subprotocols:
+``new WebSocket(url, ["bearer", token])`` sends ``Sec-WebSocket-Protocol: bearer, <token>``
+(a token is base64url and dots: valid there), and the server answers ``bearer``. The token
+then travels in a header, which access logs and proxies do not record, not in the URL."""
+
+
+def subprotocol_token(offered: Sequence[str] | None) -> str | None:
+    """The token offered as a WebSocket subprotocol next to ``bearer``, or None."""
+    if not offered or BEARER_SUBPROTOCOL not in offered:
+        return None
+    others = [value.strip() for value in offered if value.strip() != BEARER_SUBPROTOCOL]
+    return others[0] if others and others[0] else None
+
+
 def query_token(values: Sequence[str] | None) -> str | None:
     """The one ``access_token`` query parameter's value, None without one, and
     DuplicateTokenParameter with several (whatever the values: the rule is the same in the

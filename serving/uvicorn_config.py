@@ -42,8 +42,8 @@ def uvicorn_config(
         host=config.host,
         port=config.port if port is None else port,
         http=http_protocol(app, config.append_lane),
-        log_level="warning",
-        access_log=False,
+        log_level="info" if config.access_log else "warning",
+        access_log=config.access_log,  # tokens in it are redacted (serving.redact)
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )

@@ -37,10 +37,12 @@ from serving.sessions.session import Batch
 from serving.streams.errors import StoreUnavailable
 from serving.tokens import (
     ACCESS_TOKEN_PARAMETER,
+    BEARER_SUBPROTOCOL,
     DuplicateTokenParameter,
     Grant,
     bearer_token,
     query_token,
+    subprotocol_token,
 )
 
 WAIT_SECONDS = 30.0
@@ -60,18 +62,23 @@ class ConnectionState(enum.Enum):
 
 
 def connection_token(connection: HTTPConnection) -> str | None:
-    """The bearer token of a request or WebSocket (serving.tokens.bearer_token);
-    DuplicateAccessToken for several ``access_token`` parameters (serving.tokens.query_token)."""
+    """The bearer token of a request or WebSocket (serving.tokens.bearer_token): the
+    ``Authorization`` header, else a WebSocket's ``bearer`` subprotocol (the browser's way),
+    else ``?access_token=`` (old clients); DuplicateAccessToken for several ``access_token``
+    parameters (serving.tokens.query_token)."""
     try:
         from_query = query_token(connection.query_params.getlist(ACCESS_TOKEN_PARAMETER))
     except DuplicateTokenParameter as error:
         raise DuplicateAccessToken(error.message) from None
-    return bearer_token(connection.headers.get("authorization"), from_query)
+    offered = subprotocol_token(connection.scope.get("subprotocols"))
+    return bearer_token(connection.headers.get("authorization"), offered or from_query)
 
 
 async def session_socket(websocket: WebSocket, service: SessionService, session_id: str) -> None:
     """Serve one WebSocket connection to a session."""
-    await websocket.accept()
+    offered = websocket.scope.get("subprotocols") or ()
+    # A browser offering ["bearer", token] fails the handshake unless "bearer" is answered.
+    await websocket.accept(BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None)
     try:
         grant = service.authorize(
             connection_token(websocket),

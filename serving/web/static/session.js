@@ -135,7 +135,6 @@ export class SessionConnection {
 
   #url() {
     const query = new URLSearchParams({ device: this.device });
-    if (this.token) query.set("access_token", this.token); // a browser WebSocket has no headers
     const base = this.server.replace(/^http/, "ws");
     return `${base}/v1/sessions/${this.session}/ws?${query}`;
   }
@@ -144,7 +143,9 @@ export class SessionConnection {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.subscribeId = null;
-    const socket = new WebSocket(this.#url());
+    // A browser WebSocket cannot set Authorization: the token goes in Sec-WebSocket-Protocol
+    // ("bearer", token), never in the URL, where access logs and proxies would keep it.
+    const socket = new WebSocket(this.#url(), this.token ? ["bearer", this.token] : []);
     this.socket = socket;
     socket.onopen = () => this.#resume(socket);
     socket.onmessage = (message) => this.#receive(message.data);
