@@ -128,6 +128,20 @@ class RateLimited(SessionError):
     status = 429
 
 
+class ClientRateLimited(RateLimited):
+    """Too many sessions, uploads or batch jobs from one client (serving.sessions.ratelimit):
+    429 with ``Retry-After`` (and ``retry_after`` in the body), nothing done."""
+
+    def __init__(self, message: str, *, retry_after: int, command_id: str | None = None) -> None:
+        super().__init__(message, command_id=command_id)
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        body["error"]["retry_after"] = self.retry_after
+        return body
+
+
 class EventTooLarge(SessionError):
     """An agent or client tried to write an event larger than the session allows."""
 

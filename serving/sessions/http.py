@@ -90,7 +90,7 @@ def session_router(service: SessionService) -> APIRouter:
             if body.strip() not in (b"", b"{}"):
                 raise InvalidCommand("creating a session takes no options: send no body, or {}")
             checked_device(request)
-            created = await service.create(connection_token(request))
+            created = await service.create(connection_token(request), address=address_of(request))
         except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
         return JSONResponse(_created_body(request, created), status_code=201)
@@ -123,7 +123,8 @@ def session_router(service: SessionService) -> APIRouter:
             grant = service.authorize(token, service.required_scope(command), session_id)
             device = service.device(request.query_params.get("device"), grant, "http")
             session = await service.open(session_id)
-            return JSONResponse(await service.execute(session, command, device))
+            client = service.client_of(grant, address_of(request))
+            return JSONResponse(await service.execute(session, command, device, client=client))
         except StoreUnavailable as error:  # Redis away: 503 + Retry-After, with the id
             refusal: ServingError = SessionStoreUnavailable(
                 error.message, retry_after=error.retry_after, command_id=body.command_id
@@ -168,6 +169,11 @@ def error_response(error: ServingError) -> JSONResponse:
     if isinstance(retry_after, int):  # StoreUnavailable: Redis is away
         headers = {"retry-after": str(retry_after)}
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def address_of(connection: HTTPConnection) -> str | None:
+    """The client's network address (the peer of the connection), for the client limits."""
+    return connection.client.host if connection.client else None
 
 
 def checked_device(connection: HTTPConnection) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import secrets
 import time
@@ -34,6 +35,7 @@ from serving.sessions.commands import (
 from serving.sessions.control import ControlFollower, LoggedRun, find_run
 from serving.sessions.errors import (
     Busy,
+    ClientRateLimited,
     InvalidDevice,
     RunNotActive,
     SessionError,
@@ -44,6 +46,7 @@ from serving.sessions.errors import (
 from serving.sessions.events import EventType
 from serving.sessions.ledger import DEVICE, RUN, Ledger, RecoveryReport
 from serving.sessions.offsets import parse_offset
+from serving.sessions.ratelimit import ClientLimits, client_key
 from serving.sessions.runs import Run, RunState
 from serving.sessions.session import PREFIX, SessionLog
 from serving.sessions.settings import SessionSettings
@@ -157,6 +160,9 @@ class SessionService:
         by serving.app on a shared store): a cancel or steer for it is RUN_NOT_ACTIVE."""
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self.client_limits = None if open_access else ClientLimits(dict(self.settings.client_rates))
+        """Sessions, uploads and batch jobs per client (serving.sessions.ratelimit); None on
+        an open server, where anyone may delete any stream anyway."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -246,6 +252,32 @@ class SessionService:
                 f"{', '.join(sorted(grant.scopes))} on {grant.resource!r})"
             )
 
+    def client_of(self, grant: Grant | None, address: str | None) -> str:
+        """Who a request counts against for the client limits (ratelimit.client_key)."""
+        return client_key(grant.subject if grant is not None else None, address)
+
+    def limit(self, kind: str, client: str | None, *, command_id: str | None = None) -> None:
+        """Spend one of ``client``'s ``kind`` (``sessions``, ``uploads``, ``batch``), or refuse
+        with ClientRateLimited (429, Retry-After) when it has none left."""
+        if self.client_limits is None or client is None:
+            return
+        wait = self.client_limits.take(kind, client)
+        if wait <= 0:
+            return
+        rate = self.client_limits.rates[kind]
+        retry_after = max(1, math.ceil(wait))
+        what = {"sessions": "new sessions", "uploads": "uploads", "batch": "batch jobs"}
+        hint = {
+            "sessions": "; reuse the session you have (its tokens keep working)",
+            "batch": "; one batch job can score a whole table",
+        }
+        raise ClientRateLimited(
+            f"too many {what.get(kind, kind)} from {client} (at most {rate.burst} at once, "
+            f"then {rate.per_minute:g} a minute): retry in {retry_after} s{hint.get(kind, '')}",
+            retry_after=retry_after,
+            command_id=command_id,
+        )
+
     def device(self, requested: str | None, grant: Grant | None, fallback: str) -> str:
         """The device name a connection or request acts as."""
         if requested is not None:
@@ -258,9 +290,11 @@ class SessionService:
 
     # --- sessions --------------------------------------------------------------------------
 
-    async def create(self, token: str | None) -> CreatedSession:
+    async def create(self, token: str | None, *, address: str | None = None) -> CreatedSession:
+        """A new session; ``address``: the client's network address, for the client limits."""
         session_id = secrets.token_hex(16)  # 128 random bits
         grant = self.authorize(token, Scope.CREATE, session_id)
+        self.limit("sessions", self.client_of(grant, address))
         created = self._session(session_id)
         await created.log.create()
         self._forget_if_idle(created)  # nobody uses it yet: opened again when someone does
@@ -358,25 +392,28 @@ class SessionService:
 
     # --- commands --------------------------------------------------------------------------
 
-    async def execute(self, session: Session, command: Command, device: str) -> dict[str, Any]:
+    async def execute(
+        self, session: Session, command: Command, device: str, *, client: str | None = None
+    ) -> dict[str, Any]:
         """Do a send, cancel, steer or heartbeat; return the ack (or raise a SessionError).
 
         A command runs to completion even if the client goes away meanwhile. A command with an
         ``id`` is done once per (session, device, id): a retry gets the first ack back.
+        ``client`` (``client_of``): whom a batch job counts against; None = nobody.
         """
         try:
-            return await self._execute_once(session, command, device)
+            return await self._execute_once(session, command, device, client)
         except SessionError as error:
             error.command_id = command.id
             raise
 
     async def _execute_once(
-        self, session: Session, command: Command, device: str
+        self, session: Session, command: Command, device: str, client: str | None
     ) -> dict[str, Any]:
         if isinstance(command, Heartbeat):
             return replies.ack(command.id)
         if command.id is None:
-            return await self._shielded(self._execute(session, command, device), None)
+            return await self._shielded(self._execute(session, command, device, client), None)
         key = (session.id, device, command.id)
         remembered = self._remembered.get(key)
         if remembered is not None:
@@ -384,7 +421,7 @@ class SessionService:
         in_flight = self._in_flight.get(key)
         if in_flight is not None:
             return await asyncio.shield(in_flight)
-        return await self._shielded(self._execute(session, command, device), key)
+        return await self._shielded(self._execute(session, command, device, client), key)
 
     async def _shielded(
         self, work: Coroutine[Any, Any, dict[str, Any]], key: tuple[str, str, str] | None
@@ -404,15 +441,19 @@ class SessionService:
         while len(self._remembered) > self.settings.remembered_commands:
             self._remembered.popitem(last=False)
 
-    async def _execute(self, session: Session, command: Command, device: str) -> dict[str, Any]:
+    async def _execute(
+        self, session: Session, command: Command, device: str, client: str | None
+    ) -> dict[str, Any]:
         if isinstance(command, Send):
-            return await self._send(session, command, device)
+            return await self._send(session, command, device, client)
         if isinstance(command, Cancel):
             return await self._cancel(session, command, device)
         assert isinstance(command, Steer)
         return await self._steer(session, command, device)
 
-    async def _send(self, session: Session, command: Send, device: str) -> dict[str, Any]:
+    async def _send(
+        self, session: Session, command: Send, device: str, client: str | None
+    ) -> dict[str, Any]:
         agent = self.agents.get(command.agent or self.settings.default_agent)
         params = agent.initial_params(command.params)
         run_id = "r-" + secrets.token_hex(6)
@@ -422,6 +463,8 @@ class SessionService:
                 f"this session already has {self.settings.max_active_runs} active runs; wait "
                 "for one to end, or cancel one"
             )
+        if agent.name in self.settings.client_limited_agents:
+            self.limit("batch", client)
         session.starting += 1
         try:
             await self.ledger.open(session.id, RUN, run_id)

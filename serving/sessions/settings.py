@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from serving.sessions.ratelimit import DEFAULT_CLIENT_RATES, ClientRate
 
 _INSTANCE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -42,6 +45,15 @@ class SessionSettings:
     its open runs within about twice this. Keep it well above any pause of the process."""
     token_ttl_seconds: float | None = None
     """Lifetime of the tokens minted for a new session; None = they do not expire."""
+    client_rates: Mapping[str, ClientRate] = field(
+        default_factory=lambda: dict(DEFAULT_CLIENT_RATES)
+    )
+    """Per client (token subject, else address), on a server that checks tokens: how many
+    ``sessions`` it may create, ``uploads`` post and ``batch`` runs start (``send`` to an
+    agent named in ``client_limited_agents``); a kind left out is not limited.
+    serving.sessions.ratelimit says why these defaults."""
+    client_limited_agents: tuple[str, ...] = ("batch",)
+    """The agents whose runs count as ``batch`` jobs."""
 
     def __post_init__(self) -> None:
         for name in ("cancel_grace_seconds", "presence_grace_seconds", "commands_per_second"):

@@ -118,6 +118,9 @@ class Connection:
         self.state = ConnectionState.OPEN
         settings = service.settings
         self._bucket = TokenBucket(settings.commands_per_second, settings.command_burst)
+        address = websocket.client.host if websocket.client else None
+        self.client = service.client_of(grant, address)
+        """Whom this connection's batch jobs count against (serving.sessions.ratelimit)."""
         self._send_lock = asyncio.Lock()
         self._sender: asyncio.Task[None] | None = None
 
@@ -185,7 +188,9 @@ class Connection:
             if isinstance(command, Subscribe):
                 await self._subscribe(command)
                 return None
-            return await self.service.execute(self.session, command, self.device)
+            return await self.service.execute(
+                self.session, command, self.device, client=self.client
+            )
         except SessionError as error:
             error.command_id = command.id
             raise

@@ -58,7 +58,11 @@ def server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         data_dir=tmp_path_factory.mktemp("fuzz-data"),
         long_poll_timeout=0.05,
         sse_max_seconds=0.05,
-        sessions=SessionSettings(presence_grace_seconds=0.05, sse_max_seconds=0.05),
+        sessions=SessionSettings(
+            presence_grace_seconds=0.05,
+            sse_max_seconds=0.05,
+            client_rates={},  # one client creates thousands of sessions on purpose here
+        ),
     )
     app = create_app(config, MemoryStore(), models=ModelRegistry.open(models_dir))
     with TestClient(app) as client:

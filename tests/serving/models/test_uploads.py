@@ -74,3 +74,39 @@ def test_an_upload_over_the_cap_is_413_and_leaves_no_file(
     empty = client.post(f"/v1/uploads?session={session}", content=b"")
     assert empty.status_code == 400
     assert not list(folder.glob("**/*.*"))
+
+
+def test_uploads_per_client_answer_429_with_retry_after(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    """Over a real socket, on a server with tokens: a client's uploads beyond its allowance
+    are 429 RATE_LIMITED with Retry-After, and leave nothing on disk."""
+    from serving.sessions.ratelimit import ClientRate
+    from serving.sessions.settings import SessionSettings
+    from serving.tokens import TokenSigner
+
+    secret = b"uploads-limit-test-secret-0123456789"
+    config = ServerConfig(
+        store_url="memory://",
+        secret=secret,
+        data_dir=tmp_path,
+        sessions=SessionSettings(client_rates={"uploads": ClientRate(burst=2, per_minute=1)}),
+    )
+    create = TokenSigner(secret).mint("sessions/*", ["create"], subject="dana")
+    with (
+        BackgroundServer(config, store=MemoryStore(), models=registry) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        created = client.post("/v1/sessions", headers={"authorization": f"Bearer {create}"})
+        session, write = created.json()["id"], created.json()["tokens"]["write"]
+        headers = {"authorization": f"Bearer {write}"}
+        answers = [
+            client.post(f"/v1/uploads?session={session}", headers=headers, content=b"x\n1\n")
+            for _ in range(3)
+        ]
+    assert [answer.status_code for answer in answers] == [201, 201, 429]
+    refused = answers[-1]
+    assert refused.json()["error"]["code"] == "RATE_LIMITED"
+    assert int(refused.headers["retry-after"]) == refused.json()["error"]["retry_after"] >= 1
+    assert "uploads" in refused.json()["error"]["message"]
+    assert len(list((tmp_path / "uploads" / session).iterdir())) == 2

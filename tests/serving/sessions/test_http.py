@@ -361,3 +361,72 @@ def test_every_session_endpoint_refuses_a_malformed_device(
         assert response.json()["error"]["code"] == "INVALID_DEVICE", (method, url)
     assert client.get(f"{session}?device=tv.1", headers=read).status_code == 200
     assert client.get(f"/v1/stream/sessions/{created['id']}?device=tv.1", headers=read).is_success
+
+
+# --- client limits: sessions and batch jobs per client (serving.sessions.ratelimit) -----------
+
+
+def _create(client: TestClient, token: str) -> httpx.Response:
+    return client.post("/v1/sessions", headers=bearer(token))
+
+
+def test_sessions_per_client_answer_429_with_retry_after(
+    make_client: Callable[..., TestClient], signer: TokenSigner
+) -> None:
+    from serving.sessions.ratelimit import ClientRate
+
+    client = make_client(client_rates={"sessions": ClientRate(burst=3, per_minute=2)})
+    alice = signer.mint("sessions/*", ["create"], subject="alice")
+    assert [_create(client, alice).status_code for _ in range(4)] == [201, 201, 201, 429]
+    refused = _create(client, alice)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["code"] == "RATE_LIMITED"
+    assert 1 <= int(refused.headers["retry-after"]) <= 30  # one session every 30 s
+    assert error["retry_after"] == int(refused.headers["retry-after"])
+    assert "at most 3 at once, then 2 a minute" in error["message"]
+    assert "reuse the session you have" in error["message"]
+    # Another subject has its own allowance; tokens without one (and the page's) count per
+    # address, here the test client's.
+    assert _create(client, signer.mint("sessions/*", ["create"], subject="bob")).status_code == 201
+    anonymous = [signer.mint("sessions/*", ["create"]) for _ in range(3)]
+    page = signer.mint("sessions/*", ["create"], subject="web")
+    assert [_create(client, t).status_code for t in [*anonymous, page]] == [201, 201, 201, 429]
+
+
+def test_an_open_server_has_no_client_limits(make_client: Callable[..., TestClient]) -> None:
+    from serving.sessions.ratelimit import ClientRate
+
+    client = make_client(open_access=True, client_rates={"sessions": ClientRate(1, 1)})
+    assert {client.post("/v1/sessions").status_code for _ in range(5)} == {201}
+
+
+def test_batch_jobs_per_client_answer_429_and_start_nothing(
+    make_client: Callable[..., TestClient], signer: TokenSigner
+) -> None:
+    """The agents named in client_limited_agents (``batch`` by default; the slow test agent
+    here) count per client across sessions; other sends do not."""
+    from serving.sessions.ratelimit import ClientRate
+
+    client = make_client(
+        client_rates={"batch": ClientRate(burst=2, per_minute=1)},
+        client_limited_agents=("slow",),
+    )
+    create = signer.mint("sessions/*", ["create"], subject="carol")
+    first, second = (_create(client, create).json() for _ in range(2))
+    slow = {"type": "send", "agent": "slow", "data": {}}
+    assert command(client, first, {**slow, "id": "b1"}).status_code == 200
+    assert command(client, second, {**slow, "id": "b2"}).status_code == 200
+    assert command(client, first, {**slow, "id": "b1"}).json()["run"]  # a retry: done once
+    refused = command(client, second, {**slow, "id": "b3"})
+    assert refused.status_code == 429
+    assert refused.json()["error"] == {
+        "code": "RATE_LIMITED",
+        "message": refused.json()["error"]["message"],
+        "id": "b3",
+        "retry_after": int(refused.headers["retry-after"]),
+    }
+    assert "batch jobs" in refused.json()["error"]["message"]
+    assert command(client, second, {"type": "send", "data": {"text": "hi"}}).status_code == 200
+    info = client.get(f"/v1/sessions/{second['id']}", headers=bearer(second["tokens"]["read"]))
+    assert [run["agent"] for run in info.json()["runs"]].count("slow") == 1
