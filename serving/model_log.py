@@ -6,6 +6,8 @@
     records = log.records("penguin-classifier")              # every record, oldest first
     log.label("penguin-classifier", record_id, "Gentoo")     # the truth, later
     log.drift("penguin-classifier")                          # computed by the server
+    log.promote("penguin-classifier", "2")                   # an operate token: goes live
+    log.rollback("penguin-classifier")                       # back to the one before
 
 The records are the Durable Streams stream ``models/<name>/predictions``, read here with plain
 catch-up GETs (``offset=-1``, then each answer's Stream-Next-Offset until Stream-Up-To-Date);
@@ -119,6 +121,38 @@ class ModelLog:
     def metrics(self, model: str, *, window: int = 1000) -> dict[str, Any]:
         """The server's live metrics over the last ``window`` labelled predictions."""
         return self._get(f"/v1/models/{model}/metrics", window)
+
+    # --- versions: which one is live (docs/MODELS.md, "Versions, promote, roll back") ----------
+
+    def versions(self, model: str) -> dict[str, Any]:
+        """``{"live": "1", "latest": "2", "versions": ["1", "2"]}``: the version that answers
+        requests naming none, the newest, and every version served."""
+        response = self._http.get(f"/v1/models/{model}")
+        _check(response)
+        data = response.json()
+        return {key: data[key] for key in ("live", "latest", "versions")}
+
+    def live_version(self, model: str) -> str:
+        """The version that answers the requests naming none."""
+        return str(self.versions(model)["live"])
+
+    def promote(self, model: str, version: str | int) -> dict[str, Any]:
+        """Make ``version`` live for every new request (runs under way keep theirs); the
+        control record written. Needs a token granting ``operate`` on ``models/<model>/
+        control`` (``serving token --scope operate --stream 'models/*'``). ModelLogError:
+        FORBIDDEN (403) without it, MODEL_NOT_FOUND (404) for a version the server lacks."""
+        response = self._http.post(f"/v1/models/{model}/promote", json={"version": str(version)})
+        _check(response)
+        record: dict[str, Any] = response.json()
+        return record
+
+    def rollback(self, model: str) -> dict[str, Any]:
+        """Make the version live before the current one live again; the control record
+        written. ModelLogError NOTHING_TO_ROLL_BACK (409) when no earlier one was live."""
+        response = self._http.post(f"/v1/models/{model}/rollback")
+        _check(response)
+        record: dict[str, Any] = response.json()
+        return record
 
     def _get(self, path: str, window: int) -> dict[str, Any]:
         response = self._http.get(path, params={"window": window})

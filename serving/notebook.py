@@ -34,6 +34,7 @@ import httpx
 from serving.background import BackgroundServer
 from serving.client import Backoff, SessionClient
 from serving.config import ServerConfig
+from serving.model_log import ModelLog
 from serving.models import ModelRegistry
 from serving.relay import Relay
 from serving.sessions import Event
@@ -70,6 +71,7 @@ class NotebookServer:
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
         self._create_token = ""
         self._models_token = ""
+        self._operate_token = ""
         self._clients: list[SessionClient] = []
 
     @property
@@ -109,6 +111,7 @@ class NotebookServer:
         self.network = Relay(server.url).start()
         self._create_token = TokenSigner(secret).mint("sessions/*", ["create"])
         self._models_token = TokenSigner(secret).mint("models/*", ["read", "write"])
+        self._operate_token = TokenSigner(secret).mint("models/*", ["operate"])
         atexit.register(self.stop)
         return self
 
@@ -117,6 +120,36 @@ class NotebookServer:
         ``write`` on ``models/*``: course.monitor, serving.model_log)."""
         self._started()
         return self._models_token
+
+    def versions(self, model: str) -> dict[str, Any]:
+        """``{"live": "1", "latest": "2", "versions": ["1", "2"]}`` of ``model``: the version
+        that answers requests naming none (live), the newest, every version served."""
+        with self._model_log(self._models_token) as log:
+            return log.versions(model)
+
+    def live_version(self, model: str) -> str:
+        """The version of ``model`` that answers requests naming no version."""
+        return str(self.versions(model)["live"])
+
+    def promote(self, model: str, version: str | int) -> dict[str, Any]:
+        """Make ``version`` of ``model`` live: every new request naming no version gets it (a
+        run already going finishes on its own version). The notebook runs this server, so it
+        is the operator (the ``operate`` scope; docs/MODELS.md). Returns the control record:
+        ``record["previous"]`` was live before. A version the server does not serve raises
+        ModelLogError MODEL_NOT_FOUND, naming the versions it has."""
+        with self._model_log(self._operate_token) as log:
+            return log.promote(model, version)
+
+    def rollback(self, model: str) -> dict[str, Any]:
+        """Make the version of ``model`` that was live before the current one live again;
+        returns the control record (``record["version"]`` is live now). ModelLogError
+        NOTHING_TO_ROLL_BACK when no earlier version was live: promote one by name."""
+        with self._model_log(self._operate_token) as log:
+            return log.rollback(model)
+
+    def _model_log(self, token: str) -> ModelLog:
+        self._started()
+        return ModelLog(self.url, token=token, timeout=self.timeout)
 
     def new_session(self, device: str = "notebook") -> SessionClient:
         """Create a session and connect to it as ``device``, with every right (control)."""

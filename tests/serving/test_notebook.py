@@ -275,3 +275,35 @@ def test_only_the_operator_client_retrains_a_shared_model(models_dir: Path, tmp_
         assert events[-1].data["result"]["registered"] == "2"
         assert server.registry is not None
         assert server.registry.latest("penguin-classifier").version == "2"
+
+
+def test_the_notebook_promotes_a_retrained_version_and_rolls_it_back(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    """Notebook 13's operator steps, one call each: a retrained version waits; promote makes it
+    answer, rollback takes it back; mistakes say what to do."""
+    from serving.model_log import ModelLogError
+
+    shutil.copytree(models_dir, tmp_path / "models")
+    model = "penguin-classifier"
+    with NotebookServer(tmp_path / "models", timeout=20) as server:
+        operator = server.operator(server.new_session())
+
+        def answered_by() -> str:
+            ack = operator.send(REQUEST, agent="predict", params={"speed": 1000})
+            events = list(follow(operator, ack.run or "", timeout=60))
+            return str(events[-1].data["result"]["version"])
+
+        ack = operator.send({"model": model, "dataset": "penguins", "folds": 2}, agent="retrain")
+        result = list(follow(operator, ack.run or "", timeout=60))[-1].data["result"]
+        assert (result["registered"], result["live"]) == ("2", "1")
+        assert server.versions(model) == {"live": "1", "latest": "2", "versions": ["1", "2"]}
+        assert answered_by() == "1"
+        assert server.promote(model, 2)["previous"] == "1"
+        assert server.live_version(model) == "2" and answered_by() == "2"
+        assert server.rollback(model)["version"] == "1"
+        assert server.live_version(model) == "1" and answered_by() == "1"
+        with pytest.raises(ModelLogError, match=r"NOTHING_TO_ROLL_BACK.*promote a version"):
+            server.rollback(model)
+        with pytest.raises(ModelLogError, match=r"MODEL_NOT_FOUND.*its versions are 1, 2"):
+            server.promote(model, "7")
