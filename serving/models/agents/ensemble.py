@@ -2,6 +2,8 @@
 
 Request: ``{"row": {...}, "models": ["penguin-classifier", "penguin-knn"]}`` (``models``
 optional: every model whose card has exactly the row's features and the same kind of target).
+Each member answers with its live version (serving.models.live); a member given as ``{"model":
+"penguin-knn", "version": "1"}`` instead of a name answers with that version.
 The row is checked against every member's card before any member runs, so one bad field fails
 the run at once, naming the model and the field.
 
@@ -102,10 +104,14 @@ def _members(
                 f"send {EXAMPLE} with models among {', '.join(registry.names())}"
             )
         names = [served.name for served in fitting]
-    if not names or not all(isinstance(name, str) for name in names):
+    if not names:
         raise RequestError(f"'models' must be a list of model names: send {EXAMPLE}")
+    wanted: dict[str, str | None] = {}
+    for entry in names:
+        name, version = _member_of(entry)
+        wanted.setdefault(name, version)  # a model named twice: its first entry
     try:
-        members = [registry.latest(name) for name in dict.fromkeys(names)]
+        members = [registry.get(name, version) for name, version in wanted.items()]
     except ModelNotFound as error:
         raise RequestError(str(error)) from None
     kinds = {(served.kind, served.card.target_name) for served in members}
@@ -115,6 +121,23 @@ def _members(
             f"an ensemble needs models that predict the same target the same way; got {described}"
         )
     return members
+
+
+def _member_of(entry: Any) -> tuple[str, str | None]:
+    """A member's model and pinned version (None: the live one), from a name or an object."""
+    if isinstance(entry, str):
+        return entry, None
+    if (
+        isinstance(entry, dict)
+        and isinstance(entry.get("model"), str)
+        and set(entry) <= {"model", "version"}
+        and isinstance(entry.get("version", ""), str)
+    ):
+        return entry["model"], entry.get("version")
+    raise RequestError(
+        'each of \'models\' is a model name, or {"model": name, "version": "1"} to pin '
+        f"a version: send {EXAMPLE}"
+    )
 
 
 def _validate_for_all(members: list[ServedModel], row: dict[str, Any]) -> dict[str, dict[str, Any]]:

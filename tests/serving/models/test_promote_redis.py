@@ -70,7 +70,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def live(url: str) -> str:
-    response = httpx.get(f"{url}/v1/models/{PENGUIN}")
+    response = httpx.get(f"{url}/v1/models/{PENGUIN}", headers=READER)
     assert response.status_code == 200, response.text
     return str(response.json()["live"])
 

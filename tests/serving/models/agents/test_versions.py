@@ -78,7 +78,7 @@ def session(make_server, open_session, two_versions):
 
 
 def summary(client) -> dict:
-    response = client.get(f"/v1/models/{PENGUIN}")
+    response = client.get(f"/v1/models/{PENGUIN}", headers=READER)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -104,11 +104,12 @@ def test_promote_and_rollback_change_the_version_a_request_naming_none_gets(sess
     assert record["history"] == ["2", "1"]
     now = summary(client)
     assert (now["live"], now["latest"], now["card"]["version"]) == ("1", "2", "1")
-    listed = client.get("/v1/models").json()["models"]
+    listed = client.get("/v1/models", headers=READER).json()["models"]
     assert [m["live"] for m in listed if m["name"] == PENGUIN] == ["1"]
     assert predicted_version(session) == "1"
     assert predicted_version(session, version="2") == "2"  # a pinned request
-    assert client.post(f"/v1/models/{PENGUIN}/validate", json=ROW).json()["version"] == "1"
+    checked = client.post(f"/v1/models/{PENGUIN}/validate", json=ROW, headers=READER)
+    assert checked.json()["version"] == "1"
 
     rolled = client.post(f"/v1/models/{PENGUIN}/rollback", headers=OPERATOR)
     assert rolled.status_code == 200, rolled.text
@@ -256,3 +257,21 @@ def test_a_new_export_is_live_at_once_until_a_version_is_promoted(make_server, m
     registry.rescan(settle=False)
     assert (summary(client)["latest"], summary(client)["live"]) == ("3", "2")
     assert json.loads(json.dumps(summary(client)["versions"])) == ["1", "2", "3"]
+
+
+def test_an_ensemble_member_answers_with_its_live_or_pinned_version(session):
+    client = session.client
+    client.post(f"/v1/models/{PENGUIN}/promote", json={"version": "1"}, headers=OPERATOR)
+
+    def members(models: list) -> list:
+        run = session.send("ensemble", {"row": ROW, "models": models})
+        events = session.events(run)
+        assert events[-1]["type"] == "run.completed", events[-1]
+        return [(m["model"], m["version"]) for m in events[-1]["data"]["result"]["members"]]
+
+    assert members([PENGUIN, "penguin-knn"]) == [(PENGUIN, "1"), ("penguin-knn", "1")]
+    pinned = [{"model": PENGUIN, "version": "2"}, "penguin-knn"]
+    assert members(pinned) == [(PENGUIN, "2"), ("penguin-knn", "1")]
+    run = session.send("ensemble", {"row": ROW, "models": [{"model": PENGUIN, "v": "2"}]})
+    failed = session.events(run)[-1]
+    assert failed["type"] == "run.failed" and '"version": "1"} to pin' in failed["data"]["error"]
