@@ -135,13 +135,20 @@ export function metricsText(metrics) {
     .join(" · ");
 }
 
-/** One line about the model: name, version, description, what it predicts, its test scores. */
+/**
+ * One line about the model: name, live version, description, what it predicts, its test
+ * scores; a newer version waiting for a promote is named (docs/MODELS.md, "Versions").
+ */
 export function describeModel(model) {
   const { card } = model;
-  const parts = [`${model.name} v${model.latest}: ${card.description}`.trim()];
+  const live = model.live ?? model.latest; // a server from before versions had a live one
+  const parts = [`${model.name} v${live}: ${card.description}`.trim()];
   const target = titleOf(card.target);
   if (target) parts.push(`Predicts: ${target}.`);
   const scores = metricsText(card.metrics);
   if (scores) parts.push(`On the test rows: ${scores}.`);
+  if (model.latest !== live) {
+    parts.push(`Version ${live} is live; version ${model.latest} is newer and waits for a promote.`);
+  }
   return parts.join(" ");
 }
