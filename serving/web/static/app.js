@@ -308,16 +308,16 @@ async function main() {
     $("model-choice").hidden = models.length < 2;
     chooseModel(select.value);
     // Models exported while the server runs join the list; the chosen one is kept (its form
-    // is rebuilt only if it got a new version).
+    // is rebuilt only if it got a new version or another version went live).
     watchModels(models, (fresh) => {
       const chosen = select.value;
-      const was = model?.latest;
+      const was = `${model?.latest}:${model?.live}`;
       models = fresh;
       select.replaceChildren(...models.map((m) => new Option(m.name, m.name)));
       select.value = models.some((m) => m.name === chosen) ? chosen : models[0].name;
       $("model-choice").hidden = models.length < 2;
       const now = models.find((m) => m.name === select.value);
-      if (select.value !== chosen || now.latest !== was) chooseModel(select.value);
+      if (select.value !== chosen || `${now.latest}:${now.live}` !== was) chooseModel(select.value);
     });
   } else {
     $("model-summary").textContent =

@@ -7,7 +7,8 @@
 export const MODEL_POLL_MS = 3000;
 
 /**
- * Call onChange(models) whenever a model appears or goes, or a model's latest version changes.
+ * Call onChange(models) whenever a model appears or goes, or a model's latest or live version
+ * changes (a promote or a rollback: docs/MODELS.md).
  * `current` is the list the page started with. Returns a function that stops watching.
  */
 export function watchModels(current, onChange, every = MODEL_POLL_MS) {
@@ -32,5 +33,5 @@ export function watchModels(current, onChange, every = MODEL_POLL_MS) {
 }
 
 function signature(models) {
-  return models.map((model) => `${model.name}@${model.latest}`).join(",");
+  return models.map((model) => `${model.name}@${model.latest}:${model.live}`).join(",");
 }
