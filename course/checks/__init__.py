@@ -30,6 +30,7 @@ from course.checks.evaluation import confusion_cell, grid_search
 from course.checks.explore import class_share, strongest_correlation
 from course.checks.landscape import problem_kind
 from course.checks.objective import missing_values, penguin_features
+from course.checks.operate import late_labels, psi_by_hand
 from course.checks.predict import class_probability, valid_request
 from course.checks.prepare import leaky_option, penguin_preprocessor
 from course.checks.regression import largest_coefficient, linear_on_features
@@ -54,6 +55,7 @@ __all__ = [
     "grid_search",
     "hint",
     "largest_coefficient",
+    "late_labels",
     "leaky_option",
     "linear_on_features",
     "measurements_model",
@@ -65,6 +67,7 @@ __all__ = [
     "penguin_preprocessor",
     "persistence_accuracy",
     "problem_kind",
+    "psi_by_hand",
     "q_update",
     "quiz",
     "reaches_goal",

@@ -34,6 +34,7 @@ QUIZ_MODULES = {
     "10": "reinforcement",
     "11": "ship_it",
     "12": "capstone",
+    "13": "operate",
 }
 """Notebook number -> the module of ``course.checks`` that holds its checks and its QUIZ."""
 

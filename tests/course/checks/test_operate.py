@@ -1,0 +1,133 @@
+"""Notebook 13's checks: the right answer, the plausible wrong ones, and anything else."""
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course import checks
+from course.checks import Verdict
+from course.checks._quiz import quiz_of
+from course.drift import DriftReport, LiveMetrics, psi
+
+TRAINING = [0.105, 0.105, 0.105, 0.086, 0.109, 0.097, 0.093, 0.101, 0.101, 0.098]
+RECENT = [0.0, 0.0, 0.0, 0.01, 0.015, 0.115, 0.195, 0.16, 0.165, 0.34]
+RIGHT = psi(TRAINING, RECENT)
+
+
+def _floored(floor=1e-4, log=math.log, difference=True, ratio=True):
+    total = 0.0
+    for t, r in zip(TRAINING, RECENT, strict=True):
+        t, r = max(t, floor), max(r, floor)
+        total += (r - t if difference else 1.0) * (log(r / t) if ratio else 1.0)
+    return total
+
+
+def _specific(feedback, says):
+    assert not feedback.passed, feedback
+    assert feedback.error == "", feedback.error
+    assert says in feedback.message + " " + feedback.hint, feedback
+
+
+def test_psi_by_hand_accepts_the_reports_psi():
+    feedback = checks.psi_by_hand(RIGHT, TRAINING, RECENT)
+    assert feedback.passed, feedback
+    assert "the PSI is 2.9" in feedback.message and "large shift" in feedback.message
+
+
+def test_psi_by_hand_names_each_slip():
+    _specific(checks.psi_by_hand(math.inf, TRAINING, RECENT), "floor of 0.0001")
+    _specific(checks.psi_by_hand(100 * RIGHT, TRAINING, RECENT), "percentages")
+    _specific(checks.psi_by_hand(_floored(log=math.log10), TRAINING, RECENT), "base-10")
+    _specific(checks.psi_by_hand(_floored(ratio=False), TRAINING, RECENT), "differences alone")
+    _specific(checks.psi_by_hand(0.0, TRAINING, RECENT), "differences alone")
+    _specific(checks.psi_by_hand(_floored(difference=False), TRAINING, RECENT), "logs of the")
+    _specific(checks.psi_by_hand(_floored(floor=1e-6), TRAINING, RECENT), "does not floor")
+    _specific(checks.psi_by_hand(-1.5, TRAINING, RECENT), "negative")
+    _specific(checks.psi_by_hand(1.0, TRAINING, RECENT), "not the PSI of these shares")
+    _specific(checks.psi_by_hand("2.98", TRAINING, RECENT), "not a number")
+
+
+def test_psi_by_hand_unanswered_and_overwritten_shares():
+    feedback = checks.psi_by_hand(..., TRAINING, RECENT)
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "`psi_value`" in feedback.message
+    _specific(checks.psi_by_hand(RIGHT, None, RECENT), "run the exercise's first cell again")
+    _specific(checks.psi_by_hand(RIGHT, TRAINING, RECENT[:4]), "not the same feature")
+
+
+TRUTH = ["Adelie"] * 6 + ["Gentoo"] * 4
+PREDICTED = ["Adelie"] * 5 + ["Chinstrap"] + ["Gentoo"] * 4
+
+
+def _live(labelled, accuracy, kind="classification"):
+    metrics = {"accuracy": accuracy, "macro_f1": accuracy} if labelled else {
+        "accuracy": None, "macro_f1": None}
+    return LiveMetrics("penguin-classifier", kind, labelled, 50, metrics)
+
+
+def test_late_labels_accepts_the_metrics_of_the_batch():
+    feedback = checks.late_labels(_live(10, 0.9), TRUTH, PREDICTED)
+    assert feedback.passed, feedback
+    assert "live accuracy is 0.900" in feedback.message
+
+
+def test_late_labels_names_each_slip():
+    _specific(checks.late_labels(_live(210, 0.95), TRUTH, PREDICTED), "window=10")
+    _specific(checks.late_labels(_live(7, 0.9), TRUTH, PREDICTED), "only 7 labelled")
+    _specific(checks.late_labels(_live(0, None), TRUTH, PREDICTED), "labels were not sent")
+    _specific(checks.late_labels(_live(10, 1.0), TRUTH, PREDICTED), "model's own predictions")
+    _specific(checks.late_labels(_live(10, 0.7), TRUTH, PREDICTED), "another bird's record")
+    _specific(checks.late_labels(DriftReport("m", "1", 10), TRUTH, PREDICTED), "drift report")
+    _specific(checks.late_labels(0.9, TRUTH, PREDICTED), "whole LiveMetrics")
+    _specific(checks.late_labels(_live(10, 0.9).to_dict(), TRUTH, PREDICTED), "not its dict")
+
+
+def test_late_labels_unanswered_and_overwritten_batch():
+    feedback = checks.late_labels(..., TRUTH, PREDICTED)
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "`live`" in feedback.message
+    _specific(checks.late_labels(_live(10, 0.9), TRUTH, PREDICTED[:3]), "first cell")
+
+
+MALFORMED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.one_of(st.floats(allow_nan=True), st.text(max_size=3)), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    st.just(DriftReport("m", "1", 0, reason="no prediction recorded yet")),
+    st.builds(_live, st.integers(0, 300), st.floats(0, 0.89)),
+    st.just(_live(5, 0.5, kind="regression")),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(answer=MALFORMED, training=st.one_of(st.just(TRAINING), MALFORMED))
+def test_psi_by_hand_answers_anything_with_feedback(answer, training):
+    feedback = checks.psi_by_hand(answer, training, RECENT)
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+@settings(max_examples=40, deadline=None)
+@given(answer=MALFORMED, truth=st.one_of(st.just(TRUTH), MALFORMED))
+def test_late_labels_answers_anything_with_feedback(answer, truth):
+    feedback = checks.late_labels(answer, truth, PREDICTED)
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
+
+
+def test_the_quiz_of_notebook_13_answers_every_option_with_its_own_feedback():
+    key = quiz_of("13")
+    assert key is not None and 4 <= len(key.questions) <= 6
+    right = {number: question.answer for number, question in enumerate(key.questions, 1)}
+    assert checks.quiz("13", right).passed
+    said = set()
+    for number, question in enumerate(key.questions, 1):
+        for letter, why in question.wrong.items():
+            feedback = checks.quiz("13", {**right, number: letter})
+            assert not feedback.passed
+            assert feedback.parts[number - 1].message == why
+            said.add(why)
+    assert len(said) == sum(len(question.wrong) for question in key.questions)
