@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import __version__, redact
 from serving.config import ServerConfig
+from serving.retention import Retention
 from serving.sessions import AgentRegistry, SessionService, add_session_routes, demo_agents
 from serving.sessions.leases import Leases
 from serving.streams import Store, open_store
@@ -114,15 +115,32 @@ def create_app(
         ledger=sessions.ledger,
     )
     sessions.orphaned = leases.orphaned  # a command for a dead process's run: RUN_NOT_ACTIVE
+    ttl = sessions.settings.session_ttl_seconds
+    retention = (
+        None
+        if ttl is None
+        else Retention(
+            store,
+            ttl_seconds=ttl,
+            data_dir=config.data_dir,
+            active=sessions.in_use,
+            on_expired=sessions.expired,
+            after_sweep=sessions.ledger.compact,
+        )
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await leases.start()  # waits while a survivor still ends this instance's old runs
         await sessions.start()
         leases.serve()  # from now on, end the runs of instances that die (shared stores)
+        if retention is not None:
+            retention.start()  # sessions idle for --session-ttl expire (serving.retention)
         try:
             yield
         finally:
+            if retention is not None:
+                await retention.stop()
             await sessions.stop_within(SHUTDOWN_SECONDS)  # Redis away: do not hang
             await leases.stop()
             await store.aclose()
@@ -145,6 +163,7 @@ def create_app(
     app.state.store = store
     app.state.signer = signer
     app.state.sessions = sessions
+    app.state.retention = retention
     add_session_routes(app, sessions, streams)
     add_web_page(app, sessions)
     add_ticket_route(app, signer)

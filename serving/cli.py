@@ -2,8 +2,9 @@
 
 serving [serve] [--host H] [--port P] [--store URL] [--instance NAME] [--models DIR]
                 [--train-default-model] [--open] [--long-poll-timeout S] [--lease-seconds S]
-                [--no-append-lane] [--lan [ADDRESS]]
+                [--no-append-lane] [--lan [ADDRESS]] [--session-ttl DURATION]
 serving token --scope read,write --stream NAME [--ttl SECONDS]
+serving gc [--dry-run] [--store URL] [--data-dir DIR] [--session-ttl DURATION]
 serving secret rotate [--grace-days DAYS] [--data-dir DIR]
 """
 
@@ -98,6 +99,15 @@ def _serve_parser() -> argparse.ArgumentParser:
         "within about twice this (at least 1; default: %(default)s)",
     )
     parser.add_argument(
+        "--session-ttl",
+        type=_duration,
+        default=SessionSettings.session_ttl_seconds,
+        metavar="DURATION",
+        help="a session nobody reads or writes for this long expires, with its uploads and "
+        "batch results (3d, 12h, 90m, 600 seconds; 'none': never; default: 3d). "
+        "'serving gc --dry-run' lists what has expired",
+    )
+    parser.add_argument(
         "--models",
         type=Path,
         default=MODELS_DIR,
@@ -178,6 +188,81 @@ def _serve_parser() -> argparse.ArgumentParser:
         "(ADDRESS: the address to put in the link, if the one found is not the phone's network)",
     )
     return parser
+
+
+def _duration(text: str) -> float | None:
+    from serving.retention import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _gc_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serving gc",
+        description="Remove the sessions nobody used for --session-ttl, with their uploads and "
+        "batch results, and interrupted .part files (a running server does this by itself "
+        "every 10 minutes; this is for a stopped server, or to see what would go).",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    parser.add_argument("--store", default=DEFAULT_STORE_URL, metavar="URL")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR")
+    parser.add_argument(
+        "--session-ttl",
+        type=_duration,
+        default=SessionSettings.session_ttl_seconds,
+        metavar="DURATION",
+        help="as the server's (default: 3d)",
+    )
+    return parser
+
+
+def collect_garbage(argv: Sequence[str]) -> int:
+    """``serving gc``: what serving.retention's sweep does, once, from the command line."""
+    import asyncio
+
+    from serving.retention import Retention
+    from serving.startup import store_in_use
+    from serving.streams import open_store
+    from serving.streams.errors import StreamError
+    from serving.streams.sqlite import StoreInUse
+
+    args = _gc_parser().parse_args(argv)
+    if args.session_ttl is None:
+        print("serving gc: --session-ttl none: nothing expires", file=sys.stderr)
+        return 0
+    try:
+        store = open_store(args.store)
+    except StoreInUse as error:
+        print(
+            f"serving gc: {store_in_use(error.path)}\nA running server removes what expired "
+            "by itself every 10 minutes; stop it to run 'serving gc' now.",
+            file=sys.stderr,
+        )
+        return 1
+    except ValueError as error:
+        print(f"serving gc: {error}", file=sys.stderr)
+        return 2
+
+    async def sweep() -> int:
+        retention = Retention(store, ttl_seconds=args.session_ttl, data_dir=args.data_dir)
+        try:
+            collected = await retention.collect(dry_run=args.dry_run)
+        except StreamError as error:
+            print(f"serving gc: {error.message}", file=sys.stderr)
+            return 1
+        finally:
+            await store.aclose()
+        for session_id in collected.sessions:
+            print(f"session {session_id}")
+        for path in collected.files:
+            print(f"file    {path}")
+        print(collected.summary(), file=sys.stderr)
+        return 0
+
+    return asyncio.run(sweep())
 
 
 def _token_parser() -> argparse.ArgumentParser:
@@ -320,6 +405,7 @@ def serve(argv: Sequence[str]) -> int:
             sessions=SessionSettings(
                 instance=args.instance or default_instance(args.store, args.port),
                 lease_seconds=args.lease_seconds,
+                session_ttl_seconds=args.session_ttl,
             ),
             append_lane=not args.no_append_lane,
             access_log=args.access_log,
@@ -420,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["token"]:
         return mint_token(arguments[1:])
+    if arguments[:1] == ["gc"]:
+        return collect_garbage(arguments[1:])
     if arguments[:1] == ["secret"]:
         return secret_command(arguments[1:])
     if arguments[:1] == ["serve"]:

@@ -17,6 +17,8 @@ serving.models.errors class (its code and status), answered as JSON ``{"error": 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -110,9 +112,13 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
             return error_response(
                 ResultNotFound(
                     "no batch result at this address: it is /v1/results/<id>.csv, with the id "
-                    "from the batch run's final event (an unfinished run has no result yet)"
+                    "from the batch run's final event (an unfinished run has no result yet, "
+                    "and a result nobody downloaded for the server's --session-ttl is removed: "
+                    "run the batch again)"
                 )
             )
+        with contextlib.suppress(OSError):  # a download renews it (serving.retention)
+            os.utime(path)
         return FileResponse(path, media_type="text/csv", filename=f"predictions-{filename}")
 
 

@@ -99,6 +99,16 @@ class SessionNotFound(SessionError):
     close_code = 4404
 
 
+class SessionExpired(SessionNotFound):
+    """The session existed but expired: nobody used it for the server's session TTL, and its
+    log, uploads and results were removed (serving.retention). Not retryable: create a new
+    session."""
+
+    code = "SESSION_EXPIRED"
+    status = 410
+    close_code = 4410
+
+
 class UnknownAgent(SessionError):
     code = "UNKNOWN_AGENT"
 

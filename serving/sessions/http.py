@@ -98,9 +98,9 @@ def session_router(service: SessionService) -> APIRouter:
     @router.get("/{session_id}")
     async def session_info(session_id: str, request: Request) -> Response:
         try:
-            service.authorize(connection_token(request), Scope.READ, session_id)
+            grant = service.authorize(connection_token(request), Scope.READ, session_id)
             checked_device(request)
-            session = await service.open(session_id)
+            session = await service.open(session_id, grant)
             return JSONResponse(await service.info(session))
         except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
@@ -122,7 +122,7 @@ def session_router(service: SessionService) -> APIRouter:
                 )
             grant = service.authorize(token, service.required_scope(command), session_id)
             device = service.device(request.query_params.get("device"), grant, "http")
-            session = await service.open(session_id)
+            session = await service.open(session_id, grant)
             client = service.client_of(grant, address_of(request))
             return JSONResponse(await service.execute(session, command, device, client=client))
         except StoreUnavailable as error:  # Redis away: 503 + Retry-After, with the id
@@ -140,11 +140,11 @@ def session_router(service: SessionService) -> APIRouter:
     @router.get("/{session_id}/events")
     async def session_events(session_id: str, request: Request) -> Response:
         try:
-            service.authorize(connection_token(request), Scope.READ, session_id)
+            grant = service.authorize(connection_token(request), Scope.READ, session_id)
             checked_device(request)
             requested = request.headers.get("last-event-id") or request.query_params.get("from")
             start = parse_start(requested or "start")
-            session = await service.open(session_id)
+            session = await service.open(session_id, grant)
             first = await session.log.read(start, service.settings.max_read_bytes)
         except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)

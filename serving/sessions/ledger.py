@@ -15,6 +15,15 @@ has open at that moment, with a log line. A ``close`` is queued and waits throug
 (it comes after the run's ending, which waits too), so a run is never closed here without its
 ending in the log.
 
+Compaction (issue 17): a ledger only ever grew, two records per run and per device visit.
+Whenever nothing is open in this process and ``COMPACT_AFTER`` writes were made since the last
+compaction (the retention sweep asks, serving.retention), the ledger is deleted and created
+empty; recovery does the same once it has closed everything. Both are safe because nothing is
+open then: a crash between the delete and the create leaves no ledger, which recovery reads as
+empty, as it should. A busy process is compacted at its first quiet moment (no run, no device
+connected); until then Redis keeps the newest ``max_records`` records (REFRESH_EVERY) and a
+SQLite ledger costs about 120 bytes per write.
+
 Each server instance has its own ledger: several processes sharing one store (Redis) must have
 different instance names, so that one restarting never ends the runs another is executing. A
 restarted process keeps its name and recovers what it left open.
@@ -22,12 +31,15 @@ restarted process keeps its name and recovers what it left open.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from serving.sessions.errors import SessionNotFound
 from serving.sessions.events import RUN_ENDINGS, EventType, dumps
 from serving.sessions.session import SessionLog
 from serving.streams.errors import StreamNotFound
@@ -47,6 +59,8 @@ opened and closed would lose its "open" record, and after a kill -9 it would nev
 ``run.interrupted``. With it, the newest record of an open thing is at most
 ``2 * REFRESH_EVERY`` + (things open) writes old, so ``max_records`` above that (docs/SCALING.md)
 keeps every open thing. Cost: one record per long-open thing per 1,000 writes."""
+COMPACT_AFTER = 1000
+"""Writes since the last compaction before a quiet moment compacts the ledger again."""
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +97,17 @@ class Ledger:
         self._writes = 0
         self._written_at: dict[tuple[str, str, str], int] = {}
         """The write count when each open thing's open record was last written."""
+        self.compact_after = COMPACT_AFTER
+        self._compacted_at = 0
+        """The write count at the last compaction."""
+        self._compacting: asyncio.Future[None] | None = None
+        """Set while the ledger is deleted and created again: ``open`` waits for it."""
 
     async def open(self, session: str, kind: str, key: str) -> None:
         """Record an open thing; durable when this returns (StoreUnavailable if Redis is away:
         the run is then not started)."""
+        while self._compacting is not None:
+            await asyncio.shield(self._compacting)
         item = (session, kind, key)
         self._open.add(item)
         self._written_at[item] = self._count_write()
@@ -119,6 +140,32 @@ class Ledger:
                     self._written_at[item] = self._writes
                     self.log.publish_encoded(_entry(*item, opened=True))
         return self._writes
+
+    async def compact(self, *, force: bool = False) -> bool:
+        """Delete the ledger and create it empty, if nothing is open in this process and
+        ``compact_after`` writes were made since the last time (``force``: any number);
+        whether it did (the module docstring says why this is safe)."""
+        if self._compacting is not None or self._open or self.log.unavailable is not None:
+            return False  # (Redis away: not now; ``open`` would wait for the outage)
+        if not force and self._writes - self._compacted_at < self.compact_after:
+            return False
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._compacting = done
+        try:
+            await self.log.flushed()
+            if self._open or self.log.backlog:
+                return False
+            with contextlib.suppress(StreamNotFound):
+                await self.log.store.delete(self.log.path)
+            fresh = SessionLog(self.log.store, self.log.id)
+            fresh.on_missing = self._recreate
+            await fresh.create()
+            self.log = fresh
+            self._compacted_at = self._writes
+            return True
+        finally:
+            self._compacting = None
+            done.set_result(None)
 
     async def _recreate(self) -> list[bytes]:
         """The ledger stream is missing (expired, or Redis restarted empty): create it again
@@ -160,13 +207,19 @@ class Ledger:
             if items:
                 await self._close_session(session, items, report)
         await self.log.flushed()  # the closes are written (a reaper deletes the ledger next)
+        await self.compact(force=True)  # everything is closed: start from an empty ledger
         return report
 
     async def _close_session(
         self, session: str, items: set[tuple[str, str]], report: RecoveryReport
     ) -> None:
         log = self.session_log(session)
-        ended, present = await _replay(log)
+        try:
+            ended, present = await _replay(log)
+        except SessionNotFound:  # the session expired meanwhile: nothing to end in it
+            for kind, key in sorted(items):
+                await self.close(session, kind, key)
+            return
         for kind, key in sorted(items):
             if kind == RUN and key not in ended:
                 await log.append(

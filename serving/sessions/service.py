@@ -39,6 +39,7 @@ from serving.sessions.errors import (
     InvalidDevice,
     RunNotActive,
     SessionError,
+    SessionExpired,
     SessionForbidden,
     SessionNotFound,
     SessionUnauthorized,
@@ -69,6 +70,14 @@ IDLE_SESSION_SECONDS = 60.0
 in-process cache; its log stays in the store, and the next request opens it again."""
 SWEEP_SECONDS = 10.0
 """How often, at most, the cache is swept for such sessions."""
+EXPIRED_REMEMBERED = 50_000
+"""Ids of sessions this process expired, kept (about 5 MB at most) so that a client coming
+back gets SESSION_EXPIRED rather than SESSION_NOT_FOUND; a token for the session says the same
+after a restart or on another process (``open``)."""
+EXPIRED_MESSAGE = (
+    "session {id} expired: nobody used it for {ttl}, so its log, uploads and results were "
+    "removed; create a new session (POST /v1/sessions, or reload the page)"
+)
 
 
 def device_problem(requested: str) -> str:
@@ -155,6 +164,8 @@ class SessionService:
         self._ended_runs: OrderedDict[tuple[str, str], str] = OrderedDict()
         """(session, run) -> the ending event type, for recently ended runs."""
         self._swept = time.monotonic()
+        self._expired: OrderedDict[str, None] = OrderedDict()
+        """Sessions this process expired (serving.retention), newest last."""
         self.orphaned: Callable[[str, str], Awaitable[bool]] | None = None
         """Whether a run executing elsewhere was left by a dead process (Leases.orphaned; set
         by serving.app on a shared store): a cancel or steer for it is RUN_NOT_ACTIVE."""
@@ -314,8 +325,11 @@ class SessionService:
         }
         return CreatedSession(session_id, tokens)
 
-    async def open(self, session_id: str) -> Session:
-        """The live state of an existing session; SessionNotFound otherwise."""
+    async def open(self, session_id: str, grant: Grant | None = None) -> Session:
+        """The live state of an existing session; SessionExpired if it existed and expired
+        (this process expired it, or ``grant``, the request's verified token, was made for
+        it: the server mints session tokens only for sessions it created), else
+        SessionNotFound."""
         if not _SESSION_ID.fullmatch(session_id):
             raise SessionNotFound(
                 f"no session {session_id!r}: session ids are 32 lowercase hexadecimal characters"
@@ -332,6 +346,10 @@ class SessionService:
                 await session.log.head()
             except SessionNotFound:
                 self._forget_if_idle(session)
+                if session_id in self._expired or (
+                    grant is not None and grant.resource == resource_of(session_id)
+                ):
+                    raise SessionExpired(self._expired_message(session_id)) from None
                 raise
         session.touched = time.monotonic()
         return session
@@ -355,6 +373,28 @@ class SessionService:
             "watchers": sorted(session.watchers),
             "agents": self.agents.describe(),
         }
+
+    # --- retention (serving.retention) ----------------------------------------------------
+
+    def in_use(self) -> list[str]:
+        """The sessions in use in this process: a connection, a run, events queued."""
+        return [session.id for session in self._sessions.values() if not session.idle]
+
+    def expired(self, session_id: str) -> None:
+        """Retention removed the session: forget it, and say SESSION_EXPIRED to who comes."""
+        session = self._sessions.get(session_id)
+        if session is not None and session.idle:
+            del self._sessions[session_id]
+        self._expired[session_id] = None
+        while len(self._expired) > EXPIRED_REMEMBERED:
+            self._expired.popitem(last=False)
+        for key in [key for key in self._remembered if key[0] == session_id]:
+            del self._remembered[key]
+
+    def _expired_message(self, session_id: str) -> str:
+        ttl = self.settings.session_ttl_seconds
+        idle = "the session TTL" if ttl is None else _duration(ttl)
+        return EXPIRED_MESSAGE.format(id=session_id, ttl=idle)
 
     def _session(self, session_id: str) -> Session:
         session = self._sessions.get(session_id)
@@ -642,3 +682,12 @@ class SessionService:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("sessions: background write failed", exc_info=task.exception())
+
+
+def _duration(seconds: float) -> str:
+    """``3 days``, ``12 hours``, ``90 minutes``, ``45 seconds``."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"

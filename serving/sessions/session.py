@@ -139,7 +139,10 @@ class SessionLog:
         try:
             return await self.store.head(self.path)
         except (StreamNotFound, StreamGone):
-            raise SessionNotFound(f"no session {self.id!r} on this server") from None
+            raise SessionNotFound(
+                f"no session {self.id!r} on this server (a wrong id, or it expired: sessions "
+                "nobody uses for the server's --session-ttl are removed); create a new one"
+            ) from None
 
     # --- writing ---------------------------------------------------------------------------
 

@@ -45,6 +45,9 @@ class SessionSettings:
     its open runs within about twice this. Keep it well above any pause of the process."""
     token_ttl_seconds: float | None = None
     """Lifetime of the tokens minted for a new session; None = they do not expire."""
+    session_ttl_seconds: float | None = 3 * 24 * 3600.0
+    """A session whose log nobody read or wrote for this long expires with its uploads
+    (serving.retention; ``--session-ttl``); None = sessions never expire."""
     client_rates: Mapping[str, ClientRate] = field(
         default_factory=lambda: dict(DEFAULT_CLIENT_RATES)
     )
@@ -63,6 +66,8 @@ class SessionSettings:
             raise ValueError(
                 f"invalid instance name {self.instance!r}: use 1 to 64 letters, digits or . _ -"
             )
+        if self.session_ttl_seconds is not None and not self.session_ttl_seconds > 0:
+            raise ValueError("session_ttl_seconds must be positive (or None: never expire)")
         if self.lease_seconds < 1:
             raise ValueError("lease_seconds must be at least 1 (a lease is a TTL in seconds)")
         if self.max_active_runs < 1 or self.command_burst < 1:

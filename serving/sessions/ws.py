@@ -86,7 +86,7 @@ async def session_socket(websocket: WebSocket, service: SessionService, session_
             session_id,
         )
         device = service.device(websocket.query_params.get("device"), grant, "ws")
-        session = await service.open(session_id)
+        session = await service.open(session_id, grant)
     except SessionError as error:
         await _close(websocket, error.close_code or INTERNAL_ERROR, error.message)
         return

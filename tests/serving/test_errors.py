@@ -129,5 +129,6 @@ def test_the_rename_table_maps_every_old_code_to_a_code_still_sent() -> None:
     assert len(renames) == 16
     sent = {kind.code for kind in _sent("serving.sessions.errors")}
     # New after the renames: a store outage (was `internal`), a duplicated access_token.
-    new_since = {"STORE_UNAVAILABLE", "BAD_REQUEST"}
+    # and an expired session (issue 17).
+    new_since = {"STORE_UNAVAILABLE", "BAD_REQUEST", "SESSION_EXPIRED"}
     assert {new for _, new in renames} == sent - new_since
