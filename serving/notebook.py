@@ -222,7 +222,8 @@ class NotebookServer:
         """The names of the models the server serves now, as any client or the web page
         sees them (``GET /v1/models``)."""
         self._started()
-        answer = httpx.get(f"{self.url}/v1/models", timeout=self.timeout)
+        headers = {"authorization": f"Bearer {self._models_token}"}  # the catalog needs read
+        answer = httpx.get(f"{self.url}/v1/models", headers=headers, timeout=self.timeout)
         answer.raise_for_status()
         return [model["name"] for model in answer.json()["models"]]
 

@@ -1,6 +1,8 @@
 """The models' HTTP endpoints: cards, versions, row validation, batch results, uploads.
 
     GET  /v1/models                       every model: live card, live and latest versions (ETag)
+    (these four need, on a secured server, a token with ``read`` on ``models/<name>`` or on a
+    session: see ``catalog_reader``)
     GET  /v1/models/{name}                every version's card, oldest first
     GET  /v1/models/{name}/{version}      one version's card
     POST /v1/models/{name}/validate       check a row (JSON object) against the live card
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,6 +34,8 @@ from serving.models.errors import (
     InvalidJSON,
     InvalidRow,
     ModelError,
+    ModelLogForbidden,
+    ModelLogUnauthorized,
     ResultNotFound,
     RowTooLarge,
     UploadTooLarge,
@@ -42,6 +47,7 @@ from serving.models.uploads import MAX_UPLOAD_BYTES, Uploads
 from serving.sessions import Scope, SessionError, SessionService
 from serving.sessions.http import address_of, error_response
 from serving.sessions.ws import connection_token
+from serving.tokens import TokenError, TokenSigner
 
 __all__ = ["MAX_ROW_BYTES", "add_model_routes", "add_upload_route", "problem_to_dict"]
 
@@ -67,13 +73,65 @@ def _summary(registry: ModelRegistry, name: str) -> dict[str, Any]:
     }
 
 
-def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) -> None:
-    """Add the endpoints above to ``app``, serving ``registry`` and ``results``."""
+def catalog_reader(
+    signer: TokenSigner | None, open_access: bool
+) -> Callable[[Request, str | None], None]:
+    """The check of the model catalog (the four ``/v1/models`` endpoints above) on a secured
+    server: a genuine token with ``read`` on ``models/<name>`` (``models/*`` for the list), or
+    with ``read`` on a session (``sessions/...``: every session token). A session's user builds
+    the predict form from the cards, so the page (and a phone that joined by a share link) reads
+    the catalog with the session token it already holds; a token for other streams, or a
+    ``create`` token, is 403. ``--open``: nothing asked, as before."""
+
+    def check(request: Request, name: str | None) -> None:
+        if open_access:
+            return
+        token = connection_token(request)
+        wanted = f"models/{name}" if name is not None else "models/*"
+        if token is None or signer is None:
+            raise ModelLogUnauthorized(
+                f"the model catalog needs a token with 'read' on {wanted!r} or on a session: "
+                "send a session's token (creating a session returns them) as "
+                "'Authorization: Bearer <token>', or mint one with: "
+                "serving token --scope read --stream 'models/*'"
+            )
+        try:
+            grant = signer.verify(token)
+        except TokenError as error:
+            raise ModelLogUnauthorized(str(error)) from None
+        on_models = grant.allows("read", wanted) or (
+            name is None and grant.allows("read", "models/")
+        )
+        if not (on_models or ("read" in grant.scopes and grant.resource.startswith("sessions/"))):
+            raise ModelLogForbidden(
+                f"your token does not grant 'read' on {wanted!r} or on a session (it grants "
+                f"{', '.join(sorted(grant.scopes))} on {grant.resource!r}): use a session's "
+                "token, or mint one with: serving token --scope read --stream 'models/*'"
+            )
+
+    return check
+
+
+def add_model_routes(
+    app: FastAPI,
+    registry: ModelRegistry,
+    results: Results,
+    *,
+    signer: TokenSigner | None = None,
+    open_access: bool = True,
+) -> None:
+    """Add the endpoints above to ``app``, serving ``registry`` and ``results``; the catalog
+    asks for a token unless ``open_access`` (``catalog_reader``)."""
+    reader = catalog_reader(signer, open_access)
 
     @app.get("/v1/models", response_model=None)
     async def list_models(request: Request) -> dict[str, Any] | Response:
         # The page polls this to show models exported while the server runs: an unchanged
         # list costs a 304 with no body (the browser's cache revalidates with If-None-Match).
+        try:
+            reader(request, None)
+        except ModelError as error:
+            return error_response(error)
         etag = registry.etag
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if request.headers.get("if-none-match") == etag:
@@ -82,8 +140,9 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
         return JSONResponse({"models": models}, headers=headers)
 
     @app.get("/v1/models/{name}", response_model=None)
-    async def model_versions(name: str) -> dict[str, Any] | JSONResponse:
+    async def model_versions(name: str, request: Request) -> dict[str, Any] | JSONResponse:
         try:
+            reader(request, name)
             versions = registry.versions(name)
             summary = _summary(registry, name)
         except ModelError as error:
@@ -91,8 +150,11 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
         return {**summary, "cards": [served.card.to_dict() for served in versions]}
 
     @app.get("/v1/models/{name}/{version}", response_model=None)
-    async def model_card(name: str, version: str) -> dict[str, Any] | JSONResponse:
+    async def model_card(
+        name: str, version: str, request: Request
+    ) -> dict[str, Any] | JSONResponse:
         try:
+            reader(request, name)
             return registry.get(name, version).card.to_dict()
         except ModelError as error:
             return error_response(error)
@@ -100,6 +162,7 @@ def add_model_routes(app: FastAPI, registry: ModelRegistry, results: Results) ->
     @app.post("/v1/models/{name}/validate", response_model=None)
     async def validate(name: str, request: Request) -> dict[str, Any] | JSONResponse:
         try:
+            reader(request, name)
             return _validate(registry.live(name), await request.body())
         except ModelError as error:
             return error_response(error)

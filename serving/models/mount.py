@@ -65,7 +65,9 @@ def mount_models(
     add_promote_routes(
         app, registry, live, signer=app.state.signer, open_access=app.state.config.open_access
     )
-    add_model_routes(app, registry, results)
+    add_model_routes(
+        app, registry, results, signer=app.state.signer, open_access=app.state.config.open_access
+    )
     add_upload_route(app, uploads, sessions)
     streams = getattr(app, "streams", None)
     if streams is not None:  # the model logs are written by the server only

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from serving.app import create_app
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
+from serving.tokens import TokenSigner
 from tests.fuzz.strategies import DEEPLY_NESTED
 
 
@@ -33,8 +34,10 @@ def test_a_deeply_nested_http_command_is_a_400(server: TestClient, sessions: Any
     assert response.status_code == 400
 
 
-def test_a_deeply_nested_model_row_is_a_400(server: TestClient) -> None:
-    response = server.post("/v1/models/penguin-classifier/validate", content=DEEPLY_NESTED)
+def test_a_deeply_nested_model_row_is_a_400(server: TestClient, signer: TokenSigner) -> None:
+    catalog = {"authorization": f"Bearer {signer.mint('models/*', ['read'])}"}
+    url = "/v1/models/penguin-classifier/validate"
+    response = server.post(url, content=DEEPLY_NESTED, headers=catalog)
     assert response.status_code == 400
 
 

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from serving.tokens import TokenSigner
 from tests.fuzz.strategies import JSON
 
 MODEL = "penguin-classifier"
@@ -20,8 +21,14 @@ REQUEST_ERRORS = {"RowValidationError", "RequestError", "ModelNotFound"}
 
 
 @pytest.fixture(scope="module")
-def features(server: TestClient) -> list[str]:
-    card = server.get(f"/v1/models/{MODEL}").json()["cards"][-1]
+def catalog(signer: TokenSigner) -> dict[str, str]:
+    """A token that reads the model catalog (a secured server asks for one)."""
+    return {"authorization": f"Bearer {signer.mint('models/*', ['read'])}"}
+
+
+@pytest.fixture(scope="module")
+def features(server: TestClient, catalog: dict[str, str]) -> list[str]:
+    card = server.get(f"/v1/models/{MODEL}", headers=catalog).json()["cards"][-1]
     return [feature["name"] for feature in card["features"]]
 
 
@@ -41,12 +48,14 @@ def rows(draw: st.DrawFn, features: list[str]) -> Any:
     return {name: draw(VALUES) for name in chosen}
 
 
-def test_rows_are_validated_or_refused_clearly(server: TestClient, features: list[str]) -> None:
+def test_rows_are_validated_or_refused_clearly(
+    server: TestClient, features: list[str], catalog: dict[str, str]
+) -> None:
     @settings(settings.get_profile("fuzz"))
     @given(rows(features))
     def check(row: Any) -> None:
         body = json.dumps(row).replace("1e+400", "1" + "0" * 400)
-        response = server.post(f"/v1/models/{MODEL}/validate", content=body)
+        response = server.post(f"/v1/models/{MODEL}/validate", content=body, headers=catalog)
         assert response.status_code in (200, 400, 413, 422), response.text
         if response.status_code != 200:
             assert response.json()["error"]["message"]

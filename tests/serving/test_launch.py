@@ -114,14 +114,16 @@ def test_make_serve_trains_once_serves_the_page_and_stops_on_ctrl_c(tmp_path: Pa
         # The address is printed once the server listens: it answers at once.
         page = httpx.get(first.url)
         assert page.status_code == 200 and "Ask the model" in page.text
-        listed = httpx.get(f"{first.url}v1/models").json()["models"]
-        assert [(model["name"], model["latest"]) for model in listed] == [
-            ("penguin-classifier", "1")
-        ]
         create = httpx.post(f"{first.url}web/token").json()["create"]
         session = httpx.post(
             f"{first.url}v1/sessions", headers={"authorization": f"Bearer {create}"}
         ).json()
+        # The catalog is read with a session's token, as the page does.
+        read = {"authorization": f"Bearer {session['tokens']['read']}"}
+        listed = httpx.get(f"{first.url}v1/models", headers=read).json()["models"]
+        assert [(model["name"], model["latest"]) for model in listed] == [
+            ("penguin-classifier", "1")
+        ]
         code, stderr = first.stop()
     assert code == 0, stderr
     assert "training the course's default model" in stderr

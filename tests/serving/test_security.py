@@ -328,6 +328,7 @@ TRAVERSALS = ["../secret.key", "..%2fsecret.key", "%2e%2e%2fsecret.key", "..\\se
 
 @pytest.mark.parametrize("name", TRAVERSALS)
 def test_model_and_result_names_cannot_escape(server: TestClient, name: str) -> None:
+    reader = bearer(SIGNER.mint("models/*", ["read"]))  # past the catalog's token check
     for path in (
         f"/v1/models/{name}",
         f"/v1/models/{name}/1",
@@ -336,10 +337,10 @@ def test_model_and_result_names_cannot_escape(server: TestClient, name: str) -> 
         f"/v1/results/{name}.csv",
         f"/v1/results/..%2f..%2fdata%2f{name}.csv",
     ):
-        response = server.get(path)
+        response = server.get(path, headers=reader)
         assert response.status_code in (400, 404), (path, response.status_code)
         assert "do not serve me" not in response.text
-    validate = server.post(f"/v1/models/{name}/validate", json={})
+    validate = server.post(f"/v1/models/{name}/validate", json={}, headers=reader)
     assert validate.status_code in (400, 404, 405)
 
 
@@ -457,3 +458,53 @@ def test_the_server_has_no_pickle_loading_path() -> None:
         text = source.read_text()
         for call in ("pickle.load", "joblib.load", "allow_pickle=True", "dill."):
             assert call not in text, f"{source}: {call}"
+
+
+# --- the model catalog needs a read scope on a secured server (issue 17 item 4) ---------------
+
+CATALOG = [
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models/penguin-classifier"),
+    ("GET", "/v1/models/penguin-classifier/1"),
+    ("POST", "/v1/models/penguin-classifier/validate"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), CATALOG)
+def test_the_model_catalog_needs_a_read_scope_on_models_or_a_session(
+    server: TestClient, method: str, path: str
+) -> None:
+    created = server.post("/v1/sessions", headers=bearer(SIGNER.mint("sessions/*", ["create"])))
+    tokens = created.json()["tokens"]
+    allowed = [
+        tokens["read"],  # the page's and a share link's: a session's user builds the form
+        tokens["control"],
+        SIGNER.mint("models/*", ["read"]),
+        SIGNER.mint("models/penguin-classifier", ["read"]) if path != "/v1/models" else None,
+    ]
+    for token in filter(None, allowed):
+        answer = server.request(method, path, headers=bearer(token), json={})
+        assert answer.status_code in (200, 422), (token, answer.text)  # {} is a bad row: 422
+    for token in (None, "v1.forged.token", SIGNER.mint("models/*", ["read"], ttl_seconds=-1)):
+        answer = server.request(method, path, headers=bearer(token) if token else {}, json={})
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "UNAUTHORIZED"
+    refused = [
+        SIGNER.mint("sessions/*", ["create"]),  # a create token reads nothing
+        SIGNER.mint("chat/*", ["read", "write"]),  # another stream's
+        SIGNER.mint("models/penguin-classifier", ["write"]),  # no read
+    ]
+    if path != "/v1/models":  # a token for one model may list the catalog (names only)
+        refused.append(SIGNER.mint("models/other", ["read"]))
+    for token in refused:
+        answer = server.request(method, path, headers=bearer(token), json={})
+        assert answer.status_code == 403, (SIGNER.verify(token), answer.text)
+        assert answer.json()["error"]["code"] == "FORBIDDEN"
+        assert "serving token --scope read" in answer.json()["error"]["message"]
+
+
+def test_an_open_server_serves_the_model_catalog_without_a_token(models_dir: Path) -> None:
+    config = ServerConfig(store_url="memory://", open_access=True)
+    app = create_app(config, MemoryStore(), models=ModelRegistry.open(models_dir))
+    with TestClient(app) as client:
+        for method, path in CATALOG:
+            assert client.request(method, path, json={}).status_code in (200, 422), path

@@ -204,8 +204,12 @@ function showBanner(text) {
   $("banner").hidden = false;
 }
 
+/** The session token the page reads the model catalog with (GET /v1/models*: on a secured
+ * server a session's read token is enough, docs/MODELS.md); none on an open server. */
+let catalogHeaders = {};
+
 async function loadModels() {
-  const response = await fetch("/v1/models");
+  const response = await fetch("/v1/models", { headers: catalogHeaders });
   if (response.status === 404) return []; // a server started without models
   if (!response.ok) throw new Error(`cannot list the models: ${await errorOf(response)}`);
   return (await response.json()).models;
@@ -226,8 +230,11 @@ async function main() {
   let models;
   let session;
   try {
-    models = await loadModels();
     session = await chooseSession();
+    const held = saved.tokens(session.id);
+    const reader = held.read ?? held.write ?? held.control;
+    catalogHeaders = reader ? { authorization: `Bearer ${reader}` } : {};
+    models = await loadModels();
   } catch (error) {
     if (error instanceof NeedsLink) {
       showJoinPage();
@@ -309,7 +316,7 @@ async function main() {
     chooseModel(select.value);
     // Models exported while the server runs join the list; the chosen one is kept (its form
     // is rebuilt only if it got a new version or another version went live).
-    watchModels(models, (fresh) => {
+    watchModels(models, catalogHeaders, (fresh) => {
       const chosen = select.value;
       const was = `${model?.latest}:${model?.live}`;
       models = fresh;
@@ -367,7 +374,7 @@ async function predict(connection, form, model, params) {
   try {
     response = await fetch(`/v1/models/${encodeURIComponent(model.name)}/validate`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...catalogHeaders },
       body: JSON.stringify(row),
     });
   } catch {

@@ -9,15 +9,16 @@ export const MODEL_POLL_MS = 3000;
 /**
  * Call onChange(models) whenever a model appears or goes, or a model's latest or live version
  * changes (a promote or a rollback: docs/MODELS.md).
- * `current` is the list the page started with. Returns a function that stops watching.
+ * `current` is the list the page started with; `headers` carry the token that reads it.
+ * Returns a function that stops watching.
  */
-export function watchModels(current, onChange, every = MODEL_POLL_MS) {
+export function watchModels(current, headers, onChange, every = MODEL_POLL_MS) {
   let known = signature(current);
   const timer = setInterval(async () => {
     if (document.hidden) return; // a background tab catches up when it is shown again
     let models;
     try {
-      const response = await fetch("/v1/models");
+      const response = await fetch("/v1/models", { headers }); // a session token (secured)
       if (!response.ok) return;
       models = (await response.json()).models;
     } catch {

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from serving.app import create_app
 from serving.config import ServerConfig
 from serving.streams import MemoryStore
+from serving.tokens import TokenSigner, load_or_create_secret
 
 
 def test_create_app_mounts_the_model_agents_and_endpoints(registry, tmp_path):
@@ -62,7 +63,10 @@ def serving(*flags):
 def test_the_server_serves_the_models_of_its_models_folder(shipped_models, tmp_path):
     with serving("--models", str(shipped_models), "--data-dir", str(tmp_path)) as (url, process):
         assert process.poll() is None, process.communicate()[1]
-        names = [model["name"] for model in httpx.get(f"{url}/v1/models").json()["models"]]
+        assert httpx.get(f"{url}/v1/models").status_code == 401  # a secured server's catalog
+        reader = TokenSigner(load_or_create_secret(tmp_path, environ={})).mint("models/*", ["read"])
+        listed = httpx.get(f"{url}/v1/models", headers={"authorization": f"Bearer {reader}"})
+        names = [model["name"] for model in listed.json()["models"]]
         assert names == ["diabetes-linear", "penguin-classifier", "penguin-knn"]
 
 

@@ -38,7 +38,8 @@ def test_progress_per_fold_then_a_new_version_with_its_card(retraining, own_regi
     result = events[-1]["data"]["result"]
     assert result["registered"] == "2" and result["complete"] and result["previous_version"] == "1"
     assert own_registry.latest(PENGUIN).version == "2"
-    card = retraining.client.get(f"/v1/models/{PENGUIN}/2").json()
+    read = {"authorization": f"Bearer {retraining.created['tokens']['read']}"}
+    card = retraining.client.get(f"/v1/models/{PENGUIN}/2", headers=read).json()
     assert card["metrics"]["accuracy"] == result["metrics"]["accuracy"] > 0.9
     assert "Retrained on the dataset 'penguins' from version 1" in card["description"]
 
