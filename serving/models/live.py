@@ -239,11 +239,15 @@ class LiveVersions:
     async def run(self, names: Callable[[], Sequence[str]], every: float = 1.0) -> None:
         """Read every model's log once (a process that starts serves the live version from its
         first request), then follow each model's log, and those of models that appear."""
-        try:
-            for name in names():
+        for name in names():
+            try:
                 await self.catch_up(name)
-        except StoreUnavailable:
-            logger.warning("the store is unavailable: the live versions are read when it is back")
+            except StoreUnavailable:
+                logger.warning(
+                    "the store is unavailable: %s's live version is read when it is back", name
+                )
+            except Exception:  # its follower (below) tries again
+                logger.exception("model %s: reading its control log failed; retrying", name)
         while True:
             self.follow(names())
             await asyncio.sleep(every)
