@@ -141,9 +141,10 @@ class NotebookServer:
             return log.promote(model, version)
 
     def rollback(self, model: str) -> dict[str, Any]:
-        """Make the version of ``model`` that was live before the current one live again;
-        returns the control record (``record["version"]`` is live now). ModelLogError
-        NOTHING_TO_ROLL_BACK when no earlier version was live: promote one by name."""
+        """Make the version of ``model`` that was live before the current one live again (a
+        model never promoted: the version before the newest); returns the control record
+        (``record["version"]`` is live now). ModelLogError NOTHING_TO_ROLL_BACK when no earlier
+        version was live: promote one by name."""
         with self._model_log(self._operate_token) as log:
             return log.rollback(model)
 

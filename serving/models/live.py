@@ -14,7 +14,8 @@ long). The last record of the log is the state: nothing to fold, so a log that R
 (``max_records``) or a process that starts late reads the same state from one record, and of
 two operators who press at once the one whose record is later wins, everywhere alike.
 ``rollback`` goes to the version before the live one in ``history`` (``NOTHING_TO_ROLL_BACK``
-when there is none) and drops the live one from it, so a second rollback goes one further.
+when there is none) and drops the live one from it, so a second rollback goes one further; a
+model never promoted counts its versions as its history (each went live when exported).
 
 A model whose log is empty (never promoted) has no pin: its newest version is live, so a
 version exported from a notebook is served at once, as before versions had a log. The first
@@ -108,17 +109,20 @@ def promote_state(state: LiveState, version: str, current: str) -> LiveState:
     return LiveState(tuple(history[-HISTORY:]))
 
 
-def rollback_state(state: LiveState, model: str) -> LiveState:
-    """The state after a rollback: the version before the live one becomes live."""
-    if len(state.history) < 2:
-        live = state.pinned
+def rollback_state(state: LiveState, model: str, loaded: Sequence[str] = ()) -> LiveState:
+    """The state after a rollback: the version before the live one becomes live.
+
+    A model never promoted went live version by version as each was exported: its history is
+    then ``loaded`` (oldest first, the newest live), so a rollback goes to the version before
+    the newest, as whoever exported it expects."""
+    history = state.history or tuple(loaded)
+    if len(history) < 2:
         raise NothingToRollBack(
-            f"model {model} has no earlier live version to roll back to"
-            + (f" (version {live} is live and was the first promoted)" if live else
-               " (no version was ever promoted: its newest version is live)")
-            + ": promote a version by name instead, e.g. promote(model, '1')"
-        )  # fmt: skip
-    return LiveState(state.history[:-1])
+            f"model {model} has no earlier live version to roll back to (version "
+            f"{history[-1] if history else '?'} is the first that was live): promote a version "
+            "by name instead, e.g. promote(model, '1')"
+        )
+    return LiveState(history[:-1])
 
 
 def live_of(history: Sequence[str], loaded: Sequence[str]) -> str | None:

@@ -96,8 +96,13 @@ def add_promote_routes(
             registry.versions(name)
             by = operator(request, name)
             current = registry.live(name).version
+            loaded = [served.version for served in registry.versions(name)]
             record = await live.command(
-                name, "rollback", lambda state: rollback_state(state, name), current=current, by=by
+                name,
+                "rollback",
+                lambda state: rollback_state(state, name, loaded),
+                current=current,
+                by=by,
             )
         except ServingError as error:
             return error_response(error)

@@ -44,10 +44,12 @@ def test_promote_remembers_what_was_live_and_rollback_walks_back():
     assert state.history == ("1", "3", "2")
     assert rollback_state(state, PENGUIN).history == ("1", "3")
     assert rollback_state(rollback_state(state, PENGUIN), PENGUIN).history == ("1",)
-    with pytest.raises(NothingToRollBack, match="promote a version by name"):
-        rollback_state(LiveState(("1",)), PENGUIN)
-    with pytest.raises(NothingToRollBack, match="no version was ever promoted"):
-        rollback_state(LiveState(), PENGUIN)
+    with pytest.raises(NothingToRollBack, match=r"version 1 is the first.*promote a version by"):
+        rollback_state(LiveState(("1",)), PENGUIN, ["1", "2"])
+    # never promoted: each version went live when it was exported, so back to the one before
+    assert rollback_state(LiveState(), PENGUIN, ["1", "2", "3"]).history == ("1", "2")
+    with pytest.raises(NothingToRollBack, match="version 1 is the first"):
+        rollback_state(LiveState(), PENGUIN, ["1"])
     for version in range(HISTORY + 5):
         state = promote_state(state, str(version), current="x")
     assert len(state.history) == HISTORY and state.pinned == str(HISTORY + 4)
@@ -275,3 +277,14 @@ def test_an_ensemble_member_answers_with_its_live_or_pinned_version(session):
     run = session.send("ensemble", {"row": ROW, "models": [{"model": PENGUIN, "v": "2"}]})
     failed = session.events(run)[-1]
     assert failed["type"] == "run.failed" and '"version": "1"} to pin' in failed["data"]["error"]
+
+
+def test_a_rollback_of_a_model_never_promoted_goes_to_the_version_before_the_newest(session):
+    """Each version went live when it was exported: back to the one before, as expected."""
+    client = session.client
+    rolled = client.post(f"/v1/models/{PENGUIN}/rollback", headers=OPERATOR)
+    assert rolled.status_code == 200, rolled.text
+    assert (rolled.json()["version"], rolled.json()["previous"]) == ("1", "2")
+    assert summary(client)["live"] == "1" and predicted_version(session) == "1"
+    again = client.post(f"/v1/models/{PENGUIN}/rollback", headers=OPERATOR)
+    assert again.json()["error"]["code"] == "NOTHING_TO_ROLL_BACK"
