@@ -144,9 +144,19 @@ def test_no_token_reaches_the_servers_log(
     assert _first_sse_event(events + ticket.json()["ticket"]).startswith("data:")
     assert _first_sse_event(events + tokens["read"]).startswith("data:")  # old clients
     assert httpx.get(body["watch_url"]).status_code == 200
+    # The Python client: its WebSocket carries the token in a header, not in the URL at all.
+    from serving.client import SessionClient
+
+    python_create = signer.mint("sessions/*", ["create"], ttl_seconds=60)
+    with SessionClient.create(url, token=python_create, device="py-client") as client:
+        client.send({"text": "hello"})  # acked: the connection is up and authorized
+        used_by_python = (client.created or {}).get("tokens", {}).values()
+    lines = [line for line in log.read_text().splitlines() if "device=py-client" in line]
+    assert lines and not any("access_token" in line for line in lines), lines
     # Everything the server printed so far (each line is written as its request ends).
     printed = log.read_text()
     used = [stream_token, forged, create, ticket.json()["ticket"], *tokens.values()]
+    used += [python_create, *used_by_python]
     for token in used:
         signature = token.rsplit(".", 1)[1]
         assert signature not in printed, f"a token's signature is in the log:\n{printed}"
