@@ -235,8 +235,18 @@ def test_client_mistakes_are_one_line_each_in_the_servers_terminal(tmp_path: Pat
 
 def _serving_token(data_dir: Path, stream: str) -> str:
     minted = subprocess.run(
-        [sys.executable, "-m", "serving", "token", "--scope", "read,write", "--stream", stream]
-        + ["--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "serving",
+            "token",
+            "--scope",
+            "read,write",
+            "--stream",
+            stream,
+            "--data-dir",
+            str(data_dir),
+        ],
         capture_output=True,
         text=True,
         check=True,

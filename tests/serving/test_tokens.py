@@ -20,8 +20,8 @@ from serving.tokens import (
     load_or_create_secret,
     load_secrets,
     query_token,
-    rotate_secret,
     resource_matches,
+    rotate_secret,
 )
 
 SECRET = b"0123456789abcdef-secret"
