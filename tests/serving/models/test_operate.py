@@ -85,7 +85,8 @@ def _new_session(url: str, folder: Path) -> dict[str, Any]:
 
 
 def _latest(url: str) -> str:
-    response = httpx.get(f"{url}/v1/models/{PENGUIN}")
+    reader = TokenSigner(SECRET.encode()).mint("models/*", ["read"])  # the catalog needs read
+    response = httpx.get(f"{url}/v1/models/{PENGUIN}", headers=_bearer(reader))
     assert response.status_code == 200, response.text
     return str(response.json()["latest"])
 
