@@ -14,8 +14,8 @@ is rotated out), so a filter rewrites every record before any handler sees it:
 The filter is on the loggers themselves (``uvicorn.access``, ``uvicorn.error`` and every
 ``serving.*`` logger), so it holds whatever handlers a deployment configures; string arguments
 are redacted in place, keeping uvicorn's access formatter (which reads ``record.args`` by
-position) working. A record costs one regular-expression pass (~1 µs): access logging is off
-unless ``--access-log`` asks for it.
+position) working. Measured: 0.3 µs for a line with no ``=`` or ``v1.`` in it, 5 µs for an
+access-log line with a token; access logging is off unless ``--access-log`` asks for it.
 """
 
 from __future__ import annotations

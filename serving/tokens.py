@@ -11,8 +11,9 @@ from ``$SERVING_SECRET`` as a comma list (newest first) or from ``data/secret.ke
 (newest first; ``serving secret rotate`` writes a new first line and gives the previous ones an
 ``until=<unix time>`` after which they are ignored). A token signed with a secret that is no
 longer listed is refused (401) like any forged one: removing a secret is how every token it
-signed, share links included, is revoked. Verifying tries the secrets in order: one HMAC-SHA256
-of a ~100-byte payload is ~1 µs, so a ring of three costs ~2 µs more on a forged token only.
+signed, share links included, is revoked. Verifying tries the secrets in order, newest first:
+measured, a verify takes 9 µs with one secret, 9 µs for a token of the newest of three, 15 µs
+for one of the oldest (a rotation's grace period), against a ~140 µs append.
 
 A resource pattern is an exact name (``chat/42``), a prefix ending in ``*`` (``chat/*``) or
 ``*`` for everything.
