@@ -82,6 +82,28 @@ def test_late_labels_names_each_slip():
     _specific(checks.late_labels(_live(10, 0.9).to_dict(), TRUTH, PREDICTED), "not its dict")
 
 
+def _notebook_week5():
+    """Exercise 2's 40 birds as notebook 13 builds them (bills 6 mm longer: the old
+    calipers), their truth, and version 1's predictions (the live one after the roll back)."""
+    from course import recipes
+
+    X_train, y_train, _ = recipes.penguin_split()
+    picks = X_train.sample(40, random_state=5).index
+    week5 = X_train.loc[picks].reset_index(drop=True)
+    week5 = week5.assign(bill_length_mm=week5["bill_length_mm"] + 6)
+    version1 = recipes.penguin_pipeline().fit(X_train, y_train)
+    return list(y_train.loc[picks]), [str(p) for p in version1.predict(week5)]
+
+
+def test_late_labels_refuses_the_models_own_predictions_on_the_notebooks_birds():
+    truth, predicted = _notebook_week5()
+    right = sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth)
+    assert right < 0.95, f"version 1 gets {right:.3f} of the 40 birds: too few mistakes"
+    assert checks.late_labels(_live(40, right), truth, predicted).passed
+    # the model's own predictions sent as the labels: it agrees with itself, accuracy 1.0
+    _specific(checks.late_labels(_live(40, 1.0), truth, predicted), "model's own predictions")
+
+
 def test_late_labels_unanswered_and_overwritten_batch():
     feedback = checks.late_labels(..., TRUTH, PREDICTED)
     assert feedback.verdict is Verdict.NOT_ANSWERED and "`live`" in feedback.message
