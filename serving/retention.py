@@ -7,11 +7,12 @@ runs. The sweep here removes, every ``sweep_seconds``:
 
 - **sessions** idle (no read or write of their log) for ``ttl_seconds``: the log stream is
   deleted as DELETE would (a session forked through the streams API stays readable by its
-  forks), its uploads folder goes with it, and its cached state leaves the service (presence,
-  remembered acks). A session in use in this process (a connection, a run, events queued) is
-  never idle: its log is read at every sweep, which renews its idle time for every process
-  sharing the store. Clients that come back get ``SESSION_EXPIRED`` (410, WebSocket 4410)
-  instead of a hang (serving.sessions.service.SessionService.open);
+  forks), its uploads folder goes with it, and its cached state leaves the service (its id
+  is remembered for a TTL to answer SESSION_EXPIRED). A session in use in this process (a
+  connection, a run, events queued) is never idle: its log is read at every sweep, which
+  renews its idle time for every process sharing the store. Clients that come back get
+  ``SESSION_EXPIRED`` (410, WebSocket 4410) instead of a hang
+  (serving.sessions.service.SessionService.open);
 - **uploads** folders of sessions that no longer exist (expired while no server ran);
 - **batch results** not written or downloaded for ``ttl_seconds`` (a download renews a result,
   as a read renews a session: serving.models.http);
@@ -22,7 +23,7 @@ runs. The sweep here removes, every ``sweep_seconds``:
 
 Measured (benchmarks/results/retention.md): a sweep of 10,000 expired sessions on SQLite
 stalls the event loop at most a few milliseconds (heads are answered from memory, deletes go
-to the writer thread 256 at a time so they share commits, file removal runs in a worker
+to the writer thread 32 at a time so they share commits, file removal runs in a worker
 thread); the file shrinks to what the live sessions need.
 
 The decision is a pure function (``is_due``), the walk is thin I/O: ``collect(dry_run=True)``
@@ -55,8 +56,11 @@ PART_GRACE_SECONDS = 3600.0
 """A ``.part`` file untouched this long belongs to no live upload or run: an upload's body may
 pause at most 30 s (serving.slowclients) and a batch run writes a chunk at least every few
 seconds."""
-DELETES_AT_ONCE = 256
-"""Deletes in flight together: they share SQLite commits and Redis round trips."""
+DELETES_AT_ONCE = 32
+"""Deletes in flight together: they share SQLite commits and Redis round trips. With 256 at
+once, answering and waking that many stalled the event loop up to 115 ms on SQLite and 220 ms
+on Redis during a sweep of 10,000 sessions; 32 keep the longest stall at a few milliseconds
+for about the same total time (benchmarks/results/retention.md)."""
 HEADS_PER_TURN = 256
 """Sessions looked at before the sweep lets the event loop run other work."""
 

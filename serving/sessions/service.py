@@ -71,9 +71,11 @@ in-process cache; its log stays in the store, and the next request opens it agai
 SWEEP_SECONDS = 10.0
 """How often, at most, the cache is swept for such sessions."""
 EXPIRED_REMEMBERED = 50_000
-"""Ids of sessions this process expired, kept (about 5 MB at most) so that a client coming
-back gets SESSION_EXPIRED rather than SESSION_NOT_FOUND; a token for the session says the same
-after a restart or on another process (``open``)."""
+"""Ids of sessions this process expired, kept for one more session TTL and at most this many
+(about 5 MB), so that a client coming back gets SESSION_EXPIRED rather than SESSION_NOT_FOUND;
+a token for the session says the same for ever, after a restart or on another process
+(``open``). Kept for a TTL, their number depends on the rate of sessions, not on the time the
+server has run (benchmarks/results/retention.md)."""
 EXPIRED_MESSAGE = (
     "session {id} expired: nobody used it for {ttl}, so its log, uploads and results were "
     "removed; create a new session (POST /v1/sessions, or reload the page)"
@@ -164,8 +166,8 @@ class SessionService:
         self._ended_runs: OrderedDict[tuple[str, str], str] = OrderedDict()
         """(session, run) -> the ending event type, for recently ended runs."""
         self._swept = time.monotonic()
-        self._expired: OrderedDict[str, None] = OrderedDict()
-        """Sessions this process expired (serving.retention), newest last."""
+        self._expired: OrderedDict[str, float] = OrderedDict()
+        """Sessions this process expired (serving.retention) and when, newest last."""
         self.orphaned: Callable[[str, str], Awaitable[bool]] | None = None
         """Whether a run executing elsewhere was left by a dead process (Leases.orphaned; set
         by serving.app on a shared store): a cancel or steer for it is RUN_NOT_ACTIVE."""
@@ -385,11 +387,14 @@ class SessionService:
         session = self._sessions.get(session_id)
         if session is not None and session.idle:
             del self._sessions[session_id]
-        self._expired[session_id] = None
-        while len(self._expired) > EXPIRED_REMEMBERED:
+        now = self.clock()
+        self._expired[session_id] = now
+        kept = self.settings.session_ttl_seconds or 0.0
+        while self._expired and (
+            len(self._expired) > EXPIRED_REMEMBERED
+            or next(iter(self._expired.values())) < now - kept
+        ):
             self._expired.popitem(last=False)
-        for key in [key for key in self._remembered if key[0] == session_id]:
-            del self._remembered[key]
 
     def _expired_message(self, session_id: str) -> str:
         ttl = self.settings.session_ttl_seconds
