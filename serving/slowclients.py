@@ -31,18 +31,81 @@ plus ``transport`` and ``parser``, which every uvicorn HTTP protocol has.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
-__all__ = ["BODY_IDLE_SECONDS", "HEADER_SECONDS", "SlowClientLimits", "limited_httptools"]
+__all__ = [
+    "BODY_IDLE_SECONDS",
+    "HEADER_SECONDS",
+    "WRITE_STALL_SECONDS",
+    "SlowClientLimits",
+    "WriteStallLimit",
+    "limited_httptools",
+    "limited_websockets",
+]
 
 HEADER_SECONDS = 10.0
 """A request's headers must be whole this long after its first byte (or the connection's
 start, for its first request)."""
 BODY_IDLE_SECONDS = 30.0
 """A body still expected may pause at most this long between two pieces."""
+WRITE_STALL_SECONDS = 30.0
+"""A connection whose client takes none of our bytes for this long, while bytes wait for it,
+is dropped (aborted: a close would wait for ever to flush them). Writing is paused (the
+buffer is over its high-water mark) and the buffer has not shrunk since the last look. A slow
+client is not a stalled one: one that takes any bytes in each interval stays, however long a
+big catch-up takes it. Before this, an SSE or WebSocket reader (or a download) that never read
+held its connection, its task and what it was sending for ever (docs/SCALING.md, "Slow
+readers", has the measurements); a client that wakes up reconnects and resumes from its last
+event, as after any network drop (EventSource does it by itself)."""
 
 
-class SlowClientLimits:
+class WriteStallLimit:
+    """A mixin for an asyncio protocol (HTTP or WebSocket; put it first among the bases):
+    the connection is aborted once writing has been paused for ``write_stall_seconds``."""
+
+    write_stall_seconds = WRITE_STALL_SECONDS
+    _stall_timer: asyncio.TimerHandle | None = None
+    _stall_buffered = 0
+    transport: Any
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._unstall()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def pause_writing(self) -> None:
+        """asyncio: the client is not taking our bytes. It has ``write_stall_seconds``."""
+        super().pause_writing()  # type: ignore[misc]
+        if self._stall_timer is None:
+            self._watch_stall()
+
+    def _watch_stall(self) -> None:
+        self._stall_buffered = self.transport.get_write_buffer_size()
+        loop = asyncio.get_running_loop()
+        self._stall_timer = loop.call_later(self.write_stall_seconds, self._stalled)
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()  # type: ignore[misc]
+
+    def _unstall(self) -> None:
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+
+    def _stalled(self) -> None:
+        """Still paused: if the client took bytes meanwhile, look again later; if it took
+        none, drop the connection (abort: the request's task sees a disconnect and ends)."""
+        self._stall_timer = None
+        if self.transport.is_closing():
+            return
+        if self.transport.get_write_buffer_size() < self._stall_buffered:
+            self._watch_stall()  # progress: slow, not stalled
+            return
+        self.transport.abort()
+
+
+class SlowClientLimits(WriteStallLimit):
     """A mixin for uvicorn's httptools protocol (put it first among the bases)."""
 
     header_seconds = HEADER_SECONDS
@@ -61,7 +124,7 @@ class SlowClientLimits:
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)  # type: ignore[misc]
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # type: ignore[misc]
@@ -117,3 +180,18 @@ def limited_httptools() -> type:
         """uvicorn's own request handling, with slow clients closed."""
 
     return LimitedHttpToolsProtocol
+
+
+@functools.cache  # one class: configurations built twice compare equal
+def limited_websockets() -> type:
+    """uvicorn's WebSocket protocol (the one its ``auto`` picks) with WriteStallLimit: a
+    WebSocket client that stops reading is dropped too (serving.sessions.ws closes it with
+    1008 first, which a client that reads again in time receives)."""
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    assert AutoWebSocketsProtocol is not None, "uvicorn found no WebSocket library"
+
+    class LimitedWebSocketProtocol(WriteStallLimit, AutoWebSocketsProtocol):  # type: ignore[misc,valid-type]
+        """uvicorn's WebSocket protocol, with readers that stopped reading dropped."""
+
+    return LimitedWebSocketProtocol

@@ -7,7 +7,9 @@ clients keep them pooled, so a client never sends on a socket we just closed. Gr
 3 s, then the live readers still attached are dropped (they reconnect elsewhere with their
 offset), where uvicorn would wait for them for ever. BackgroundServer used the defaults until
 these lived here: with one SSE or long-poll reader attached, its stop() gave up after its 20 s
-join timeout and left the server thread running; now it returns in 3 s.
+join timeout and left the server thread running; now it returns in 3 s. Both protocols, HTTP
+and WebSocket, drop a client that takes no bytes for 30 s while some wait for it
+(serving.slowclients.WRITE_STALL_SECONDS).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import uvicorn
 
 from serving.config import ServerConfig
 from serving.lane_switch import http_protocol
+from serving.slowclients import limited_websockets
 
 if TYPE_CHECKING:
     from serving.app import StreamsFirstApp
@@ -42,6 +45,7 @@ def uvicorn_config(
         host=config.host,
         port=config.port if port is None else port,
         http=http_protocol(app, config.append_lane),
+        ws=limited_websockets(),  # a WebSocket reader that stops reading is dropped
         log_level="info" if config.access_log else "warning",
         access_log=config.access_log,  # tokens in it are redacted (serving.redact)
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # live readers reconnect elsewhere
