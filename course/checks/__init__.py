@@ -30,7 +30,7 @@ from course.checks.evaluation import confusion_cell, grid_search
 from course.checks.explore import class_share, strongest_correlation
 from course.checks.landscape import problem_kind
 from course.checks.objective import missing_values, penguin_features
-from course.checks.operate import late_labels, psi_by_hand
+from course.checks.operate import late_labels, psi_by_hand, rolled_back
 from course.checks.predict import class_probability, valid_request
 from course.checks.prepare import leaky_option, penguin_preprocessor
 from course.checks.regression import largest_coefficient, linear_on_features
@@ -72,6 +72,7 @@ __all__ = [
     "quiz",
     "reaches_goal",
     "require_answer",
+    "rolled_back",
     "shorter_explanation",
     "solution",
     "stratified_split",

@@ -7,7 +7,12 @@ shares of both sum to 1), the log without the difference, a base-10 log, percent
 shares. The second sends late labels and reads the live metrics of one week: the answer is a
 course.drift.LiveMetrics, and the mistakes are a window that mixes in other weeks, labels not
 (all) sent, the model's own predictions sent as the truth, and the wrong object (a drift
-report, the accuracy alone, the metrics' dict).
+report, the accuracy alone, the metrics' dict). The third rolls back a version a colleague
+promoted and asks about one bird: the answer is the run's result, and the check reads the
+version that answered it (every result names it) next to the version live when the check runs;
+the mistakes are no roll back at all, a request that pins version 1 while version 2 stays live
+for everyone else, a bird sent before the roll back, and the roll back's control record (or the
+version's name) instead of an answer.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from course.checks._feedback import Feedback, Mistake, correct, is_number, requi
 from course.checks._guard import check, describe
 from course.checks._quiz import Question, Quiz
 
-__all__ = ["QUIZ", "late_labels", "psi_by_hand"]
+__all__ = ["QUIZ", "late_labels", "psi_by_hand", "rolled_back"]
 
 FLOOR = 1e-4
 """The floor course.drift puts under every share (an empty bin would divide by zero)."""
@@ -212,6 +217,67 @@ def late_labels(answer: Any, truth: Sequence[Any], predicted: Sequence[Any]) -> 
         f"live accuracy is {accuracy:.3f}, not what the {n} birds' truth gives: a label "
         "went to another bird's record.",
         hint="row i of the batch has the record id f\"{prefix}.{i}\": send truth[i] to it.",
+    )
+
+
+@check
+def rolled_back(answer: Any, live: Any, bad: Any) -> Feedback:
+    """Check the result of a prediction asked after rolling ``bad`` back: answered by the
+    version ``live`` now (``server.live_version(MODEL)`` when the check runs), not ``bad``."""
+    require_answer("answer", answer)
+    if not all(isinstance(v, str) and v for v in (live, bad)):
+        raise Mistake(wrong(
+            "the check needs the live version and the version to roll back, as text: "
+            f"got {describe(live)} and {describe(bad)}.",
+            hint="run the check cell as it was written: checks.rolled_back(answer, "
+            "server.live_version(MODEL), \"2\").",
+        ))
+    send_hint = (
+        "send the bird with laptop.send({\"model\": MODEL, \"row\": bird}, "
+        "agent=\"predict\") and keep laptop.wait_for_answer(ack.run).result in `answer`."
+    )
+    if isinstance(answer, dict) and answer.get("kind") in ("promote", "rollback"):
+        return wrong(
+            "`answer` is a control record: it says which version is live, not which version "
+            "answered a bird.",
+            hint=f"after the roll back, ask about the bird: {send_hint}",
+        )
+    version = answer.get("version") if isinstance(answer, dict) else None
+    if not isinstance(version, str) or "prediction" not in answer:
+        if isinstance(answer, str | int) and not isinstance(answer, bool):
+            message = (
+                f"`answer` is {answer!r}: the check wants the run's result, which names the "
+                "version that really answered, not a version you typed or read."
+            )
+        else:
+            message = f"`answer` is {describe(answer)}, not the result of a prediction run."
+        return wrong(message, hint=send_hint)
+    if live == bad:
+        if version == bad:
+            return wrong(
+                f"version {bad} answered, and it is still live: nothing was rolled back.",
+                hint="call server.rollback(MODEL) first, then ask about the bird.",
+            )
+        return wrong(
+            f"version {version} answered because the request named it (\"version\" in its "
+            f"data): every other request, from every session, still gets version {bad}.",
+            hint="a pin changes one request; a roll back changes what everyone gets: call "
+            "server.rollback(MODEL), then send the bird without \"version\".",
+        )
+    if version == bad:
+        return wrong(
+            f"version {bad} answered, though version {live} is live now: the bird was sent "
+            f"before the roll back (or its request pinned version {bad}).",
+            hint="roll back first, then send the bird, naming no version.",
+        )
+    if version != live:
+        return wrong(
+            f"version {version} answered, not the live version {live}: the request pinned it.",
+            hint="send the bird naming no version: the live one answers it.",
+        )
+    return correct(
+        f"version {version} answered: the roll back made it live again, for every session, "
+        f"and version {bad} stays served for a request that names it."
     )
 
 

@@ -110,6 +110,37 @@ def test_late_labels_unanswered_and_overwritten_batch():
     _specific(checks.late_labels(_live(10, 0.9), TRUTH, PREDICTED[:3]), "first cell")
 
 
+def _result(version):
+    """A predict run's result, as laptop.wait_for_answer(ack.run).result gives it."""
+    return {"model": "penguin-classifier", "version": version, "prediction": "Adelie",
+            "text": "...", "evidence": {}}
+
+
+def test_rolled_back_accepts_a_bird_answered_by_the_version_live_again():
+    feedback = checks.rolled_back(_result("1"), "1", "2")
+    assert feedback.passed, feedback
+    assert "version 1 answered" in feedback.message
+
+
+def test_rolled_back_names_each_slip():
+    _specific(checks.rolled_back(_result("2"), "2", "2"), "nothing was rolled back")
+    _specific(checks.rolled_back(_result("1"), "2", "2"), "every other request")
+    _specific(checks.rolled_back(_result("2"), "1", "2"), "before the roll back")
+    _specific(checks.rolled_back(_result("3"), "1", "2"), "pinned it")
+    record = {"kind": "rollback", "model": "penguin-classifier", "version": "1",
+              "previous": "2", "history": ["1"]}
+    _specific(checks.rolled_back(record, "1", "2"), "control record")
+    _specific(checks.rolled_back("1", "1", "2"), "a version you typed")
+    _specific(checks.rolled_back(1, "1", "2"), "a version you typed")
+    _specific(checks.rolled_back({"version": "1"}, "1", "2"), "not the result of a prediction")
+
+
+def test_rolled_back_unanswered_and_a_broken_check_cell():
+    feedback = checks.rolled_back(..., "1", "2")
+    assert feedback.verdict is Verdict.NOT_ANSWERED and "`answer`" in feedback.message
+    _specific(checks.rolled_back(_result("1"), None, "2"), "as it was written")
+
+
 MALFORMED = st.one_of(
     st.none(),
     st.booleans(),
@@ -153,3 +184,12 @@ def test_the_quiz_of_notebook_13_answers_every_option_with_its_own_feedback():
             assert feedback.parts[number - 1].message == why
             said.add(why)
     assert len(said) == sum(len(question.wrong) for question in key.questions)
+
+
+@settings(max_examples=40, deadline=None)
+@given(answer=st.one_of(MALFORMED, st.builds(_result, st.sampled_from(["2", "", None]))),
+       live=st.one_of(st.just("1"), MALFORMED))
+def test_rolled_back_answers_anything_with_feedback(answer, live):
+    feedback = checks.rolled_back(answer, live, "2")
+    assert isinstance(feedback, checks.Feedback) and not feedback.passed
+    assert feedback.error == "", feedback
