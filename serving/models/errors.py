@@ -100,6 +100,14 @@ class UploadTooLarge(ModelError):
     status = 413
 
 
+class ResultTooLarge(ModelError):
+    """A batch result that would grow past MAX_RESULT_BYTES: the run fails and its partial
+    file is removed (413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
 class EmptyUpload(ModelError):
     """An upload with no body (400)."""
 

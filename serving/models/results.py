@@ -19,10 +19,24 @@ import numpy as np
 
 from serving.models.batch import ScoredChunk
 from serving.models.csvlines import CodedColumn, coded, csv_field, format_lines
+from serving.models.errors import ResultTooLarge
 
-__all__ = ["RESULTS_URL_PREFIX", "ResultWriter", "Results", "csv_lines", "header"]
+__all__ = [
+    "MAX_RESULT_BYTES",
+    "RESULTS_URL_PREFIX",
+    "ResultWriter",
+    "Results",
+    "csv_lines",
+    "header",
+]
 
 RESULTS_URL_PREFIX = "/v1/results/"
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+"""A result grows with its table, and can outgrow it: a row with a problem carries its message
+(measured: 2.3 times the upload's size for penguin rows that are all invalid, more for
+narrower tables, so a 64 MiB upload could write several hundred MiB). A result that would
+pass this fails its run (ResultTooLarge) and leaves no file. It is four times the biggest
+upload: a result bigger than that is a mistake to fix upstream, not a file to keep."""
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16): 128 bits
 
 
@@ -57,20 +71,36 @@ def header(classes: tuple[Any, ...] | None) -> list[str]:
 class ResultWriter:
     """Appends scored chunks to one result file; ``commit`` makes it visible at its URL."""
 
-    def __init__(self, folder: Path, result_id: str, columns: list[str]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        result_id: str,
+        columns: list[str],
+        max_bytes: int = MAX_RESULT_BYTES,
+    ) -> None:
         self.id = result_id
+        self.max_bytes = max_bytes
         self.url = f"{RESULTS_URL_PREFIX}{result_id}.csv"
         self.path = folder / f"{result_id}.csv"
         self.rows = 0
         self._partial = folder / f".{result_id}.csv.part"
         self._file: BinaryIO | None = self._partial.open("wb")
-        self._file.write((",".join(map(csv_field, columns)) + "\n").encode())
+        first_line = (",".join(map(csv_field, columns)) + "\n").encode()
+        self._file.write(first_line)
+        self.size = len(first_line)
 
     def write(self, lines: bytes, rows: int) -> None:
         """Append ``rows`` lines, ``csv_lines`` of the next chunk (made where convenient: the
         batch agent makes them in its worker thread, next to the model)."""
         assert self._file is not None, "the result is already committed or discarded"
+        if self.size + len(lines) > self.max_bytes:
+            raise ResultTooLarge(
+                f"the result would be over {self.max_bytes / 2**20:g} MiB after {self.rows:,} "
+                "rows, the most a result may hold; score the table in parts (fewer rows per "
+                "upload), or without probabilities"
+            )
         self._file.write(lines)
+        self.size += len(lines)
         self.rows += rows
 
     def commit(self) -> Path:

@@ -94,3 +94,34 @@ def test_lines_of_a_chunk_without_messages_or_probabilities():
         warnings=[],
     )
     assert csv_lines(chunk) == b"10,Adelie,,\n11,,,\n12,Gentoo,,\n"
+
+
+def test_a_result_over_its_cap_is_refused_and_leaves_no_file(tmp_path, penguin) -> None:
+    """A table of invalid rows writes more than it reads (each row carries its message): the
+    result is capped (MAX_RESULT_BYTES) and a run that would pass the cap fails, leaving no
+    file. The ratio printed is the one docs/MODELS.md quotes."""
+    from serving.models.errors import ResultTooLarge
+    from serving.models.results import MAX_RESULT_BYTES, ResultWriter
+
+    penguins = datasets.load("penguins")
+    table = pd.concat([penguins] * 6, ignore_index=True).head(2_000).astype({"island": object})
+    table["island"] = "Atlantis"  # every row invalid: its message goes in the result
+    source = table.to_csv(index=False).encode()
+    scored = list(score_table(penguin, check_table(penguin.card, table), chunk_size=500))
+    lines = [csv_lines(chunk) for chunk in scored]
+    ratio = sum(map(len, lines)) / len(source)
+    print(f"result/upload size for invalid rows: {ratio:.1f}")
+    assert ratio > 1  # the reason for a cap of its own
+    folder = tmp_path / "results"
+    folder.mkdir()
+    head = len(",".join(header(None)).encode()) + 1
+    cap = head + len(lines[0]) + len(lines[1])  # room for exactly two chunks
+    writer = ResultWriter(folder, "x" * 22, header(None), max_bytes=cap)
+    writer.write(lines[0], 500)
+    writer.write(lines[1], 500)
+    with pytest.raises(ResultTooLarge, match="score the table in parts") as refused:
+        writer.write(lines[2], 500)
+    assert (refused.value.code, refused.value.status) == ("PAYLOAD_TOO_LARGE", 413)
+    writer.discard()  # what the batch agent does with a run that fails
+    assert list(folder.iterdir()) == [] and writer.rows == 1_000
+    assert MAX_RESULT_BYTES == 256 * 2**20
