@@ -150,3 +150,10 @@ class ModelLogForbidden(ModelError):
 
     code = "FORBIDDEN"
     status = 403
+
+
+class NothingToRollBack(ModelError):
+    """A rollback with no earlier live version to go back to (409)."""
+
+    code = "NOTHING_TO_ROLL_BACK"
+    status = 409

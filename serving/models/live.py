@@ -47,7 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from serving.models.errors import ModelError
+from serving.models.errors import NothingToRollBack
 from serving.sessions.events import dumps
 from serving.streams.errors import OffsetTrimmed, StoreUnavailable, StreamNotFound
 from serving.streams.offsets import ZERO, Offset
@@ -72,13 +72,6 @@ WAIT_SECONDS = 30.0
 most this)."""
 RETRY_SECONDS = 0.5
 JSON = "application/json"
-
-
-class NothingToRollBack(ModelError):
-    """A rollback with no earlier live version to go back to (409)."""
-
-    code = "NOTHING_TO_ROLL_BACK"
-    status = 409
 
 
 def control_stream(model: str) -> str:
