@@ -98,11 +98,12 @@ MAX_CLIENTS = 10_000
 again with a full burst), so that memory stays bounded (about 200 bytes a client)."""
 
 
-def client_key(subject: str | None, address: str | None) -> str:
-    """Who a request counts against: ``subject:<name>`` or ``address:<ip>``."""
+def client_key(subject: str | None, address: str | None) -> str | None:
+    """Who a request counts against: ``subject:<name>`` or ``address:<ip>``; None for a caller
+    in this process (no network address, no subject of its own), which is not limited."""
     if subject and subject not in PAGE_SUBJECTS:
         return f"subject:{subject}"
-    return f"address:{address or 'unknown'}"
+    return f"address:{address}" if address else None
 
 
 class ClientLimits:

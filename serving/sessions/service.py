@@ -265,7 +265,7 @@ class SessionService:
                 f"{', '.join(sorted(grant.scopes))} on {grant.resource!r})"
             )
 
-    def client_of(self, grant: Grant | None, address: str | None) -> str:
+    def client_of(self, grant: Grant | None, address: str | None) -> str | None:
         """Who a request counts against for the client limits (ratelimit.client_key)."""
         return client_key(grant.subject if grant is not None else None, address)
 

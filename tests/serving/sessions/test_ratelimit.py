@@ -59,6 +59,7 @@ def test_the_buckets_kept_are_bounded() -> None:
 def test_who_a_client_is() -> None:
     assert client_key("alice", "10.0.0.1") == "subject:alice"
     assert client_key("", "10.0.0.1") == "address:10.0.0.1"
-    assert client_key(None, None) == "address:unknown"
+    assert client_key(None, None) is None  # in process: not limited
+    assert client_key("web", None) is None
     for page in PAGE_SUBJECTS:  # the page's loopback tokens: per address
         assert client_key(page, "127.0.0.1") == "address:127.0.0.1"
