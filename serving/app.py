@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import __version__, redact
 from serving.config import ServerConfig
+from serving.origins import OtherSitesGuard
 from serving.retention import Retention
 from serving.sessions import AgentRegistry, SessionService, add_session_routes, demo_agents
 from serving.sessions.leases import Leases
@@ -59,6 +60,9 @@ class StreamsFirstApp(FastAPI):
                 "pass through it too), not through middleware=[...]"
             )
         self.streams = streams
+        self.other_sites_guard: OtherSitesGuard | None = None
+        """Set on an --open server: refuses other sites' pages outside /v1/stream/ (whose own
+        layer refuses them there), without a middleware that would keep the append lane off."""
         self._streams_middleware: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
         self._streams_stack: ASGIApp | None = None
         super().__init__(**settings)
@@ -85,6 +89,9 @@ class StreamsFirstApp(FastAPI):
                 self._streams_stack = stack
             await stack(scope, receive, send)
         else:
+            guard = self.other_sites_guard
+            if guard is not None and await guard.refused(scope, receive, send):
+                return
             await super().__call__(scope, receive, send)
 
 
@@ -159,6 +166,8 @@ def create_app(
     app = StreamsFirstApp(
         streams, title="ML course kit server", version=__version__, lifespan=lifespan
     )
+    if config.open_access:
+        app.other_sites_guard = OtherSitesGuard(config.cors_origins)
     app.state.config = config
     app.state.store = store
     app.state.signer = signer

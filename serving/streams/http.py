@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote
 
+from serving.origins import normalise_origin, same_origin
 from serving.streams import protocol, sse
 from serving.streams.cursor import next_cursor
 from serving.streams.errors import (
@@ -172,7 +173,7 @@ class StreamsApp:
         self.max_read_bytes = max_read_bytes
         self.limits = limits or Limits()
         self.clock = clock
-        self.cors_origins = frozenset(origin.rstrip("/").lower() for origin in cors_origins)
+        self.cors_origins = frozenset(normalise_origin(origin) for origin in cors_origins)
         self._read_only: list[tuple[str, str, str]] = []
         self._query_checks: list[tuple[str, Callable[[dict[str, list[str]]], None]]] = []
 
@@ -237,10 +238,10 @@ class StreamsApp:
         done, since a browser sends some requests (a text/plain POST) without asking first.
         A preflight is answered, without the allowing header: the browser then stops there.
         """
-        origin = headers["origin"].rstrip("/").lower()
+        origin = normalise_origin(headers["origin"])
         if origin in self.cors_origins:
             return _with_cors(send, headers["origin"].encode("latin-1"))
-        if _same_origin(origin, headers.get("host", "")):
+        if same_origin(origin, headers.get("host", "")):
             return send  # the server's own page: a browser needs no CORS headers
         if self.open_access and not preflight:
             raise StreamForbidden(
@@ -487,12 +488,6 @@ def _with_cors(send: Send, origin: bytes) -> Send:
         await send(message)
 
     return send_with_cors
-
-
-def _same_origin(origin: str, host: str) -> bool:
-    """True when ``origin`` (``http://host:port``) names the host the request was sent to."""
-    scheme, _, netloc = origin.partition("://")
-    return scheme in ("http", "https") and bool(host) and netloc == host.lower()
 
 
 @asynccontextmanager

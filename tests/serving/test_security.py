@@ -508,3 +508,43 @@ def test_an_open_server_serves_the_model_catalog_without_a_token(models_dir: Pat
     with TestClient(app) as client:
         for method, path in CATALOG:
             assert client.request(method, path, json={}).status_code in (200, 422), path
+
+
+def test_an_open_server_refuses_other_sites_pages_on_every_endpoint() -> None:
+    """--open asks for no token, so a page of another site the user visits could drive the
+    server from the user's browser: a text/plain POST needs no preflight, and a WebSocket is
+    not covered by CORS. Outside /v1/stream/ too, its Origin is refused before anything runs."""
+    config = ServerConfig(
+        store_url="memory://", open_access=True, cors_origins=("http://localhost:5173",)
+    )
+    store = MemoryStore()
+    with TestClient(create_app(config, store), base_url="http://127.0.0.1:8000") as client:
+        plain = {"content-type": "text/plain"}
+        refused = client.post("/v1/sessions", headers={"origin": EVIL, **plain}, content="{}")
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "FORBIDDEN"
+        assert "--cors-origin" in refused.json()["error"]["message"]
+        created = client.post("/v1/sessions", json={})  # no Origin: not a browser page
+        assert created.status_code == 201
+        session = created.json()["id"]
+        for origin in ("http://127.0.0.1:8000", "http://localhost:5173"):  # itself; listed
+            assert client.get(f"/v1/sessions/{session}", headers={"origin": origin}).is_success
+        command = {"type": "send", "id": "c1", "data": {"text": "hi"}}
+        sent = client.post(
+            f"/v1/sessions/{session}/commands", headers={"origin": EVIL}, json=command
+        )
+        assert sent.status_code == 403
+        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(
+            f"/v1/sessions/{session}/ws", headers={"origin": EVIL}
+        ):
+            pass
+        assert closed.value.code == 4403
+        with client.websocket_connect(f"/v1/sessions/{session}/ws") as socket:
+            assert socket is not None  # no Origin: a program, not a page
+
+
+def test_a_server_with_tokens_leaves_origins_to_the_tokens() -> None:
+    config = ServerConfig(store_url="memory://", secret=SECRET)
+    with TestClient(create_app(config, MemoryStore())) as client:
+        answer = client.post("/v1/sessions", headers={"origin": EVIL}, json={})
+        assert answer.status_code == 401  # asked for a token, not refused for its origin
