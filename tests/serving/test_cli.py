@@ -211,9 +211,9 @@ def test_client_mistakes_are_one_line_each_in_the_servers_terminal(tmp_path: Pat
 
     flags = ("--store", "memory://", "--data-dir", str(tmp_path), "--models", str(tmp_path))
     with running_server(*flags, "--train-default-model") as (url, process):
-        token = TokenSigner(load_or_create_secret(tmp_path, environ={})).mint(
-            "sessions/*", ["create"]
-        )
+        signer = TokenSigner(load_or_create_secret(tmp_path, environ={}))
+        token = signer.mint("sessions/*", ["create"])
+        catalog = {"authorization": f"Bearer {signer.mint('models/*', ['read'])}"}
         with SessionClient.create(url, token=token, device="test") as client:
             bad_row = {**PENGUIN_EXAMPLE, "island": "Atlantis"}
             for data in (
@@ -224,7 +224,7 @@ def test_client_mistakes_are_one_line_each_in_the_servers_terminal(tmp_path: Pat
                 assert client.wait_for_answer(run, timeout=60).status == "failed"
         with pytest.raises(CommandError):
             SessionClient.create(url, token="v1.forged.token")
-        assert httpx.get(f"{url}/v1/models/no-such-model").status_code == 404
+        assert httpx.get(f"{url}/v1/models/no-such-model", headers=catalog).status_code == 404
     stderr = process.stderr.read()
     assert "Traceback" not in stderr
     refused = [line for line in stderr.splitlines() if "refused the request" in line]
