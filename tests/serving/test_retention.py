@@ -312,3 +312,32 @@ def test_an_expired_session_answers_410_on_every_transport_and_gc_lists_before_r
     done = _gc(data)
     assert f"session {later}" in done.stdout and "removed 1 expired session" in done.stderr
     assert _gc(data, "--dry-run").stdout == ""
+
+
+def test_the_cli_takes_a_duration_and_refuses_a_wrong_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from serving.cli import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["gc", "--session-ttl", "soon"])
+    assert refused.value.code == 2
+    assert "not a duration: 'soon'; write e.g. 3d" in capsys.readouterr().err
+    assert main(["gc", "--session-ttl", "none"]) == 0
+    assert "nothing expires" in capsys.readouterr().err
+
+
+def test_the_server_sweeps_unless_sessions_never_expire() -> None:
+    from serving.app import create_app
+    from serving.config import ServerConfig
+    from serving.sessions.settings import SessionSettings
+    from serving.streams import MemoryStore
+
+    default = create_app(ServerConfig(open_access=True), MemoryStore())
+    assert default.state.retention.ttl_seconds == 3 * DAY
+    assert default.state.retention.sweep_seconds == 600
+    never = SessionSettings(session_ttl_seconds=None)
+    assert (
+        create_app(ServerConfig(open_access=True, sessions=never), MemoryStore()).state.retention
+        is None
+    )
