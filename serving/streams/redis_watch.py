@@ -11,7 +11,8 @@ state was loaded after that; from then on every change reaches the process as a 
 delivers messages in publish order, and states merge regardless of order anyway, see
 News.merge). If the connection drops, messages may be lost: every path becomes unready, every
 waiter is woken (it re-reads), and the subscriptions are restored. Channels with no waiter for
-``linger`` seconds are unsubscribed.
+``linger`` seconds are unsubscribed, and the channel of a stream deleted or expired as soon as
+no reader waits on it.
 
 Measured (benchmarks/redis_bench.py): a reader parked in one process wakes about a millisecond
 after another process appends. XREAD BLOCK would need a connection per blocked read (or
@@ -36,7 +37,7 @@ from serving.streams.errors import StoreUnavailable
 from serving.streams.notify import Notifier
 from serving.streams.offsets import Offset
 from serving.streams.redis_link import DEFAULT_CONNECT_TIMEOUT, Address, Subscriber
-from serving.streams.redis_scripts import News, news_channel
+from serving.streams.redis_scripts import GONE, News, news_channel
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class Watcher:
             watch.waiters -= 1
             if not watch.waiters:
                 watch.idle_since = time.monotonic()
+                self._release_if_gone(path, watch)
 
     def saw(self, path: str, news: News) -> None:
         """A newer state of ``path`` (a message, or a commit or read in this process)."""
@@ -133,6 +135,7 @@ class Watcher:
             watch.news = merged
             if watch.ready.done():
                 self._notifier.notify(path)
+        self._release_if_gone(path, watch)
 
     def waiting(self, path: str) -> int:
         """Readers of this process parked on ``path`` (for tests and metrics)."""
@@ -245,6 +248,28 @@ class Watcher:
                 for path, watch in self._watches.items()
                 if not watch.waiters and now - watch.idle_since >= self._linger
             ]
-            for path in idle:
-                del self._watches[path]
-            self._subscriber.unsubscribe(*(news_channel(self._prefix, path) for path in idle))
+            self._drop(idle)
+
+    def _release_if_gone(self, path: str, watch: _Watch) -> None:
+        """Unsubscribe at once from a deleted or expired stream nobody waits on, rather than
+        after the linger (a later wait subscribes again and loads its state).
+
+        Why: each subscribed channel holds about 250 bytes in Redis (the channel in the server's
+        table and in the connection's); under a steady churn of sessions, channels kept for the
+        linger are the only Redis memory not bounded by the streams alive
+        (benchmarks/results/retention.md)."""
+        if (
+            watch.news is not None
+            and watch.news.state == GONE
+            and not watch.waiters
+            and watch.ready.done()
+            and self._watches.get(path) is watch
+        ):
+            self._drop([path])
+
+    def _drop(self, paths: list[str]) -> None:
+        """Forget these watches and unsubscribe from their channels."""
+        for path in paths:
+            del self._watches[path]
+        if paths:
+            self._subscriber.unsubscribe(*(news_channel(self._prefix, path) for path in paths))
