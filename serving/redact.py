@@ -43,7 +43,16 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+            message = redact(record.msg)
+            if message != record.msg and record.args:
+                # The template itself held "access_token=%s": redacting it ate the placeholder,
+                # so the record would no longer format (a lost line); redact the whole message.
+                try:
+                    record.msg, record.args = redact(record.getMessage()), None
+                except (TypeError, ValueError):  # it did not format anyway: its handler says so
+                    record.msg = message
+                return True
+            record.msg = message
         if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         elif isinstance(record.args, dict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -25,7 +26,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from serving.redact import REDACTED, redact
+from serving.redact import REDACTED, RedactTokens, redact
 from serving.tickets import TICKET_SECONDS
 from serving.tokens import SECRET_ENV, TokenSigner, load_or_create_secret
 
@@ -188,3 +189,18 @@ def test_a_ticket_reads_for_a_minute_and_grants_no_more_than_its_token(
     with_ticket = {"access_token": ticket.json()["ticket"]}
     text = {"content-type": "text/plain"}
     assert httpx.put(f"{url}/v1/stream/s", params=with_ticket, headers=text).status_code == 403
+
+
+def test_a_record_whose_template_holds_access_token_still_formats_and_is_redacted() -> None:
+    token = TokenSigner(b"s" * 32).mint("sessions/abc", ["read"], subject="ana")
+    arguments = ("/x", token, 3)
+    record = logging.LogRecord(
+        "serving.x", 30, __file__, 1, "%s?access_token=%s (%d)", arguments, None
+    )
+    assert RedactTokens().filter(record)
+    assert record.getMessage() == f"/x?access_token={REDACTED} (3)"
+    # uvicorn's access formatter reads args by position: they stay a tuple, redacted in place.
+    line = ("1.2.3.4:5", "GET", f"/x?access_token={token}", "1.1", 200)
+    access = logging.LogRecord("uvicorn.access", 20, __file__, 1, '%s - "%s %s" %d', line, None)
+    assert RedactTokens().filter(access)
+    assert access.args == ("1.2.3.4:5", "GET", f"/x?access_token={REDACTED}", "1.1", 200)
