@@ -104,6 +104,8 @@ class Sample:
     data_mib: float
     data_files: int
     rss_mib: float
+    channels: int = 0
+    """Redis: the store's news channels some connection subscribes to (PUBSUB CHANNELS)."""
 
 
 @dataclass
@@ -176,6 +178,15 @@ async def store_bytes(store: Store) -> int:
         if line.startswith("used_memory:"):
             return int(line.split(":")[1])
     return 0
+
+
+async def store_channels(store: Store) -> int:
+    """Redis pub/sub channels of the store's prefix still subscribed (0 for SQLite): each holds
+    about 250 bytes of Redis memory, so they must follow the live streams, not the churn."""
+    if not isinstance(store, RedisStore):
+        return 0
+    found = await store._link.call("PUBSUB", "CHANNELS", f"{store.prefix}news:*")
+    return len(found)
 
 
 async def _read_all(service: SessionService, session_id: str) -> tuple[int, str]:
@@ -303,6 +314,7 @@ async def soak(
                             data_mib=data_bytes / 2**20,
                             data_files=data_files,
                             rss_mib=rss_mib(),
+                            channels=await store_channels(store),
                         )
                     )
             for session_id, what in written.items():  # read back every live session in full
@@ -436,21 +448,55 @@ flat: the live sessions sit under *rate x (TTL + 1 h)*, the data folder holds th
 (an upload or a `.part`, and a result, per live session), the SQLite file keeps its size (the
 freed pages go back to the file system at each sweep: the small teeth are the WAL between
 checkpoints), and the process's RSS stops growing (it first grows with the allocator's pools).
-Redis `used_memory` still rises by about 0.5 MiB over the last two weeks (5 %; it fell back
-once, day 14.5), though the number of keys is flat (833 at every check of an 8-day run with a
-1-day TTL, the deadlines index and the ledger flat too): not explained yet, left open;
-it is about 120 bytes per expired session, 1 % of what a live one holds (12 KiB).
+Redis `used_memory` levels off too: what moves in it is the ledger's log, which grows
+between compactions (about 0.1 MiB, the teeth). It used to creep (9.9 -> 10.4 MiB from day 6
+to day 21, about 120 bytes per expired session, with the keys flat at 833). Redis's own
+introspection between phases of a 6-day run (TTL 1 day, 12 per hour) put the bytes outside
+the keyspace: `MEMORY USAGE` of every key (logs, metadata, paths, the deadlines index), the
+main hash table (41 KiB), the scripts cache (6.5 KiB: EVALSHA, no script text varies) and the
+AOF and replication buffers were all flat, but `PUBSUB CHANNELS` listed a news channel for
+every session ever created (1,728, of which 276 alive). A process subscribes to a session's
+channel while a reader waits on it (a run's control follower does) and let the subscription
+go after 30 s of *real* time with no waiter; the soak lives an hour in 0.2 s, so channels
+piled up until a linger tick dropped a batch (the fall at day 14.5). Each held about 250 bytes
+(the channel in Redis's table and in the connection's: 252 bytes a channel fitted,
+`used_memory` 4.46 -> 4.80 MiB over those 6 days). A live server's linger bounds them by the
+sessions read in the last minute, but a deleted or expired stream's channel is of no use:
+serving/streams/redis_watch.py now unsubscribes it as soon as no reader waits on it
+(tests/serving/streams/test_redis_watch.py), so the channels follow the live sessions (276 in
+that run, at every check) and `used_memory` stays within 4.43-4.52 MiB from day 2 to day 6.
+The table's *news channels* row is the most subscribed from two TTLs on; it stays under the
+live sessions' bound.
 Nothing within the TTL was lost: every session still within it
 at the end was read back in full and matched what was read right after it was written, and
 at every check (without reading, which would renew) each one was there with its tail.
 """
 
 
+def _command(result: SoakResult) -> str:
+    """The runner's command line that gives ``result``'s parameters."""
+    options = [
+        f"--{name} {value:g}"
+        for name, value, default in (
+            ("days", result.days, 21.0),
+            ("ttl-hours", result.ttl_hours, 72.0),
+            ("rate", result.rate, 12),
+        )
+        if value != default
+    ]
+    return " ".join(["python -m benchmarks.retention_soak", *options])
+
+
+def after_one_ttl(result: SoakResult) -> list[Sample]:
+    """The samples from two TTLs on (one TTL to fill, one more for the sweeps to follow)."""
+    return [s for s in result.samples if s.day >= 2 * result.ttl_hours / 24]
+
+
 def markdown(results: list[SoakResult], stalls: list[StallResult]) -> str:
     lines = [
         "# Retention: bounded under a long soak",
         "",
-        "`python -m benchmarks.retention_soak` (the module docstring says how; "
+        f"`{_command(results[0])}` (the module docstring says how; "
         "tests/benchmarks/test_retention_soak.py runs a short one).",
         "",
         f"![curves]({PLOT.name})",
@@ -483,6 +529,21 @@ def markdown(results: list[SoakResult], stalls: list[StallResult]) -> str:
                 for r in results
             ],
         )
+    row(
+        "from day 2 x TTL: store MiB least - most",
+        [
+            f"{min(s.store_mib for s in after_one_ttl(r)):.2f} - "
+            f"{max(s.store_mib for s in after_one_ttl(r)):.2f}"
+            for r in results
+        ],
+    )
+    row(
+        "from day 2 x TTL: Redis news channels subscribed, most",
+        [
+            f"{max(s.channels for s in after_one_ttl(r)):,}" if r.store == "redis" else "-"
+            for r in results
+        ],
+    )
     row("live sessions read back in full at the end", [f"{r.checked_live:,}" for r in results])
     row("events lost (must be 0)", [str(r.lost) for r in results])
     row("expired early / kept too long (must be 0)", [f"{r.early} / {r.late}" for r in results])
