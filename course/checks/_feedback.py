@@ -153,7 +153,7 @@ _LOOKS = {
 }
 _CODE = re.compile(r"`([^`]+)`")
 _CODE_HTML = (  # the box is light in every theme, so its code is too (a dark theme's is white)
-    r'<code style="color:inherit;background:rgba(0,0,0,0.07);padding:0 0.2em">\1</code>'
+    r'<code style="color:inherit;background:#e4e7eb;padding:0 0.2em">\1</code>'
 )
 
 

@@ -23,6 +23,12 @@ BASE = "-m pip install --quiet --no-compile -e ."
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
+
+def _outside_make() -> dict[str, str]:
+    """The environment less what a calling make adds: under `make test`, MAKELEVEL makes every
+    make these tests run print "Entering directory" lines into the output they compare."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+
 RECORDER = """#!/bin/sh
 echo "$*" >> "{log}"
 """
@@ -49,7 +55,7 @@ def make(repo: Path, *arguments: str) -> list[str]:
     """Run make in ``repo``; return the installs it asked the venv's python for."""
     log = repo / "calls.log"
     log.unlink(missing_ok=True)
-    env = {**os.environ, "MAKEFLAGS": ""}
+    env = {**_outside_make(), "MAKEFLAGS": ""}
     subprocess.run(
         ["make", "-s", f"PYTHON={repo / 'python3'}", *arguments],
         cwd=repo, env=env, check=True, capture_output=True, timeout=60,
@@ -109,7 +115,7 @@ def lab_commands(repo: Path, *arguments: str, uid: int = 1000) -> list[str]:
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "id").write_text(f"#!/bin/sh\necho {uid}\n")  # what `id -u` answers
     (bin_dir / "id").chmod(0o755)
-    env = {**os.environ, "MAKEFLAGS": "", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {**_outside_make(), "MAKEFLAGS": "", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     env.pop("PORT", None)
     done = subprocess.run(
         ["make", "-n", f"PYTHON={repo / 'python3'}", *arguments],
@@ -160,7 +166,7 @@ def test_make_lab_serves_the_learner_notebooks_in_a_real_jupyterlab(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     folder = tmp_path / "my-notebooks"
-    env = {**os.environ, "MAKEFLAGS": "", "JUPYTER_TOKEN": "t0ken", "BROWSER": "true",
+    env = {**_outside_make(), "MAKEFLAGS": "", "JUPYTER_TOKEN": "t0ken", "BROWSER": "true",
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     planned = subprocess.run(
         ["make", "-n", "lab", f"WORKSPACE={folder}", f"PORT={port}"],

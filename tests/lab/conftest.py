@@ -153,9 +153,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         shutil.rmtree(home / "runtime", ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium driven by Playwright (Playwright's own download cannot work offline)."""
+    """Debian's Chromium driven by Playwright (Playwright's own download cannot work offline).
+
+    Module-scoped, never session-scoped: while Playwright's sync API runs, this thread has a
+    running event loop, and every asyncio test collected after this module would fail with
+    "using Playwright Sync API inside the asyncio loop" (seen in CI: 376 errors)."""
     if not CHROMIUM.exists():
         pytest.skip(f"no {CHROMIUM}: the JupyterLab tests need Debian's chromium "
                     "(apt install chromium)")
