@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from course import checks
 from course.checks import Verdict
-from course.checks._quiz import quiz_of
 from course.drift import DriftReport, LiveMetrics, psi
 
 TRAINING = [0.105, 0.105, 0.105, 0.086, 0.109, 0.097, 0.093, 0.101, 0.101, 0.098]
@@ -169,21 +168,6 @@ def test_late_labels_answers_anything_with_feedback(answer, truth):
     feedback = checks.late_labels(answer, truth, PREDICTED)
     assert isinstance(feedback, checks.Feedback) and not feedback.passed
     assert feedback.error == "", feedback
-
-
-def test_the_quiz_of_notebook_13_answers_every_option_with_its_own_feedback():
-    key = quiz_of("13")
-    assert key is not None and 4 <= len(key.questions) <= 6
-    right = {number: question.answer for number, question in enumerate(key.questions, 1)}
-    assert checks.quiz("13", right).passed
-    said = set()
-    for number, question in enumerate(key.questions, 1):
-        for letter, why in question.wrong.items():
-            feedback = checks.quiz("13", {**right, number: letter})
-            assert not feedback.passed
-            assert feedback.parts[number - 1].message == why
-            said.add(why)
-    assert len(said) == sum(len(question.wrong) for question in key.questions)
 
 
 @settings(max_examples=40, deadline=None)

@@ -99,3 +99,21 @@ def test_every_course_notebook_has_a_quiz_that_agrees_with_its_key():
         assert number in QUIZ_MODULES and quiz_of(number) is not None, path
         assert 4 <= len(quiz_of(number).questions) <= 6
         assert exercises.help_problems(notebooks.read(path), number) == []
+
+
+@pytest.mark.parametrize("notebook", sorted(QUIZ_MODULES))
+def test_every_quiz_key_passes_its_answers_and_explains_each_wrong_option_its_own_way(notebook):
+    """One test for every notebook's key (course/checks/<module>.py QUIZ): the right letters
+    pass, and each wrong letter is answered with its own explanation, shared with no other."""
+    key = quiz_of(notebook)
+    right = {number: question.answer for number, question in enumerate(key.questions, 1)}
+    assert checks.quiz(notebook, right).passed
+    assert len(set(right.values())) >= 3, "spread the right letters"
+    said = []
+    for number, question in enumerate(key.questions, 1):
+        assert question.why and question.wrong, f"question {number} needs why and wrong"
+        for letter, why in question.wrong.items():
+            feedback = checks.quiz(notebook, {**right, number: letter})
+            assert not feedback.passed and feedback.parts[number - 1].message == why
+            said.append(why)
+    assert len(said) == len(set(said)), "each wrong option has its own explanation"
