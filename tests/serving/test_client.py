@@ -14,7 +14,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -41,6 +40,7 @@ from serving.config import ServerConfig
 from serving.sessions import Event, SessionSettings
 from serving.streams import MemoryStore
 from serving.tokens import TokenSigner
+from tests.serving.faults import FaultProxy
 
 SECRET = b"client-tests-secret-0123456789ab"
 SIGNER = TokenSigner(SECRET)
@@ -326,81 +326,16 @@ def test_the_blocking_client_for_notebooks(server: BackgroundServer) -> None:
             client.wait_for_answer("r-never", timeout=0.1)
 
 
-# --- a proxy that cuts every connection at random ----------------------------------------------
-
-
-class CuttingProxy:
-    """TCP proxy on 127.0.0.1 that aborts every open connection every 50-500 ms."""
-
-    def __init__(self, target_port: int, *, seed: int = 4) -> None:
-        self.target_port = target_port
-        self.random = random.Random(seed)
-        self.cuts = 0
-        self._links: set[asyncio.StreamWriter] = set()
-        self._server: asyncio.Server | None = None
-        self._cutter: asyncio.Task[None] | None = None
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
-        self._cutter = asyncio.create_task(self._cut_forever())
-        return self._server.sockets[0].getsockname()[1]
-
-    async def stop_cutting(self) -> None:
-        if self._cutter is not None:
-            self._cutter.cancel()
-            await asyncio.gather(self._cutter, return_exceptions=True)
-
-    async def close(self) -> None:
-        await self.stop_cutting()
-        self._cut_all()
-        if self._server is not None:
-            self._server.close()
-
-    async def _cut_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.random.uniform(0.05, 0.5))
-            self._cut_all()
-
-    def _cut_all(self) -> None:
-        for writer in list(self._links):
-            writer.transport.abort()
-        if self._links:
-            self.cuts += 1
-        self._links.clear()
-
-    async def _link(
-        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
-    ) -> None:
-        try:
-            server_reader, server_writer = await asyncio.open_connection(
-                "127.0.0.1", self.target_port
-            )
-        except OSError:
-            client_writer.transport.abort()
-            return
-        self._links.update((client_writer, server_writer))
-        await asyncio.gather(
-            self._pump(client_reader, server_writer),
-            self._pump(server_reader, client_writer),
-            return_exceptions=True,
-        )
-
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        finally:
-            writer.transport.abort()
-            self._links.discard(writer)
+# --- through a proxy that cuts every connection at random (tests/serving/faults.py) ---------
 
 
 @pytest.mark.anyio
 async def test_through_a_proxy_cutting_every_50_to_500_ms_every_client_gets_everything_once(
     server: BackgroundServer,
 ) -> None:
-    proxy = CuttingProxy(int(server.url.rsplit(":", 1)[1]))
+    proxy = FaultProxy(int(server.url.rsplit(":", 1)[1]))
     proxied = f"http://127.0.0.1:{await proxy.start()}"
+    proxy.cut_every(0.05, 0.5)
     owner = await AsyncSessionClient.create(server.url, token=CREATE)
     assert owner.created is not None
     token = owner.created["tokens"]["control"]
