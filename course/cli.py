@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from course import datasets, workspace
+from course.cli_classroom import add_classroom_command
 from course.cli_notebooks import (
     Subcommands,
     add_doctor_command,
@@ -89,6 +90,7 @@ COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_exercises_command,
     add_doctor_command,
     add_lab_command,
+    add_classroom_command,
 )
 
 
