@@ -432,14 +432,18 @@ class SessionLog:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def read(self, after: EventPosition | Position, max_bytes: int) -> Batch:
-        """Events after ``after`` (an EventPosition, or TAIL for none), up to about max_bytes."""
+    async def read(
+        self, after: EventPosition | Position, max_bytes: int, *, live: bool = False
+    ) -> Batch:
+        """Events after ``after`` (an EventPosition, or TAIL for none), up to about max_bytes;
+        ``live``: for a reader that ``wait`` woke (``Store.read_live``)."""
         try:
             if after is TAIL:
                 result = await self.store.read(self.path, TAIL, max_bytes)
                 return Batch([], EventPosition(result.next_offset), True)
             assert isinstance(after, EventPosition)
-            result = await self.store.read(self.path, after.record, max_bytes)
+            read = self.store.read_live if live else self.store.read
+            result = await read(self.path, after.record, max_bytes)
         except (StreamNotFound, StreamGone):
             raise SessionNotFound(f"no session {self.id!r} on this server") from None
         except OffsetOutOfRange:
@@ -454,7 +458,7 @@ class SessionLog:
         read again, so a subscription outlives a Redis outage and goes on where it was."""
         while True:
             try:
-                return await self.read(after, max_bytes)
+                return await self.read(after, max_bytes, live=True)
             except StoreUnavailable as error:
                 await asyncio.sleep(error.retry_after)
 

@@ -265,6 +265,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def read(self, path: str, after: Position, max_bytes: int) -> ReadResult: ...
 
+    async def read_live(self, path: str, after: Position, max_bytes: int) -> ReadResult:
+        """``read`` for a live reader that ``wait`` just woke, which may be answered as of a
+        moment since its wait began: told "up to date" early, it waits again and is woken at
+        once. A shared store answers its own process's last append from memory here."""
+        return await self.read(path, after, max_bytes)
+
     @abc.abstractmethod
     async def head(self, path: str) -> StreamMeta: ...
 

@@ -141,6 +141,49 @@ async def test_a_reader_waiting_in_one_process_wakes_when_another_appends(open_s
     assert await asyncio.wait_for(waiting, 5)
 
 
+async def test_a_live_read_of_this_process_own_append_skips_redis_and_stays_exact(
+    open_stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = open_stores(), open_stores()
+    await first.create("s", CreateRequest(content_type=TEXT))
+    one = await append_text(first, "s", "one ")
+    two = await append_text(first, "s", "two ")
+    scripts_run: list[object] = []
+    run = first._link.run
+
+    async def counted(script: object, *args: object) -> object:
+        scripts_run.append(script)
+        return await run(script, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(first._link, "run", counted)
+    live = await first.read_live("s", one, 1 << 20)
+    assert scripts_run == []  # answered from the commit's own records
+    held = await second.read("s", one, 1 << 20)  # exactly what Redis holds there
+    assert (live.records, live.next_offset, live.meta.tail) == (
+        held.records,
+        held.next_offset,
+        held.meta.tail,
+    )
+    assert (live.records, live.next_offset, live.up_to_date) == ([b"two "], two, True)
+    # Anywhere else, or a plain read: Redis answers.
+    assert b"".join((await first.read_live("s", ZERO, 1 << 20)).records) == b"one two "
+    assert len(scripts_run) == 1
+    # Another process writes after it: a plain read sees that write at once; a live read may
+    # answer as of the commit, and its reader, waiting on, is woken by that write's news.
+    three = await append_text(second, "s", "three")
+    assert await read_text(first, "s", after=one) == "two three"
+    stale = await first.read_live("s", one, 1 << 20)
+    if stale.next_offset == two:
+        assert await first.wait("s", two, timeout=5)
+    assert await read_text(first, "s", after=two) == "three"
+    assert (await first.head("s")).tail == three
+    # A one-byte budget still takes one whole record, and says it stopped there.
+    await append_text(first, "s", "four")
+    await append_text(first, "s", "five")
+    small = await first.read_live("s", Offset(4, 17), 1)
+    assert small.records == [b"five"] and small.up_to_date
+
+
 async def test_wait_times_out_without_news_from_anywhere(open_stores) -> None:
     store = open_stores()
     tail = (await store.create("s", CreateRequest(content_type=TEXT))).meta.tail
