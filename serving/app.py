@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import __version__, redact
+from serving.classroom import add_classroom_routes
 from serving.config import ServerConfig
 from serving.origins import OtherSitesGuard
 from serving.retention import Retention
@@ -176,6 +177,7 @@ def create_app(
     add_session_routes(app, sessions, streams)
     add_web_page(app, sessions)
     add_ticket_route(app, signer)
+    add_classroom_routes(app)  # /v1/classrooms (serving.classroom)
     if models is not None:
         from serving.models import mount_models  # scikit-learn and pandas load only if needed
 
