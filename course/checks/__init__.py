@@ -16,6 +16,7 @@ importing this module stays fast.
 from course.checks._feedback import Feedback, Verdict, correct, require_answer, wrong
 from course.checks._guard import check
 from course.checks._help import hint, solution
+from course.checks._mistakes import mistake_ids
 from course.checks._quiz import quiz
 from course.checks.build import measurements_model, stratified_split
 from course.checks.capstone import (
@@ -60,6 +61,7 @@ __all__ = [
     "linear_on_features",
     "measurements_model",
     "missing_values",
+    "mistake_ids",
     "model_ready_features",
     "opened_once",
     "parameter_count",

@@ -23,6 +23,7 @@ def expect_number(name: str, value: Any, *, what: str = "a number") -> float:
         raise Mistake(wrong(
             f"`{name}` is {describe(value)}, not {what}.",
             hint="write the number itself (or the arithmetic that gives it), without quotes.",
+            mistake="not-a-number",
         ))
     number = float(value)
     if not math.isfinite(number):
@@ -30,6 +31,7 @@ def expect_number(name: str, value: Any, *, what: str = "a number") -> float:
             f"`{name}` is {number}, not {what}.",
             hint="a NaN or an infinity comes from a missing value or a division by zero "
             "upstream: print the values your answer is computed from.",
+            mistake="not-finite",
         ))
     return number
 
@@ -43,6 +45,7 @@ def expect_table(name: str, value: Any) -> Any:
             f"`{name}` is {describe(value)}, not a table of features (a DataFrame).",
             hint="check the order of the names on the left of `=`: the features come first "
             "(X_..., a table), the labels second (y_..., one column).",
+            mistake="not-a-table",
         ))
     return value
 
@@ -57,6 +60,7 @@ def expect_labels(name: str, value: Any) -> Any:
             f"`{name}` is {describe(value)}, not one column of labels.",
             hint="check the order of the names on the left of `=`: the labels (y_...) are one "
             "column, the features (X_...) the table.",
+            mistake="table-as-labels",
         ))
     if isinstance(value, pd.Series):
         return value
@@ -65,6 +69,7 @@ def expect_labels(name: str, value: Any) -> Any:
     raise Mistake(wrong(
         f"`{name}` is {describe(value)}, not one column of labels.",
         hint="the labels are a column of the table, e.g. penguins[\"species\"].",
+        mistake="not-labels",
     ))
 
 
@@ -78,6 +83,7 @@ def expect_fitted(name: str, value: Any) -> Any:
         raise Mistake(wrong(
             f"`{name}` is {describe(value)}, not a scikit-learn model.",
             hint="build it with make_pipeline(...) or a model class, then call .fit(...) on it.",
+            mistake="not-a-model",
         ))
     try:
         check_is_fitted(value)
@@ -85,5 +91,6 @@ def expect_fitted(name: str, value: Any) -> Any:
         raise Mistake(wrong(
             f"`{name}` ({type(value).__name__}) has not been fitted yet.",
             hint="end the line with .fit(X_train, y_train), or call it on the next line.",
+            mistake="model-not-fitted",
         )) from None
     return value

@@ -43,6 +43,13 @@ class Feedback:
     error: str = ""
     """The exception a check met on an answer it could not read, for the instructor (never a
     traceback); empty when the check recognised what was wrong."""
+    mistake: str | None = None
+    """Which mistake the check recognised, as a stable kebab-case id unique within the check
+    (``test-size-wrong``): what a classroom publishes to the instructor's grid, never the
+    learner's values. Every "Not yet" has one; None for "Correct" and "Not answered yet"."""
+    messages: tuple[str, ...] = ()
+    """What the classroom's instructor sent since the last check ("From your instructor: ..."),
+    shown under this feedback; always empty for a learner who did not join a classroom."""
 
     @property
     def passed(self) -> bool:
@@ -62,6 +69,7 @@ class Feedback:
         lines.extend(f"  {part}".replace("\n", "\n  ") for part in self.parts)
         if self.error:
             lines.append(f"(for your instructor: {self.error})")
+        lines.extend(self.messages)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -75,8 +83,18 @@ def correct(message: str) -> Feedback:
     return Feedback(Verdict.CORRECT, message)
 
 
-def wrong(message: str, *, hint: str, hint_gives_answer: bool = False) -> Feedback:
-    return Feedback(Verdict.NOT_YET, message, hint=hint, hint_gives_answer=hint_gives_answer)
+def wrong(
+    message: str, *, hint: str, mistake: str, hint_gives_answer: bool = False
+) -> Feedback:
+    """A "Not yet": what is wrong, what to do next, and the id of the mistake recognised.
+
+    ``mistake`` has no default, so a new branch cannot forget it: a short kebab-case slug
+    naming the mistake (``fit-on-test-set``), unique within its check and never built from the
+    learner's values; the classroom grid counts learners by it (docs/instructor.md lists them).
+    """
+    return Feedback(
+        Verdict.NOT_YET, message, hint=hint, hint_gives_answer=hint_gives_answer, mistake=mistake
+    )
 
 
 def not_answered(name: str) -> Feedback:
@@ -213,4 +231,17 @@ def render_html(feedback: Feedback) -> str:
         "color:#1f2328;padding:0.6em 0.9em;margin:0.3em 0;border-radius:0.25em;"
         'line-height:1.45;overflow-wrap:break-word;max-width:60em">'
         f"{_heading(feedback, look)}{_hint(feedback)}{listing}{_error(feedback)}</div>"
+        f"{_messages(feedback)}"
+    )
+
+
+def _messages(feedback: Feedback) -> str:
+    """The instructor's messages, in a box of their own under the verdict's (blue: neither)."""
+    if not feedback.messages:
+        return ""
+    items = "".join(f'<p style="margin:0.2em 0">{_inline(line)}</p>' for line in feedback.messages)
+    return (
+        '<div role="status" class="course-classroom-messages" style="border-left:0.35em solid '
+        "#0969da;background:#ddf4ff;color:#1f2328;padding:0.5em 0.9em;margin:0.3em 0;"
+        f'border-radius:0.25em;max-width:60em">{items}</div>'
     )

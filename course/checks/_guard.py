@@ -43,6 +43,14 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
 
     @functools.wraps(function)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> Feedback:
+        feedback = answer(sys._getframe(1), *args, **kwargs)
+        classroom = sys.modules.get("course.classroom")  # imported by a notebook's join cell
+        if classroom is None:  # a learner who never joined: not one more instruction
+            return feedback
+        published: Feedback = classroom.after_check(function.__name__, feedback)
+        return published
+
+    def answer(caller: FrameType, *args: P.args, **kwargs: P.kwargs) -> Feedback:
         try:
             signature.bind(*args, **kwargs)
         except TypeError as error:
@@ -52,6 +60,7 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
                 f"takes ({error}).",
                 hint="put the check cell back as the notebook gave it (Edit > Undo, or copy it "
                 "from the notebook's original), and change only the exercise cell.",
+                mistake="check-cell-changed",
             )
         reading = answers_read.set(())
         try:
@@ -59,12 +68,12 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
                 warnings.simplefilter("ignore")  # library warnings printed under the box
                 feedback = function(*args, **kwargs)
         except Unanswered as unanswered:
-            names = learner_names(sys._getframe(1), signature)
+            names = learner_names(caller, signature)
             return not_answered(names.get(unanswered.parameter, unanswered.parameter))
         except Mistake as mistake:
             feedback = mistake.feedback
         except Exception as error:
-            names = learner_names(sys._getframe(1), signature)
+            names = learner_names(caller, signature)
             bound = signature.bind(*args, **kwargs).arguments
             placeholder = next((key for key, value in bound.items() if value is ...), None)
             if placeholder is not None:  # e.g. a model from an earlier exercise, not done yet
@@ -79,7 +88,7 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
             answers_read.reset(reading)
         if feedback.passed:
             return feedback
-        return in_learner_words(feedback, learner_names(sys._getframe(1), signature))
+        return in_learner_words(feedback, learner_names(caller, signature))
 
     return guarded
 
@@ -164,15 +173,20 @@ def unreadable(error: Exception, answers: dict[str, Any]) -> Feedback:
         )
     if kind == "NotFittedError":
         message = "a model in your answer has not been fitted yet."
+        mistake = "model-not-fitted"
         hint = "call .fit(X_train, y_train) on it (or on the pipeline) before the check."
     elif "NaN" in text or "nan" in text.split():
         message = "your answer contains missing values (NaN), which the check cannot use."
+        mistake = "missing-values"
         hint = "fill them first (SimpleImputer in a pipeline) or look for the step that made them."
     else:
         given = "; ".join(f"`{name}` is {describe(value)}" for name, value in answers.items())
         message = f"the check could not work with your answer ({given or 'nothing given'})."
+        mistake = "unreadable-answer"
         hint = (
             "compare each part with what the exercise asks for: its type, its size and the order "
             "of the names on the left of `=`."
         )
-    return Feedback(Verdict.NOT_YET, message, hint=hint, error=f"{kind}: {text}"[:300])
+    return Feedback(
+        Verdict.NOT_YET, message, hint=hint, error=f"{kind}: {text}"[:300], mistake=mistake
+    )

@@ -78,10 +78,13 @@ def _mark(number: int, question: Question, given: Any) -> Feedback:
             f"{given!r} is not one of the options.",
             hint=f'answer with one letter in quotes: {options}, e.g. {number}: "a".',
             label=label,
+            mistake=f"q{number}-not-an-option",
         )
     if letter == question.answer:
         return Feedback(Verdict.CORRECT, question.why, label=label)
-    return Feedback(Verdict.NOT_YET, question.wrong[letter], label=label)
+    return Feedback(
+        Verdict.NOT_YET, question.wrong[letter], label=label, mistake=f"q{number}-{letter}"
+    )
 
 
 def _unanswered() -> Feedback:
@@ -102,6 +105,7 @@ def quiz(notebook: str, quiz_answers: Any) -> Feedback:
             Verdict.NOT_YET,
             f"there is no quiz for notebook {notebook!r}.",
             hint=f"name the notebook by its number: one of {', '.join(QUIZ_MODULES)}.",
+            mistake="no-such-quiz",
         )
     if quiz_answers is ...:
         return _unanswered()
@@ -111,6 +115,7 @@ def quiz(notebook: str, quiz_answers: Any) -> Feedback:
             Verdict.NOT_YET,
             f"`quiz_answers` is {describe(quiz_answers)}, not a dict of answers.",
             hint='write one letter per question number: {1: "b", 2: "a", ...}.',
+            mistake="not-a-dict",
         )
     unknown = [number for number in quiz_answers if number not in numbers]
     if unknown:
@@ -119,6 +124,7 @@ def quiz(notebook: str, quiz_answers: Any) -> Feedback:
             f"the quiz has questions 1 to {len(key.questions)}; there is no question "
             f"{unknown[0]!r}.",
             hint="use the question numbers as keys, without quotes: {1: \"b\", ...}.",
+            mistake="no-such-question",
         )
     parts = tuple(
         _mark(number, question, quiz_answers.get(number))
@@ -131,7 +137,15 @@ def quiz(notebook: str, quiz_answers: Any) -> Feedback:
     message = f"{right} of {len(parts)} right."
     if verdict is Verdict.NOT_YET:
         message += " Read the notes under each answer, change the letters and run this again."
-    return Feedback(verdict, message, label="Quiz", parts=parts)
+    # One id for the grid: the first question answered wrongly (each part keeps its own), or
+    # "questions-unanswered" when every letter given is right but some are missing.
+    mistake = None
+    if verdict is Verdict.NOT_YET:
+        mistake = next(
+            (part.mistake for part in parts if part.verdict is Verdict.NOT_YET),
+            "questions-unanswered",
+        )
+    return Feedback(verdict, message, label="Quiz", parts=parts, mistake=mistake)
 
 
 _QUESTION = re.compile(r"^\*\*(\d+)\.\*\*", re.MULTILINE)

@@ -43,11 +43,13 @@ def stratified_split(
             "the sealed test set landed in a training name: the three parts are in the wrong "
             "order.",
             hint=order,
+            mistake="test-set-in-training-name",
         )
     if not isinstance(test_set, SealedTestSet):
         return wrong(
             f"the third part is a {type(test_set).__name__}, not a sealed test set.",
             hint=f"split with course.holdout.split_and_seal(X, y, ...): {order}",
+            mistake="not-a-sealed-test-set",
         )
     if isinstance(X_train, pd.Series) and isinstance(y_train, pd.DataFrame):
         return wrong(
@@ -55,6 +57,7 @@ def stratified_split(
             "table.",
             hint="the features come first on both sides of `=`: "
             "`X_train, y_train, test_set = split_and_seal(X, y, ...)`.",
+            mistake="x-y-swapped",
         )
     expect_table("X_train", X_train)
     y_train = expect_labels("y_train", y_train)
@@ -64,16 +67,19 @@ def stratified_split(
             f"train and test hold {len(y_train) + len(test_set)} rows together, but y has "
             f"{len(y)}.",
             hint="split the whole X and y: split_and_seal(X, y, ...).",
+            mistake="rows-lost-in-split",
         )
     if len(X_train) != len(y_train) or not X_train.index.equals(y_train.index):
         return wrong(
             "X_train and y_train do not hold the same rows.",
             hint="split X and y in one call, so their rows stay together.",
+            mistake="x-y-rows-differ",
         )
     if set(y_train.index) & set(test_set.index):
         return wrong(
             "some rows are in both the training and the test set.",
             hint="split once with split_and_seal; never pick test rows by hand.",
+            mistake="rows-in-both-sets",
         )
     expected_test = math.ceil(test_size * len(y))
     if len(test_set) != expected_test:
@@ -86,6 +92,7 @@ def stratified_split(
             f"the test set has {len(test_set)} rows; with test_size={test_size} it should have "
             f"{expected_test}.",
             hint=hint,
+            mistake="test-size-wrong",
         )
     positions = pd.Series(range(len(y)), index=y.index)
     _, expected_rows = train_test_split(
@@ -108,12 +115,14 @@ def stratified_split(
             f"the split is not stratified: {label!r} is {train_share.get(label, 0):.1%} of the "
             f"training rows but {test_share.get(label, 0):.1%} of the test rows.",
             hint="pass stratify=y so every class keeps its share in both parts.",
+            mistake="not-stratified",
         )
     return wrong(
         f"the split is stratified, but its test rows are not the ones random_state="
         f"{random_state} picks: another seed shuffled the birds differently.",
         hint=f"pass random_state={random_state}, as the exercise asks: the same seed gives "
         "everyone the same rows, so results can be compared and repeated.",
+        mistake="other-random-state",
     )
 
 
@@ -139,6 +148,7 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
         return wrong(
             f"`model` is the class {model.__name__}, not a model made from it.",
             hint="call it, e.g. make_pipeline(SimpleImputer(...), StandardScaler(), ...).",
+            mistake="class-not-instance",
         )
     if isinstance(model, tuple | list) and any(hasattr(part, "predict") for part in model):
         return wrong(
@@ -146,24 +156,28 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
             "of the line, or several things assigned to one name?",
             hint="assign the fitted pipeline alone: `model = make_pipeline(...).fit(...)`, "
             "with no comma at the end.",
+            mistake="tuple-with-model",
         )
     if isinstance(model, np.ndarray | pd.Series):
         return wrong(
             f"`model` is {describe(model)}: predictions, not the model that makes them.",
             hint="keep the fitted pipeline itself: `.fit(...)` returns it; leave out "
             "`.predict(...)`.",
+            mistake="predictions-not-model",
         )
     if is_number(model):
         return wrong(
             f"`model` is {describe(model)}: a score, not the model.",
             hint="keep the fitted pipeline itself: `.fit(...)` returns it; leave out "
             "`.score(...)`.",
+            mistake="score-not-model",
         )
     if not hasattr(model, "predict") or not hasattr(model, "get_params"):
         return wrong(
             f"`model` should be a scikit-learn model, but it is {describe(model)}.",
             hint="build it with make_pipeline(...), then call .fit(X_train[measurements], "
             "y_train).",
+            mistake="not-a-model",
         )
     steps = [step for _, step in model.steps] if hasattr(model, "steps") else [model]
     final = steps[-1]
@@ -173,36 +187,42 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
             "baseline.",
             hint="end the pipeline in a model that learns from the features, e.g. "
             "LogisticRegression(max_iter=1000).",
+            mistake="baseline-as-model",
         )
     if is_regressor(model) or not is_classifier(model):
         return wrong(
             f"the pipeline ends in {type(final).__name__}, which is not a classifier: the "
             "species is a label.",
             hint="end it in a classifier (LogisticRegression, or a name ending in Classifier).",
+            mistake="not-a-classifier",
         )
     if not any(type(step).__name__.endswith("Imputer") for step in _all_steps(model)):
         return wrong(
             "no step fills the gaps: the exercise asks for an imputer, and a new bird with a "
             "missing measurement would get no prediction (or an error).",
             hint='start the pipeline with SimpleImputer(strategy="median").',
+            mistake="no-imputer",
         )
     if not any(type(step).__name__.endswith("Scaler") for step in _all_steps(model)):
         return wrong(
             "no step scales the measurements: body mass (thousands of grams) would outweigh "
             "bill depth (under 22 mm) for any model that compares distances.",
             hint="add StandardScaler() after the imputer.",
+            mistake="no-scaler",
         )
     try:
         check_is_fitted(model)
     except Exception:  # NotFittedError, or a step scikit-learn cannot inspect
         return wrong("the model is not fitted yet.",
-                     hint="call .fit(X_train[measurements], y_train) on it.")
+                     hint="call .fit(X_train[measurements], y_train) on it.",
+                     mistake="model-not-fitted")
     seen = getattr(model, "feature_names_in_", None)
     if seen is None:
         return wrong(
             "the model was fitted on an array without column names, so nothing shows it "
             "learned from the measurements.",
             hint="fit it on the table itself: .fit(X_train[measurements], y_train).",
+            mistake="fitted-on-array",
         )
     seen = [str(name) for name in seen]
     if seen != features:
@@ -213,6 +233,7 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
             f"the model was fitted on {len(seen)} columns, not the {len(features)} "
             f"measurements: {said}.",
             hint="fit it on X_train[measurements]: the measurements only, no island, no sex.",
+            mistake="fitted-on-other-columns",
         )
     X_rows = X_train[features]
     try:
@@ -222,6 +243,7 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
             f"a copy of the pipeline cannot be fitted on X_train[measurements]: "
             f"{type(error).__name__}: {error}",
             hint="fill the gaps first, then scale, then classify.",
+            mistake="cannot-refit",
         )
     if verdict is not Refit.SAME:
         unseeded = [name for name, value in model.get_params(deep=True).items()
@@ -231,6 +253,7 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
                 "the model is random and unseeded: refitting it gives other predictions, so "
                 "the check cannot confirm which rows it was fitted on.",
                 hint=f"pass random_state=0 ({unseeded[0]}), as everywhere in the course.",
+                mistake="unseeded-model",
             )
         return wrong(
             "the model was not fitted on X_train[measurements] and y_train: a copy refitted "
@@ -238,6 +261,7 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
             "or on rows without gaps?",
             hint="fit it on the training rows, exactly: .fit(X_train[measurements], y_train). "
             "The test set stays sealed until the evaluation step.",
+            mistake="fitted-on-other-rows",
         )
     folds = cross_val_score(clone(model), X_rows, y_train, cv=5)
     base = cross_val_score(DummyClassifier(strategy="most_frequent"), X_rows, y_train, cv=5)
@@ -251,6 +275,7 @@ def measurements_model(model: Any, X_train: Any, y_train: Any, *, features: list
         f"{reached}: not clearly better, the two overlap within their spreads.",
         hint="check the settings of the classifier (a KNN with too many neighbours votes like "
         "the baseline), or try another classifier.",
+        mistake="not-better-than-baseline",
     )
 
 

@@ -36,11 +36,13 @@ def _expect_table_with(name: str, value: Any, *, column: str, made_by: str) -> A
         raise Mistake(wrong(
             f"`{name}` is {describe(value)}, not a table (a DataFrame).",
             hint=f"run the earlier step that builds `{name}` again: {made_by}.",
+            mistake="not-a-table",
         ))
     if column not in value.columns:
         raise Mistake(wrong(
             f"`{name}` has no {column!r} column (it has {[str(c) for c in value.columns][:8]}).",
             hint=f"{made_by}; do not rename or drop {column!r}.",
+            mistake="missing-column",
         ))
     return value
 
@@ -65,17 +67,20 @@ def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
             f"`X` is one column ({X.name!r}), a Series, not a table of features.",
             hint="select columns with a list inside the brackets, table[[...]]: double "
             "brackets give a DataFrame, even for one column.",
+            mistake="series-not-table",
         )
     if isinstance(X, np.ndarray):
         return wrong(
             f"`X` is {describe(X)}: its columns have lost their names.",
             hint="keep the DataFrame (no .values or .to_numpy()): the checks, the rule and the "
             "model of step 7 read the columns by name.",
+            mistake="column-names-lost",
         )
     if not isinstance(X, pd.DataFrame):
         return wrong(
             f"`X` is {describe(X)}, not a table of features (a DataFrame).",
             hint="select the feature columns of the table: table[[...]].",
+            mistake="not-a-table",
         )
     if len(X) != len(table):
         if len(X) == len(table) + 1:
@@ -84,10 +89,12 @@ def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
                 "from `weather`, whose last day has no tomorrow and so no target.",
                 hint="build X from `table` (rain_tomorrow dropped that last day), so that X and "
                 "y have the same rows.",
+                mistake="built-from-weather",
             )
         return wrong(
             f"`X` has {len(X)} rows but the table has {len(table)}.",
             hint="build X from `table`, with one row per row of the table.",
+            mistake="row-count-differs",
         )
     repeated = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
     if repeated:
@@ -95,11 +102,13 @@ def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
             f"`X` has the column(s) {repeated} twice.",
             hint="give every feature its own name: each column once in the list, new ones "
             "with .assign(new_name=...).",
+            mistake="repeated-columns",
         )
     if target in X.columns:
         return wrong(
             f"`X` contains the target {target!r}: the model would be handed the answer.",
             hint="leave the target out of X: it goes alone into y.",
+            mistake="target-in-features",
         )
     dates = [str(c) for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c])]
     if dates:
@@ -107,6 +116,7 @@ def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
             f"{dates} hold dates, and a model needs numbers.",
             hint="turn a date into numbers a model can use, such as the month (the .dt "
             "accessor of a date column).",
+            mistake="date-columns",
         )
     numeric = X.select_dtypes(["number", "bool"]).columns
     text = [str(c) for c in X.columns if c not in numeric]
@@ -115,18 +125,26 @@ def model_ready_features(X: Any, table: Any, *, target: str) -> Feedback:
             f"{text} hold labels, not numbers.",
             hint="drop them, or one-hot encode them in a pipeline (and check the datasheet: "
             "some labels are unreliable).",
+            mistake="text-columns",
         )
     if not len(X.columns):
-        return wrong("`X` has no columns.", hint="choose at least one feature.")
+        return wrong(
+            "`X` has no columns.", hint="choose at least one feature.",
+            mistake="no-columns",
+        )
     gaps = [str(c) for c in X.columns if X[c].isna().any()]
     if gaps:
-        return wrong(f"{gaps} have missing values.", hint="fill or drop them first.")
+        return wrong(
+            f"{gaps} have missing values.", hint="fill or drop them first.",
+            mistake="missing-values",
+        )
     endless = [str(c) for c in X.columns if np.isinf(X[c].to_numpy(dtype=float)).any()]
     if endless:
         return wrong(
             f"{endless} hold infinite values, which a model cannot use.",
             hint="an infinity comes from a division by zero or the log of 0: add a small "
             "number first (np.log1p instead of np.log), or leave that feature out.",
+            mistake="infinite-values",
         )
     leak = _tomorrow_in(X, table, target=target)
     if leak is not None:
@@ -158,6 +176,7 @@ def _tomorrow_in(X: Any, table: Any, *, target: str) -> Feedback | None:
                 f"{agreement:.0%} of the rows (as a copy, a rescaled copy or its opposite), so "
                 "it must come from the future.",
                 hint=hint,
+                mistake="target-leak",
             )
         for name in weather:
             today = pd.Series(pd.Series(table[name]).to_numpy().astype(float))
@@ -169,6 +188,7 @@ def _tomorrow_in(X: Any, table: Any, *, target: str) -> Feedback | None:
                     f"value on {ahead:.0%} of the rows (a copy, a rescaled copy or a threshold "
                     "of it), and tomorrow is not known yet when the prediction is made.",
                     hint=hint,
+                    mistake="tomorrow-leak",
                 )
     return None
 
@@ -217,50 +237,61 @@ def time_ordered_split(
                 f"{type(test_set).__name__} ({describe(test_set)}).",
                 hint=f"check the order of the names on the left of `=`: {SPLIT_ORDER} The "
                 "test rows stay sealed until the evaluation step.",
+                mistake="not-a-sealed-test-set",
             )
         return wrong(
             f"`test_set` should be the sealed test set that time_split returns, got "
             f"{describe(test_set)}.",
             hint=f"split X and y with time_split (from the set-up cell): {SPLIT_ORDER}",
+            mistake="not-a-sealed-test-set",
         )
     if isinstance(X_train, tuple):
         return wrong(
             f"`X_train` is a tuple of {len(X_train)} items: the whole result of a split, "
             "not its first part.",
             hint=f"unpack it into three names on the left of `=`: {SPLIT_ORDER}",
+            mistake="whole-split-result",
         )
     if not isinstance(X_train, pd.DataFrame):
         return wrong(
             f"`X_train` should be the DataFrame of training features, got "
             f"{type(X_train).__name__} ({describe(X_train)}).",
             hint=f"check the order of the names on the left of `=`: {SPLIT_ORDER}",
+            mistake="x-train-not-a-table",
         )
     if len(table.columns) > 1 and set(table.columns) <= set(X_train.columns):
         return wrong(
             "`X_train` holds every column of `table`, the target and the date among them: the "
             "model would be handed tomorrow's answer.",
             hint="split the features and the target of step 3 (X and y), not the whole table.",
+            mistake="all-columns-kept",
         )
     dates = pd.to_datetime(table[date], errors="coerce")
     if dates.isna().any():
         return wrong(
             f"{int(dates.isna().sum())} rows of `table` have no readable date in {date!r}.",
             hint="build table with rain_tomorrow(weather) and leave its date column as it is.",
+            mistake="unreadable-dates",
         )
     missing = [index for index in (*X_train.index, *test_set.index) if index not in dates.index]
     if missing:
         return wrong(
             f"{len(missing)} rows of X_train and the test set are not rows of the table.",
             hint="split the X and y built from the table, without resetting their index.",
+            mistake="rows-not-from-table",
         )
     train, test = dates.loc[X_train.index], dates.loc[test_set.index]
     if not len(train) or not len(test):
-        return wrong("one of the two parts is empty.", hint="choose a cut inside the dates.")
+        return wrong(
+            "one of the two parts is empty.", hint="choose a cut inside the dates.",
+            mistake="empty-part",
+        )
     overlap = set(X_train.index) & set(test_set.index)
     if overlap:
         return wrong(
             f"{len(overlap)} rows are in both parts.",
             hint="split once, at a date, with time_split (from the set-up cell).",
+            mistake="rows-in-both-parts",
         )
     if train.max() >= test.min():
         later = int((train > test.min()).sum())
@@ -269,12 +300,14 @@ def time_ordered_split(
             "model would learn from the future it is tested on.",
             hint="do not shuffle: train on the earlier days, test on the later ones "
             "(course.timeseries.time_split).",
+            mistake="train-after-test",
         )
     if len(train) + len(test) != len(dates):
         return wrong(
             f"the two parts hold {len(train) + len(test)} days together, but the table has "
             f"{len(dates)}.",
             hint="split all of X and y: every day goes either to training or to the test set.",
+            mistake="days-lost-in-split",
         )
     if test_from is not None and test.min() != pd.Timestamp(test_from):
         return wrong(
@@ -282,12 +315,14 @@ def time_ordered_split(
             f"from {pd.Timestamp(test_from).date()}.",
             hint=f"time_split(X, y, dates=table['date'], test_from={str(test_from)!r}).",
             hint_gives_answer=True,
+            mistake="wrong-test-start",
         )
     share = len(test) / (len(train) + len(test))
     if not 0.1 <= share <= 0.4:
         return wrong(
             f"the test set holds {share:.0%} of the days.",
             hint="keep between 10% and 40% of the days (the latest ones) for testing.",
+            mistake="wrong-test-share",
         )
     return correct(
         f"trained on {train.min().date()} to {train.max().date()}; the {len(test)} test days, "
@@ -315,6 +350,7 @@ def persistence_accuracy(
         return wrong(
             f"`X_train` has {len(X_train)} rows but `y_train` {len(y_train)}.",
             hint=f"run step 4 again: {SPLIT_ORDER}",
+            mistake="x-y-rows-differ",
         )
     truth = np.asarray(y_train).astype(bool)
     rule = np.asarray(X_train[column], dtype=float) > 0
@@ -325,28 +361,35 @@ def persistence_accuracy(
             "was right on it, not yet the accuracy.",
             hint="turn the day-by-day results into one number: the mean of True/False values "
             "is the share of True.",
+            mistake="per-day-not-accuracy",
         )
     answer = expect_number("persistence", answer, what="a number between 0 and 1")
     if math.isclose(answer, expected, abs_tol=5e-4):
         return correct(f"tomorrow is like today on {expected:.1%} of the training days.")
     if math.isclose(answer, 100 * expected, abs_tol=0.05):
-        return wrong(f"{answer:g} is a percentage.", hint="give it as a number from 0 to 1.")
+        return wrong(
+            f"{answer:g} is a percentage.", hint="give it as a number from 0 to 1.",
+            mistake="percentage-not-share",
+        )
     right_days = int((rule == truth).sum())
     if answer == right_days and right_days > 1:
         return wrong(
             f"{answer:g} is the number of days on which the rule is right, a count: the check "
             "wants their share of the training days.",
             hint="divide by the number of training days, or take the mean instead of the sum.",
+            mistake="count-not-share",
         )
     if math.isclose(answer, 1 - expected, abs_tol=5e-4):
         return wrong(
             f"{answer:.3f} is the share of days the rule gets wrong.",
             hint="count the days where the rule's answer equals the truth.",
+            mistake="error-rate",
         )
     if math.isclose(answer, float(truth.mean()), abs_tol=5e-4):
         return wrong(
             f"{answer:.3f} is the share of days followed by rain, not the rule's accuracy.",
             hint=f"the rule predicts rain when {column} > 0; compare that with y_train.",
+            mistake="rain-share",
         )
     if math.isclose(answer, float(rule.mean()), abs_tol=5e-4):
         return wrong(
@@ -354,11 +397,13 @@ def persistence_accuracy(
             "not how often it is right.",
             hint="compare the rule's answers with the truth, y_train, day by day (with ==), "
             "then take the share of days where they agree.",
+            mistake="rain-prediction-share",
         )
     return wrong(
         f"{answer:.3f} is not the accuracy of the rule on the training days.",
         hint=f"((X_train[{column!r}] > 0) == y_train).mean(), on the training days only.",
         hint_gives_answer=True,
+        mistake="wrong-accuracy",
     )
 
 
@@ -399,12 +444,14 @@ def _time_series_model(
         return wrong(
             f"`X_train` has {len(X_train)} rows but `y_train` {len(y_train)}.",
             hint=f"run step 4 again: {SPLIT_ORDER}",
+            mistake="x-y-rows-differ",
         )
     gaps = [str(c) for c in X_train.columns if X_train[c].isna().to_numpy().any()]
     if gaps:
         return wrong(
             f"`X_train` has missing values in {gaps}, which most models cannot read.",
             hint="fill them or leave those features out in step 3, then run the steps again.",
+            mistake="missing-values",
         )
     folds_hint = (
         "use scikit-learn's splitter for time-ordered rows, TimeSeriesSplit (5 splits): each "
@@ -416,6 +463,7 @@ def _time_series_model(
             f"`folds` is the class {folds.__name__} itself, not a splitter made from it.",
             hint="call the class to make one, with parentheses and the number of splits, "
             "as you would make a model.",
+            mistake="splitter-class-not-instance",
         )
     if isinstance(folds, list | tuple) or hasattr(folds, "__next__"):
         return wrong(
@@ -423,6 +471,7 @@ def _time_series_model(
             "not the splitter that cuts them.",
             hint="keep the splitter object itself, without .split(...): cross_val_score "
             "calls it for each candidate.",
+            mistake="folds-not-splitter",
         )
     if isinstance(folds, bool) or not hasattr(folds, "split"):
         what = f"{folds!r}" if _is_int(folds) else describe(folds)
@@ -431,6 +480,7 @@ def _time_series_model(
             "days into plain folds, and most of them train on days that come after the ones "
             "they validate on." if _is_int(folds) else f"`folds` is {what}, not a splitter.",
             hint=folds_hint,
+            mistake="plain-folds",
         )
     if not isinstance(folds, TimeSeriesSplit):
         shuffled = bool(getattr(folds, "shuffle", False))
@@ -439,34 +489,40 @@ def _time_series_model(
             f"{type(folds).__name__} {how}: its folds train on days that come after the ones "
             "they validate on, so the scores peek at the future.",
             hint=folds_hint,
+            mistake="folds-peek-at-future",
         )
     if isinstance(model, type):
         return wrong(
             f"`model` is the class {model.__name__} itself, not a model made and fitted.",
             hint="make one with parentheses, e.g. LogisticRegression(), then call "
             ".fit(X_train, y_train) on it.",
+            mistake="class-not-instance",
         )
     if isinstance(model, dict):
         return wrong(
             f"`model` is a dict of {len(model)} candidates: step 5 asks you to choose one.",
             hint="pick your choice from the dict by its name, and fit it on the training days.",
+            mistake="dict-of-candidates",
         )
     if not hasattr(model, "predict") or not hasattr(model, "fit"):
         return wrong(
             f"`model` should be a scikit-learn model, got {describe(model)}.",
             hint="build it, e.g. RandomForestClassifier(random_state=0), then fit it on the "
             "training days.",
+            mistake="not-a-model",
         )
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     if type(final).__name__.startswith("Dummy") or isinstance(final, TomorrowLikeToday):
         return wrong(
             "this is a baseline itself: step 5 asks for a model that learns from the features.",
             hint="measure the baselines, then choose a model such as a random forest.",
+            mistake="baseline-as-model",
         )
     if not is_classifier(model):
         return wrong(
             "the target is yes or no, but the model is not a classifier.",
             hint="use a classifier (LogisticRegression, or a name ending in Classifier).",
+            mistake="not-a-classifier",
         )
     if not hasattr(model, "predict_proba"):
         return wrong(
@@ -474,6 +530,7 @@ def _time_series_model(
             "asks for the probability of rain.",
             hint="choose a model with predict_proba: LogisticRegression, a random forest, "
             "or SVC(probability=True).",
+            mistake="no-probability",
         )
     columns = [str(c) for c in X_train.columns]
     seen = getattr(final if not hasattr(model, "steps") else model, "feature_names_in_", None)
@@ -481,16 +538,21 @@ def _time_series_model(
         model.predict_proba(X_train)  # an unfitted model, or one on other columns, fails here
     except Exception as error:  # the learner's model may raise anything: say it kindly
         if type(error).__name__ == "NotFittedError":
-            return wrong("the model is not fitted yet.", hint="call model.fit(X_train, y_train).")
+            return wrong(
+                "the model is not fitted yet.", hint="call model.fit(X_train, y_train).",
+                mistake="model-not-fitted",
+            )
         names = [] if seen is None else [str(c) for c in seen]
         if names and names != columns:
             return wrong(
                 f"the model was fitted on the columns {names}, but X_train has {columns}.",
                 hint="fit it on all the features of X_train: model.fit(X_train, y_train).",
+                mistake="fitted-on-other-columns",
             )
         return wrong(
             f"the model cannot read X_train: {type(error).__name__}: {error}",
             hint="fit it on X_train and y_train, with any preprocessing in the same pipeline.",
+            mistake="cannot-read-x-train",
         )
     verdict = refit_verdict(model, X_train, y_train)
     if verdict is not Refit.SAME:
@@ -500,12 +562,14 @@ def _time_series_model(
                 "nobody can repeat your result.",
                 hint="set random_state=0 in the model (and in every random step of the "
                 "pipeline).",
+                mistake="unseeded-model",
             )
         return wrong(
             f"the model was not fitted on the {len(X_train)} training days: the same model "
             "fitted on X_train and y_train predicts differently (was it fitted on all of X, "
             "with the sealed test days, or on one fold?).",
             hint="model.fit(X_train, y_train), on the training days only.",
+            mistake="fitted-on-other-rows",
         )
     accuracy = cross_val_score(clone(model), X_train, y_train, cv=folds)
     never = cross_val_score(DummyClassifier(strategy="most_frequent"), X_train, y_train, cv=folds)
@@ -521,6 +585,7 @@ def _time_series_model(
         return wrong(
             f"{reached}: not clearly better than never rains.",
             hint="try other features or another model, and compare them by cross-validation.",
+            mistake="not-better-than-baseline",
         )
     return correct(f"fitted on the {len(X_train)} training days; {reached}.")
 
@@ -539,17 +604,20 @@ def opened_once(test_set: Any) -> Feedback:
             "what came out of it, so the check cannot see how often it was opened.",
             hint="keep the name test_set for the sealed set and give the opened rows their own "
             "names (X_test, y_test); then run the notebook again from step 4.",
+            mistake="envelope-name-reused",
         )
     if not isinstance(test_set, SealedTestSet):
         return wrong(
             f"`test_set` should be the sealed test set of step 4, got {describe(test_set)}.",
             hint=f"run step 4 again: {SPLIT_ORDER}",
+            mistake="not-a-sealed-test-set",
         )
     if test_set.times_opened == 0:
         return wrong(
             "the test set is still sealed: the evaluation has not looked at 2015 yet.",
             hint="X_test, y_test = test_set.open(), then report(model, X_test, y_test).",
             hint_gives_answer=True,
+            mistake="test-set-never-opened",
         )
     if test_set.times_opened > 1:
         return wrong(
@@ -557,6 +625,7 @@ def opened_once(test_set: Any) -> Feedback:
             "before is no longer a fresh test.",
             hint="report the first scores you got, and choose nothing from them; re-run the "
             "notebook from the top to start with a sealed test set again.",
+            mistake="test-set-opened-repeatedly",
         )
     return correct(
         f"the {len(test_set)} test days were opened once, at the evaluation step: these are "

@@ -37,10 +37,12 @@ def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
                 f"`answer` lists the {len(answer)} layers' counts; the exercise asks for the "
                 "network's total, one number.",
                 hint="add the counts of the layers up: + between them, or sum(...).",
+                mistake="per-layer-counts",
             )
         return wrong(
             f"`answer` is {describe(answer)}, not one number.",
             hint="the count is a single whole number: add the numbers every layer learns.",
+            mistake="not-a-number",
         )
     answer = expect_number("answer", answer, what="a count of learned numbers")
     if answer != int(answer):
@@ -49,6 +51,7 @@ def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
             "biases.",
             hint="count with whole numbers only: inputs x units weights, plus one bias per unit; "
             "no division.",
+            mistake="not-whole-number",
         )
     if answer == expected:
         return correct(f"{layers} = {expected} numbers are learned.")
@@ -56,23 +59,27 @@ def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
         return wrong(
             f"{answer} counts the weights but not the biases.",
             hint="every unit of a Dense layer also learns one bias.",
+            mistake="no-biases",
         )
     first = pairs[0][0] * pairs[0][1] + pairs[0][1]
     if answer == first and len(pairs) > 1:
         return wrong(
             f"{answer} is the first layer alone.",
             hint="add the parameters of every Dense layer, the output layer included.",
+            mistake="first-layer-only",
         )
     last = pairs[-1][0] * pairs[-1][1] + pairs[-1][1]
     if answer == last and len(pairs) > 1:
         return wrong(
             f"{answer} is the output layer alone.",
             hint="add the parameters of every Dense layer, the hidden layer included.",
+            mistake="output-layer-only",
         )
     if answer in (expected + 1, expected + 2):
         return wrong(
             f"{answer} counts the Rescaling layer's fixed numbers: Rescaling learns nothing.",
             hint="its 1/16 is chosen by you and never changes; count only the Dense layers.",
+            mistake="counts-rescaling-numbers",
         )
     if answer == expected + sizes[0] * sizes[0] + sizes[0]:
         return wrong(
@@ -80,21 +87,25 @@ def parameter_count(answer: Any, layer_sizes: Sequence[int]) -> Feedback:
             f"{sizes[0]} units.",
             hint="Rescaling multiplies each pixel by a fixed 1/16: it has no weights and "
             "no biases.",
+            mistake="rescaling-as-dense",
         )
     if answer == weights + len(pairs):
         return wrong(
             f"{answer} gives each layer one bias; every unit has its own.",
             hint="a Dense layer with m units learns m biases, one per unit.",
+            mistake="one-bias-per-layer",
         )
     if answer == sum(sizes):
         return wrong(
             f"{answer} counts the units, not the connections between them.",
             hint="a Dense layer with n inputs and m units learns n x m weights plus m biases.",
+            mistake="units-not-connections",
         )
     return wrong(
         f"{answer} is not the number of learned parameters.",
         hint="a Dense layer with n inputs and m units learns n x m weights plus m biases; "
         "add the counts of every Dense layer.",
+        mistake="wrong-count",
     )
 
 
@@ -129,6 +140,7 @@ def digits_network(
             f"the network cannot read the digits: {type(error).__name__}.",
             hint=f"start the network with keras.Input(shape=({X_val.shape[1]},)): "
             f"one input per pixel.",
+            mistake="cannot-read-digits",
         )
     if probabilities_val.ndim != 2 or probabilities_val.shape[1] != 10:
         return wrong(
@@ -136,12 +148,14 @@ def digits_network(
             f"it should give 10 numbers, one per digit.",
             hint='end with keras.layers.Dense(10, activation="softmax").',
             hint_gives_answer=True,
+            mistake="wrong-output-shape",
         )
     if not (np.isfinite(probabilities_val).all() and np.isfinite(probabilities_fit).all()):
         return wrong(
             "the network outputs NaN (not a number) for some images: its training blew up.",
             hint="build and train it again from keras.Sequential([...]), with the optimiser "
             '"adam" at its default learning rate and the Rescaling layer in place.',
+            mistake="training-diverged",
         )
     if not np.allclose(probabilities_val.sum(axis=1), 1.0, atol=1e-3) or (
         probabilities_val.min() < 0
@@ -149,6 +163,7 @@ def digits_network(
         return wrong(
             "the 10 outputs of an image do not add up to 1, so they are not probabilities.",
             hint='use activation="softmax" on the last layer.',
+            mistake="outputs-not-probabilities",
         )
     dense = [layer for layer in model.layers[:-1] if hasattr(layer, "units")]
     if [layer.units for layer in dense] != [hidden_units]:
@@ -159,12 +174,14 @@ def digits_network(
             hint=f"keep the layers of `network` and change only the hidden one: "
             f'keras.layers.Dense({hidden_units}, activation="relu").',
             hint_gives_answer=True,
+            mistake="wrong-hidden-units",
         )
     if not any(type(layer).__name__ == "Rescaling" for layer in model.layers):
         return wrong(
             "the network has no Rescaling layer: it reads the ink as 0 to 16, unlike `network`.",
             hint="put keras.layers.Rescaling(1 / 16) right after keras.Input(shape=(64,)).",
             hint_gives_answer=True,
+            mistake="no-rescaling",
         )
     activation = getattr(getattr(dense[0], "activation", None), "__name__", None)
     if activation != "relu":
@@ -172,6 +189,7 @@ def digits_network(
             f"the hidden layer's activation is {activation!r}; `network`'s is 'relu'.",
             hint='give the hidden layer activation="relu": a unit fires only when its '
             "pattern is there.",
+            mistake="wrong-activation",
         )
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
@@ -180,18 +198,21 @@ def digits_network(
             hint='call model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", '
             'metrics=["accuracy"]) before model.fit(...).',
             hint_gives_answer=True,
+            mistake="not-compiled",
         )
     if int(optimizer.iterations) == 0:
         return wrong(
             "the network is compiled but was never trained: its weights are still random.",
             hint=f"call model.fit(X_fit, y_fit, epochs={epochs}, batch_size=32, verbose=0).",
             hint_gives_answer=True,
+            mistake="not-trained",
         )
     trained_for = getattr(getattr(model, "history", None), "params", {}).get("epochs")
     if trained_for is not None and trained_for != epochs:
         return wrong(
             f"the last fit ran for {trained_for} epochs; the exercise asks for {epochs}.",
             hint=f"pass epochs={epochs} to fit: one epoch is one pass over every fitting row.",
+            mistake="wrong-epochs",
         )
     loss_fit = _cross_entropy(probabilities_fit, y_fit)
     loss_val = _cross_entropy(probabilities_val, y_val)
@@ -205,6 +226,7 @@ def digits_network(
             f"the rows it should learn from (loss {loss_fit:.3f}): it was trained on the "
             f"validation rows, so they no longer tell how it does on new images.",
             hint="fit on X_fit, y_fit only; keep X_val, y_val for judging.",
+            mistake="trained-on-validation",
         )
     if accuracy < 0.2:
         return wrong(
@@ -212,11 +234,13 @@ def digits_network(
             "did the training work?",
             hint=f"call model.fit(X_fit, y_fit, epochs={epochs}, batch_size=32) on the pixels.",
             hint_gives_answer=True,
+            mistake="no-better-than-guessing",
         )
     if accuracy < min_accuracy:
         return wrong(
             f"validation accuracy is {accuracy:.2f}; the target is {min_accuracy:.2f}.",
             hint="check the Rescaling layer and the activations against `network`'s.",
+            mistake="accuracy-below-target",
         )
     return correct(
         f"validation accuracy is {accuracy:.2f} (target {min_accuracy:.2f}), measured on "
@@ -243,6 +267,7 @@ def _expect_network(model: Any) -> None:
     if is_keras_model(model) and hasattr(model, "layers") and hasattr(model, "predict"):
         return
     if model is None:
+        mistake = "compile-result-not-network"
         message = (
             "`model` is None: .compile(...) and .fit(...) change the network in "
             "place and return None (compile) or a History (fit), not the network."
@@ -250,23 +275,28 @@ def _expect_network(model: Any) -> None:
         hint = ("assign the network first (wider = keras.Sequential([...])), then call "
                 "wider.compile(...) and wider.fit(...) on their own lines.")
     elif kind == "History" and is_keras_model(getattr(model, "model", None)):
+        mistake = "history-not-network"
         message = ("`model` is the History that fit(...) returns (the loss per epoch), not the "
                    "network.")
         hint = ("keep the network in its own name: fit trains it in place; name fit's result "
                 "wider_history.")
     elif isinstance(model, list | tuple) and any(is_keras_model(part) for part in model):
+        mistake = "network-in-container"
         message = f"`model` is {describe(model)}; the check wants the network alone."
         hint = "put only the network (the keras.Sequential) in that name."
     elif isinstance(model, type):
+        mistake = "class-not-instance"
         message = f"`model` is the class {model.__name__} itself, not a network built from it."
         hint = "build one: keras.Sequential([keras.Input(shape=(64,)), ...]), then compile and fit."
     elif type(model).__module__.split(".")[0] == "sklearn":
+        mistake = "sklearn-not-network"
         message = f"`model` is a scikit-learn {kind}, not a Keras network."
         hint = "this exercise builds a network: keras.Sequential([...]), compiled and fitted."
     else:
+        mistake = "not-a-network"
         message = f"`model` is {describe(model)}, not a Keras network."
         hint = "build it with keras.Sequential([...]), then compile and fit it."
-    raise Mistake(wrong(message, hint=hint))
+    raise Mistake(wrong(message, hint=hint, mistake=mistake))
 
 
 _RERUN = "re-run the notebook's cells from \"Split first\" down to rebuild it."
@@ -280,17 +310,20 @@ def _pixels(name: str, X: Any) -> np.ndarray:
         raise Mistake(wrong(
             f"`{name}` is {describe(X)}, not a table of pixels (numbers).",
             hint=f"`{name}` comes from the split at the top of the notebook: {_RERUN}",
+            mistake="pixels-not-numbers",
         )) from None
     if pixels.ndim != 2 or len(pixels) == 0:
         raise Mistake(wrong(
             f"`{name}` is {describe(X)}, not a table of pixels, one row per image.",
             hint=f"the check takes X_fit, y_fit, X_val, y_val in that order: the tables (X_...) "
             f"and the digits (y_...); {_RERUN}",
+            mistake="pixels-not-rows",
         ))
     if not np.isfinite(pixels).all():
         raise Mistake(wrong(
             f"`{name}` holds missing values (NaN): the digits have none.",
             hint=f"something overwrote it: {_RERUN}",
+            mistake="pixels-have-nan",
         ))
     return pixels
 
@@ -303,6 +336,7 @@ def _digits(name: str, y: Any, rows: int) -> np.ndarray:
             f"`{name}` is {describe(y)}; the check wants one digit per image ({rows}).",
             hint=f"the check takes X_fit, y_fit, X_val, y_val in that order: each y_... goes "
             f"after its X_...; {_RERUN}",
+            mistake="not-one-digit-per-image",
         ))
     try:
         digits = labels.astype(float)
@@ -312,6 +346,7 @@ def _digits(name: str, y: Any, rows: int) -> np.ndarray:
         raise Mistake(wrong(
             f"`{name}` holds other values than the digits 0 to 9.",
             hint=f"something overwrote it: {_RERUN}",
+            mistake="not-digits",
         ))
     return digits.astype(int)
 

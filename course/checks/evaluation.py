@@ -23,21 +23,25 @@ def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) ->
         return wrong(
             f"`count` is {describe(answer)}: the whole matrix, not one of its cells.",
             hint="pick one cell with .loc[row, column]: the row is the true species.",
+            mistake="whole-matrix",
         )
     if isinstance(answer, pd.Series):
         return wrong(
             f"`count` is {describe(answer)}: a whole row or column of the matrix, not one cell.",
             hint="give .loc both labels, the row and the column: .loc[row, column].",
+            mistake="whole-row-or-column",
         )
     if isinstance(answer, str) and answer.strip().isdigit():
         return wrong(
             f"`count` is the text {answer!r}; the answer is a number.",
             hint="write the number without quotes.",
+            mistake="number-as-text",
         )
     if not is_number(answer):
         return wrong(
             f"the answer should be a number, but `count` is {describe(answer)}.",
             hint="read one cell of the confusion matrix.",
+            mistake="not-a-number",
         )
     answer = expect_number("count", answer, what="a count of penguins")
     if answer != int(answer) or answer < 0:
@@ -45,6 +49,7 @@ def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) ->
             f"{answer:g} cannot be a count: a cell of the matrix counts penguins, a whole "
             "number from 0 up.",
             hint="read the number written in one cell, not a share or a difference.",
+            mistake="not-a-count",
         )
     answer = int(answer)
     if answer == expected:
@@ -52,41 +57,47 @@ def confusion_cell(answer: Any, confusion: Any, *, true: Any, predicted: Any) ->
     # The mistakes a beginner makes, most specific first (several can give the same number).
     readings = [
         (
+            "row-column-swapped",
             int(confusion.loc[predicted, true]),
             f"{answer} is the number of {predicted} penguins predicted {true}: row and column "
             "are swapped.",
             "rows are the true class, columns the predicted class.",
         ),
         (
+            "diagonal-cell",
             int(confusion.loc[true, true]),
             f"{answer} is the number of {true} penguins predicted {true}, on the diagonal: "
             "those are the right answers, not the mistake asked about.",
             f"stay in the {true!r} row and move to the {predicted!r} column.",
         ),
         (
+            "whole-row-sum",
             int(confusion.loc[true].sum()),
             f"{answer} is the number of {true} penguins in the table (the whole row).",
             f"only those predicted {predicted}: one cell of the {true!r} row.",
         ),
         (
+            "whole-column-sum",
             int(confusion[predicted].sum()),
             f"{answer} is the number of penguins predicted {predicted}, of every species (the "
             "whole column).",
             f"only the true {true} ones: one cell of the {predicted!r} column.",
         ),
         (
+            "whole-table-sum",
             int(confusion.to_numpy().sum()),
             f"{answer} is the number of penguins in the whole table.",
             f"read a single cell: row {true!r}, column {predicted!r}.",
         ),
     ]
-    for value, message, hint in readings:
+    for mistake, value, message, hint in readings:
         if answer == value:  # each hint names the row or the column to read
-            return wrong(message, hint=hint, hint_gives_answer=True)
+            return wrong(message, hint=hint, hint_gives_answer=True, mistake=mistake)
     return wrong(
         f"{answer} is not the number of {true} penguins predicted {predicted}.",
         hint=f"row {true!r}, column {predicted!r}.",
         hint_gives_answer=True,
+        mistake="wrong-cell",
     )
 
 
@@ -123,6 +134,7 @@ def grid_search(
             "setting's name to the values to try.",
             hint=f"pass a dict as the second argument: GridSearchCV(model, {{{param!r}: "
             "[values]}, ...).",
+            mistake="grid-not-a-dict",
         )
     estimator = search.estimator
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
@@ -130,6 +142,7 @@ def grid_search(
         return wrong(
             f"the search tunes a {type(final).__name__}, but the exercise asks for a {model}.",
             hint=f"put {model}() in the course's pipeline: recipes.penguin_pipeline({model}()).",
+            mistake="wrong-model",
         )
     if model is not None and not hasattr(estimator, "steps"):
         return wrong(
@@ -139,6 +152,7 @@ def grid_search(
             hint=f"search the pipeline, recipes.penguin_pipeline({model}()), with the key "
             f"{param!r}.",
             hint_gives_answer=True,
+            mistake="bare-model",
         )
     grids = search.param_grid if isinstance(search.param_grid, list) else [search.param_grid]
     listed = [grid.get(param, []) for grid in grids]
@@ -148,6 +162,7 @@ def grid_search(
             f"the grid gives {param!r} the single value {single[0]!r}, not a list of values "
             "to try.",
             hint="put the values in a list (or a range): the search tries each of them.",
+            mistake="single-value",
         )
     tried = [value for values in listed for value in values]
     if not tried:
@@ -156,7 +171,10 @@ def grid_search(
             f"use the key {param!r}: the pipeline step's name, two underscores, the parameter's "
             "name."
         )
-        return wrong(f"the grid does not search {param!r} (it searches {names}).", hint=hint)
+        return wrong(
+            f"the grid does not search {param!r} (it searches {names}).", hint=hint,
+            mistake="wrong-setting",
+        )
     problem = _grid_values_problem(tried, values, param)
     if problem is not None:
         return problem
@@ -166,13 +184,18 @@ def grid_search(
             f"the search ranks the values by {chosen!r}, but the exercise asks for {scoring}.",
             hint=f"leave scoring out (a classifier's default is accuracy) or pass "
             f"scoring={scoring!r}.",
+            mistake="wrong-scoring",
         )
     if not hasattr(search, "cv_results_"):
-        return wrong("the search has not run yet.", hint="call search.fit(X_train, y_train).")
+        return wrong(
+            "the search has not run yet.", hint="call search.fit(X_train, y_train).",
+            mistake="search-not-fitted",
+        )
     if search.n_splits_ != cv:
         return wrong(
             f"the search uses {search.n_splits_}-fold cross-validation, expected {cv}.",
             hint=f"pass cv={cv} to GridSearchCV.",
+            mistake="wrong-fold-count",
         )
     problem = _rows_problem(search, X_train, y_train)
     if problem is not None:
@@ -194,6 +217,7 @@ def _grid_values_problem(tried: list[Any], values: Any, param: str) -> Feedback 
             return wrong(
                 f"the grid tries only {len(tried)} values of {param!r}.",
                 hint="try a range of values, e.g. list(range(1, 11)).",
+                mistake="too-few-values",
             )
         return None
     expected = sorted(values, key=_order)
@@ -210,6 +234,7 @@ def _grid_values_problem(tried: list[Any], values: Any, param: str) -> Feedback 
             "exercise asks for odd ones, so that a vote between two species cannot tie.",
             hint=f"the odd numbers from {expected[0]} to {expected[-1]}: {wanted}.",
             hint_gives_answer=True,
+            mistake="even-values",
         )
     missing = [v for v in expected if v not in found]
     extra = [v for v in found if v not in expected]
@@ -222,6 +247,7 @@ def _grid_values_problem(tried: list[Any], values: Any, param: str) -> Feedback 
         f"the grid tries {found}: it {' and '.join(details)}.",
         hint=f"search exactly {expected}: {wanted}.",
         hint_gives_answer=True,
+        mistake="wrong-values",
     )
 
 
@@ -247,6 +273,7 @@ def _not_a_search(search: Any, param: str, cv: int) -> Feedback:
             f"`search` is a {type(search).__name__}, a model rather than a search over its "
             "settings: `.best_estimator_` of a search, or the pipeline before it was searched?",
             hint=f"keep the GridSearchCV itself in `search`: {how}.",
+            mistake="model-not-search",
         )
     if isinstance(search, dict):
         return wrong(
@@ -254,15 +281,18 @@ def _not_a_search(search: Any, param: str, cv: int) -> Feedback:
             "the search itself.",
             hint=f"keep the GridSearchCV itself in `search`: {how}; the check reads its "
             "results.",
+            mistake="search-result-not-search",
         )
     if is_number(search) or isinstance(search, np.ndarray | pd.DataFrame | pd.Series):
         return wrong(
             f"`search` is {describe(search)}: scores, not the search that computed them.",
             hint=f"keep the GridSearchCV itself in `search`: {how}.",
+            mistake="scores-not-search",
         )
     return wrong(
         f"`search` should be a GridSearchCV, but it is {describe(search)}.",
         hint=f"{how}.",
+        mistake="not-a-search",
     )
 
 
@@ -276,12 +306,14 @@ def _rows_problem(search: Any, X_train: Any, y_train: Any) -> Feedback | None:
             f"the search was fitted on {seen} rows, but X_train has {len(X_train)}: tuning on "
             "the test rows too makes the final test score too good to be true.",
             hint="call search.fit(X_train, y_train); keep the test set sealed until the end.",
+            mistake="tuned-on-test-rows",
         )
     if seen is not None and seen < len(X_train):
         return wrong(
             f"the search was fitted on only {seen} rows, but X_train has {len(X_train)}: the "
             "test rows, or a part of the training rows? Choosing on the test rows spends them.",
             hint="call search.fit(X_train, y_train): the test set stays sealed for the end.",
+            mistake="tuned-on-too-few-rows",
         )
     again = clone(search).fit(X_train, y_train)
     if not np.allclose(
@@ -291,6 +323,7 @@ def _rows_problem(search: Any, X_train: Any, y_train: Any) -> Feedback | None:
             "the search's cross-validated scores differ from the same search fitted on "
             "X_train, y_train: it was fitted on other rows (or other labels).",
             hint="call search.fit(X_train, y_train), with the training rows of this notebook.",
+            mistake="tuned-on-other-rows",
         )
     return None
 

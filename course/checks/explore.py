@@ -25,23 +25,27 @@ def strongest_correlation(answer: Any, frame: Any, column: str) -> Feedback:
         return wrong(
             "that is a whole list of correlations; the answer is one column's name.",
             hint="take the name of the largest size: .abs().idxmax() gives it.",
+            mistake="list-of-correlations",
         )
     if isinstance(answer, pd.DataFrame):
         return wrong(
             f"`strongest` is {describe(answer)}: the whole matrix, not one column's name.",
             hint="start from the `body_mass_g` column of the matrix and keep only the name "
             "of its strongest entry.",
+            mistake="whole-matrix",
         )
     if callable(answer):
         return wrong(
             f"`strongest` is the method {getattr(answer, '__name__', '')!r} itself, not its "
             "result: the brackets are missing.",
             hint="call it: add () at the end, as in .idxmax().",
+            mistake="method-not-called",
         )
     if is_number(answer) and -1 <= answer <= 1:
         return wrong(
             f"{answer:g} is a correlation value; the exercise asks *which* column has it.",
             hint='answer with the column\'s name, in quotes, e.g. "bill_depth_mm".',
+            mistake="value-not-name",
         )
     names = _names_in(answer)
     if len(names) == 1:
@@ -50,25 +54,30 @@ def strongest_correlation(answer: Any, frame: Any, column: str) -> Feedback:
             "the name itself, as text.",
             hint="take the name out: .idxmax() gives one name, where .nlargest(1).index gives "
             "a list of one.",
+            mistake="name-in-container",
         )
     if not isinstance(answer, str):
         return wrong(
             f"the answer should be a column name, but `strongest` is {describe(answer)}.",
             hint='write the name in quotes, e.g. "bill_depth_mm".',
+            mistake="not-a-name",
         )
     if answer == column:
         return wrong(
             "every column correlates perfectly (1.0) with itself; look at the *other* columns.",
             hint=f"read the {column!r} row of the correlation matrix, skipping the diagonal.",
+            mistake="self-correlation",
         )
     if answer not in frame.columns:
         return wrong(
-            f"{answer!r} is not a column.", hint=f"pick one of {list(correlations.index)}."
+            f"{answer!r} is not a column.", hint=f"pick one of {list(correlations.index)}.",
+            mistake="not-a-column"
         )
     if answer not in correlations.index:
         return wrong(
             f"{answer!r} is not a number, so it has no correlation coefficient.",
             hint=f"pick one of the numeric columns {list(correlations.index)}.",
+            mistake="text-column",
         )
     if answer == best:
         return correct(f"{best!r} has the strongest correlation, {correlations[best]:.2f}.")
@@ -78,17 +87,25 @@ def strongest_correlation(answer: Any, frame: Any, column: str) -> Feedback:
             f"{answer!r} has the most negative correlation ({r:.2f}), but strength is the size "
             "of the number, whatever its sign, and another column's is larger.",
             hint="compare the sizes, ignoring the minus signs: .abs() does that.",
+            mistake="most-negative",
         )
     message = f"{answer!r} has a correlation of {r:.2f}, but another column's is stronger."
     if abs(correlations.min()) > correlations.max() and answer == correlations.idxmax():
-        return wrong(message, hint="a strong negative correlation counts too: compare sizes.")
+        return wrong(
+            message, hint="a strong negative correlation counts too: compare sizes.",
+            mistake="largest-positive",
+        )
     if answer == correlations.abs().idxmin():
         return wrong(
             f"{answer!r} has the weakest link of all ({r:.2f}): the question asks for the "
             "strongest.",
             hint="the strongest is the largest size, ignoring the sign.",
+            mistake="weakest",
         )
-    return wrong(message, hint=f"compare the numbers in the {column!r} row of the matrix.")
+    return wrong(
+        message, hint=f"compare the numbers in the {column!r} row of the matrix.",
+        mistake="not-strongest",
+    )
 
 
 def _names_in(answer: Any) -> list[str]:
@@ -118,34 +135,40 @@ def class_share(answer: Any, labels: Any, label: Any) -> Feedback:
             "the share.",
             hint="the mean of True/False values is the share of True: add .mean().",
             hint_gives_answer=True,
+            mistake="per-row-booleans",
         )
     if isinstance(answer, pd.Series):
         return wrong(
             "that is the share of every label; the exercise asks for one number.",
             hint=f"pick the {label!r} entry: value_counts(normalize=True)[{label!r}].",
             hint_gives_answer=True,
+            mistake="every-label-share",
         )
     if isinstance(answer, str):
         return wrong(
             f"{answer!r} is text; the answer is a number.",
             hint="write it without quotes or a % sign, as a fraction: 0.25 for a quarter.",
+            mistake="number-as-text",
         )
     if callable(answer):
         return wrong(
             f"`share` is the method {getattr(answer, '__name__', '')!r} itself, not its "
             "result: the brackets are missing.",
             hint="call it: add () at the end, as in .mean().",
+            mistake="method-not-called",
         )
     if isinstance(answer, bool | np.bool_):
         return wrong(
             f"`share` is {bool(answer)}, a yes or no; the answer is a number between 0 and 1.",
             hint="compare the whole column with the label, then take the mean of the "
             "True/False values.",
+            mistake="boolean",
         )
     if not is_number(answer):
         return wrong(
             f"the answer should be a number, but `share` is {describe(answer)}.",
             hint="divide the count of that label by the number of rows.",
+            mistake="not-a-number",
         )
     answer = expect_number("share", answer, what="a share between 0 and 1")
     if math.isclose(answer, expected, abs_tol=0.005):
@@ -154,31 +177,37 @@ def class_share(answer: Any, labels: Any, label: Any) -> Feedback:
         return wrong(
             f"{answer:g} is a percentage; the answer is a fraction.",
             hint="give a number between 0 and 1, e.g. 0.25 for a quarter.",
+            mistake="percentage-not-share",
         )
     if answer == counts.get(label, 0):
         return wrong(
             f"{answer} is the number of {label!r} rows, not their share.",
             hint="divide it by the number of rows.",
+            mistake="count-not-share",
         )
     if math.isclose(answer, 1 - expected, abs_tol=0.005):
         return wrong(
             f"{answer:.3f} is the share of the rows that are *not* {label!r}.",
             hint=f"count the rows equal to {label!r} (==), not the others (!=).",
+            mistake="complement-share",
         )
     if not 0 <= answer <= 1:
         return wrong(
             f"{answer:g} cannot be a share: a share lies between 0 (no row) and 1 (every row).",
             hint="divide the number of rows with that label by the number of all rows.",
+            mistake="not-a-share",
         )
     for other, count in counts.items():
         if other != label and math.isclose(answer, count / counts.sum(), abs_tol=0.005):
             return wrong(
                 f"{answer:.3f} is the share of {other!r}, not {label!r}.",
                 hint="check which label you counted.",
+                mistake="other-label-share",
             )
     return wrong(
         f"{answer:.3f} is not the share of {label!r}.",
         hint="value_counts(normalize=True) gives the share of every label.",
+        mistake="wrong-share",
     )
 
 

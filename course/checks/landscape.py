@@ -57,12 +57,14 @@ def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
         return wrong(
             f"the answer should be a word, but `kind` is {describe(answer)}.",
             hint=f"answer with one of {words}, in quotes.",
+            mistake="not-a-word",
         )
     expect_table("frame", frame)
     if target is not None and target not in frame.columns:
         return wrong(
             f"the table has no column {target!r} to predict.",
             hint="put the check cell back as the notebook gave it: it names the target.",
+            mistake="no-such-column",
         )
     report = classify_problem(frame, target)
     expected = report.kind
@@ -73,15 +75,20 @@ def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
             f"{answer!r} names a way of learning (notebook 00, section 3), not a kind of problem: "
             f"{text.split()[0]} problems are {_LEARNING_WORDS[text]}.",
             hint=f"say what the answer looks like: answer with one of {words}.",
+            mistake="learning-way-not-problem",
         )
     if text in _ALGORITHM_WORDS:
         return wrong(
             f"{answer!r} is an algorithm, a way to solve a problem, not the kind of problem "
             f"(it is used for {_ALGORITHM_WORDS[text]}).",
             hint=f"first say what the answer looks like: one of {words}; then pick an algorithm.",
+            mistake="algorithm-not-problem",
         )
     if text not in _KIND_WORDS:
-        return wrong(f"{answer!r} is not a kind of problem.", hint=f"answer with one of {words}.")
+        return wrong(
+            f"{answer!r} is not a kind of problem.", hint=f"answer with one of {words}.",
+            mistake="not-a-problem-kind",
+        )
     given = _KIND_WORDS[text]
     if given == family:
         if text != "classification" and text != expected.value:
@@ -89,18 +96,21 @@ def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
             return wrong(
                 f"it is classification, but with {classes} classes it is {expected.value}.",
                 hint="binary means exactly two classes; multiclass means three or more.",
+                mistake="binary-multiclass-confused",
             )
         return correct(f"{expected.value}: {report.reason}")
     if family == "clustering":
         return wrong(
             f"there is no target column, so there is nothing to predict ({given} needs one).",
             hint="without a target, the task is to find groups of similar rows.",
+            mistake="no-target",
         )
     if given == "clustering":
         return wrong(
             f"there is a target, {target!r}, with a value for the rows: learning to predict it "
             "is supervised learning, not clustering.",
             hint="clustering is for data without answers; ask what the target's values look like.",
+            mistake="target-ignored",
         )
     if expected is LearningTask.REGRESSION:
         low, high = report.target_range or (float("nan"), float("nan"))
@@ -108,11 +118,13 @@ def problem_kind(answer: Any, frame: Any, target: Any = None) -> Feedback:
             f"{target!r} is a quantity on a scale ({low:g} to {high:g}), not a label from a "
             "short list.",
             hint="classification predicts one of a few labels; a measured amount is regression.",
+            mistake="quantity-as-labels",
         )
     labels = ", ".join(str(label) for label in (report.class_counts or {}))
     return wrong(
         f"{target!r} holds labels ({labels}), not quantities.",
         hint="regression predicts an amount; a label from a fixed list is classification.",
+        mistake="labels-as-quantity",
     )
 
 

@@ -44,6 +44,7 @@ def _shares(name: str, value: Any) -> list[float]:
         f"`{name}` is {describe(value)}: no longer the shares of the drift report's feature.",
         hint="run the exercise's first cell again (it reads `feature` from the report), then "
         "your answer, then this check.",
+        mistake="shares-replaced",
     ))
 
 
@@ -68,13 +69,17 @@ def psi_by_hand(answer: Any, training: Sequence[float], recent: Sequence[float])
             f"`training` has {len(training)} bins and `recent` {len(recent)}: they are not the "
             "same feature's shares.",
             hint="run the exercise's first cell again, then your answer, then this check.",
+            mistake="bin-counts-differ",
         ))
     floor_hint = (
         "an empty bin has a share of 0, and the log of 0 is minus infinity: put a floor of "
         "0.0001 under every share first, max(share, 0.0001), as the drift report does."
     )
     if is_number(answer) and math.isinf(float(answer)):
-        return wrong(f"`psi_value` is {float(answer)}: a bin divided by zero.", hint=floor_hint)
+        return wrong(
+            f"`psi_value` is {float(answer)}: a bin divided by zero.", hint=floor_hint,
+            mistake="division-by-zero",
+        )
     value = expect_number("psi_value", answer, what="a number (the PSI)")
     expected = _psi(training, recent)
 
@@ -93,36 +98,45 @@ def psi_by_hand(answer: Any, training: Sequence[float], recent: Sequence[float])
             f"{value:.4g} is 100 times the PSI: the shares were percentages.",
             hint="use the shares as the report gives them, fractions that add up to 1 "
             "(0.105, not 10.5).",
+            mistake="percentages-not-shares",
         )
     if close(_psi(training, recent, log=math.log10)):
         return wrong(
             f"{value:.4g} uses the base-10 logarithm.",
             hint="the PSI uses the natural logarithm: math.log (or numpy.log), not log10.",
+            mistake="base-10-log",
         )
     if close(_psi(training, recent, ratio=False)) or abs(value) < 1e-9 < abs(expected):
         return wrong(
             f"{value:.4g} adds the differences alone: both sets of shares add up to 1, so "
             "their differences always sum to about 0.",
             hint=f"multiply each difference by the log of the ratio: {formula}.",
+            mistake="differences-only",
         )
     if close(_psi(training, recent, difference=False)):
         return wrong(
             f"{value:.4g} adds the logs of the ratios alone: a bin that shrank and one that "
             "grew then cancel out.",
             hint=f"multiply each log by the difference of the shares: {formula}.",
+            mistake="log-ratios-only",
         )
     if close(_psi(training, recent, floor=1e-6)) or close(_psi(training, recent, floor=1e-3)):
-        return wrong(f"{value:.4g} does not floor the empty bins at 0.0001.", hint=floor_hint)
+        return wrong(
+            f"{value:.4g} does not floor the empty bins at 0.0001.", hint=floor_hint,
+            mistake="empty-bins-not-floored",
+        )
     if value < 0:
         return wrong(
             f"{value:.4g} is negative: every bin adds (recent - training) * ln(recent / "
             "training), which is never negative (both factors have the same sign).",
             hint="check the order inside the log: recent over training, the same order as "
             "in the difference.",
+            mistake="negative-psi",
         )
     return wrong(
         f"{value:.4g} is not the PSI of these shares.",
         hint=f"{formula}, each share floored at 0.0001; print the bins one by one to compare.",
+        mistake="wrong-psi",
     )
 
 
@@ -150,6 +164,7 @@ def late_labels(answer: Any, truth: Sequence[Any], predicted: Sequence[Any]) -> 
             "`truth` and `predicted` are no longer the exercise's birds and predictions.",
             hint="run the exercise's first cell again (it asks about the birds), then your "
             "answer, then this check.",
+            mistake="exercise-data-replaced",
         ))
     n = len(truth)
     expected = sum(t == p for t, p in zip(truth, predicted, strict=True)) / n
@@ -159,23 +174,27 @@ def late_labels(answer: Any, truth: Sequence[Any], predicted: Sequence[Any]) -> 
     )
     if not isinstance(answer, LiveMetrics):
         if isinstance(answer, DriftReport):
+            mistake = "drift-report-not-metrics"
             message = (
                 "`live` is a drift report: it compares the inputs with training, and needs no "
                 "label. The labels are what the live metrics score."
             )
         elif is_number(answer):
+            mistake = "number-not-metrics"
             message = (
                 f"`live` is a number ({answer!r}): the check wants the whole LiveMetrics, "
                 "which also says how many labelled predictions it counted."
             )
         elif isinstance(answer, dict):
+            mistake = "dict-not-metrics"
             message = (
                 f"`live` is {describe(answer)}: the check wants the LiveMetrics itself, not "
                 "its dict."
             )
         else:
+            mistake = "not-metrics"
             message = f"`live` is {describe(answer)}, not live metrics."
-        return wrong(message, hint=read_hint)
+        return wrong(message, hint=read_hint, mistake=mistake)
     found = answer.metrics.get("accuracy") if isinstance(answer.metrics, dict) else None
     if answer.kind != "classification" or not is_number(found):
         if answer.labelled == 0:
@@ -184,10 +203,12 @@ def late_labels(answer: Any, truth: Sequence[Any], predicted: Sequence[Any]) -> 
                 "were read.",
                 hint="send each bird's true species with log.label(MODEL, record id, "
                 "species), the record ids being the run's record_prefix, a dot, and the row.",
+                mistake="labels-not-sent",
             )
         return wrong(
             f"these metrics are of a {answer.kind}, not of the penguin classifier.",
             hint=read_hint,
+            mistake="wrong-model-metrics",
         )
     accuracy = float(found)  # type: ignore[arg-type]  # is_number said so
     if answer.labelled < n:
@@ -195,12 +216,14 @@ def late_labels(answer: Any, truth: Sequence[Any], predicted: Sequence[Any]) -> 
             f"only {answer.labelled} labelled predictions are counted, not the {n} birds.",
             hint="send a label for every bird of the batch (rows 0 to "
             f"{n - 1}), then read the metrics again.",
+            mistake="too-few-labelled",
         )
     if answer.labelled > n:
         return wrong(
             f"these metrics count {answer.labelled} labelled predictions: earlier weeks are "
             f"mixed with the {n} birds of the exercise.",
             hint=f"pass window={n}: the live metrics of the last {n} labelled predictions.",
+            mistake="window-mixes-weeks",
         )
     if math.isclose(accuracy, expected, abs_tol=1e-9):
         return correct(
@@ -212,11 +235,13 @@ def late_labels(answer: Any, truth: Sequence[Any], predicted: Sequence[Any]) -> 
             "live accuracy is 1.000: the labels sent were the model's own predictions, so it "
             "agrees with itself.",
             hint="a label is the truth, which the model did not see: `truth`, row by row.",
+            mistake="predictions-as-labels",
         )
     return wrong(
         f"live accuracy is {accuracy:.3f}, not what the {n} birds' truth gives: a label "
         "went to another bird's record.",
         hint="row i of the batch has the record id f\"{prefix}.{i}\": send truth[i] to it.",
+        mistake="label-to-wrong-record",
     )
 
 
@@ -231,6 +256,7 @@ def rolled_back(answer: Any, live: Any, bad: Any) -> Feedback:
             f"got {describe(live)} and {describe(bad)}.",
             hint="run the check cell as it was written: checks.rolled_back(answer, "
             "server.live_version(MODEL), \"2\").",
+            mistake="versions-not-text",
         ))
     send_hint = (
         "send the bird with laptop.send({\"model\": MODEL, \"row\": bird}, "
@@ -241,39 +267,46 @@ def rolled_back(answer: Any, live: Any, bad: Any) -> Feedback:
             "`answer` is a control record: it says which version is live, not which version "
             "answered a bird.",
             hint=f"after the roll back, ask about the bird: {send_hint}",
+            mistake="control-record",
         )
     version = answer.get("version") if isinstance(answer, dict) else None
     if not isinstance(version, str) or "prediction" not in answer:
         if isinstance(answer, str | int) and not isinstance(answer, bool):
+            mistake = "typed-version"
             message = (
                 f"`answer` is {answer!r}: the check wants the run's result, which names the "
                 "version that really answered, not a version you typed or read."
             )
         else:
+            mistake = "not-a-run-result"
             message = f"`answer` is {describe(answer)}, not the result of a prediction run."
-        return wrong(message, hint=send_hint)
+        return wrong(message, hint=send_hint, mistake=mistake)
     if live == bad:
         if version == bad:
             return wrong(
                 f"version {bad} answered, and it is still live: nothing was rolled back.",
                 hint="call server.rollback(MODEL) first, then ask about the bird.",
+                mistake="not-rolled-back",
             )
         return wrong(
             f"version {version} answered because the request named it (\"version\" in its "
             f"data): every other request, from every session, still gets version {bad}.",
             hint="a pin changes one request; a roll back changes what everyone gets: call "
             "server.rollback(MODEL), then send the bird without \"version\".",
+            mistake="request-pinned-version",
         )
     if version == bad:
         return wrong(
             f"version {bad} answered, though version {live} is live now: the bird was sent "
             f"before the roll back (or its request pinned version {bad}).",
             hint="roll back first, then send the bird, naming no version.",
+            mistake="sent-before-roll-back",
         )
     if version != live:
         return wrong(
             f"version {version} answered, not the live version {live}: the request pinned it.",
             hint="send the bird naming no version: the live one answers it.",
+            mistake="pinned-old-version",
         )
     return correct(
         f"version {version} answered: the roll back made it live again, for every session, "

@@ -22,6 +22,7 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
         return wrong(
             f"the model cannot score the row: {type(error).__name__}: {error}",
             hint="give the row the same columns, in the same order, as the training features.",
+            mistake="cannot-score-row",
         )
     classes = [_plain(c) for c in model.classes_]
     expected = float(probabilities[classes.index(label)])
@@ -39,39 +40,46 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
                 "that is one probability per class (the whole row of predict_proba); the "
                 f"question asks for the probability of {label!r} only.",
                 hint=f"{order}: keep only the column of {label!r}.",
+                mistake="whole-probability-row",
             )
         else:
             return wrong(
                 f"`probability` holds {len(values)} values; the question asks for one number.",
                 hint=f"ask predict_proba about the one new row only, then keep the column of "
                 f"{label!r}.",
+                mistake="several-values",
             )
     if isinstance(answer, str) and _as_number(answer) is not None:
         return wrong(
             f"`probability` is the text {answer!r}: a number in quotes.",
             hint="write the number without quotes, or better, the code that computes it.",
+            mistake="number-as-text",
         )
     if isinstance(answer, bool) and answer not in classes:
         return wrong(
             f"`probability` is {answer}: a yes/no, not a probability.",
             hint="predict_proba gives a number from 0 to 1 for each class.",
+            mistake="boolean",
         )
     if isinstance(answer, str) or (answer in classes and not is_number(answer)):
         said = "the class the model predicts" if answer == predicted else "a class label"
         return wrong(
             f"{answer!r} is {said} (what predict gives); the question asks for a probability.",
             hint=f"use predict_proba, not predict; {order}.",
+            mistake="predicted-label",
         )
     if not is_number(answer):
         return wrong(
             f"`probability` is {describe(answer)}, not a number.",
             hint="predict_proba gives a table of numbers: keep one of them.",
+            mistake="not-a-number",
         )
     answer = float(answer)
     if not math.isfinite(answer):
         return wrong(
             f"`probability` is {answer}, not a probability.",
             hint="a NaN comes from a missing value upstream: print what you computed it from.",
+            mistake="not-a-probability",
         )
     if math.isclose(answer, expected, abs_tol=5e-4):
         return correct(f"the model gives {label!r} a probability of {expected:.3f}.")
@@ -79,32 +87,38 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
         return wrong(
             f"{answer:g} is a percentage ({answer:g}%).",
             hint="a probability is a number from 0 to 1: do not multiply by 100.",
+            mistake="percentage-not-probability",
         )
     if answer < 0 or answer > 1:
         return wrong(
             f"{answer:g} cannot be a probability: probabilities go from 0 to 1.",
             hint=f"use predict_proba, then the column of {label!r}.",
+            mistake="out-of-range",
         )
     for other, probability in zip(classes, probabilities, strict=True):
         if other != label and math.isclose(answer, probability, abs_tol=5e-4):
             return wrong(
                 f"{answer:.3f} is the probability of {other!r}, not of {label!r}.",
                 hint=f"{order}: {label!r} is column {classes.index(label)}.",
+                mistake="other-class-probability",
             )
     if math.isclose(answer, 1 - expected, abs_tol=5e-4):
         return wrong(
             f"{answer:.3f} is the probability that the bird is NOT {label!r}.",
             hint=f"take the column of {label!r} itself, without subtracting it from 1.",
+            mistake="complement-probability",
         )
     if math.isclose(answer, expected, abs_tol=0.006):
         return wrong(
             f"{answer:g} is {label!r}'s probability rounded too much.",
             hint="give the value as predict_proba returns it; round only when you print it.",
+            mistake="rounded-too-much",
         )
     return wrong(
         f"{answer:.3f} is not the probability the model gives {label!r} for this row.",
         hint="ask the model about the new row itself (not a test or training row), with "
         "predict_proba.",
+        mistake="wrong-probability",
     )
 
 
@@ -117,17 +131,20 @@ def _not_a_probability(answer: Any, row: Any) -> Feedback | None:
         return wrong(
             f"`probability` is {describe(answer)}: the model itself, not what it answers.",
             hint="ask the model about the new row with its predict_proba method.",
+            mistake="model-not-answer",
         )
     same_columns = isinstance(answer, pd.DataFrame) and isinstance(row, pd.DataFrame)
     if same_columns and list(answer.columns) == list(row.columns):
         return wrong(
             "`probability` is the row of features itself, not a probability.",
             hint="give that row to the model's predict_proba method.",
+            mistake="features-not-probability",
         )
     if isinstance(answer, dict | set):
         return wrong(
             f"`probability` is {describe(answer)}, not a number.",
             hint="predict_proba gives a table of numbers: keep one of them.",
+            mistake="not-a-number",
         )
     return None
 
@@ -157,13 +174,17 @@ def valid_request(row: Any, card: Any, original: Any = None) -> Feedback:
         clean, warnings = validate_row(card, row)
     except RowValidationError as error:
         first = error.problems[0]
-        return wrong(f"the server would refuse it: {error}", hint=_fix_hint(first, card, row))
+        return wrong(
+            f"the server would refuse it: {error}", hint=_fix_hint(first, card, row),
+            mistake="server-refuses",
+        )
     if warnings:
         warning = warnings[0]
         return wrong(
             f"the server accepts it but warns: {warning}",
             hint=_unit_hint(card, warning.field, clean[warning.field])
             or "a value far outside the training range makes the prediction a guess.",
+            mistake="server-warns",
         )
     if original is not None:
         for feature in card.features:
@@ -175,6 +196,7 @@ def valid_request(row: Any, card: Any, original: Any = None) -> Feedback:
                     f"request has {before!r}: that is another bird.",
                     hint="fix how each value is written (type, case, unit), never the bird's "
                     "measurements themselves.",
+                    mistake="other-bird",
                 )
     return correct("the server would accept this request and predict from it.")
 
@@ -195,21 +217,30 @@ def _not_a_request(row: Any) -> Feedback:
             return wrong(
                 "`fixed_request` is text (JSON in quotes), not a dict.",
                 hint=f"remove the quotes around the braces: write {like}.",
+                mistake="json-text-not-dict",
             )
-        return wrong(f"`fixed_request` is {describe(row)}, not a request.", hint=f"write {like}.")
+        return wrong(
+            f"`fixed_request` is {describe(row)}, not a request.", hint=f"write {like}.",
+            mistake="not-a-request",
+        )
     if isinstance(row, list | tuple) and len(row) == 1 and isinstance(row[0], dict):
         return wrong(
             f"`fixed_request` is a {type(row).__name__} holding one request; the server takes "
             "the request itself.",
             hint="remove the square brackets (or parentheses) around the braces.",
+            mistake="request-in-container",
         )
     if isinstance(row, pd.DataFrame | pd.Series):
         return wrong(
             f"`fixed_request` is {describe(row)}: a table, the model's side; the server "
             "receives JSON, which Python writes as a dict.",
             hint=f"write {like}.",
+            mistake="table-not-request",
         )
-    return wrong(f"`fixed_request` is {describe(row)}, not a request.", hint=f"write {like}.")
+    return wrong(
+        f"`fixed_request` is {describe(row)}, not a request.", hint=f"write {like}.",
+        mistake="not-a-request",
+    )
 
 
 def _fix_hint(problem: Any, card: Any, row: Any) -> str:

@@ -33,6 +33,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
         return wrong(
             f"`preprocessor` is the class {preprocessor.__name__}, not a transformer made from it.",
             hint=f"call the class to make one: {preprocessor.__name__}(...).",
+            mistake="class-not-instance",
         )
     last = getattr(preprocessor, "steps", [(None, None)])[-1][1]
     if last is not None and hasattr(last, "predict") and not hasattr(last, "transform"):
@@ -40,6 +41,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             f"`preprocessor` ends with a model ({type(last).__name__}): the exercise asks for "
             "the preparation alone, which the model is added to later.",
             hint="leave the model out: the answer is the ColumnTransformer itself.",
+            mistake="ends-with-model",
         )
     if hasattr(preprocessor, "predict") and not hasattr(preprocessor, "transform"):
         return wrong(
@@ -47,12 +49,14 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             "that comes before it.",
             hint="the answer fills, scales and encodes: ColumnTransformer([(name, transformer, "
             "columns), ...]).",
+            mistake="model-not-preprocessor",
         )
     if not hasattr(preprocessor, "fit_transform"):
         return wrong(
             f"`preprocessor` should be a scikit-learn transformer, but it is "
             f"{describe(preprocessor)}.",
             hint="build it with ColumnTransformer([(name, transformer, columns), ...]).",
+            mistake="not-a-transformer",
         )
     expect_table("X_train", X_train)
     absent = [column for column in _MEASUREMENTS + _CATEGORIES if column not in X_train.columns]
@@ -62,6 +66,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             "notebook any more.",
             hint="run the notebook's cells from the top again (Run > Run All Above), so that "
             "X_train is the table recipes.penguin_split() gives.",
+            mistake="x-train-replaced",
         )
     from sklearn.base import clone
     from sklearn.exceptions import NotFittedError
@@ -78,6 +83,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             "`preprocessor` is already fitted: the exercise asks for the recipe, unfitted.",
             hint="leave out .fit(...): a preprocessor is fitted inside the model's pipeline, "
             "on the training rows of each fit (and of each cross-validation fold).",
+            mistake="already-fitted",
         )
     try:
         out = _dense(clone(preprocessor).fit_transform(X_train))
@@ -86,16 +92,19 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             f"fitting it on X_train raised {type(error).__name__}: {error}",
             hint="each entry is (name, transformer, list of column names); text columns need "
             "a OneHotEncoder, numbers a StandardScaler, and both a SimpleImputer first.",
+            mistake="fit-raises",
         )
     if out.ndim != 2 or len(out) != len(X_train):
         return wrong(
             f"its output is {describe(out)}, not a table with one row per bird of X_train.",
             hint="build it with ColumnTransformer([(name, transformer, columns), ...]).",
+            mistake="wrong-row-count",
         )
     if out.dtype == object:
         return wrong(
             "the output still holds text: a model needs numbers.",
             hint="encode island and sex with a OneHotEncoder.",
+            mistake="text-not-encoded",
         )
     out = out.astype(float)
     if np.isnan(out).any():
@@ -103,6 +112,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
         return wrong(
             f"output columns {columns} still have missing values.",
             hint="put a SimpleImputer before the scaler and before the encoder.",
+            mistake="gaps-not-filled",
         )
     steps = _steps_by_column(preprocessor)
     if steps is not None:
@@ -116,6 +126,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             "one column per island and one per sex.",
             hint="list the four measurements for the numeric part and island and sex for the "
             "categorical part; the ColumnTransformer drops columns it is not given.",
+            mistake="wrong-column-count",
         )
     binary = np.isin(out, (0.0, 1.0)).all(axis=0)
     numbers = out[:, ~binary]
@@ -123,6 +134,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
         return wrong(
             f"{numbers.shape[1]} output columns are measurements, expected 4.",
             hint="one-hot encode only island and sex; scale the four measurements.",
+            mistake="wrong-measurement-count",
         )
     if not (
         np.allclose(numbers.mean(axis=0), 0, atol=1e-6)
@@ -132,6 +144,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             "the measurements are not scaled: their means and spreads differ "
             f"(means {np.round(numbers.mean(axis=0), 1).tolist()}).",
             hint="add a StandardScaler after the imputer of the numeric columns.",
+            mistake="not-scaled",
         )
     if steps is not None:
         strategies = {
@@ -146,6 +159,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
                 f"the measurements' gaps are filled with the {used}, but the exercise asks for "
                 "the median (one giant penguin would not move it).",
                 hint='SimpleImputer(strategy="median") for the numeric part.',
+                mistake="not-median",
             )
     unseen = X_train.head(1).assign(island=_UNSEEN_ISLAND)
     try:
@@ -155,6 +169,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             f"a new bird from an island the encoder never saw ({_UNSEEN_ISLAND}) makes it fail "
             f"({type(error).__name__}).",
             hint='OneHotEncoder(handle_unknown="ignore"): an unknown island becomes all zeros.',
+            mistake="unseen-category-fails",
         )
     from course import recipes
 
@@ -165,6 +180,7 @@ def penguin_preprocessor(preprocessor: Any, X_train: Any) -> Feedback:
             "the statement.",
             hint='median then StandardScaler for the measurements; most_frequent then '
             'OneHotEncoder(handle_unknown="ignore") for island and sex.',
+            mistake="wrong-values",
         )
     return correct(
         f"{out.shape[1]} numeric columns with no missing values: 4 scaled measurements and "
@@ -210,6 +226,7 @@ def _structural_mistake(steps: dict[str, list[Any]], n_columns: int) -> Feedback
             f"own 0/1 column ({n_columns} columns in all), and the model no longer knows that "
             "45 mm lies between 44 and 46.",
             hint="one-hot encode only island and sex; fill and scale the four measurements.",
+            mistake="measurements-one-hot",
         )
     if not any(column in steps for column in _CATEGORIES):
         return wrong(
@@ -218,6 +235,7 @@ def _structural_mistake(steps: dict[str, list[Any]], n_columns: int) -> Feedback
             hint='add ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), '
             'OneHotEncoder(handle_unknown="ignore")), categories).',
             hint_gives_answer=True,
+            mistake="categories-dropped",
         )
     for column in _MEASUREMENTS:
         chain = steps.get(column, [])
@@ -233,6 +251,7 @@ def _structural_mistake(steps: dict[str, list[Any]], n_columns: int) -> Feedback
                 hint="fill first, then scale: make_pipeline(SimpleImputer(strategy=\"median\"), "
                 "StandardScaler()).",
                 hint_gives_answer=True,
+                mistake="scale-before-impute",
             )
     unfilled = [c for c in _CATEGORIES if c in steps and not any(_is(s, "Imputer") for s in
                                                                   steps[c])]
@@ -241,6 +260,7 @@ def _structural_mistake(steps: dict[str, list[Any]], n_columns: int) -> Feedback
             f"{' and '.join(unfilled)} are encoded without filling their gaps first: the encoder "
             "turns 'missing' into a category of its own (an extra column such as sex_nan).",
             hint='SimpleImputer(strategy="most_frequent") before the OneHotEncoder.',
+            mistake="encode-before-impute",
         )
     return None
 
@@ -282,12 +302,14 @@ def leaky_option(answer: Any) -> Feedback:
         return wrong(
             f"{answer!r} is not a set of options.",
             hint='answer with the letters of the recipes that leak, e.g. "b" or "bd".',
+            mistake="not-a-set",
         )
     safe = sorted(letters - _LEAKY)
     if safe:
         return wrong(
             f"option {safe[0]} is safe: {_OPTIONS[safe[0]]}",
             hint="a recipe leaks when a fit sees rows that are later used to score.",
+            mistake="safe-option-chosen",
         )
     if letters == _LEAKY:
         return correct(f"(a) {_OPTIONS['a']} (c) {_OPTIONS['c']}")
@@ -302,6 +324,7 @@ def leaky_option(answer: Any) -> Feedback:
     return wrong(
         f"({found}) leaks, but it is not the only one: look again at ({missed}).",
         hint=where[missed],
+        mistake="leak-missed",
     )
 
 

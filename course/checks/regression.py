@@ -36,13 +36,19 @@ def linear_on_features(model: Any, X_train: Any, y_train: Any, *, features: list
             f"the model was fitted on {model.n_features_in_} unnamed column(s) (a NumPy array), "
             "so nobody can tell which measurements it uses.",
             hint="fit it on the table with its column names: .fit(X_train[two], y_train).",
+            mistake="fitted-on-array",
         )
     if set(used) != set(features):
         if set(used) == set(X_train.columns):
+            mistake = "all-measurements"
             message = f"the model uses all {len(used)} measurements, not only {wanted}."
         else:
+            mistake = "other-measurements"
             message = f"the model uses {used}, not {wanted}."
-        return wrong(message, hint="fit it on X_train[two]: the columns named in `two`.")
+        return wrong(
+            message, hint="fit it on X_train[two]: the columns named in `two`.",
+            mistake=mistake,
+        )
     structure = _pipeline_problem(model, "LinearRegression", "make_pipeline(StandardScaler(), "
                                   "LinearRegression())")
     if structure is not None:
@@ -71,6 +77,7 @@ def linear_on_features(model: Any, X_train: Any, y_train: Any, *, features: list
         f"{reached}: not clearly better.",
         hint=f"fit make_pipeline(StandardScaler(), LinearRegression()) on {wanted}.",
         hint_gives_answer=True,
+        mistake="not-better-than-baseline",
     )
 
 
@@ -98,6 +105,7 @@ def largest_coefficient(
             "answers look swapped.",
             hint="the fitted pipeline goes in the first name of the exercise cell, the "
             "measurement's name (text) in the second.",
+            mistake="answers-swapped",
         )
     if X_train is None:
         problem = _coefficients_problem(model)
@@ -117,12 +125,14 @@ def largest_coefficient(
                 return wrong(
                     f"the Ridge has alpha={given:g}, the exercise asks for alpha={alpha:g}.",
                     hint=f"alpha sets how hard Ridge shrinks the weights: use {recipe}.",
+                    mistake="wrong-alpha",
                 )
         used = list(getattr(model, "feature_names_in_", X_train.columns))
         if len(used) != X_train.shape[1]:
             return wrong(
                 f"the model uses {model.n_features_in_} of the {X_train.shape[1]} measurements.",
                 hint="fit it on all the training measurements: .fit(X_train, y_train).",
+                mistake="wrong-feature-count",
             )
         problem = _refit_problem(model, X_train[used], y_train, "X_train, y_train")
         if problem is not None:
@@ -146,23 +156,29 @@ def largest_coefficient(
             f"{sizes[best]:+.1f}."
         )
     if answer not in sizes:
-        return wrong(f"{answer!r} is not one of the model's inputs.", hint=f"pick one of {names}.")
+        return wrong(
+            f"{answer!r} is not one of the model's inputs.", hint=f"pick one of {names}.",
+            mistake="not-an-input",
+        )
     most_positive = max(sizes, key=lambda name: sizes[name])
     if answer == most_positive and sizes[best] < 0:
         return wrong(
             f"{answer!r} has the largest positive coefficient, but a negative one is larger.",
             hint="compare sizes: abs(coefficient).",
+            mistake="largest-positive",
         )
     if answer == min(sizes, key=lambda name: sizes[name]):
         return wrong(
             f"{answer!r} has the most negative coefficient ({sizes[answer]:+.1f}), the smallest "
             "signed number, not the largest in size.",
             hint="take the absolute values first, then the label of the largest.",
+            mistake="most-negative",
         )
     if answer == min(sizes, key=lambda name: abs(sizes[name])):
         return wrong(
             f"{answer!r} has the smallest coefficient in size ({sizes[answer]:+.1f}).",
             hint="the largest in size is the maximum of the absolute values, not the minimum.",
+            mistake="smallest-size",
         )
     if X_train is not None and answer == _linear_regression_favourite(X_train, y_train):
         return wrong(
@@ -170,10 +186,12 @@ def largest_coefficient(
             f"Ridge its coefficient is {sizes[answer]:+.1f} and another input's is larger.",
             hint="read the coefficients of `model` itself (its last step), not those of the "
             "plain linear regression in the figure above.",
+            mistake="plain-regression-largest",
         )
     return wrong(
         f"{answer!r} has a coefficient of {sizes[answer]:+.1f}; another input's is larger.",
         hint="sort the coefficients by their absolute value.",
+        mistake="not-largest",
     )
 
 
@@ -192,16 +210,21 @@ def _fitted_regressor_problem(model: Any, fit_on: str) -> Feedback | None:
             "it would treat each progression score as a separate label, but the target is a "
             "quantity.",
             hint="use a regressor: LinearRegression or Ridge, not LogisticRegression.",
+            mistake="classifier-not-regressor",
         )
     if not is_regressor(model):
         return wrong(
             f"{type(model).__name__} does not predict a quantity.",
             hint="end the pipeline with a regressor such as LinearRegression.",
+            mistake="not-a-regressor",
         )
     try:
         check_is_fitted(model)
     except NotFittedError:
-        return wrong("the model is not fitted yet.", hint=f"call .fit({fit_on}) on it.")
+        return wrong(
+            "the model is not fitted yet.", hint=f"call .fit({fit_on}) on it.",
+            mistake="model-not-fitted",
+        )
     return None
 
 
@@ -214,12 +237,14 @@ def _not_a_model(model: Any) -> Feedback | None:
             f"`model` is the class {model.__name__} itself, not a model made from it.",
             hint=f"call it to make one, {model.__name__}(), inside make_pipeline(...), then "
             ".fit(...) the pipeline.",
+            mistake="class-not-instance",
         )
     if isinstance(model, list | tuple) and any(isinstance(m, BaseEstimator) for m in model):
         return wrong(
             f"`model` is a {type(model).__name__} holding a model; the check needs the model "
             "itself.",
             hint="remove the brackets: one pipeline, made by make_pipeline(...).fit(...).",
+            mistake="model-in-container",
         )
     if not isinstance(model, BaseEstimator):
         what = describe(model)
@@ -228,6 +253,7 @@ def _not_a_model(model: Any) -> Feedback | None:
         return wrong(
             f"`model` is {what}, not a scikit-learn model.",
             hint="keep the fitted pipeline itself: make_pipeline(...).fit(...) returns it.",
+            mistake="not-a-model",
         )
     return None
 
@@ -243,13 +269,17 @@ def _coefficients_problem(model: Any) -> Feedback | None:
     try:
         check_is_fitted(model)
     except NotFittedError:
-        return wrong("`model` is not fitted yet.", hint="call .fit(X_train, y_train) on it.")
+        return wrong(
+            "`model` is not fitted yet.", hint="call .fit(X_train, y_train) on it.",
+            mistake="model-not-fitted",
+        )
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     if not hasattr(final, "coef_"):
         return wrong(
             f"`model` ends with {type(final).__name__}, which has no coefficients.",
             hint="a linear model (LinearRegression, Ridge, LogisticRegression) has one weight "
             "per input: end the pipeline with one.",
+            mistake="no-coefficients",
         )
     return None
 
@@ -268,17 +298,20 @@ def _not_a_name(answer: Any, sizes: dict[str, float]) -> Feedback | None:
             return wrong(
                 f"{answer!r} is not written as the column is named.",
                 hint="names are exact: the same case, no spaces around, as in X_train.columns.",
+                mistake="misspelled-name",
             )
         return None  # a name that is no input: the check's own message says so
     if isinstance(answer, BaseEstimator):
         return wrong(
             f"`largest` is {describe(answer)}: a model, not a measurement's name.",
             hint="`largest` is the name of one measurement, as text in quotes.",
+            mistake="model-not-name",
         )
     if isinstance(answer, pd.Series) and answer.dtype.kind in "fiu" and len(answer) == 1:
         return wrong(
             "`largest` is a Series holding one coefficient; the question asks for its name.",
             hint="keep the label (the index) of that row, as text, not the row itself.",
+            mistake="one-coefficient-series",
         )
     if isinstance(answer, pd.Series) and answer.dtype.kind in "fiu" and len(answer) > 1:
         return wrong(
@@ -286,6 +319,7 @@ def _not_a_name(answer: Any, sizes: dict[str, float]) -> Feedback | None:
             "name.",
             hint="of those, find the largest in size and keep its label (the index), not its "
             "value.",
+            mistake="all-coefficients",
         )
     if isinstance(answer, pd.Series | pd.Index | np.ndarray | list | tuple):
         items = list(np.ravel(np.asarray(answer, dtype=object)))
@@ -293,10 +327,12 @@ def _not_a_name(answer: Any, sizes: dict[str, float]) -> Feedback | None:
             return wrong(
                 f"`largest` is a {type(answer).__name__} holding one name; give the name itself.",
                 hint="the answer is text in quotes, not a list or a Series around it.",
+                mistake="name-in-container",
             )
         return wrong(
             f"`largest` is {describe(answer)}; the question asks for one name.",
             hint="keep only the measurement whose coefficient is largest in size.",
+            mistake="not-one-name",
         )
     if is_number(answer):
         number = float(answer)
@@ -306,16 +342,19 @@ def _not_a_name(answer: Any, sizes: dict[str, float]) -> Feedback | None:
                 "measurement's name.",
                 hint="keep the label (the index) of the largest coefficient, not the "
                 "coefficient itself.",
+                mistake="coefficient-not-name",
             )
         if number.is_integer() and 0 <= number < len(names):
             return wrong(
                 f"`largest` is {int(number)}: a position in the list of inputs (counting from "
                 "0), not a name.",
                 hint="a Series indexed by the column names gives the name directly: its label.",
+                mistake="position-not-name",
             )
     return wrong(
         f"`largest` is {describe(answer)}, not a measurement's name.",
         hint="write the name of one column of X_train, as text in quotes.",
+        mistake="not-a-name",
     )
 
 
@@ -327,12 +366,14 @@ def _pipeline_problem(model: Any, final_name: str, recipe: str) -> Feedback | No
         return wrong(
             f"the model ends with {type(final).__name__}, the exercise asks for {final_name}.",
             hint=f"build {recipe}.",
+            mistake="wrong-final-step",
         )
     if not any(type(step).__name__.endswith("Scaler") for step in steps[:-1]):
         return wrong(
             f"the {final_name} gets the raw measurements: the inputs are not scaled, so the "
             "coefficients are in mixed units (years, mm Hg, mg/dL) and cannot be compared.",
             hint=f"put a StandardScaler before the {final_name} in make_pipeline(...).",
+            mistake="not-scaled",
         )
     return None
 
@@ -345,6 +386,7 @@ def _refit_problem(model: Any, X_train: Any, y_train: Any, fit_on: str) -> Feedb
         "the model was not fitted on the training patients: the same pipeline fitted on "
         f"{fit_on} predicts differently. Fitted on the test rows, or on all the rows?",
         hint=f"call .fit({fit_on}): the test patients stay sealed until the evaluation step.",
+        mistake="fitted-on-other-rows",
     )
 
 

@@ -26,10 +26,12 @@ def discounted_return(answer: Any, rewards: Sequence[float], discount: float) ->
                 f"`answer` lists {len(answer)} discounted rewards; the return is one number, "
                 "their sum.",
                 hint="add the discounted rewards up: sum(...) or +.",
+                mistake="discounted-rewards-not-summed",
             )
         return wrong(
             f"`answer` is {describe(answer)}, not one number.",
             hint="the return adds every discounted reward into a single number.",
+            mistake="not-a-number",
         )
     answer = expect_number("answer", answer, what="a number (the discounted return)")
     if math.isclose(answer, expected, rel_tol=1e-6, abs_tol=1e-9):
@@ -38,12 +40,14 @@ def discounted_return(answer: Any, rewards: Sequence[float], discount: float) ->
         return wrong(
             f"{answer:.4g} adds the rewards without discounting them.",
             hint="a reward that arrives k steps later is worth discount**k times as much.",
+            mistake="not-discounted",
         )
     shifted = sum(reward * discount ** (step + 1) for step, reward in enumerate(rewards))
     if math.isclose(answer, shifted, rel_tol=1e-6):
         return wrong(
             f"{answer:.4g} discounts one step too many.",
             hint="the first reward is not discounted: its factor is discount**0 = 1.",
+            mistake="discounted-one-step-too-many",
         )
     once = sum(reward * discount for reward in rewards)
     if math.isclose(answer, once, rel_tol=1e-6):
@@ -51,27 +55,32 @@ def discounted_return(answer: Any, rewards: Sequence[float], discount: float) ->
             f"{answer:.4g} discounts every reward once, whenever it arrives.",
             hint="the later the reward, the more it is discounted: multiply by discount**k, "
             "k being its step (0 for the first).",
+            mistake="discounted-once",
         )
     times_k = sum(reward * discount * step for step, reward in enumerate(rewards))
     if math.isclose(answer, times_k, rel_tol=1e-6):
         return wrong(
             f"{answer:.4g} multiplies the discount by k instead of raising it to the power k.",
             hint="in Python, discount**k is the power; discount * k is a product.",
+            mistake="multiplied-not-powered",
         )
     factors = {discount**step for step, reward in enumerate(rewards) if reward}
     if any(math.isclose(answer, factor, rel_tol=1e-6) for factor in factors):
         return wrong(
             f"{answer:.4g} is a discount factor alone, without the reward it multiplies.",
             hint="each factor discount**k multiplies the reward of step k.",
+            mistake="discount-without-reward",
         )
     if expected and math.isclose(answer, expected, rel_tol=0.01):
         return wrong(
             f"{answer:.4g} is close, but rounded: the check wants the exact value.",
             hint="write the arithmetic itself instead of its rounded result.",
+            mistake="rounded",
         )
     return wrong(
         f"{answer:.4g} is not the discounted return.",
         hint="add reward * discount**k over the steps k = 0, 1, 2, ...",
+        mistake="wrong-return",
     )
 
 
@@ -93,6 +102,7 @@ def q_update(update: Callable[..., float]) -> Feedback:
             f"`update` should be a function, but it is {describe(update)}.",
             hint="define it with def q_update(q, reward, next_best, learning_rate, discount): "
             "and pass its name, without parentheses.",
+            mistake="not-a-function",
         )
     cases = [(0.0, 1.0, 0.0, 0.5, 0.9), (2.0, 0.0, 5.0, 0.1, 0.9), (1.0, -1.0, 3.0, 1.0, 0.5)]
     for q, reward, next_best, learning_rate, discount in cases:
@@ -107,22 +117,26 @@ def q_update(update: Callable[..., float]) -> Feedback:
                 f"q_update{(q, reward, next_best, learning_rate, discount)} raised "
                 f"{type(error).__name__}: {error}",
                 hint="the function takes five numbers and returns one number.",
+                mistake="update-raises",
             )
         if got is None:
             return wrong(
                 "q_update returned None.",
                 hint="end the function with `return` and the new Q value.",
+                mistake="returns-none",
             )
         if not is_number(got):
             return wrong(
                 f"q_update returned {describe(got)}, not a number.",
                 hint="return the new Q value as a single number.",
+                mistake="returns-non-number",
             )
         if not math.isfinite(got):
             return wrong(
                 f"q_update{(q, reward, next_best, learning_rate, discount)} returned {got}.",
                 hint="a NaN or an infinity comes from a division or a missing value: the rule "
                 "only multiplies and adds.",
+                mistake="returns-non-finite",
             )
         if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9):
             continue
@@ -147,6 +161,7 @@ def q_update(update: Callable[..., float]) -> Feedback:
             f"with {args} you return {got:.4g}, expected {expected:.4g}.",
             hint=hint,
             hint_gives_answer=gives,
+            mistake="wrong-update",
         )
     return correct("your update matches Q-learning's rule on every test case.")
 
@@ -169,22 +184,26 @@ def reaches_goal(
         return wrong(
             "`agent` is the class QLearningAgent itself, not an agent made from it.",
             hint="call it with your settings, then train it: QLearningAgent(...).fit(env).",
+            mistake="class-not-instance",
         )
     if isinstance(agent, GridWorld):
         return wrong(
             "`agent` is the world (a GridWorld), not the agent that learns in it.",
             hint="the agent is a QLearningAgent: QLearningAgent(...).fit(env).",
+            mistake="world-not-agent",
         )
     if not isinstance(agent, QLearningAgent):
         return wrong(
             f"`agent` is {describe(agent)}, not a QLearningAgent.",
             hint="create the agent with QLearningAgent(...) and train it with .fit(env); "
             ".fit returns the agent itself.",
+            mistake="not-an-agent",
         )
     if not hasattr(agent, "policy_"):
         return wrong(
             "the agent has not learned anything yet.",
             hint="call agent.fit(env) before checking it.",
+            mistake="not-trained",
         )
     for name, kept in (("epsilon", epsilon), ("random_state", random_state)):
         given = getattr(agent, name, None)
@@ -192,6 +211,7 @@ def reaches_goal(
             return wrong(
                 f"the agent has {name}={given!r}, but the exercise keeps {name}={kept!r}.",
                 hint=f"keep {name}={kept!r} and change how long it trains: n_episodes.",
+                mistake="settings-changed",
             )
     names = ("n_episodes", "learning_rate", "discount", "epsilon", "max_steps", "random_state")
     if all(hasattr(agent, name) for name in names):
@@ -202,12 +222,14 @@ def reaches_goal(
                 f"the agent's settings cannot train an agent again ({error})",
                 hint="set them only when creating the agent: QLearningAgent(n_episodes=..., "
                 "epsilon=..., random_state=...), numbers without quotes.",
+                mistake="cannot-retrain",
             )
         if not np.array_equal(replay.policy_, agent.policy_):
             return wrong(
                 "the agent's policy is not what training it in `env` gives: was it trained in "
                 "another world (other rewards, no coin), or was its policy edited by hand?",
                 hint="train it in the notebook's world: QLearningAgent(...).fit(env).",
+                mistake="policy-not-from-env",
             )
     path = env.rollout(agent.policy_)
     end = env.cell(path[-1])
@@ -221,10 +243,12 @@ def reaches_goal(
             if epsilon is None
             else "epsilon is fixed here: give the rare exploring moves more episodes "
             "(n_episodes) to find the goal.",
+            mistake="stops-at-coin",
         )
     return wrong(
         f"the greedy policy wanders for {steps} steps without ending the episode.",
         hint="train for more episodes so every state on the way learns a useful action.",
+        mistake="wanders",
     )
 
 

@@ -47,28 +47,36 @@ def _not_events(name: str, value: Any, *, how: str) -> Mistake | None:
                 f"`{name}` is a list of {type(stray).__name__} items (the first is "
                 f"{describe(stray)}), not of events.",
                 hint="keep the events themselves, as they come, not one of their fields.",
+                mistake="list-of-other-items",
             ))
         return Mistake(wrong(
             f"`{name}` holds {describe(stray)} among its items: it should hold only events.",
             hint=how,
+            mistake="stray-items",
         ))
     if _is_event(value):
+        mistake = "one-event-not-list"
         message = f"`{name}` is one event (a {value.type!r}), not a list of events."
     elif inspect.isgenerator(value) or isinstance(value, Iterator):
+        mistake = "generator-not-list"
         message = (
             f"`{name}` is {describe(value)}: a promise of events that nobody has read yet, "
             "not a list of them."
         )
         how = "put list(...) around it: list reads every event, up to the end of the run."
     elif isinstance(value, SessionClient):
+        mistake = "client-not-events"
         message = f"`{name}` is a client (a device of the session), not the events it read."
     elif isinstance(value, Ack):
+        mistake = "ack-not-events"
         message = f"`{name}` is the acknowledgement of a command (an Ack), not events."
     elif isinstance(value, Answer):
+        mistake = "answer-not-events"
         message = f"`{name}` is how a run ended (an Answer), not the events that led there."
     else:
+        mistake = "not-events"
         message = f"`{name}` is {describe(value)}, not a list of events."
-    return Mistake(wrong(message, hint=how))
+    return Mistake(wrong(message, hint=how, mistake=mistake))
 
 
 def _own(name: str, value: Any, cell: str) -> list[Any]:
@@ -78,6 +86,7 @@ def _own(name: str, value: Any, cell: str) -> list[Any]:
     raise Mistake(wrong(
         f"`{name}` is {describe(value)}: no longer what {cell} made.",
         hint=f"run {cell} again, then your answer, then this check.",
+        mistake="events-replaced",
     ))
 
 
@@ -92,7 +101,10 @@ def caught_up(missed: Any, seen: Sequence[Any]) -> Feedback:
     missed = list(missed)
     seen = _own("seen", seen, "the exercise's first cell (the tablet's question)")
     if not missed:
-        return wrong("`missed` is empty: nothing was caught up.", hint=follow_how)
+        return wrong(
+            "`missed` is empty: nothing was caught up.", hint=follow_how,
+            mistake="nothing-caught-up",
+        )
     run = seen[0].run
     others = [event for event in missed if event.run != run]
     if others:
@@ -101,6 +113,7 @@ def caught_up(missed: Any, seen: Sequence[Any]) -> Feedback:
             f"{others[0].type!r}).",
             hint="keep only the events of the tablet's run, the one its ack names: follow "
             "filters them for you.",
+            mistake="other-run-events",
         )
     resume_hint = (
         "the new client must start right after the last event the tablet saw: server.join "
@@ -113,6 +126,7 @@ def caught_up(missed: Any, seen: Sequence[Any]) -> Feedback:
             f"{len(repeated)} of these events had already been seen (the first is the "
             f"{repeated[0].type!r} event): the new client started before the last event you saw.",
             hint=resume_hint,
+            mistake="started-too-early",
         )
     offsets = [event.offset for event in missed]
     if len(set(offsets)) != len(offsets):
@@ -120,24 +134,28 @@ def caught_up(missed: Any, seen: Sequence[Any]) -> Feedback:
         return wrong(
             f"`missed` holds the event at offset {twice} more than once.",
             hint="read the run once, with one client: each event arrives once.",
+            mistake="repeated-event",
         )
     if offsets != sorted(offsets):
         return wrong(
             "the events in `missed` are not in the order of the log: their offsets do not "
             "increase.",
             hint="keep the events in the order they arrive; do not sort or reverse them.",
+            mistake="out-of-order",
         )
     ending = missed[-1]
     if ending.type not in _RUN_ENDINGS:
         return wrong(
             f"your events stop before the run's end: the last one is a {ending.type!r}.",
             hint="read up to the event that ends the run: follow stops right after it.",
+            mistake="stopped-before-end",
         )
     result = ending.data.get("result")
     if ending.type != "run.completed" or not isinstance(result, dict) or "text" not in result:
         return wrong(
             f"the run ended with {ending.type!r} and no explanation to compare with.",
             hint="run the exercise's cells again from the top, without stopping the run.",
+            mistake="no-explanation",
         )
     text = "".join(event.data["text"] for event in _deltas([*seen, *missed]))
     if text != result["text"]:
@@ -146,6 +164,7 @@ def caught_up(missed: Any, seen: Sequence[Any]) -> Feedback:
             f"{gap} characters of the answer are missing between what you saw and what you "
             "read: the new client started after the last event you saw (from 'new'?).",
             hint=resume_hint,
+            mistake="started-too-late",
         )
     count = len(_deltas(missed))
     return correct(
@@ -172,11 +191,13 @@ def shorter_explanation(answer: Any, unsteered: Any) -> Feedback:
     )
     if not isinstance(answer, Answer):
         if isinstance(answer, Ack):
+            mistake = "ack-not-answer"
             message = (
                 "`answer` is the acknowledgement of a command (an Ack): the server took your "
                 "steer, but the run was still being written."
             )
         elif isinstance(answer, str):
+            mistake = "text-not-answer"
             message = (
                 f"`answer` is {describe(answer)}: the check needs the whole Answer (how the run "
                 "ended, and its result), not its text."
@@ -184,38 +205,45 @@ def shorter_explanation(answer: Any, unsteered: Any) -> Feedback:
         elif _is_event(answer) or (
             isinstance(answer, list | tuple) and answer and all(_is_event(e) for e in answer)
         ):
+            mistake = "events-not-answer"
             message = "`answer` holds events: the check needs the run's Answer, how it ended."
         else:
+            mistake = "not-an-answer"
             message = f"`answer` is {describe(answer)}, not the Answer of a run."
-        return wrong(message, hint=wait_hint)
+        return wrong(message, hint=wait_hint, mistake=mistake)
     before = _explanation(unsteered)
     if not isinstance(unsteered, Answer) or before is None:
         return wrong(
             f"`unsteered` is {describe(unsteered)}: no longer the long explanation of the cell "
             "above the exercise.",
             hint="run that cell again (long, not steered), then the exercise's cell, then this.",
+            mistake="unsteered-replaced",
         )
     if answer is unsteered or answer.run == unsteered.run:
         return wrong(
             "`answer` is the long explanation of the cell above the exercise, not of the run "
             "the exercise's cell started.",
             hint="wait for the run the exercise's cell sent: its name is in `ack.run`.",
+            mistake="unsteered-answer",
         )
     if answer.status == "cancelled":
         return wrong(
             "the run was stopped, not steered.",
             hint="cancel ends a run; steer changes one of its parameters and lets it finish.",
+            mistake="stopped-not-steered",
         )
     if answer.status != "completed":
         return wrong(
             f"the run ended {answer.status}: {answer.error}.",
             hint="run the exercise's cells again, from the send.",
+            mistake="run-failed",
         )
     text = _explanation(answer)
     if text is None:
         return wrong(
             "this answer has no explanation: it is not the predict run of the exercise.",
             hint="wait for the run the exercise's cell sent: its name is in `ack.run`.",
+            mistake="not-the-predict-run",
         )
     words = len(text.split())
     if words >= len(before.split()):
@@ -225,6 +253,7 @@ def shorter_explanation(answer: Any, unsteered: Any) -> Feedback:
             hint="steer before you wait: waiting returns only once the run has ended, and a "
             "steer then changes nothing. The predict agent's parameter is `length`, and it "
             "applies from the next sentence.",
+            mistake="not-shorter",
         )
     return correct(
         f"the steered explanation has {words} words instead of {len(before.split())}: a steer "
@@ -238,6 +267,7 @@ def _ensemble(events: Any) -> tuple[dict[str, Any], Any, dict[str, Any]]:
         f"`events` is {describe(events)}: not the events of the ensemble's run on the "
         "doubtful bird.",
         hint="run the cell that asks the ensemble about doubtful_bird again, then this check.",
+        mistake="events-replaced",
     ))
     if _not_events("events", events, how="") is not None or not events:
         raise run_again
@@ -265,44 +295,52 @@ def dissenting_member(answer: Any, events: Sequence[Any]) -> Feedback:
             f"in `events`, every member said {vote}: these are the events of a bird the "
             "members agree on.",
             hint="run the cell that asks the ensemble about doubtful_bird again, then this check.",
+            mistake="agreeing-bird-events",
         )
     name_hint = "each member's prediction event names it in event.agent ('model:<name>')."
     if _is_event(answer):
         return wrong(
             f"`dissenter` is a whole event (a {answer.type!r}), not a member's name.",
             hint="the name is one field of the event: " + name_hint,
+            mistake="event-not-name",
         )
     if isinstance(answer, list | tuple | set | dict):
         return wrong(
             f"`dissenter` is {describe(answer)}: the check wants one name, as text.",
             hint=f"one member differs from the vote here; its name is one of {members}.",
+            mistake="not-one-name",
         )
     if not isinstance(answer, str):
         return wrong(
             f"`dissenter` is {describe(answer)}, not a member's name.",
             hint=f"one of {members}, in quotes.",
+            mistake="not-a-name",
         )
     name = answer.strip().lower().removeprefix("model:")
     if name not in predictions:
         if name == "ensemble":
+            mistake = "ensemble-not-member"
             message = (
                 "the ensemble is the orchestrator that counts the votes, not one of the members "
                 f"that vote ({members})."
             )
         elif name in {str(species).lower() for species in votes}:
+            mistake = "species-not-member"
             message = (
                 f"{answer!r} is a species, what a member said: the check wants the name of the "
                 f"member ({members})."
             )
         else:
+            mistake = "unknown-member"
             message = f"no member is called {answer!r}: the members are {members}."
-        return wrong(message, hint=name_hint)
+        return wrong(message, hint=name_hint, mistake=mistake)
     said = predictions[name]
     if said == vote:
         return wrong(
             f"{name} said {said}, like the ensemble's vote.",
             hint="compare each prediction event's data['prediction'] with the vote, "
             "events[-1].data['result']['prediction'].",
+            mistake="member-agrees",
         )
     return correct(
         f"{name} said {said}, but the vote went to {vote}, {votes.get(str(vote))} votes to "

@@ -25,11 +25,13 @@ def best_k(answer: Any, scores: Any) -> Feedback:
         return wrong(
             f"{answer:.3f} is the highest silhouette itself, not the k that reaches it.",
             hint="ask for the label of the best row (its k), not the value in it.",
+            mistake="silhouette-not-k",
         )
     if not answer.is_integer():
         return wrong(
             f"`best_k` is {answer:g}, but k counts clusters: a whole number.",
             hint="read k from the table's index (its row labels), not from a column's values.",
+            mistake="not-whole-number",
         )
     answer = int(answer)
     if answer not in scores.index:
@@ -38,8 +40,12 @@ def best_k(answer: Any, scores: Any) -> Feedback:
                 f"{answer} is the position of the best row in the table (counting from 0), "
                 "not its k.",
                 hint="the table's index is k: ask for the best row's label, not its position.",
+                mistake="row-position-not-k",
             )
-        return wrong(f"k = {answer} was not scored.", hint=f"pick one of {list(scores.index)}.")
+        return wrong(
+            f"k = {answer} was not scored.", hint=f"pick one of {list(scores.index)}.",
+            mistake="k-not-scored",
+        )
     reasons = []
     if answer == int(scores["inertia"].idxmin()):
         reasons.append("the lowest inertia, but inertia always falls as k grows, so its minimum "
@@ -50,16 +56,19 @@ def best_k(answer: Any, scores: Any) -> Feedback:
         return wrong(
             f"k = {answer} has {' and '.join(reasons)}.",
             hint="a higher silhouette means tighter, better separated clusters: take its maximum.",
+            mistake="lowest-inertia-or-silhouette",
         )
     if answer == _elbow(scores["inertia"]):
         return wrong(
             f"k = {answer} is where the inertia bends (the elbow), but the exercise asks for the "
             "silhouette's choice.",
             hint="read the silhouette column only: its highest value.",
+            mistake="elbow-not-silhouette",
         )
     return wrong(
         f"k = {answer} has a silhouette of {silhouette[answer]:.3f}; another is higher.",
         hint="read the silhouette column and find the k (the index) of its highest value.",
+        mistake="not-highest-silhouette",
     )
 
 
@@ -71,21 +80,25 @@ def _one_k(answer: Any) -> float:
         raise Mistake(wrong(
             f"`best_k` is {describe(answer)}: the whole table, not one k.",
             hint="keep the silhouette column, then the k of its highest value.",
+            mistake="whole-table",
         ))
     if isinstance(answer, pd.Series):
         raise Mistake(wrong(
             f"`best_k` is {describe(answer)}: a whole column, not one k.",
             hint="of that column, keep the label (the k) of the highest value.",
+            mistake="whole-column",
         ))
     if isinstance(answer, list | tuple | np.ndarray | pd.Index) and np.size(answer) == 1:
         raise Mistake(wrong(
             f"`best_k` is a {type(answer).__name__} holding one value; give the number itself.",
             hint="take the value out of its brackets: a plain number, like 5.",
+            mistake="k-in-container",
         ))
     if isinstance(answer, list | tuple | np.ndarray | pd.Index):
         raise Mistake(wrong(
             f"`best_k` is {describe(answer)}; the question asks for one k.",
             hint="one number: the k with the highest silhouette.",
+            mistake="not-one-k",
         ))
     return expect_number("best_k", answer, what="a whole number of clusters")
 
@@ -127,17 +140,20 @@ def clusters_match(
             "label per row of `X`.",
             hint="cluster the rows of `X` itself (its chosen columns), not a sample or another "
             "table.",
+            mistake="wrong-label-count",
         )
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         return wrong(
             f"`labels` contains {int(np.isnan(labels).sum())} missing labels (NaN).",
             hint="every penguin gets a cluster from fit_predict: print the step that made NaN.",
+            mistake="missing-labels",
         )
     if set(np.unique(labels)) <= set(np.unique(truth)) or adjusted_rand_score(truth, labels) == 1:
         return wrong(
             "these labels are the species themselves (or a renumbering of them): the clustering "
             "must find the groups without ever seeing the answers.",
             hint="cluster the measurements only: fit_predict(X[three]), with no species column.",
+            mistake="species-as-labels",
         )
     found = len(np.unique(labels))
     if found != n_clusters:
@@ -145,6 +161,7 @@ def clusters_match(
             f"the rows fall into {found} cluster{'' if found == 1 else 's'}, expected "
             f"{n_clusters}.",
             hint=f"pass n_clusters={n_clusters} to KMeans.",
+            mistake="wrong-cluster-count",
         )
     agreement = adjusted_rand_score(truth, labels)
     routes = {
@@ -168,10 +185,13 @@ def clusters_match(
             )
         extra = [name for name in X.columns if name not in features]
         if route == "unscaled":
+            mistake = "not-scaled"
             message = "these are the clusters of the raw, unscaled measurements"
         elif route == "every column, scaled":
+            mistake = "extra-columns"
             message = f"these clusters also use {', '.join(extra)}, which the exercise drops"
         else:
+            mistake = "extra-columns-not-scaled"
             message = (f"these clusters use every column ({', '.join(extra)} too), unscaled")
         return wrong(
             f"{message}: they agree with the species at only {agreement:.2f} (adjusted Rand "
@@ -179,12 +199,14 @@ def clusters_match(
             hint="unscaled, the columns with the largest numbers (body mass in grams, flipper "
             "length in hundreds of mm) decide the distances alone: put a StandardScaler before "
             "KMeans in a pipeline, and give it only the columns in `features`.",
+            mistake=mistake,
         )
     return wrong(
         f"the clusters agree little with the species (adjusted Rand index {agreement:.2f}, "
         f"target {min_agreement:.2f}).",
         hint="scale the features first (unscaled, body mass in grams outweighs everything "
         f"else), and cluster on {features} only.",
+        mistake="low-agreement",
     )
 
 
@@ -196,17 +218,20 @@ def _labels(labels: Any, X: Any, features: list[str]) -> np.ndarray:
         raise Mistake(wrong(
             f"`labels` is {describe(labels)}: the clustering model, not its labels.",
             hint="fit_predict(...) fits the model and returns one label per penguin.",
+            mistake="model-not-labels",
         ))
     if labels is None or isinstance(labels, str | bool | int | float | dict | set):
         raise Mistake(wrong(
             f"`labels` is {describe(labels)}, not one cluster label per penguin.",
             hint="a clustering pipeline's fit_predict(...) returns one label per row.",
+            mistake="not-labels",
         ))
     array = np.asarray(labels)
     if array.ndim == 2 and array.shape[1] == 1:
         raise Mistake(wrong(
             f"`labels` is {describe(labels)}: one column, but in a 2-D table.",
             hint="give a flat list of labels (.ravel() flattens it), as fit_predict returns.",
+            mistake="labels-in-2d-table",
         ))
     if array.ndim == 2:
         table = X[features] if hasattr(X, "__getitem__") else None
@@ -220,11 +245,13 @@ def _labels(labels: Any, X: Any, features: list[str]) -> np.ndarray:
         raise Mistake(wrong(
             f"`labels` is {describe(labels)}: {what}, not one label per penguin.",
             hint="fit_predict(...) gives each penguin the number of its cluster.",
+            mistake="table-not-labels",
         ))
     if array.ndim != 1:
         raise Mistake(wrong(
             f"`labels` is {describe(labels)}, not one cluster label per penguin.",
             hint="a clustering pipeline's fit_predict(...) returns one label per row.",
+            mistake="not-labels",
         ))
     if array.dtype == object:
         array = np.array([str(label) for label in array])

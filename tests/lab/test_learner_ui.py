@@ -259,7 +259,7 @@ def test_boxes_stay_readable_in_the_dark_theme_and_a_revealing_hint_waits(
         "from course.checks._guard import unreadable",
         "display(not_answered('X_train_80'))",
         "display(wrong('the test set has `20` rows.', hint='write `test_size=0.2`.',",
-        "              hint_gives_answer=True))",
+        "              hint_gives_answer=True, mistake='test-size-wrong'))",
         "display(unreadable(ValueError('on purpose'), {'y_80': [1, 2]}))",
     ])
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -31,7 +31,7 @@ class Text(HTMLParser):
 
 def test_feedback_reads_as_a_verdict_with_a_hint_in_plain_text():
     good = checks.correct("well done.")
-    bad = checks.wrong("off by one.", hint="count the biases.")
+    bad = checks.wrong("off by one.", hint="count the biases.", mistake="off-by-one")
     assert good and not bad
     assert good.passed is True and bad.passed is False
     assert repr(good) == "Correct: well done."
@@ -43,7 +43,12 @@ def test_feedback_reads_as_a_verdict_with_a_hint_in_plain_text():
     ("feedback", "title"),
     [
         (checks.correct("the split is stratified."), "Correct"),
-        (checks.wrong("the split is not stratified.", hint="pass stratify=y."), "Not yet"),
+        (
+            checks.wrong(
+                "the split is not stratified.", hint="pass stratify=y.", mistake="not-stratified"
+            ),
+            "Not yet",
+        ),
         (not_answered("y_train_80"), "Not answered yet"),
     ],
 )
@@ -56,15 +61,17 @@ def test_the_box_says_its_verdict_in_words_not_only_in_colour(feedback, title):
 
 
 def test_the_box_escapes_the_message_and_shows_backticks_as_code():
-    html = checks.wrong("`X_train` holds <script>", hint="a < b")._repr_html_()
+    html = checks.wrong("`X_train` holds <script>", hint="a < b", mistake="x")._repr_html_()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert ">X_train</code>" in html and "<code " in html
     assert "Hint" in str(Text(html))
 
 
 def test_a_hint_that_gives_the_answer_away_waits_behind_a_disclosure():
-    shown = checks.wrong("not yet.", hint="look at the split.")._repr_html_()
-    hidden = checks.wrong("not yet.", hint="write 0.2", hint_gives_answer=True)._repr_html_()
+    shown = checks.wrong("not yet.", hint="look at the split.", mistake="x")._repr_html_()
+    hidden = checks.wrong(
+        "not yet.", hint="write 0.2", hint_gives_answer=True, mistake="x"
+    )._repr_html_()
     assert "details" not in Text(shown).tags
     assert "details" in Text(hidden).tags and "summary" in Text(hidden).tags
 

@@ -16,8 +16,12 @@ def share(answer, total=10):
     """A tiny check: the answer is a share of ``total``, between 0 and 1."""
     require_answer("answer", answer)
     if answer > 1:
-        raise Mistake(wrong(f"{answer} is more than 1.", hint="a share is a fraction."))
-    return checks.correct("a fraction.") if answer == 0.5 else wrong("not half.", hint="0.5")
+        raise Mistake(wrong(
+            f"{answer} is more than 1.", hint="a share is a fraction.", mistake="over-one"
+        ))
+    return checks.correct("a fraction.") if answer == 0.5 else wrong(
+        "not half.", hint="0.5", mistake="not-half"
+    )
 
 
 def test_a_mistake_raised_by_a_helper_becomes_its_feedback():
@@ -94,7 +98,8 @@ def test_in_a_notebook_feedback_says_the_learners_names():
         cells=[new_code_cell(
             "from course.checks import check, wrong\n"
             "@check\ndef sized(table, size):\n"
-            "    return wrong(f'`table` has {len(table)} rows, not {size}.', hint='`table`!')\n"
+            "    return wrong(f'`table` has {len(table)} rows, not {size}.', hint='`table`!',\n"
+            "                 mistake='wrong-size')\n"
             "rows_80 = [1, 2]\nsized(rows_80, 80)"
         )]
     )

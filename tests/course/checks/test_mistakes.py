@@ -1,0 +1,88 @@
+"""Every "Not yet" names its mistake with a stable id: what the classroom grid counts.
+
+Static rules, read from the source of course/checks (``course.checks._mistakes``): every
+``wrong(...)`` and written-out ``Feedback(Verdict.NOT_YET, ...)`` has ``mistake=``, a literal
+kebab-case id, and no id repeats within one function unless the branches really are the same
+mistake (listed below). The dynamic rule (each "Not yet" the other check tests provoke carries a
+listed id) lives in conftest.py, since it watches those tests.
+"""
+
+from collections import Counter
+
+import pytest
+
+from course.checks import mistake_ids
+from course.checks._guard import unreadable
+from course.checks._mistakes import MISTAKE_ID, mistake_sites
+
+MODULES = [*sorted({*mistake_ids()} - {"*"}), "_answers", "_guard", "_quiz"]
+
+SAME_MISTAKE_TWICE = {
+    # (module, function, id): two branches, one mistake (the same message for two shapes)
+    ("capstone", "time_ordered_split", "not-a-sealed-test-set"): 2,
+    ("predict", "_not_a_request", "not-a-request"): 2,
+    ("unsupervised", "_labels", "not-labels"): 2,
+}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_not_yet_has_a_literal_kebab_case_id_unique_in_its_function(module):
+    sites = mistake_sites(module)
+    assert sites
+    for site in sites:
+        for name in site.ids:
+            assert MISTAKE_ID.fullmatch(name), f"{module}.py:{site.line}: {name!r}"
+    counts = Counter((site.function, name) for site in sites for name in site.ids)
+    repeated = {
+        (module, function, name): count
+        for (function, name), count in counts.items()
+        if count > 1
+    }
+    listed = {key: count for key, count in SAME_MISTAKE_TWICE.items() if key[0] == module}
+    assert repeated == listed
+
+
+def test_a_call_without_an_id_or_with_a_computed_one_is_refused():
+    with pytest.raises(ValueError, match=r"x\.py:3 \(c\): a \"Not yet\" without mistake="):
+        mistake_sites("x", "@check\ndef c(a):\n    return wrong('no.', hint='h.')\n")
+    with pytest.raises(ValueError, match="literal id or a name"):
+        mistake_sites("x", "def c(a):\n    return wrong('no.', hint='h.', mistake=f'{a}-x')\n")
+    with pytest.raises(ValueError, match="assigned something else"):
+        mistake_sites("x", "def c(a):\n    m = str(a)\n    return wrong('', hint='', mistake=m)\n")
+    ok = "def c(a):\n    m = 'too-big' if a else 'x'\n    return wrong('', hint='', mistake=m)\n"
+    with pytest.raises(ValueError, match="assigned something else"):
+        mistake_sites("x", ok)
+
+
+def test_ids_read_through_names_and_rows():
+    source = (
+        "def c(a):\n"
+        "    rows = [('swapped', 1, 'm', 'h'), ('diagonal', 2, 'm', 'h')]\n"
+        "    for mistake, value, message, hint in rows:\n"
+        "        if a == value:\n"
+        "            return wrong(message, hint=hint, mistake=mistake)\n"
+        "    if a:\n"
+        "        kind = 'too-big'\n"
+        "    else:\n"
+        "        kind = 'too-small'\n"
+        "    return wrong('no.', hint='h.', mistake=kind)\n"
+    )
+    assert [site.ids for site in mistake_sites("x", source)] == [
+        ("swapped", "diagonal"),
+        ("too-big", "too-small"),
+    ]
+
+
+def test_the_safety_net_names_its_mistakes_without_the_answer():
+    answer = {"y_80": [1, 2]}
+    assert unreadable(ValueError("boom"), answer).mistake == "unreadable-answer"
+    assert unreadable(ValueError("Input contains NaN"), answer).mistake == "missing-values"
+    not_fitted = type("NotFittedError", (Exception,), {})
+    assert unreadable(not_fitted("x"), answer).mistake == "model-not-fitted"
+    assert unreadable(NotImplementedError(), answer).mistake is None  # not answered yet
+
+
+def test_the_shared_ids_are_listed_for_every_check():
+    shared = mistake_ids()["*"]
+    for name in ("unreadable-answer", "check-cell-changed", "not-a-table", "not-a-dict"):
+        assert name in shared
