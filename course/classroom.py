@@ -58,6 +58,7 @@ __all__ = [
     "ClassroomError",
     "Status",
     "after_check",
+    "client",
     "exercise_of",
     "help",
     "join",
@@ -612,38 +613,42 @@ def join(
     *,
     notebook: str | None = None,
     state_dir: Path | str = DEFAULT_STATE_DIR,
-) -> ClassroomClient | None:
+) -> None:
     """Join a classroom; with nothing given and ``$COURSE_CLASSROOM`` unset, do nothing at all.
 
     ``notebook`` ("04") is the notebook this cell is in: the join cell passes it, so a check
-    used by two notebooks is counted for the right one.
+    used by two notebooks is counted for the right one. Returns nothing (a notebook cell ending
+    with it shows only what it prints); ``client()`` is the joined client.
     """
     global _default
-    if url is None and code is None:
-        configured = os.environ.get(ENV_CLASSROOM, "").strip()
-        if not configured:
-            return None  # not in a classroom: no file, no thread, no output
-        url, code = parse_classroom(configured)
-    elif url is not None and code is None:
-        url, code = parse_classroom(url)
-    if url is None or code is None:
-        raise ClassroomError("give both the server's address and the code: join(url, code)")
-    if name is None:
-        name = os.environ.get(ENV_NAME, "").strip() or _login_name()
-    if _default is not None and _default.code == normalize_code(code) and _default.joined:
-        _default.notebook = notebook or _default.notebook
-        return _default
-    if _default is not None:
-        _default.close()
-    client = ClassroomClient(url, code, name, state_dir, notebook=notebook)
     try:
+        if url is None and code is None:
+            configured = os.environ.get(ENV_CLASSROOM, "").strip()
+            if not configured:
+                return  # not in a classroom: no file, no thread, no output
+            url, code = parse_classroom(configured)
+        elif url is not None and code is None:
+            url, code = parse_classroom(url)
+        if url is None or code is None:
+            raise ClassroomError("give the server's address and the code: join(url, code)")
+        code = normalize_code(code)
+        if _default is not None and _default.code == code and _default.url == url.rstrip("/"):
+            _default.notebook = notebook or _default.notebook
+            return
+        name = name or os.environ.get(ENV_NAME, "").strip() or _login_name()
+        client = ClassroomClient(url, code, name, state_dir, notebook=notebook)
         client.join()
     except OSError as error:
         print(
             f"Could not reach the classroom at {url} ({error}). Your work goes on as usual; run "
             "this cell again once the Wi-Fi is back to join."
         )
-        return None
+        return
+    except ClassroomError as error:
+        print(f"Not joined: {error}")
+        return
+    if _default is not None:
+        _default.close()
     _default = client
     display = f"{client.code[:3]}-{client.code[3:]}"
     print(
@@ -651,7 +656,11 @@ def join(
         "(notebook, exercise, passed or not, the mistake's id, attempt, time) to your "
         "instructor; nothing else leaves this machine."
     )
-    return client
+
+
+def client() -> ClassroomClient | None:
+    """This kernel's classroom client, once ``join`` succeeded; None before."""
+    return _default
 
 
 def _login_name() -> str:
