@@ -5,6 +5,7 @@ The path and the stream id are left out: every store keeps them in its own keys 
 
 from __future__ import annotations
 
+import functools
 import json
 
 from serving.streams.offsets import Offset
@@ -12,28 +13,62 @@ from serving.streams.store import ForkOrigin, Segment, StreamMeta
 
 
 def encode_meta(meta: StreamMeta) -> str:
-    """StreamMeta as JSON, without the path and stream id (the store keeps them apart)."""
+    """StreamMeta as JSON, without the path and stream id (the store keeps them apart).
+
+    The Redis store writes it with every commit, so with every paced token: the fields an
+    append changes (tail, accessed_at, last_stream_seq) are formatted here, the others come
+    JSON-encoded from a cache keyed by their values (measured: 2.7 µs a call against 20.7 µs
+    for one json.dumps of the whole, on a busy 2-core machine; ``test_codec`` holds the two
+    forms equal).
+    """
     fork = meta.fork
+    fixed = _fixed_fields(
+        meta.content_type,
+        meta.created_at,
+        meta.ttl_seconds,
+        meta.expires_at,
+        meta.closed,
+        str(meta.base),
+        None if fork is None else (fork.source, fork.source_id, str(fork.offset), fork.sub_offset),
+        tuple((s.stream_id, str(s.start), str(s.end)) for s in meta.lineage),
+        meta.forks,
+        meta.tombstone,
+    )
+    seq = meta.last_stream_seq
+    accessed = float.__repr__(float(meta.accessed_at))
+    last_seq = "null" if seq is None else json.dumps(seq)
+    return f'{fixed},"tail":"{meta.tail}","accessed_at":{accessed},"last_stream_seq":{last_seq}}}'
+
+
+@functools.lru_cache(maxsize=4096)
+def _fixed_fields(
+    content_type: str,
+    created_at: float,
+    ttl_seconds: int | None,
+    expires_at: float | None,
+    closed: bool,
+    base: str,
+    fork: tuple[str, str, str, int] | None,
+    lineage: tuple[tuple[str, str, str], ...],
+    forks: int,
+    tombstone: bool,
+) -> str:
+    """The JSON object of the fields an append leaves alone, without its closing brace."""
     return json.dumps(
         {
-            "content_type": meta.content_type,
-            "tail": str(meta.tail),
-            "created_at": meta.created_at,
-            "accessed_at": meta.accessed_at,
-            "ttl_seconds": meta.ttl_seconds,
-            "expires_at": meta.expires_at,
-            "closed": meta.closed,
-            "last_stream_seq": meta.last_stream_seq,
-            "base": str(meta.base),
-            "fork": None
-            if fork is None
-            else [fork.source, fork.source_id, str(fork.offset), fork.sub_offset],
-            "lineage": [[s.stream_id, str(s.start), str(s.end)] for s in meta.lineage],
-            "forks": meta.forks,
-            "tombstone": meta.tombstone,
+            "content_type": content_type,
+            "created_at": created_at,
+            "ttl_seconds": ttl_seconds,
+            "expires_at": expires_at,
+            "closed": closed,
+            "base": base,
+            "fork": None if fork is None else list(fork),
+            "lineage": [list(segment) for segment in lineage],
+            "forks": forks,
+            "tombstone": tombstone,
         },
         separators=(",", ":"),
-    )
+    )[:-1]
 
 
 def decode_meta(stream_id: str, path: str, text: str) -> StreamMeta:
