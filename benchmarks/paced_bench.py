@@ -426,7 +426,7 @@ async def read_sse(
     while True:
         data = await reader.read(65536)
         if not data:
-            raise BenchmarkError("the SSE response ended before its stream did")
+            raise BenchmarkError("the connection closed before the stream ended")
         arrived = now()
         total += len(data)
         buffer += data
@@ -445,7 +445,7 @@ async def read_sse(
             if event and on_event(event, arrived):
                 return total
         if ended:
-            raise BenchmarkError("the SSE response ended before its stream did")
+            raise BenchmarkError("the SSE response ended (its last chunk) before the stream did")
 
 
 def _peer_delta(event: bytes) -> str | bool | None:
@@ -1075,6 +1075,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only these workloads (comma-separated keys: human200, human1000, paced2000, "
         "fast200); the page is then printed, not written",
     )
+    parser.add_argument("--rounds", type=int, default=0, help="rounds (default: 3, quick 1)")
     args = parser.parse_args(argv)
     servers = [name.strip() for name in args.servers.split(",") if name.strip()]
     unknown = [name for name in servers if name not in SERVER_NAMES]
@@ -1084,8 +1085,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     servers = [name for name in SERVER_NAMES if name in servers]
     sizes = QUICK if args.quick else FULL
-    partial = bool(args.workloads)
-    if partial:
+    partial = bool(args.workloads) or args.rounds > 0
+    if args.rounds > 0:
+        sizes = replace(sizes, rounds=args.rounds)
+    if args.workloads:
         keys = args.workloads.split(",")
         chosen = tuple(w for w in sizes.workloads if w.key in keys)
         if not chosen:

@@ -48,6 +48,12 @@ SUITE = (
     Benchmark("redis_bench", "redis.md", "the SQLite store", "higher (throughput), see page"),
     Benchmark("models_bench", "models.md", "the model called in-process", "lower"),
     Benchmark("naive_bench", "naive.md", "one plain SSE response, no durability", "lower"),
+    Benchmark(
+        "paced_bench",
+        "paced.md",
+        "Vercel resumable-stream",
+        "higher (tokens/s), lower (CPU per token)",
+    ),
     Benchmark("soak", "soak.md", "none: counts must be 0", "-"),
 )
 _RATIO = re.compile(r"^\**(\d+(?:\.\d+)?)x\**$")
