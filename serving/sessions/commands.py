@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from serving.jsontext import parse_json
+from serving.sessions.compact import FULL, mode_problem
 from serving.sessions.errors import (
     BadFrame,
     CommandTooLarge,
@@ -50,6 +51,8 @@ class Subscribe:
 
     start: EventPosition | Position
     id: str | None = None
+    deltas: str = FULL
+    """``full`` (protocol v1) or ``compact`` (v1.1: serving.sessions.compact)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ REQUIRED_SCOPE: dict[type[Command], Scope] = {
 
 _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     # message type: (required fields, optional fields) besides "type" and "id"
-    "subscribe": ({"from"}, set()),
+    "subscribe": ({"from"}, {"deltas"}),
     "send": ({"data"}, {"agent", "params"}),
     "cancel": ({"run"}, set()),
     "steer": ({"run", "params"}, set()),
@@ -145,7 +148,11 @@ def _parse(value: Mapping[str, Any], command_id: str | None) -> Command:
         raise InvalidCommand(f"unknown field(s) {', '.join(unknown)} in {kind}; use {allowed}")
     if kind == "subscribe":
         start = _string(value, "from", kind)
-        return Subscribe(parse_start(start), id=command_id)
+        deltas = value.get("deltas", FULL)
+        problem = mode_problem(deltas)
+        if problem is not None:
+            raise InvalidCommand(f"subscribe.{problem}")
+        return Subscribe(parse_start(start), id=command_id, deltas=deltas)
     if kind == "send":
         agent = value.get("agent")
         if agent is not None and not isinstance(agent, str):

@@ -35,6 +35,7 @@ from serving.sessions.commands import (
     Subscribe,
     parse_command,
 )
+from serving.sessions.compact import COMPACT, FULL, DeltaEncoder, mode_problem
 from serving.sessions.errors import (
     BadFrame,
     CommandTooLarge,
@@ -144,13 +145,17 @@ def session_router(service: SessionService) -> APIRouter:
             checked_device(request)
             requested = request.headers.get("last-event-id") or request.query_params.get("from")
             start = parse_start(requested or "start")
+            deltas = request.query_params.get("deltas", FULL)
+            problem = mode_problem(deltas)
+            if problem is not None:
+                raise InvalidCommand(problem)
             session = await service.open(session_id, grant)
             first = await session.log.read(start, service.settings.max_read_bytes)
         except ServingError as error:  # a refusal, or the store away (503 + Retry-After)
             return error_response(error)
         position = start if isinstance(start, EventPosition) else first.position
         return StreamingResponse(
-            _sse(service, session.log, first, str(position)),
+            _sse(service, session.log, first, str(position), deltas == COMPACT),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
@@ -244,18 +249,27 @@ def _created_body(request: Request, created: CreatedSession) -> dict[str, Any]:
 
 
 async def _sse(
-    service: SessionService, log: SessionLog, batch: Batch, start: str
+    service: SessionService, log: SessionLog, batch: Batch, start: str, compact: bool = False
 ) -> AsyncIterator[bytes]:
     """SSE: a ``subscribed`` event (its id is the start, for a resume before any event), then
-    every event with its offset as id; closed after ``sse_max_seconds`` (EventSource resumes)."""
+    every event with its offset as id; closed after ``sse_max_seconds`` (EventSource resumes).
+    ``compact``: deltas go compact where they can (serving.sessions.compact), and the
+    ``subscribed`` event says so (``"deltas": "compact"``)."""
     settings = service.settings
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.sse_max_seconds
-    subscribed = json.dumps({"type": "subscribed", "offset": start})
+    deltas = DeltaEncoder() if compact else None
+    said: dict[str, str] = {"type": "subscribed", "offset": start}
+    if compact:
+        said["deltas"] = COMPACT
+    subscribed = json.dumps(said)
     yield f"retry: 1000\nevent: subscribed\nid: {start}\ndata: {subscribed}\n\n".encode()
     while True:
         if batch.events:
-            yield b"".join(_sse_event(event) for event in batch.events)
+            if deltas is None:
+                yield b"".join(_sse_event(event) for event in batch.events)
+            else:
+                yield deltas.sse(batch.events)
             # A client gone (a reader that stopped reading is dropped: serving.slowclients)
             # makes uvicorn's send return at once: let the disconnect's cancellation land
             # here, or this would read the rest of the log into the void (measured: +240 MiB

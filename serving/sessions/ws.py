@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from serving.sessions import replies
 from serving.sessions.commands import REQUIRED_SCOPE, Subscribe, parse_frame
+from serving.sessions.compact import COMPACT, DeltaEncoder
 from serving.sessions.errors import (
     AlreadySubscribed,
     DuplicateAccessToken,
@@ -123,6 +124,8 @@ class Connection:
         """Whom this connection's batch jobs count against (serving.sessions.ratelimit)."""
         self._send_lock = asyncio.Lock()
         self._sender: asyncio.Task[None] | None = None
+        self._deltas: DeltaEncoder | None = None
+        """A compact subscription's encoder (serving.sessions.compact); None: all in full."""
 
     async def serve(self) -> None:
         watching = self.service.watches_only(self.grant, self.session.id)
@@ -213,7 +216,11 @@ class Connection:
         first = await self.session.log.read(command.start, self.service.settings.max_read_bytes)
         start = command.start if isinstance(command.start, EventPosition) else first.position
         self.state = ConnectionState.SUBSCRIBED
-        await self._send([dumps(replies.ack(command.id, str(start)))])
+        ack = replies.ack(command.id, str(start))
+        if command.deltas == COMPACT:
+            self._deltas = DeltaEncoder()
+            ack["deltas"] = COMPACT  # the echo: a client without it reads every event in full
+        await self._send([dumps(ack)])
         self._sender = asyncio.create_task(self._deliver(first), name=f"deliver to {self.device}")
 
     async def _deliver(self, batch: Batch) -> None:
@@ -240,6 +247,8 @@ class Connection:
     async def _send_events(self, events: list[bytes]) -> None:
         """Send events in frames of about ``max_frame_bytes``."""
         limit = self.service.settings.max_frame_bytes
+        if self._deltas is not None:
+            events = self._deltas.ws_items(events)
         first = size = 0
         for index, event in enumerate(events):
             size += len(event) + 1
