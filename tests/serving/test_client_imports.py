@@ -69,6 +69,7 @@ def test_import_client_loads_no_server_and_no_data_library() -> None:
         "serving.client",
         "serving.lazy",
         "serving.sessions",
+        "serving.sessions.compact",
         "serving.sessions.events",
     ]
 
