@@ -7,13 +7,16 @@ mistake (listed below). The dynamic rule (each "Not yet" the other check tests p
 listed id) lives in conftest.py, since it watches those tests.
 """
 
+import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from course.checks import mistake_ids
 from course.checks._guard import unreadable
 from course.checks._mistakes import MISTAKE_ID, mistake_sites
+from course.checks._quiz import QUIZ_MODULES
 
 MODULES = [*sorted({*mistake_ids()} - {"*"}), "_answers", "_guard", "_quiz"]
 
@@ -86,3 +89,18 @@ def test_the_shared_ids_are_listed_for_every_check():
     shared = mistake_ids()["*"]
     for name in ("unreadable-answer", "check-cell-changed", "not-a-table", "not-a-dict"):
         assert name in shared
+
+
+def test_the_instructor_guide_lists_exactly_the_ids_per_notebook():
+    """docs/instructor.md §4 "The mistake ids on the classroom grid": one row per notebook."""
+    guide = (Path(__file__).parents[3] / "docs" / "instructor.md").read_text()
+    section = guide.split("### The mistake ids on the classroom grid", 1)[1].split("\n#", 1)[0]
+    listed = {}
+    for row in re.findall(r"^\| (.+?) \| (.+) \|$", section, re.MULTILINE):
+        label, cell = row
+        if label in {"notebook", "---"} or label.startswith("the quiz"):
+            continue
+        key = "*" if label == "any check" else re.fullmatch(r"\d\d \((\w+)\)", label)[1]
+        listed[key] = re.findall(r"`([^`]+)`", cell)
+    assert listed == mistake_ids()
+    assert [key for key in listed if key != "*"] == list(QUIZ_MODULES.values())
