@@ -168,6 +168,13 @@ while i <= #ARGV do
     end
     redis.call('SET', prefix .. 'path:' .. ARGV[i + 2], id)
     i = i + 8
+  elseif op == 'U' then  -- U id version meta accessed: an append's M (path, t and e unchanged)
+    local key = prefix .. 'meta:' .. ARGV[i + 1]
+    local accessed = ARGV[i + 4]
+    local stored = redis.call('HGET', key, 'a')
+    if stored and tonumber(stored) > tonumber(accessed) then accessed = stored end
+    redis.call('HSET', key, 'v', ARGV[i + 2], 'm', ARGV[i + 3], 'a', accessed)
+    i = i + 5
   elseif op == 'R' then  -- R id entry-id data version
     redis.call('XADD', prefix .. 'log:' .. id_of(ARGV[i + 1]), ARGV[i + 2],
       'd', ARGV[i + 3], 'v', ARGV[i + 4])
@@ -314,6 +321,13 @@ class Commit:
             _optional(idle_seconds),
             _optional(expires_at),
         ]
+
+    def update_meta(
+        self, stream_id: str, version: str, meta_json: str, accessed_at: float
+    ) -> None:
+        """``put_meta`` for a commit that leaves the path and the expiry fields as they are
+        (an append): three hash fields instead of six and the path key."""
+        self.writes += ["U", stream_id, version, meta_json, repr(accessed_at)]
 
     def add_record(self, stream_id: str, end: Offset, data: bytes, version: str) -> None:
         self.writes += ["R", stream_id, entry_id(end), data, version]

@@ -94,6 +94,10 @@ RECOVERY_SECONDS = 5.0
 """How long a commit whose reply was lost waits for Redis to come back and say what happened."""
 SNAPSHOTS = 10_000
 """Streams whose last committed state a process keeps (for one-round-trip appends)."""
+DEADLINE_SLACK_SECONDS = 60.0
+"""An append rewrites a stream's sweep deadline only once it has moved this much (or a
+hundredth of the idle time, if less): a deadline Redis holds is never late, at most this early,
+and the sweep puts an early one right when it reaches it (``sweep``)."""
 RECENT_SECONDS = 1.0
 """How long the records of a process's own last commit to a stream answer reads from where
 that commit began, without asking Redis (``_Recent``)."""
@@ -135,6 +139,8 @@ class _Snapshot:
     accessed: str
     """accessed_at exactly as Redis holds it (expiry compares it)."""
     producers: dict[str, ProducerState | None]
+    deadline: float | None = None
+    """The sweep deadline this process last wrote for the stream (None: not known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +478,7 @@ class RedisStore(Store):
             commit = Commit()
             commit.expect_path(path, snapshot.stream_id)
             commit.expect_version(snapshot.stream_id, snapshot.version)
-            self._put(commit, meta, version)
+            deadline = self._put_appended(commit, snapshot, meta, version)
             for end, data in records:
                 commit.add_record(snapshot.stream_id, end, data, version)
             if records and self.retention.max_records is not None:
@@ -482,7 +488,9 @@ class RedisStore(Store):
                 assert state is not None
                 commit.put_producer(snapshot.stream_id, producer_id, state.epoch, state.last_seq)
             if await self._commit(commit, verify=(snapshot, records[:1], version)):
-                self._remember(_Snapshot(snapshot.stream_id, version, meta, repr(now), states))
+                self._remember(
+                    _Snapshot(snapshot.stream_id, version, meta, repr(now), states, deadline)
+                )
                 self._remember_records(path, snapshot.meta.tail, records, meta)
                 _settle(batch, outcomes)  # first: the writer's answer goes out before the wake-ups
                 self._watcher.saw(path, _news_of(meta))
@@ -705,6 +713,32 @@ class RedisStore(Store):
         if announce:
             state = GONE if meta.tombstone else CLOSED if meta.closed else OPEN
             commit.announce(meta.path, meta.stream_id, None if state == GONE else meta.tail, state)
+
+    def _put_appended(
+        self, commit: Commit, snapshot: _Snapshot, meta: StreamMeta, version: str
+    ) -> float | None:
+        """``_put`` for an append: the lean ``update_meta`` when the path and the expiry fields
+        are unchanged, and the deadline only when it moved (DEADLINE_SLACK_SECONDS). Each paced
+        token is one commit, so this is Redis's work per token; returns the deadline Redis
+        holds after the commit, if known."""
+        before = snapshot.meta
+        if (meta.ttl_seconds, meta.expires_at, meta.tombstone) != (
+            before.ttl_seconds,
+            before.expires_at,
+            before.tombstone,
+        ):
+            self._put(commit, meta, version)
+            return None if meta.tombstone else self._deadline(meta)
+        commit.update_meta(meta.stream_id, version, encode_meta(meta), meta.accessed_at)
+        deadline, written = self._deadline(meta), snapshot.deadline
+        idle = self._idle_seconds(meta)
+        slack = DEADLINE_SLACK_SECONDS if idle is None else min(DEADLINE_SLACK_SECONDS, idle / 100)
+        if deadline is None or written is None or not 0 <= deadline - written < slack:
+            commit.deadline(meta.stream_id, deadline)
+            written = deadline
+        state = CLOSED if meta.closed else OPEN
+        commit.announce(meta.path, meta.stream_id, meta.tail, state)
+        return written
 
     # --- expiry and retention --------------------------------------------------------------
 

@@ -245,6 +245,33 @@ async def test_an_idle_stream_expires_and_the_sweep_frees_its_keys(
     }
 
 
+async def test_appends_move_the_sweep_deadline_lazily_but_never_late(open_stores) -> None:
+    clock = FakeClock()
+    store = open_stores(idle_seconds="10000", clock=clock)  # slack: 60 s
+    await store.create("s", CreateRequest(content_type=TEXT))
+    key = f"{store.prefix}deadlines"
+
+    async def held() -> float:
+        return float(await store._link.call("ZSCORE", key, "1"))
+
+    await append_text(store, "s", "a")
+    first = await held()
+    assert first == clock.now + 10000
+    clock.advance(30)
+    await append_text(store, "s", "b")  # moved 30 s: not rewritten, so at most 60 s early
+    assert await held() == first
+    clock.advance(40)
+    await append_text(store, "s", "c")  # moved 70 s: rewritten
+    assert await held() == clock.now + 10000
+    # An early deadline reached by the sweep is put right, the stream kept.
+    clock.advance(30)
+    await append_text(store, "s", "d")
+    clock.advance(10000 - 35)  # past what Redis holds, before the real deadline
+    assert await store.sweep() == 0
+    assert await held() > clock.now
+    assert await read_text(store, "s") == "abcd"
+
+
 # --- Redis failures -------------------------------------------------------------------------
 
 
