@@ -5,8 +5,8 @@ as it can go (issue 21). Side by side in one run, one reader per stream, 3 inter
 medians:
 
 - human pace: 200 and 1,000 concurrent streams, each at its own rate drawn (seeded) in
-  [20, 50] tokens/s, about 10 s of tokens each, started spread over one second;
-- paced 2,000 tokens/s: 200 streams x 10 tokens/s for 10 s;
+  [20, 50] tokens/s, 6 s of tokens each, started spread over one second;
+- paced 2,000 tokens/s: 200 streams x 10 tokens/s for 6 s;
 - as fast as possible: 200 concurrent streams x 500 tokens, total tokens/s.
 
 Servers, each in its own process with its own fresh store, started the way a user starts them:
@@ -32,7 +32,7 @@ token, p50/p99 token latency, peak RSS (VmHWM), and this client's own CPU (to sa
 the server, was the bound). Every reader must get every token exactly once, in order: any
 other count or order stops the run with an error.
 
-    python -m benchmarks.paced_bench              # full run (~10 min), writes results/paced.md
+    python -m benchmarks.paced_bench              # full run (~15 min), writes results/paced.md
     python -m benchmarks.paced_bench --quick      # smoke run in seconds, prints only
     python -m benchmarks.paced_bench --quick --servers ours-redis   # no Node needed
 """
@@ -102,7 +102,7 @@ class Workload:
     rates: tuple[float, float] | None
     """Tokens/s of each stream, drawn in this range (a single value: all alike); None: as
     fast as possible."""
-    seconds: float = 10.0
+    seconds: float = 6.0
     """Of tokens per stream at its rate."""
     tokens: int = 0
     """Per stream, when ``rates`` is None."""
@@ -144,7 +144,7 @@ FULL = Sizes(
         ),
     ),
     sse_streams=20,
-    sse_tokens=300,
+    sse_tokens=150,
 )
 QUICK = Sizes(
     rounds=1,
@@ -268,6 +268,17 @@ class Stack:
         self.server.stop()
         if self.redis is not None:
             self.redis.stop()
+
+
+def machine_busy() -> float:
+    """CPU seconds all processes of this machine used since boot (/proc/stat; 0 off Linux)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(value) for value in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_field(pid: int, name: str) -> float:
@@ -517,6 +528,14 @@ class Trial:
     client_cpu: float
     deltas: str = "-"
     """The delta form our readers got (``full``/``compact``; ``-`` for the peer)."""
+    machine: float = 0.0
+    """CPU seconds every process of the machine used meanwhile (/proc/stat)."""
+
+    @property
+    def others_busy(self) -> float:
+        """Cores the machine's other processes kept busy meanwhile (other people's work)."""
+        ours = self.server_cpu + (self.redis_cpu or 0.0) + self.client_cpu
+        return max(0.0, self.machine - ours) / self.elapsed
 
     @property
     def tokens(self) -> int:
@@ -560,7 +579,7 @@ async def ours_trial(stack: Stack, workload: Workload, deltas: str, timeout: flo
         forms = await _in_chunks([ours_subscribe(ws, deltas) for ws in sockets], chunk=100)
         streams = [Stream(rate, tokens) for rate, tokens in plan]
         spread = workload.spread / len(plan)
-        before, client_before = stack.cpu(), time.process_time()
+        before, client_before, machine_before = stack.cpu(), time.process_time(), machine_busy()
         started = time.perf_counter()
         await asyncio.wait_for(
             asyncio.gather(
@@ -574,7 +593,7 @@ async def ours_trial(stack: Stack, workload: Workload, deltas: str, timeout: flo
             timeout,
         )
         elapsed = time.perf_counter() - started
-        after, client_after = stack.cpu(), time.process_time()
+        after, client_after, machine_after = stack.cpu(), time.process_time(), machine_busy()
     finally:
         await _in_chunks([ws.close() for ws in sockets], chunk=200)
     return Trial(
@@ -584,6 +603,7 @@ async def ours_trial(stack: Stack, workload: Workload, deltas: str, timeout: flo
         after[0] - before[0],
         None if after[1] is None or before[1] is None else after[1] - before[1],
         client_after - client_before,
+        machine=machine_after - machine_before,
         deltas="/".join(sorted(set(forms))),
     )
 
@@ -597,7 +617,7 @@ async def peer_trial(stack: Stack, workload: Workload, resume: bool, timeout: fl
     plan = workload.plan()
     streams = [Stream(rate, tokens) for rate, tokens in plan]
     spread = workload.spread / len(plan)
-    before, client_before = stack.cpu(), time.process_time()
+    before, client_before, machine_before = stack.cpu(), time.process_time(), machine_busy()
     started = time.perf_counter()
     await asyncio.wait_for(
         asyncio.gather(
@@ -617,7 +637,7 @@ async def peer_trial(stack: Stack, workload: Workload, resume: bool, timeout: fl
         timeout,
     )
     elapsed = time.perf_counter() - started
-    after, client_after = stack.cpu(), time.process_time()
+    after, client_after, machine_after = stack.cpu(), time.process_time(), machine_busy()
     assert after[1] is not None and before[1] is not None
     return Trial(
         "peer" if resume else "peer-post",
@@ -626,6 +646,7 @@ async def peer_trial(stack: Stack, workload: Workload, resume: bool, timeout: fl
         after[0] - before[0],
         after[1] - before[1],
         client_after - client_before,
+        machine=machine_after - machine_before,
     )
 
 
@@ -699,6 +720,10 @@ class Result:
     rss_mb: float
     deltas: str
     tokens: int
+    offered: float
+    """Tokens/s the workload asks for once every stream runs (0: as fast as possible)."""
+    others_busy: float
+    """Cores other processes kept busy meanwhile."""
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -732,6 +757,8 @@ def summarize(trials: list[Trial], rss_mb: float) -> Result:
         rss_mb=rss_mb,
         deltas=trials[0].deltas,
         tokens=trials[0].tokens,
+        offered=sum(s.rate for s in trials[0].streams),
+        others_busy=statistics.median(t.others_busy for t in trials),
     )
 
 
@@ -923,10 +950,11 @@ def _workload(run: Run, key: str) -> Workload:
 
 def details(run: Run) -> list[str]:
     lines = [
-        "| workload | server | tokens/s | server CPU s / 1k tokens | Redis CPU s / 1k tokens | "
-        "client CPU s / 1k tokens | client busy | bytes / token | latency p50 / p99 ms | "
-        "lateness p50 / p99 ms | peak RSS MB | deltas |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| workload | server | tokens/s (offered) | server CPU s / 1k tokens | "
+        "Redis CPU s / 1k tokens | client CPU s / 1k tokens | client busy | bytes / token | "
+        "latency p50 / p99 ms | lateness p50 / p99 ms | peak RSS MB | deltas | "
+        "other processes, cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for workload in run.sizes.workloads:
         for name in run.servers:
@@ -934,12 +962,13 @@ def details(run: Run) -> list[str]:
             if res is None:
                 continue
             lines.append(
-                f"| {workload.title} | {name} | {res.tokens_per_second:,.0f} | "
+                f"| {workload.title} | {name} | {res.tokens_per_second:,.0f} "
+                f"({f'{res.offered:,.0f}' if res.offered else 'max'}) | "
                 f"{res.server_cpu:.3f} | {_f(res.redis_cpu, 3)} | {res.client_cpu:.3f} | "
                 f"{res.client_busy:.0%} | {res.bytes_per_token:.1f} | "
                 f"{_f(res.latency_p50, 1)} / {_f(res.latency_p99, 1)} | "
                 f"{_f(res.lateness_p50, 1)} / {_f(res.lateness_p99, 1)} | {res.rss_mb:.0f} | "
-                f"{res.deltas} |"
+                f"{res.deltas} | {res.others_busy:.2f} |"
             )
     return lines
 
@@ -994,6 +1023,11 @@ def report(run: Run) -> str:
         "excludes a delay common to every token of a stream (loopback: well under 1 ms). The "
         "peer's latency cells in the headline are this lateness.",
         "- **peak RSS**: the server process's VmHWM at the end of the workload's rounds.",
+        "- **offered**: the sum of the streams' rates, what the workload asks for once every "
+        "stream runs; a server that delivers less fell behind (its latency says by how much).",
+        "- **other processes, cores**: CPU the rest of the machine used during the window "
+        "(`/proc/stat` busy time minus the server's, its Redis's and this client's): this "
+        "machine is shared, and a paced token's latency depends on getting a core on time.",
         "- **deltas**: the delta form our readers asked for and got (`--deltas auto`: compact "
         'when the server\'s subscribe ack echoes `"deltas": "compact"`, else full).',
         "- Every reader checks it got every token exactly once and in order (ours: offsets "
