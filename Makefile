@@ -12,7 +12,7 @@ comma  := ,
 STAMP  := $(VENV)/.installed-stamp
 SERVE_STAMP := $(VENV)/.installed-serve$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
 
-.PHONY: setup serve test test-lowest lint lab lab-solutions conformance bench doctor learner clean fuzz
+.PHONY: setup serve classroom test test-lowest lint lab lab-solutions conformance bench doctor learner clean fuzz
 
 # A wheelhouse/ folder at the top (the offline workshop of docs/instructor.md) is where every
 # install then comes from, pip itself and the build backend included: no target reaches the
@@ -45,6 +45,20 @@ LAN  ?=
 serve: $(SERVE_STAMP)
 	$(BIN)/python -m serving --train-default-model --host $(HOST) --port $(PORT) \
 		$(if $(filter 1 yes true,$(LAN)),--lan,$(if $(LAN),--lan $(LAN)))
+
+# make classroom: the server on the workshop network (every interface, as make serve LAN=1) and
+# a classroom on it (course classroom start): the join code, the learners' COURSE_CLASSROOM line
+# with its QR code, the instructor's page. LAN=ADDRESS names the address learners reach (default:
+# this computer's on the LAN); AGENDA=one-day|two-days, TITLE="Monday". Ctrl-C stops the server.
+AGENDA ?=
+TITLE  ?=
+CLASSROOM_URL = $(if $(filter-out 1 yes true,$(LAN)),--url http://$(LAN):$(PORT),--lan --port $(PORT))
+classroom: $(SERVE_STAMP)
+	$(BIN)/python -m serving --train-default-model --host 0.0.0.0 --port $(PORT) & server=$$!; \
+	trap 'kill -INT $$server 2>/dev/null; wait $$server' INT TERM; \
+	$(BIN)/course classroom start $(CLASSROOM_URL) --wait 300 \
+		$(if $(AGENDA),--agenda $(AGENDA)) $(if $(TITLE),--title "$(TITLE)") || kill -INT $$server; \
+	wait $$server
 
 lint: setup
 	$(BIN)/python -m ruff check course serving tests benchmarks

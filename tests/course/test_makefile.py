@@ -198,3 +198,22 @@ def test_make_lab_serves_the_learner_notebooks_in_a_real_jupyterlab(tmp_path):
     names = sorted(item["name"] for item in contents["content"])
     assert names == sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
     assert names == sorted(path.name for path in folder.glob("*.ipynb"))
+
+
+def test_classroom_serves_every_interface_and_opens_a_classroom_on_it(repo):
+    """`make classroom` (docs/instructor.md, "Run the room"): the server as `make serve LAN=1`
+    would listen, then `course classroom start` on the LAN address, waiting for the server."""
+
+    def script(*arguments: str) -> str:
+        lines = " ".join(lab_commands(repo, "classroom", *arguments)).replace("\\ ", "")
+        return lines[lines.index(".venv/bin/python -m serving"):]
+
+    started = script("AGENDA=one-day")
+    assert started.startswith(
+        ".venv/bin/python -m serving --train-default-model --host 0.0.0.0 --port 8000 & "
+        "server=$!;"
+    )
+    assert "course classroom start --lan --port 8000 --wait 300 --agenda one-day" in started
+    assert started.endswith("wait $server")
+    named = script("LAN=10.0.0.5", "PORT=8080")
+    assert ".venv/bin/course classroom start --url http://10.0.0.5:8080 --wait 300" in named
