@@ -267,7 +267,7 @@ class ClassroomService:
         if claim.id != learner:
             raise InvalidClassroomRequest(
                 f"Producer-Id must be your learner id {learner!r} (the server stores your "
-                "events under it), not {claim.id!r}"
+                f"events under it), not {claim.id!r}"
             )
         data = b",".join(encode_json(event) for event in stamped(events, learner, self.clock()))
         return await self._append(code, AppendRequest(data=data, content_type=JSON, producer=claim))
