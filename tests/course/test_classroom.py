@@ -50,6 +50,20 @@ def test_a_check_is_counted_for_the_exercise_of_the_notebook_it_is_in():
     assert classroom.exercise_of("not_a_check") is None
 
 
+@pytest.mark.parametrize("folder", ["notebooks", "notebooks/learner"])
+def test_every_notebook_joins_right_after_its_install_cell_with_its_own_number(folder):
+    paths = sorted((REPOSITORY / folder).glob("[0-9][0-9]_*.ipynb"))
+    assert len(paths) == 14
+    for path in paths:
+        code = [cell for cell in json.loads(path.read_text())["cells"]
+                if cell["cell_type"] == "code"]
+        assert [cell["id"] for cell in code[:2]] == ["install-the-kit", "join-classroom"], path
+        source = "".join(code[1]["source"])
+        assert source.endswith(f'classroom.join(notebook="{path.name[:2]}")'), path
+        assert "Nothing else leaves your machine." in source
+        assert code[1]["outputs"] == []
+
+
 def test_a_check_without_a_classroom_does_no_io_and_shows_what_it_showed(tmp_path):
     """The join cell runs in every notebook: unset, it must cost a learner nothing at all."""
     script = """
