@@ -2,6 +2,9 @@
 
     GET  /             the page (serving/web/static/index.html)
     GET  /web/<file>   its modules and style sheet, as written: no build step
+    GET  /classroom/<code>     the instructor's page of a classroom (classroom.html; the token
+                               comes in ?access_token= and the page moves it out of the address)
+    GET  /classroom/<code>/me  a learner's tiny page (classroom-me.html): messages, raise a hand
     POST /web/token    a short-lived ``create`` token, for a browser on this computer only
                        (``?operate=1``: also an ``operate`` token, to retrain shared models;
                        ``?models=1``: a ``read`` token on ``models/*``, the prediction logs)
@@ -65,6 +68,16 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+    # The classroom pages (docs/PROTOCOL.md "Classroom"): the same files for every code; the
+    # page reads its code from the path and asks /v1/classrooms/<code>/... with its token.
+    @app.get("/classroom/{code}", include_in_schema=False)
+    async def classroom_page(code: str) -> FileResponse:
+        return FileResponse(STATIC_DIR / "classroom.html", headers=PAGE_HEADERS)
+
+    @app.get("/classroom/{code}/me", include_in_schema=False)
+    async def classroom_learner_page(code: str) -> FileResponse:
+        return FileResponse(STATIC_DIR / "classroom-me.html", headers=PAGE_HEADERS)
 
     @app.post("/web/token", include_in_schema=False)
     async def create_token(request: Request) -> JSONResponse:
