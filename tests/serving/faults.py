@@ -114,11 +114,15 @@ class FaultProxy:
             return
         self.accepted += 1
         self._links.update((client_writer, server_writer))
-        await asyncio.gather(
-            self._pump(client_reader, server_writer),
-            self._pump(server_reader, client_writer),
-            return_exceptions=True,
-        )
+        try:
+            await asyncio.gather(
+                self._pump(client_reader, server_writer),
+                self._pump(server_reader, client_writer),
+                return_exceptions=True,
+            )
+        except asyncio.CancelledError:  # the proxy closes: end quietly, the link is cut
+            client_writer.transport.abort()
+            server_writer.transport.abort()
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -155,6 +159,7 @@ class ThreadedFaultProxy:
 
     def __exit__(self, *exc_info: object) -> None:
         self._call(self.proxy.close())
+        self._call(_cancel_the_rest())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
@@ -194,3 +199,11 @@ class ThreadedFaultProxy:
 async def _now(action: Any) -> None:
     """Run a plain function inside the proxy's loop (its state is the loop's alone)."""
     action()
+
+
+async def _cancel_the_rest() -> None:
+    """End the links still pumping, so the loop closes with no task left pending."""
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)

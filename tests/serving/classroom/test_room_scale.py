@@ -253,9 +253,11 @@ def test_forty_learners_through_network_cuts_give_the_exact_grid_and_every_event
             proxy.allow()
             deadline = time.monotonic() + DELIVERY_SECONDS
             for learner in learners:
-                assert learner.client.flush(timeout=max(deadline - time.monotonic(), 0.1)), (
-                    f"{learner.client.learner} still has {learner.client.status()} after the "
-                    "network came back"
+                delivered = learner.client.flush(timeout=max(deadline - time.monotonic(), 0.1))
+                status = learner.client.status()
+                assert delivered, (
+                    f"{status.learner} still has {status.queued} events queued after the network "
+                    f"came back (last problem: {status.last_error})"
                 )
         finally:
             for learner in learners:
