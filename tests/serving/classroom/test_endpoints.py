@@ -367,8 +367,22 @@ def test_the_inbox_long_polls_until_a_message_for_the_learner(
                 ).json()
             )
 
+    service = server.app.state.classrooms
+    waiting = threading.Event()
+    store_wait = service.store.wait
+
+    async def wait(path: str, after: Any, timeout: float) -> bool:
+        if path.endswith("/messages"):
+            waiting.set()
+        return bool(await store_wait(path, after, timeout))
+
+    service.store.wait = wait  # to post only once the poll waits in the server
     poller = threading.Thread(target=poll)
     poller.start()
+    try:
+        assert waiting.wait(20), "the inbox did not wait for a message"
+    finally:
+        del service.store.wait  # the class's method again
     teacher = bearer(room["instructor_token"])
     url = f"/v1/classrooms/{code}/messages"
     assert (
