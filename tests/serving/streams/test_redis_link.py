@@ -12,6 +12,7 @@ from redis.exceptions import AuthenticationError, ConnectionError, ResponseError
 
 from benchmarks.redis_server import RedisServer, redis_server_path
 from benchmarks.servers import free_port
+from serving.streams import redis_link
 from serving.streams.redis_link import RedisLink, Script, Subscriber
 
 pytestmark = [
@@ -34,6 +35,33 @@ async def test_concurrent_callers_each_get_their_own_reply(link: RedisLink) -> N
     counts = await asyncio.gather(*(link.call("INCR", key) for _ in range(100)))
     assert counts == list(range(1, 101))  # sent in the order they were called
     await link.call("DEL", key)
+
+
+async def test_a_busy_link_lingers_to_share_writes_and_an_idle_one_writes_at_once(
+    link: RedisLink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_link, "LINGER_SECONDS", 0.3)  # wide, so no timing is involved
+    assert await link.call("PING") == b"PONG"  # connected, and a write just went out
+    protocol = link._protocol
+    assert protocol is not None and protocol._transport is not None
+    writes: list[bytes] = []
+    write = protocol._transport.write
+    monkeypatch.setattr(
+        protocol._transport, "write", lambda data: (writes.append(data), write(data))[1]
+    )
+    # Busy: commands issued on different turns within the linger go out in one write.
+    first = asyncio.ensure_future(link.call("ECHO", "a"))
+    await asyncio.sleep(0.01)
+    second = asyncio.ensure_future(link.call("ECHO", "b"))
+    assert await asyncio.gather(first, second) == [b"a", b"b"]
+    assert len(writes) == 1 and writes[0].count(b"ECHO") == 2
+    # Idle (nothing written for longer than the linger): written on the next turn.
+    await asyncio.sleep(0.35)
+    third = asyncio.ensure_future(link.call("ECHO", "c"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert len(writes) == 2
+    assert await third == b"c"
 
 
 async def test_a_caller_that_gives_up_does_not_shift_the_replies_of_the_others(
