@@ -100,7 +100,7 @@ def strongest_correlation(answer: Any, frame: Any, column: str) -> Feedback:
             f"{answer!r} has the weakest link of all ({r:.2f}): the question asks for the "
             "strongest.",
             hint="the strongest is the largest size, ignoring the sign.",
-            mistake="weakest",
+            mistake="weakest-correlation",
         )
     return wrong(
         message, hint=f"compare the numbers in the {column!r} row of the matrix.",
@@ -162,7 +162,7 @@ def class_share(answer: Any, labels: Any, label: Any) -> Feedback:
             f"`share` is {bool(answer)}, a yes or no; the answer is a number between 0 and 1.",
             hint="compare the whole column with the label, then take the mean of the "
             "True/False values.",
-            mistake="boolean",
+            mistake="yes-no-not-share",
         )
     if not is_number(answer):
         return wrong(

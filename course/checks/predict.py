@@ -59,7 +59,7 @@ def class_probability(answer: Any, model: Any, row: Any, label: Any) -> Feedback
         return wrong(
             f"`probability` is {answer}: a yes/no, not a probability.",
             hint="predict_proba gives a number from 0 to 1 for each class.",
-            mistake="boolean",
+            mistake="yes-no-not-probability",
         )
     if isinstance(answer, str) or (answer in classes and not is_number(answer)):
         said = "the class the model predicts" if answer == predicted else "a class label"

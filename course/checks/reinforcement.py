@@ -75,7 +75,7 @@ def discounted_return(answer: Any, rewards: Sequence[float], discount: float) ->
         return wrong(
             f"{answer:.4g} is close, but rounded: the check wants the exact value.",
             hint="write the arithmetic itself instead of its rounded result.",
-            mistake="rounded",
+            mistake="rounded-too-much",
         )
     return wrong(
         f"{answer:.4g} is not the discounted return.",
@@ -248,7 +248,7 @@ def reaches_goal(
     return wrong(
         f"the greedy policy wanders for {steps} steps without ending the episode.",
         hint="train for more episodes so every state on the way learns a useful action.",
-        mistake="wanders",
+        mistake="policy-wanders",
     )
 
 
