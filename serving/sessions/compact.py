@@ -1,4 +1,4 @@
-"""Compact deltas (protocol v1.1): a streamed token in about 60 bytes instead of 270.
+"""Compact deltas (protocol v1.1): a streamed token in 66-74 bytes instead of 207-254.
 
 A delta's envelope repeats, token after token, what the previous delta said: its type, session,
 run, agent and device; only the offset, the time and the text change. On a subscription that
@@ -13,14 +13,15 @@ where ``t`` is its ts minus the ts of the last delta sent *in full* on the subsc
 integer milliseconds (ts has three decimals, so it is exact). Every other event goes in full.
 The client keeps the last full delta (its reference) and rebuilds the event exactly.
 
-Measured on the demo ``text`` agent (one word per token, ``speed=50``, offsets of 33
-characters, a new record per token), bytes on the wire per delta token, TCP payload included
-HTTP chunk and WebSocket frame headers (tests/serving/sessions/test_compact.py prints them):
+Measured on the demo ``text`` agent read live (one word per token at 50 tokens a second, so
+one record, one HTTP chunk and one WebSocket frame per token; offsets of 33 characters), bytes
+on the wire per delta token, HTTP chunk framing and WebSocket frame headers included
+(tests/serving/sessions/test_compact.py prints them; the issue's peer sends 54):
 
 | | full | compact |
 |---|---|---|
-| SSE | 270 | 74 |
-| WebSocket | 245 | 66 |
+| SSE | 254 | 74 |
+| WebSocket | 207 | 66 |
 
 The encoder works on the stored bytes: the session log holds serving.sessions.events'
 ``encode_event`` output (a head cached per envelope ending in ``,"ts":``, ``%.3f``, then

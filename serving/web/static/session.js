@@ -10,8 +10,13 @@
 //     sent again after its retry_after, and a close with 4503 is retried like any drop
 //     (only 44xx closes are final).
 //
+// It asks for compact deltas (protocol v1.1, deltas.js) and hands the page whole events; a
+// server older than v1.1 refuses the field, and it subscribes again without it.
+//
 // It does no drawing: the page gives it two callbacks, `onEvent(event)` and
 // `onStateChange(state, detail)`.
+
+import { DeltaDecoder } from "./deltas.js";
 
 /** Where the connection stands; the page shows it as the connection indicator. */
 export const ConnectionState = Object.freeze({
@@ -78,6 +83,8 @@ export class SessionConnection {
     this.lastFrameAt = 0; // when the server last sent anything (Date.now())
     this.heartbeatSentAt = null; // when we asked "are you there?", until anything arrives
     this.wasLive = false; // "connecting" until the first subscription, "reconnecting" after
+    this.compact = true; // ask for compact deltas until a server refuses them (an older one)
+    this.deltas = new DeltaDecoder();
     this.onOnline = () => this.#networkBack();
     this.onOffline = () => this.#networkGone();
   }
@@ -157,15 +164,25 @@ export class SessionConnection {
   #resume(socket) {
     this.lastFrameAt = Date.now();
     this.heartbeatSentAt = null;
-    this.subscribeId = `sub-${randomHex(4)}`;
-    socket.send(JSON.stringify({ type: "subscribe", id: this.subscribeId, from: this.position }));
+    this.#subscribe(socket);
     for (const { payload } of this.pending.values()) socket.send(payload);
+  }
+
+  #subscribe(socket) {
+    this.subscribeId = `sub-${randomHex(4)}`;
+    this.deltas = new DeltaDecoder(); // a new subscription: its first delta comes in full
+    const subscribe = { type: "subscribe", id: this.subscribeId, from: this.position };
+    if (this.compact) subscribe.deltas = "compact";
+    socket.send(JSON.stringify(subscribe));
   }
 
   #receive(frame) {
     this.lastFrameAt = Date.now();
     for (const item of JSON.parse(frame)) {
-      if ("session" in item) this.#receiveEvent(item);
+      if ("session" in item) {
+        this.deltas.event(item);
+        this.#receiveEvent(item);
+      } else if ("d" in item) this.#receiveEvent(this.deltas.item(item));
       else if (item.id === this.subscribeId) this.#subscribed(item);
       else this.#reply(item);
     }
@@ -180,6 +197,12 @@ export class SessionConnection {
   }
 
   #subscribed(reply) {
+    const refused = reply.type === "error" && reply.code === "INVALID_COMMAND";
+    if (refused && this.compact && String(reply.message).includes("deltas") && this.#ready()) {
+      this.compact = false; // a server older than v1.1: every event in full
+      this.#subscribe(this.socket);
+      return;
+    }
     if (reply.type === "error") {
       this.#fail(new SessionClosed(`cannot resume: ${reply.message}`, 4400));
       return;
