@@ -21,16 +21,15 @@ def encode_meta(meta: StreamMeta) -> str:
     for one json.dumps of the whole, on a busy 2-core machine; ``test_codec`` holds the two
     forms equal).
     """
-    fork = meta.fork
     fixed = _fixed_fields(
         meta.content_type,
         meta.created_at,
         meta.ttl_seconds,
         meta.expires_at,
         meta.closed,
-        str(meta.base),
-        None if fork is None else (fork.source, fork.source_id, str(fork.offset), fork.sub_offset),
-        tuple((s.stream_id, str(s.start), str(s.end)) for s in meta.lineage),
+        meta.base,
+        meta.fork,
+        meta.lineage,
         meta.forks,
         meta.tombstone,
     )
@@ -47,9 +46,9 @@ def _fixed_fields(
     ttl_seconds: int | None,
     expires_at: float | None,
     closed: bool,
-    base: str,
-    fork: tuple[str, str, str, int] | None,
-    lineage: tuple[tuple[str, str, str], ...],
+    base: Offset,
+    fork: ForkOrigin | None,
+    lineage: tuple[Segment, ...],
     forks: int,
     tombstone: bool,
 ) -> str:
@@ -61,9 +60,11 @@ def _fixed_fields(
             "ttl_seconds": ttl_seconds,
             "expires_at": expires_at,
             "closed": closed,
-            "base": base,
-            "fork": None if fork is None else list(fork),
-            "lineage": [list(segment) for segment in lineage],
+            "base": str(base),
+            "fork": None
+            if fork is None
+            else [fork.source, fork.source_id, str(fork.offset), fork.sub_offset],
+            "lineage": [[s.stream_id, str(s.start), str(s.end)] for s in lineage],
             "forks": forks,
             "tombstone": tombstone,
         },
