@@ -10,7 +10,6 @@ reconnects simply gets a fresh snapshot: nothing to resume, nothing lost.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -50,6 +49,8 @@ MAX_BODY = 256 * 1024
 SSE_MAX_SECONDS = 300.0
 """An SSE response ends after this long and the EventSource reconnects (fresh snapshot)."""
 KEEPALIVE_SECONDS = 15.0
+REFRESH_SECONDS = 60.0
+"""A quiet room still gets a snapshot a minute: its ``now`` and its pace move on."""
 
 
 def classroom_router(service: ClassroomService) -> APIRouter:
@@ -215,7 +216,8 @@ def classroom_router(service: ClassroomService) -> APIRouter:
 
 
 async def _room_sse(service: ClassroomService, follower: RoomFollower) -> AsyncIterator[bytes]:
-    """``event: room`` whenever the room changed, at most one per MIN_SNAPSHOT_SECONDS."""
+    """``event: room`` whenever the room changed, at most one per MIN_SNAPSHOT_SECONDS, and
+    at least one per REFRESH_SECONDS (``now`` and the pace move on in a quiet room)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SSE_MAX_SECONDS
     follower.subscribe()
@@ -224,20 +226,20 @@ async def _room_sse(service: ClassroomService, follower: RoomFollower) -> AsyncI
         sent = -1
         last = -MIN_SNAPSHOT_SECONDS
         while not follower.gone:
-            if follower.version != sent:
+            if follower.version != sent or loop.time() - last >= REFRESH_SECONDS:
                 pause = last + MIN_SNAPSHOT_SECONDS - loop.time()
                 if pause > 0:
                     await asyncio.sleep(pause)  # what comes meanwhile joins this snapshot
                 sent = follower.version
-                snapshot = follower.snapshot(service.clock())
-                data = json.dumps(snapshot, separators=(",", ":"))
-                yield f"event: room\nid: {snapshot['offset']}\ndata: {data}\n\n".encode()
+                offset, data = follower.encoded(service.clock(), loop.time())
+                yield b"event: room\nid: " + offset.encode() + b"\ndata: " + data + b"\n\n"
                 last = loop.time()
                 continue
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
-            if not await follower.changed(sent, min(KEEPALIVE_SECONDS, remaining)):
+            wait = min(KEEPALIVE_SECONDS, remaining, last + REFRESH_SECONDS - loop.time())
+            if not await follower.changed(sent, max(0.0, wait)):
                 yield b": keepalive\n\n"
     finally:
         follower.unsubscribe()
