@@ -13,6 +13,8 @@ itself, and shows what happened meanwhile.
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ import httpx
 import pytest
 
 from serving.tokens import SECRET_FILE, TokenSigner
+from serving.web.page import STATIC_DIR
 from tests.serving.faults import ThreadedFaultProxy
 from tests.serving.serving_process import page_address, serving_process
 
@@ -311,8 +314,6 @@ def test_the_grid_reads_on_a_projector_and_on_a_phone(
     scrolls inside its box), names stay in sight on a phone, the type grows on a projector,
     and the cells' text stands out from their fill (WCAG AA: 4.5:1). With
     COURSE_SCREENSHOTS=docs/images, the pictures of docs/instructor.md."""
-    import os
-
     server, operator = served
     room = create_classroom(server, operator)
     learners = [join(server, room["code"], name) for name in NAMES]
@@ -372,3 +373,29 @@ def test_the_grid_reads_on_a_projector_and_on_a_phone(
         if folder and size in ("desktop", "projector", "phone"):
             page.screenshot(path=f"{folder}/classroom-{size}.png", animations="disabled")
         context.close()
+
+
+def test_the_classroom_pages_are_served_with_the_page_headers(served: tuple[str, str]) -> None:
+    """Both pages, for any code (the page reads it from its path), and every file they load."""
+    server, _ = served
+    for path, page in (
+        ("classroom/K7QM4Z", "classroom.html"),
+        ("classroom/k7q-m4z/me", "classroom-me.html"),
+    ):
+        response = httpx.get(f"{server}{path}")
+        assert response.status_code == 200
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assert response.text == (STATIC_DIR / page).read_text()
+        names = set(re.findall(r'"/web/([\w.-]+)"', response.text))
+        for module in STATIC_DIR.glob("classroom*.js"):
+            names |= set(re.findall(r'from "\./([\w.-]+)"', module.read_text()))
+        for name in names:
+            assert httpx.get(f"{server}web/{name}").status_code == 200, name
+
+
+def test_the_classroom_modules_build_nothing_from_html_text() -> None:
+    """Names, hand texts and messages come from learners and the network: no innerHTML."""
+    sinks = re.compile(r"\.(innerHTML|outerHTML|insertAdjacentHTML|write|writeln)\b")
+    for module in STATIC_DIR.glob("classroom*.js"):
+        used = sinks.findall(module.read_text())
+        assert used == [], f"{module.name} uses {used}"
