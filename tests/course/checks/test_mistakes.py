@@ -35,6 +35,7 @@ def test_every_not_yet_has_a_literal_kebab_case_id_unique_in_its_function(module
     for site in sites:
         for name in site.ids:
             assert MISTAKE_ID.fullmatch(name), f"{module}.py:{site.line}: {name!r}"
+            assert len(name) <= 40, f"{module}.py:{site.line}: {name!r} is not short"  # grid
     counts = Counter((site.function, name) for site in sites for name in site.ids)
     repeated = {
         (module, function, name): count
