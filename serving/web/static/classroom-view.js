@@ -129,6 +129,13 @@ export class RoomView {
     for (const cell of this.nodes.grid.querySelectorAll("[data-notebook]")) {
       cell.hidden = Boolean(notebook) && cell.dataset.notebook !== notebook;
     }
+    this.#width();
+  }
+
+  /** The number of visible exercise columns, which classroom.css sizes the table by. */
+  #width() {
+    const shown = this.nodes.grid.querySelectorAll("col.exercise:not([hidden])").length;
+    this.nodes.grid.style.setProperty("--exercises", String(shown));
   }
 
   /** Redraw what depends on the clock (the hands' ages) without a new snapshot. */
@@ -159,6 +166,16 @@ export class RoomView {
       head.append(th);
     }
     this.nodes.grid.tHead.replaceChildren(head);
+    // The columns' widths (the table is laid out from them alone: classroom.css).
+    const columns = [element("col", null, "name"), element("col", null, "hand")];
+    for (const exercise of exercises) {
+      const col = element("col", null, "exercise");
+      col.dataset.notebook = exercise.split(".")[0];
+      col.hidden = Boolean(this.only) && col.dataset.notebook !== this.only;
+      columns.push(col);
+    }
+    this.nodes.grid.querySelector("colgroup").replaceChildren(...columns);
+    this.#width();
     for (const entry of this.rows.values()) entry.row.remove();
     this.rows.clear(); // the columns changed: rows are drawn again
   }
