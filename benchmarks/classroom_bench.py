@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -81,6 +82,8 @@ class Step:
     rss_mib: float = 0.0
     join_seconds: float = 0.0
     joins_held: int = 0
+    client_cpu_percent: float = 0.0
+    load: float = 0.0
 
     @property
     def p50_ms(self) -> float | None:
@@ -325,15 +328,17 @@ async def _room(url: str, learners: int, sizes: Sizes, server: RunningServer) ->
     step.join_seconds = time.monotonic() - started
     present = [seat for seat, ok in zip(seats, joined, strict=True) if ok]
     inboxes = [asyncio.create_task(learner.inbox(poll, step, stop)) for learner, _, poll in present]
-    cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+    cpu_before, wall_before = process_cpu_seconds(server.pid), time.monotonic()
+    client_before = time.process_time()
     stop_at = wall_before + sizes.seconds
     await asyncio.gather(
         *(learner.checks(post, page, step, stop_at, sizes.period) for learner, post, _ in present)
     )
-    cpu_after, wall_after = server.cpu_seconds(), time.monotonic()
+    cpu_after, wall_after = process_cpu_seconds(server.pid), time.monotonic()
     step.seconds = wall_after - wall_before
-    if cpu_before is not None and cpu_after is not None:
-        step.cpu_percent = 100 * (cpu_after - cpu_before) / step.seconds
+    step.cpu_percent = 100 * (cpu_after - cpu_before) / step.seconds
+    step.client_cpu_percent = 100 * (time.process_time() - client_before) / step.seconds
+    step.load = os.getloadavg()[0]
     step.rss_mib = rss_mib(server.pid)
     settle_until = time.monotonic() + SETTLE_SECONDS
     while page.waiting and time.monotonic() < settle_until:
@@ -349,6 +354,13 @@ async def _room(url: str, learners: int, sizes: Sizes, server: RunningServer) ->
     page_task.cancel()
     await asyncio.gather(page_task, *inboxes, return_exceptions=True)
     return step
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a whole process, its ended threads included
+    (/proc/PID/stat; RunningServer.cpu_seconds counts live threads only)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(learners: int, sizes: Sizes) -> Step:
@@ -376,8 +388,8 @@ def markdown(steps: list[Step], sizes: Sizes) -> str:
     met = target is not None and verdict(target) == "p99 < 1 s"
     detail = [
         f"| {s.learners} | {s.sent} | {s.snapshots} | {s.join_seconds:.1f} ({s.joins_held}) "
-        f"| {s.unseen} | "
-        f"{s.page_reconnects} | {len(s.errors)} | {'; '.join(sorted(set(s.errors))[:3])} |"
+        f"| {s.unseen} | {s.page_reconnects} | {len(s.errors)} | {s.client_cpu_percent:.0f} "
+        f"| {s.load:.1f} | {'; '.join(sorted(set(s.errors))[:3])} |"
         for s in steps
     ]
     return "\n".join(
@@ -401,8 +413,8 @@ def markdown(steps: list[Step], sizes: Sizes) -> str:
             "",
             "| learners | checks sent | snapshots on the page | join all, s (joins told to wait) "
             "| never shown "
-            "| page reconnects | request errors | first errors |",
-            "|---|---|---|---|---|---|---|---|",
+            "| page reconnects | request errors | client CPU % | load average | first errors |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             *detail,
             "",
         ]

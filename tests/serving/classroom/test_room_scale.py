@@ -49,7 +49,9 @@ SECRET = "classroom-scale-secret-0123456789abcdef"
 SIGNER = TokenSigner(SECRET.encode())
 OPERATE = SIGNER.mint("*", ["operate"])
 LEARNERS = 40
-RUN_SECONDS = 8.0
+ACTIONS = 20
+"""Checks and hands per learner: 800 events in about 7 s (an action every 0.2-0.5 s)."""
+OUTAGE_SECONDS = 1.0
 DELIVERY_SECONDS = 40.0
 """The bound on delivering every queue once the network is back (each sender backs off at
 most 0.5 s, so a few seconds is the expected case on a loaded machine)."""
@@ -233,18 +235,24 @@ def test_forty_learners_through_network_cuts_give_the_exact_grid_and_every_event
         ]
         try:
             proxy.cut_every(0.1, 0.8)
+            # the run ends on counts, not on the clock: every learner acts ACTIONS times; the
+            # Wi-Fi goes for a second when a third, then two thirds, of all actions are done
+            outages = [LEARNERS * ACTIONS // 3, 2 * LEARNERS * ACTIONS // 3]
+            back_at = None
             started = time.monotonic()
-            outages = [started + RUN_SECONDS / 3, started + 2 * RUN_SECONDS / 3]
             for learner in learners:
                 learner.next_at = started + rng.uniform(0, 0.4)
-            while (now := time.monotonic()) < started + RUN_SECONDS:
-                if outages and now >= outages[0]:
+            while outages or any(len(learner.events) < ACTIONS for learner in learners):
+                now, done = time.monotonic(), sum(len(learner.events) for learner in learners)
+                if outages and done >= outages[0] and back_at is None:
                     proxy.refuse()
-                if outages and now >= outages[0] + 1.0:
+                    back_at = now + OUTAGE_SECONDS
+                if back_at is not None and now >= back_at:
                     proxy.allow()
                     outages.pop(0)
+                    back_at = None
                 for learner in learners:
-                    if now >= learner.next_at:
+                    if now >= learner.next_at and len(learner.events) < ACTIONS:
                         learner.act()
                         learner.next_at = now + rng.uniform(0.2, 0.5)
                 time.sleep(0.02)
@@ -263,9 +271,7 @@ def test_forty_learners_through_network_cuts_give_the_exact_grid_and_every_event
             for learner in learners:
                 learner.client.close()
         cuts, refused = proxy.cuts, proxy.refused
-    assert cuts >= RUN_SECONDS / 0.8 and refused >= 2, "the network did not fail as planned"
-    made = sum(len(learner.events) for learner in learners)
-    assert made >= LEARNERS * RUN_SECONDS / 0.5
+    assert cuts >= 3 and refused >= 2, "the network did not fail as planned"
 
     # the raw log: each learner's events once each, in the learner's order. Read with a token
     # an operator mints (`serving token`): the instructor's token is for `classrooms/<CODE>`,
