@@ -303,6 +303,8 @@ class Stream:
     """The server's ts of each token (ours only)."""
     wire_bytes: int = 0
     """Bytes this reader received for the stream (frames or body, framing included)."""
+    retries: int = 0
+    """Resumes the peer refused before this reader attached."""
 
     def check(self, texts: list[str], where: str) -> None:
         expected = [("" if i == 0 else " ") + WORDS[i % len(WORDS)] for i in range(self.tokens)]
@@ -466,27 +468,69 @@ def _peer_delta(event: bytes) -> str | bool | None:
     return True if event == b"data: [DONE]" else None
 
 
+class Gate:
+    """Every peer reader attaches first (not timed), then all are released at once."""
+
+    def __init__(self, count: int, concurrency: int = 100) -> None:
+        self.waiting = count
+        self.attached = asyncio.Event()
+        self.go = asyncio.Event()
+        self.setup = asyncio.Semaphore(concurrency)
+        """Attach this many at a time, as our readers subscribe 100 at a time."""
+
+    def arrived(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.attached.set()
+
+
+RESUME_ATTEMPTS = 5
+"""The peer answers a resume with 500 "Timeout waiting for ack" when its producer does not
+answer within 1 s (resumable-stream's runtime.js); a client would retry, so do we."""
+
+
 async def peer_read(
-    port: int, name: str, stream: Stream, rate: float, delay: float, resume: bool, where: str
+    port: int,
+    name: str,
+    stream: Stream,
+    rate: float,
+    delay: float,
+    resume: bool,
+    where: str,
+    gate: Gate,
 ) -> None:
-    """One peer stream: POST (the producer's response), a GET resume reader if ``resume``,
-    then POST go at the stream's start time; read until ``[DONE]``."""
+    """One peer stream: POST (the producer's response), a GET resume reader if ``resume``;
+    once every stream is attached, POST go at the stream's start time; read until [DONE]."""
     query = f"n={stream.tokens}&rate={rate:g}&period={len(WORDS)}&gate=1"
-    post_reader, post_writer, status = await raw_request(
-        port, _request("POST", f"/chat/{name}?{query}")
-    )
-    if status != 200:
-        raise BenchmarkError(f"{where}: POST /chat answered {status}")
-    writers = [post_writer]
+    writers: list[asyncio.StreamWriter] = []
     try:
-        reader = post_reader
-        drain: Awaitable[int] | None = None
-        if resume:
-            reader, get_writer, status = await raw_request(port, _request("GET", f"/chat/{name}"))
-            writers.append(get_writer)
+        async with gate.setup:
+            post_reader, post_writer, status = await raw_request(
+                port, _request("POST", f"/chat/{name}?{query}")
+            )
+            writers.append(post_writer)
             if status != 200:
-                raise BenchmarkError(f"{where}: GET /chat answered {status}")
-            drain = read_sse(post_reader, lambda event, _: _peer_delta(event) is True)
+                raise BenchmarkError(f"{where}: POST /chat answered {status}")
+            reader = post_reader
+            drain: Awaitable[int] | None = None
+            if resume:
+                for _ in range(RESUME_ATTEMPTS):
+                    reader, get_writer, status = await raw_request(
+                        port, _request("GET", f"/chat/{name}")
+                    )
+                    writers.append(get_writer)
+                    if status == 200:
+                        break
+                    stream.retries += 1
+                    get_writer.close()
+                    await asyncio.sleep(0.2)
+                else:
+                    raise BenchmarkError(
+                        f"{where}: GET /chat answered {status} {RESUME_ATTEMPTS} times"
+                    )
+                drain = read_sse(post_reader, lambda event, _: _peer_delta(event) is True)
+        gate.arrived()
+        await gate.go.wait()
         if delay > 0:
             await asyncio.sleep(delay)
         _, go_writer, status = await raw_request(port, _request("POST", f"/chat/{name}/go"))
@@ -617,27 +661,41 @@ async def peer_trial(stack: Stack, workload: Workload, resume: bool, timeout: fl
     plan = workload.plan()
     streams = [Stream(rate, tokens) for rate, tokens in plan]
     spread = workload.spread / len(plan)
-    before, client_before, machine_before = stack.cpu(), time.process_time(), machine_busy()
-    started = time.perf_counter()
-    await asyncio.wait_for(
-        asyncio.gather(
-            *(
-                peer_read(
-                    stack.server.port,
-                    f"t{_peer_trials}-{k}",
-                    stream,
-                    rate,
-                    k * spread,
-                    resume,
-                    f"peer stream {k}",
-                )
-                for k, (stream, (rate, _)) in enumerate(zip(streams, plan, strict=True))
+    gate = Gate(len(plan))
+    tasks = [
+        asyncio.ensure_future(
+            peer_read(
+                stack.server.port,
+                f"t{_peer_trials}-{k}",
+                stream,
+                rate,
+                k * spread,
+                resume,
+                f"peer stream {k}",
+                gate,
             )
-        ),
-        timeout,
-    )
-    elapsed = time.perf_counter() - started
-    after, client_after, machine_after = stack.cpu(), time.process_time(), machine_busy()
+        )
+        for k, (stream, (rate, _)) in enumerate(zip(streams, plan, strict=True))
+    ]
+    attached = asyncio.ensure_future(gate.attached.wait())
+    try:
+        await asyncio.wait([attached, *tasks], timeout=timeout, return_when="FIRST_COMPLETED")
+        if not attached.done():  # a reader failed to attach (or they took too long)
+            for task in tasks:
+                if task.done() and task.exception() is not None:
+                    raise BenchmarkError(str(task.exception()))
+            raise BenchmarkError(f"the peer's readers did not attach within {timeout:.0f} s")
+        before, client_before, machine_before = stack.cpu(), time.process_time(), machine_busy()
+        started = time.perf_counter()
+        gate.go.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+        elapsed = time.perf_counter() - started
+        after, client_after, machine_after = stack.cpu(), time.process_time(), machine_busy()
+    finally:
+        attached.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     assert after[1] is not None and before[1] is not None
     return Trial(
         "peer" if resume else "peer-post",
@@ -724,6 +782,8 @@ class Result:
     """Tokens/s the workload asks for once every stream runs (0: as fast as possible)."""
     others_busy: float
     """Cores other processes kept busy meanwhile."""
+    retries: int
+    """Most resumes the peer refused (then accepted) in one round, before the timing."""
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -758,6 +818,7 @@ def summarize(trials: list[Trial], rss_mb: float) -> Result:
         deltas=trials[0].deltas,
         tokens=trials[0].tokens,
         offered=sum(s.rate for s in trials[0].streams),
+        retries=max(sum(s.retries for s in t.streams) for t in trials),
         others_busy=statistics.median(t.others_busy for t in trials),
     )
 
@@ -952,7 +1013,7 @@ def details(run: Run) -> list[str]:
     lines = [
         "| workload | server | tokens/s (offered) | server CPU s / 1k tokens | "
         "Redis CPU s / 1k tokens | client CPU s / 1k tokens | client busy | bytes / token | "
-        "latency p50 / p99 ms | lateness p50 / p99 ms | peak RSS MB | deltas | "
+        "latency p50 / p99 ms | lateness p50 / p99 ms | peak RSS MB | deltas / notes | "
         "other processes, cores |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -968,7 +1029,8 @@ def details(run: Run) -> list[str]:
                 f"{res.client_busy:.0%} | {res.bytes_per_token:.1f} | "
                 f"{_f(res.latency_p50, 1)} / {_f(res.latency_p99, 1)} | "
                 f"{_f(res.lateness_p50, 1)} / {_f(res.lateness_p99, 1)} | {res.rss_mb:.0f} | "
-                f"{res.deltas} | {res.others_busy:.2f} |"
+                f"{res.deltas if not res.retries else f'{res.retries} resumes retried'} | "
+                f"{res.others_busy:.2f} |"
             )
     return lines
 
@@ -1028,6 +1090,11 @@ def report(run: Run) -> str:
         "- **other processes, cores**: CPU the rest of the machine used during the window "
         "(`/proc/stat` busy time minus the server's, its Redis's and this client's): this "
         "machine is shared, and a paced token's latency depends on getting a core on time.",
+        "- **the peer's setup**: every stream's POST and resume GET are made before the timed "
+        "window (100 at a time, as our readers subscribe 100 at a time), then all are "
+        'released (POST /go, spread like ours). A resume the peer refuses with 500 ("Timeout '
+        'waiting for ack": its producer did not answer the resume within 1 s) is retried '
+        f"up to {RESUME_ATTEMPTS} times, 0.2 s apart; the notes column counts the retries.",
         "- **deltas**: the delta form our readers asked for and got (`--deltas auto`: compact "
         'when the server\'s subscribe ack echoes `"deltas": "compact"`, else full).',
         "- Every reader checks it got every token exactly once and in order (ours: offsets "
