@@ -555,7 +555,11 @@ class ClassroomClient:
         while not self._stop.is_set():
             known = _read_lines(self._path(".inbox.jsonl"))
             after = known[-1]["next"] if known else None
-            query = f"wait={self.inbox_wait}" + (f"&after={after}" if after is not None else "")
+            query = f"wait={self.inbox_wait}"
+            if after is not None:
+                from urllib.parse import quote
+
+                query += f"&after={quote(str(after), safe='')}"
             try:
                 reply = _request(
                     "GET", f"{self.url}/v1/classrooms/{self.code}/inbox?{query}",
