@@ -399,3 +399,26 @@ def test_the_classroom_modules_build_nothing_from_html_text() -> None:
     for module in STATIC_DIR.glob("classroom*.js"):
         used = sinks.findall(module.read_text())
         assert used == [], f"{module.name} uses {used}"
+
+
+def test_a_wrong_link_says_what_to_do_and_does_not_retry_for_ever(
+    browser: Any, served: tuple[str, str]
+) -> None:
+    """A learner's token on the instructor's page is refused (403): the page says so in the
+    server's words and stops; a link without a token says which link to open."""
+    server, operator = served
+    room = create_classroom(server, operator)
+    eve = join(server, room["code"], "Eve")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}classroom/{room['code']}?access_token={eve.token}")
+    page.wait_for_selector("#connection[data-state=closed]", timeout=WAIT_MS)
+    label = page.text_content("#connection .label") or ""
+    assert label.startswith("Disconnected: ") and "classroom" in label
+    assert page.is_hidden("#room")
+
+    page = context.new_page()  # a new tab: nothing stored for this classroom
+    page.goto(f"{server}classroom/{room['code']}")
+    page.wait_for_selector("#banner:not([hidden])", timeout=WAIT_MS)
+    assert "?access_token=" in (page.text_content("#banner") or "")
+    context.close()
