@@ -7,6 +7,11 @@ model card, ``steering.js`` the steer controls from the agent's parameters, ``vi
 ``app.js`` wires them together. serving.web.page serves them and
 hands the page the token it starts its session with.
 
+The classroom's two pages (docs/instructor.md "Run the room") live next to them:
+``classroom.html`` (the instructor's live grid: ``classroom-stream.js`` follows the room's
+snapshots, ``classroom-view.js`` draws them, ``classroom.js`` wires them and the broadcast
+form) and ``classroom-me.html`` (a learner's messages and raised hand: ``classroom-me.js``).
+
 The names below are imported on first use (serving.lazy): serving.web.local, which the
 launcher asks whether a host is loopback, loads no web framework.
 """
