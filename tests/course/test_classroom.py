@@ -296,3 +296,40 @@ def test_course_classroom_start_prints_the_code_the_join_line_and_the_page(serve
     assert lines[-1].startswith("Your page (keep it to yourself: it holds your token): "
                                 f"{url}/classroom/{code}?access_token=")
     assert "\u2580" in done.stdout or "\u2584" in done.stdout  # the QR code's half blocks
+
+
+def test_a_broadcast_reaches_the_output_of_a_check_in_a_real_notebook_kernel(
+    room, server, tmp_path, monkeypatch
+):
+    """The learner notebook's own join cell, in a Jupyter kernel, with COURSE_CLASSROOM set:
+    it joins, and a check run after the instructor's broadcast shows it under its feedback."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    learner = json.loads((REPOSITORY / "notebooks/learner/02_prepare.ipynb").read_text())
+    join_cell = next(cell for cell in learner["cells"] if cell.get("id") == "join-classroom")
+    room.say("Break in five minutes")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("".join(join_cell["source"])),
+        nbformat.v4.new_code_cell(
+            "import time\n"
+            "deadline = time.monotonic() + 20\n"
+            "while not classroom.messages() and time.monotonic() < deadline:\n"
+            "    time.sleep(0.1)"
+        ),
+        nbformat.v4.new_code_cell('from course import checks\nchecks.leaky_option("a")'),
+    ]
+    monkeypatch.setenv("COURSE_CLASSROOM", f"{server[0]}/classroom/{room.code}")
+    monkeypatch.setenv("COURSE_NAME", "Hedy")
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    joined = nb.cells[0].outputs[0]["text"]
+    assert joined.startswith(f"Joined classroom {room.code[:3]}-{room.code[3:]} as Hedy.")
+    shown = nb.cells[2].outputs[0]["data"]
+    assert shown["text/plain"].endswith("From your instructor: Break in five minutes")
+    assert "From your instructor: Break in five minutes" in shown["text/html"]
+    assert (tmp_path / ".course-classroom").is_dir()  # the kernel's folder: the notebook's
+    learners = room.snapshot()["learners"]
+    assert [learner["name"] for learner in learners] == ["Hedy"]
+    _wait(lambda: "02.2" in room.snapshot()["cells"].get(learners[0]["learner"], {}))
