@@ -434,6 +434,7 @@ class ClassroomClient:
     # --- publishing ---
     def _enqueue(self, event: dict[str, Any]) -> None:
         queue = self._path(".jsonl")
+        self.state_dir.mkdir(parents=True, exist_ok=True)  # deleted while joined: start again
         with _locked(self._path(".lock")):
             _append_line(queue, event)
         self._wake.set()
@@ -457,6 +458,7 @@ class ClassroomClient:
                 return None  # a check no notebook calls: not an exercise of the grid
             notebook, exercise = place
         queue = self._path(".jsonl")
+        self.state_dir.mkdir(parents=True, exist_ok=True)  # deleted while joined: start again
         with _locked(self._path(".lock")):
             lines = self._queued()
             for line in lines[self._counted:]:
@@ -499,6 +501,9 @@ class ClassroomClient:
                 sent = self.send_once()
             except OSError as error:  # the network is down, the server away: try again later
                 self.last_error = f"cannot reach {self.url} ({error})"
+                sent = None
+            except Exception as error:  # a damaged record: say so in status(), keep trying
+                self.last_error = f"{type(error).__name__}: {error}"
                 sent = None
             if sent is None:
                 failures += 1
@@ -626,8 +631,12 @@ class ClassroomClient:
         verdict = {"CORRECT": "correct", "NOT_YET": "not_yet"}.get(
             feedback.verdict.name, "not_answered"
         )
-        self.publish_check(check, verdict, getattr(feedback, "mistake", None))
-        lines = self.unshown_messages()
+        try:
+            self.publish_check(check, verdict, getattr(feedback, "mistake", None))
+            lines = self.unshown_messages()
+        except Exception as error:  # a check never shows a traceback: not even the classroom's
+            self.last_error = f"could not queue this check ({type(error).__name__}: {error})"
+            return feedback
         if not lines or not hasattr(feedback, "messages"):
             return feedback
         return dataclasses.replace(feedback, messages=(*feedback.messages, *lines))

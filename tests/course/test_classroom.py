@@ -333,3 +333,13 @@ def test_a_broadcast_reaches_the_output_of_a_check_in_a_real_notebook_kernel(
     learners = room.snapshot()["learners"]
     assert [learner["name"] for learner in learners] == ["Hedy"]
     _wait(lambda: "02.2" in room.snapshot()["cells"].get(learners[0]["learner"], {}))
+
+
+def test_a_check_shows_its_feedback_even_when_the_queue_cannot_be_written(tmp_path, monkeypatch):
+    ada = ClassroomClient("http://127.0.0.1:9", "K7QM4Z", "Ada", tmp_path)
+    ada.learner = "l-000000000000"  # joined earlier; its queue is now unwritable
+    (tmp_path / "K7QM4Z-l-000000000000.jsonl").mkdir()
+    monkeypatch.setattr(classroom, "_default", ada)
+    feedback = checks.leaky_option("a")
+    assert feedback.title == "Not yet" and feedback.messages == ()
+    assert ada.last_error.startswith("could not queue this check (IsADirectoryError")
