@@ -137,6 +137,7 @@ class ControlFollower:
                 if (pause := next_read - loop.time()) > 0:
                     await asyncio.sleep(pause)
                 next_read = loop.time() + READ_EVERY_SECONDS
+                await self.log.settled()  # the news may be of a record of ours still in flight
                 position = self._skip_written_here(position)
                 if isinstance(position, EventPosition) and not await self.log.wait(position, 0):
                     continue  # only records of this process were new

@@ -209,6 +209,13 @@ class SessionLog:
         if self.failure is not None:
             raise self.failure
 
+    async def settled(self) -> None:
+        """Wait until the record being written, if one is, has been recorded as written
+        (``on_written`` called). Its news may wake a follower first: the store announces a
+        commit before this log's flusher resumes."""
+        if self._in_flight:
+            await self._progress.wait()
+
     def encode(
         self,
         type: EventType,

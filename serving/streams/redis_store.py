@@ -98,6 +98,8 @@ DEADLINE_SLACK_SECONDS = 60.0
 """An append rewrites a stream's sweep deadline only once it has moved this much (or a
 hundredth of the idle time, if less): a deadline Redis holds is never late, at most this early,
 and the sweep puts an early one right when it reaches it (``sweep``)."""
+RECENT_RECORDS = 16
+"""Records of its own consecutive commits to a stream a process keeps for live readers."""
 RECENT_SECONDS = 1.0
 """How long the records of a process's own last commit to a stream answer reads from where
 that commit began, without asking Redis (``_Recent``)."""
@@ -145,31 +147,55 @@ class _Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class _Recent:
-    """The records this process's last commit to a stream wrote, and the stream after it.
+    """The records this process's last commits to a stream wrote, and the stream after them.
 
     The live readers an append wakes in the writer's own process read from where that append
     began: the commit's compare-and-set on the stream's version proves those records are exactly
     what the stream holds there, so ``read_live`` answers them from memory, as a read at the
-    commit's moment would have been. Only live readers: one told "up to date" while another
-    process has already written more simply waits, and that write's news wakes it at once; a
-    plain ``read`` must see every write that finished before it began, so it asks Redis. This
-    saves each paced token a read script in Redis and its reply's parsing here (measured with
-    200 streams at 10 tokens/s: see docs/SCALING.md).
+    commit's moment would have been. Consecutive commits of this process (none of another
+    between them) extend the run, up to RECENT_RECORDS, so a reader a few tokens behind is
+    answered too. Only live readers: one told "up to date" while another process has already
+    written more simply waits, and that write's news wakes it at once; a plain ``read`` must see
+    every write that finished before it began, so it asks Redis. This saves each paced token a
+    read script in Redis and its reply's parsing here (issue 21: benchmarks/results/paced.md).
     """
 
     start: Offset
     records: list[tuple[Offset, bytes]]
+    """Contiguous from ``start``, to ``meta.tail``."""
     meta: StreamMeta
     at: float
-    """``time.monotonic()`` of the commit: answers older than RECENT_SECONDS go to Redis."""
+    """``time.monotonic()`` of the last commit: answers older than RECENT_SECONDS go to Redis."""
 
-    def read(self, max_bytes: int) -> ReadResult:
-        page = Page(max_bytes)
-        for end, data in self.records:
-            if not page.take(data):
-                break
-            page.last = end
-        return ReadResult(page.records, page.end(self.meta.tail), self.meta)
+    def after(self, offset: Position) -> list[tuple[Offset, bytes]] | None:
+        """The records after ``offset``, if it is where one of them begins; else None."""
+        if offset == self.start:
+            return self.records
+        for index, (end, _) in enumerate(self.records[:-1]):
+            if end == offset:
+                return self.records[index + 1 :]
+        return None
+
+    def then(
+        self, start: Offset, records: list[tuple[Offset, bytes]], meta: StreamMeta, at: float
+    ) -> _Recent:
+        """This run extended by the next commit, if it follows on directly; else that commit."""
+        if start != self.meta.tail or at - self.at >= RECENT_SECONDS:
+            return _Recent(start, records, meta, at)
+        joined = self.records + records
+        if len(joined) <= RECENT_RECORDS:
+            return _Recent(self.start, joined, meta, at)
+        dropped = len(joined) - RECENT_RECORDS
+        return _Recent(joined[dropped - 1][0], joined[dropped:], meta, at)
+
+
+def _page(records: list[tuple[Offset, bytes]], max_bytes: int, meta: StreamMeta) -> ReadResult:
+    page = Page(max_bytes)
+    for end, data in records:
+        if not page.take(data):
+            break
+        page.last = end
+    return ReadResult(page.records, page.end(meta.tail), meta)
 
 
 def split_store_url(url: str) -> tuple[dict[str, str], str]:
@@ -301,12 +327,10 @@ class RedisStore(Store):
 
     async def read_live(self, path: str, after: Position, max_bytes: int) -> ReadResult:
         recent = self._recent.get(path)
-        if (
-            recent is not None
-            and after == recent.start
-            and time.monotonic() - recent.at < RECENT_SECONDS
-        ):
-            return recent.read(max_bytes)
+        if recent is not None and time.monotonic() - recent.at < RECENT_SECONDS:
+            records = recent.after(after)
+            if records is not None:
+                return _page(records, max_bytes, recent.meta)
         return await self.read(path, after, max_bytes)
 
     async def read(self, path: str, after: Position, max_bytes: int) -> ReadResult:
@@ -476,7 +500,9 @@ class RedisStore(Store):
                 return
             version = self._new_version()
             commit = Commit()
-            commit.expect_path(path, snapshot.stream_id)
+            # The version alone is checked, not the path too: a path moves to another stream
+            # only after this one was deleted or made a tombstone, and either changes (or
+            # removes) its version.
             commit.expect_version(snapshot.stream_id, snapshot.version)
             deadline = self._put_appended(commit, snapshot, meta, version)
             for end, data in records:
@@ -843,7 +869,7 @@ class RedisStore(Store):
     def _remember_records(
         self, path: str, start: Offset, records: list[tuple[Offset, bytes]], meta: StreamMeta
     ) -> None:
-        self._recent.pop(path, None)
+        earlier = self._recent.pop(path, None)
         if not records:
             return
         now = time.monotonic()
@@ -851,7 +877,11 @@ class RedisStore(Store):
             self._recent = {
                 key: kept for key, kept in self._recent.items() if now - kept.at < RECENT_SECONDS
             }
-        self._recent[path] = _Recent(start, records, meta, now)
+        self._recent[path] = (
+            _Recent(start, records, meta, now)
+            if earlier is None
+            else earlier.then(start, records, meta, now)
+        )
 
     def _spawn(self, coroutine: Any) -> None:
         if self._closed:

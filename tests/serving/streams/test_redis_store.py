@@ -165,8 +165,11 @@ async def test_a_live_read_of_this_process_own_append_skips_redis_and_stays_exac
         held.meta.tail,
     )
     assert (live.records, live.next_offset, live.up_to_date) == ([b"two "], two, True)
-    # Anywhere else, or a plain read: Redis answers.
+    # Its consecutive commits form one run, answered from any record boundary in it.
     assert b"".join((await first.read_live("s", ZERO, 1 << 20)).records) == b"one two "
+    assert scripts_run == []
+    # At its tail (the news that woke a reader there came from elsewhere): Redis answers.
+    assert (await first.read_live("s", two, 1 << 20)).records == []
     assert len(scripts_run) == 1
     # Another process writes after it: a plain read sees that write at once; a live read may
     # answer as of the commit, and its reader, waiting on, is woken by that write's news.
@@ -177,11 +180,16 @@ async def test_a_live_read_of_this_process_own_append_skips_redis_and_stays_exac
         assert await first.wait("s", two, timeout=5)
     assert await read_text(first, "s", after=two) == "three"
     assert (await first.head("s")).tail == three
-    # A one-byte budget still takes one whole record, and says it stopped there.
+    # Its own consecutive commits form one run: a reader two records behind is answered too,
+    # and a one-byte budget still takes one whole record, and says it stopped there.
     await append_text(first, "s", "four")
     await append_text(first, "s", "five")
-    small = await first.read_live("s", Offset(4, 17), 1)
-    assert small.records == [b"five"] and small.up_to_date
+    scripts_run.clear()
+    behind = await first.read_live("s", three, 1 << 20)
+    assert (behind.records, behind.up_to_date) == ([b"four", b"five"], True)
+    small = await first.read_live("s", three, 1)
+    assert (small.records, small.next_offset, small.up_to_date) == ([b"four"], Offset(4, 17), False)
+    assert scripts_run == []
 
 
 async def test_wait_times_out_without_news_from_anywhere(open_stores) -> None:
