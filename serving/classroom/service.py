@@ -8,10 +8,11 @@ idempotent producers are the streams layer's: a learner's batch is one ``store.a
 its Producer-Id/Epoch/Seq, so a retried batch is stored once (204) whatever process serves it.
 
 Retention: both streams get a sliding TTL equal to the server's session TTL (``--session-ttl``,
-3 days by default), renewed by every read and write (a join, an event, a room read, an inbox
-poll, which also touches the log), so a classroom nobody used for that long goes as an idle
-session does; ``--session-ttl none`` keeps classrooms for ever. The streams expire on their
-next access (and Redis drops idle keys on its own).
+3 days by default), renewed by every read and write of either (a join, an event, a room read,
+an inbox poll; each also renews the other stream, at most once a quarter TTL), so a classroom
+nobody used for that long goes as an idle session does, log and messages together;
+``--session-ttl none`` keeps classrooms for ever. An expired stream is removed on its next
+access (SQLite, memory) or by Redis's own expiry.
 
 Tokens (serving.tokens): the instructor's on ``classrooms/<CODE>`` with ``read`` (the room),
 ``write`` (messages) and ``control``; a learner's on ``classrooms/<CODE>/learners/<id>`` with
@@ -111,6 +112,8 @@ class ClassroomService:
         self.followers = Followers(store, self._room, max_read_bytes=max_read_bytes)
         self.limits = ClientLimits(dict(CLASSROOM_RATES if rates is None else rates))
         self._join_locks: dict[str, asyncio.Lock] = {}
+        self._touched: dict[str, float] = {}
+        """Stream path -> when this process last renewed it on the side (``_touch``)."""
 
     def _room(self, code: str) -> Room:
         return Room(code, exercises=tuple(self._exercises()), pace=self._pace)
@@ -256,9 +259,26 @@ class ClassroomService:
 
     async def _append(self, code: str, request: AppendRequest) -> AppendResult:
         try:
-            return await self.store.append(log_path(code), request)
+            result = await self.store.append(log_path(code), request)
+            await self._touch(messages_path(code))
+            return result
         except (StreamNotFound, StreamGone):
             raise ClassroomNotFound(code_problem(code)) from None
+
+    async def _touch(self, path: str) -> None:
+        """Renew the other stream of a classroom in use (a read renews a stream's TTL), at
+        most once a quarter TTL per process: a room is one thing, its log and its messages
+        stay or go together whichever of them its learners use."""
+        if self.ttl_seconds is None:
+            return
+        now = self.clock()
+        if now - self._touched.get(path, -math.inf) < self.ttl_seconds / 4:
+            return
+        await self.store.read(path, TAIL, 0)
+        self._touched[path] = now
+        if len(self._touched) > 10_000:  # rooms come and go: forget the oldest
+            for key in list(self._touched)[:5_000]:
+                del self._touched[key]
 
     async def events(
         self, code: str, learner: str, claim: ProducerClaim, events: list[dict[str, Any]]
@@ -298,7 +318,7 @@ class ClassroomService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         try:
-            await self.store.read(log_path(code), TAIL, 0)  # a polling learner keeps the room
+            await self._touch(log_path(code))  # a polling learner keeps the room
             while True:
                 result = await self.store.read(path, after, 1024 * 1024)
                 found = []
