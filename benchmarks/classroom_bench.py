@@ -411,6 +411,10 @@ def markdown(steps: list[Step], sizes: Sizes) -> str:
             "room's SSE stream. Server CPU % is of one core (the machine has two, shared with the "
             "client). Machine: " + cpu_model() + ".",
             "",
+            "The latency's floor is the room stream's coalescing: the page gets at most about "
+            "four snapshots a second, so an event waits up to 250 ms for the next one (a p50 "
+            "of 125 ms and more is that wait, not work). The load average (other work on the "
+            "shared machine) is in the second table: the p99 moves with it.",
             "| learners | checks sent | snapshots on the page | join all, s (joins told to wait) "
             "| never shown "
             "| page reconnects | request errors | client CPU % | load average | first errors |",

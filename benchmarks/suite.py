@@ -55,6 +55,7 @@ SUITE = (
         "higher (tokens/s), lower (CPU per token)",
     ),
     Benchmark("soak", "soak.md", "none: counts must be 0", "-"),
+    Benchmark("classroom_bench", "classroom.md", "none: 200 learners, p99 < 1 s, 0 errors", "-"),
 )
 _RATIO = re.compile(r"^\**(\d+(?:\.\d+)?)x\**$")
 
