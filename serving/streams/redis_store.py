@@ -770,17 +770,20 @@ class RedisStore(Store):
 
     def _idle_seconds(self, meta: StreamMeta) -> float | None:
         """The sliding TTL that applies: the stream's own, capped by the idle retention."""
-        limits = [x for x in (meta.ttl_seconds, self.retention.idle_seconds) if x is not None]
-        return min(limits) if limits else None
+        own, retention = meta.ttl_seconds, self.retention.idle_seconds
+        if own is None or retention is None:
+            return retention if own is None else own
+        return min(own, retention)
 
     def _liveness(self, meta: StreamMeta, now: float) -> rules.Liveness:
         return rules.liveness(meta, now, self.retention.idle_seconds)
 
     def _deadline(self, meta: StreamMeta) -> float | None:
         idle = self._idle_seconds(meta)
-        deadlines = [meta.expires_at, None if idle is None else meta.accessed_at + idle]
-        known = [deadline for deadline in deadlines if deadline is not None]
-        return min(known) if known else None
+        idle_deadline = None if idle is None else meta.accessed_at + idle
+        if meta.expires_at is None or idle_deadline is None:
+            return idle_deadline if meta.expires_at is None else meta.expires_at
+        return min(meta.expires_at, idle_deadline)
 
     # --- talking to Redis ------------------------------------------------------------------
 

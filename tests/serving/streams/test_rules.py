@@ -10,6 +10,7 @@ from serving.streams import (
     ConfigMismatch,
     ContentTypeMismatch,
     CreateRequest,
+    ForkOrigin,
     ForkSourceGone,
     ForkSpec,
     InvalidForkOffset,
@@ -124,6 +125,22 @@ def test_plan_append_writes_record_state_and_metadata_together() -> None:
     assert plan.producer == ("p", ProducerState(0, 0))
     assert plan.meta is not None and plan.meta.tail == Offset(3, 13)
     assert plan.meta.accessed_at == NOW + 1
+
+
+def test_plan_append_carries_every_field_it_does_not_change() -> None:
+    forked = meta(
+        ttl_seconds=60,
+        expires_at=NOW + 99,
+        last_stream_seq="b",
+        base=Offset(1, 5),
+        fork=ForkOrigin("src", "0", Offset(1, 5), 2),
+        lineage=(Segment("0", ZERO, Offset(1, 5)),),
+        forks=3,
+        tombstone=False,
+    )
+    assert all(value not in (None, 0, (), ZERO) for value in forked if value is not False)
+    plan = rules.plan_append(forked, None, AppendRequest(b"abc", "text/plain"), NOW + 1)
+    assert plan.meta == forked._replace(tail=Offset(3, 13), accessed_at=NOW + 1)
 
 
 def test_duplicates_are_recognised_before_closure_and_stale_epochs_fenced() -> None:
