@@ -284,10 +284,13 @@ class ClassroomService:
         self, code: str, learner: str, claim: ProducerClaim, events: list[dict[str, Any]]
     ) -> AppendResult:
         """Append a learner's validated batch as one record, under their producer claim."""
-        if claim.id != learner:
+        if claim.id != learner and not claim.id.startswith(learner + "/"):
+            # '<learner>/<name>': a second producer of the same learner (the learner page,
+            # next to the notebook), with sequence numbers of its own
             raise InvalidClassroomRequest(
                 f"Producer-Id must be your learner id {learner!r} (the server stores your "
-                f"events under it), not {claim.id!r}"
+                f"events under it), or {learner + '/<name>'!r} for a second sender of yours "
+                f"such as the learner page, not {claim.id!r}"
             )
         data = b",".join(encode_json(event) for event in stamped(events, learner, self.clock()))
         return await self._append(code, AppendRequest(data=data, content_type=JSON, producer=claim))

@@ -17,6 +17,7 @@ LAYERS = {
     "serving.streams.errors": "StreamError",
     "serving.sessions.errors": "SessionError",
     "serving.models.errors": "ModelError",
+    "serving.classroom.errors": "ClassroomError",
 }
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

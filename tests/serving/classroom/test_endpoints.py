@@ -201,11 +201,19 @@ def test_the_producer_rules_of_the_streams(http: httpx.Client, room: dict[str, A
     assert later.headers["producer-expected-seq"] == "1"
     other = send(http, code, ada, [check("01.1")], seq=0, producer="l-000000000000")
     error(other, 400, "BAD_REQUEST", "Producer-Id must be your learner id")
+    prefixed = send(http, code, ada, [check("01.1")], seq=0, producer=ada["learner"] + "x/page")
+    error(prefixed, 400, "BAD_REQUEST", "Producer-Id must be your learner id")
+    # a second producer of the same learner (the learner page) has its own sequence
+    hand = {"type": "hand", "raised": True, "text": "from the page", "at": 12}
+    page = send(http, code, ada, [hand], seq=0, producer=ada["learner"] + "/page")
+    assert page.status_code == 200
     no_headers = http.post(
         f"/v1/classrooms/{code}/events", json=[check("01.1")], headers=bearer(ada["token"])
     )
     error(no_headers, 400, "BAD_REQUEST", "Producer-Id")
-    assert snapshot(http, room)["cells"][ada["learner"]]["01.1"]["attempts"] == 1
+    room_now = snapshot(http, room)
+    assert room_now["cells"][ada["learner"]]["01.1"]["attempts"] == 1
+    assert [h["text"] for h in room_now["hands"]] == ["from the page"]
 
 
 def test_a_wrong_event_is_named_and_nothing_of_its_batch_is_stored(

@@ -245,14 +245,6 @@ def test_the_learner_page_shows_messages_live_and_raises_a_hand(
     assert errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the server refuses a Producer-Id other than the learner id (serving/classroom/"
-    "service.py events()): the page is a second producer of the same learner, next to the "
-    "notebook's, and needs its own id '<learner>/page' (sharing the notebook's would fence it "
-    "or drop its batches as duplicates). Remove this mark once the server accepts "
-    "'<learner>' and '<learner>/<name>'.",
-)
 def test_the_learner_page_raises_and_lowers_a_hand(browser: Any, served: tuple[str, str]) -> None:
     server, operator = served
     room = create_classroom(server, operator)
