@@ -8,7 +8,11 @@ break them:
 - ``refuse()`` makes every new connection fail at once (accepted, then reset: the client sees
   the same error as a refused connect) until ``allow()``; ``outage(seconds)`` is a cut, then
   refusals for that long, then the network is back;
-- ``cut_every(low, high)`` cuts at random intervals (seeded) until ``stop_cutting()``.
+- ``cut_every(low, high)`` cuts at random intervals (seeded) until ``stop_cutting()``;
+- ``truncating = True`` cuts every HTTP response one byte into its body (the server has done
+  the work, the client gets a status line and half an answer: Python's http.client raises
+  IncompleteRead, which is not an OSError) until set back to False. It reads the first
+  response of a connection (a client that sends one request per connection, as urllib does).
 
 ``FaultProxy`` lives in an asyncio loop (for async tests); ``ThreadedFaultProxy`` runs one in
 its own thread with plain methods, for tests whose clients are threads (the learners' client).
@@ -19,6 +23,7 @@ so a test can assert that the faults really happened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
 from collections.abc import Coroutine
@@ -38,6 +43,8 @@ class FaultProxy:
         self.refused = 0
         self.accepted = 0
         self.refusing = False
+        self.truncating = False
+        self.truncated = 0
         self._links: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
         self._cutter: asyncio.Task[None] | None = None
@@ -117,16 +124,30 @@ class FaultProxy:
         try:
             await asyncio.gather(
                 self._pump(client_reader, server_writer),
-                self._pump(server_reader, client_writer),
+                self._pump(server_reader, client_writer, response=True),
                 return_exceptions=True,
             )
         except asyncio.CancelledError:  # the proxy closes: end quietly, the link is cut
             client_writer.transport.abort()
             server_writer.transport.abort()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, response: bool = False
+    ) -> None:
+        seen = b""  # the response so far, when truncating
         try:
             while data := await reader.read(65536):
+                if response and self.truncating:
+                    seen += data
+                    headers_end = seen.find(b"\r\n\r\n")
+                    if headers_end >= 0 and len(seen) > headers_end + 4:
+                        writer.write(data[: len(data) - (len(seen) - headers_end - 5)])
+                        await writer.drain()
+                        self.truncated += 1
+                        writer.close()  # a FIN after the byte: it arrives, then the end
+                        with contextlib.suppress(OSError):
+                            await writer.wait_closed()
+                        return
                 writer.write(data)
                 await writer.drain()
         finally:
@@ -182,6 +203,16 @@ class ThreadedFaultProxy:
 
     def stop_cutting(self) -> None:
         self._call(self.proxy.stop_cutting())
+
+    def truncate(self, on: bool) -> None:
+        async def set_it() -> None:
+            self.proxy.truncating = on
+
+        self._call(set_it())
+
+    @property
+    def truncated(self) -> int:
+        return self.proxy.truncated
 
     @property
     def cuts(self) -> int:

@@ -185,3 +185,40 @@ def test_the_threaded_proxy_cuts_refuses_and_comes_back_for_threads(echo_port: i
         assert time.monotonic() - started >= 0.2
         assert _blocking_round_trip(proxy.port, b"four") == b"four"
         assert proxy.refused == 1
+
+
+@pytest.mark.anyio
+async def test_truncating_cuts_a_response_one_byte_into_its_body() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the body in a second packet: cut there too
+        writer.write(b"hello")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    proxy = FaultProxy(server.sockets[0].getsockname()[1])
+    proxied = await proxy.start()
+
+    async def get() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxied)
+        writer.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        try:
+            return await asyncio.wait_for(reader.read(-1), 10)
+        except ConnectionError:
+            return b"reset"
+        finally:
+            writer.transport.abort()
+
+    try:
+        assert (await get()).endswith(b"\r\n\r\nhello")
+        proxy.truncating = True
+        assert (await get()).endswith(b"\r\n\r\nh")
+        assert proxy.truncated == 1
+        proxy.truncating = False
+        assert (await get()).endswith(b"\r\n\r\nhello")
+    finally:
+        await proxy.close()
+        server.close()

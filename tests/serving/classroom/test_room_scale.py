@@ -315,3 +315,51 @@ def test_forty_learners_through_network_cuts_give_the_exact_grid_and_every_event
     assert during_faults >= 3
     final = httpx.get(room, headers=headers, timeout=30).json()
     assert without_now(page.snapshots[-1]) == without_now(final)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="course.classroom's sender and inbox threads catch OSError only: an answer cut "
+    "mid-body raises http.client.IncompleteRead (not an OSError) and ends the thread",
+)
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_an_answer_cut_mid_body_stops_neither_the_sender_nor_the_inbox(
+    server: str, tmp_path: Path
+) -> None:
+    created = httpx.post(
+        f"{server}/v1/classrooms", headers={"authorization": f"Bearer {OPERATE}"}, timeout=30
+    )
+    code, instructor = created.json()["code"], created.json()["instructor_token"]
+    headers = {"authorization": f"Bearer {instructor}"}
+    with ThreadedFaultProxy(int(server.rsplit(":", 1)[1])) as proxy:
+        client = classroom.ClassroomClient(
+            proxy.url, code, "Ada", tmp_path / "ada", max_backoff=0.2, inbox_wait=1
+        ).join()
+        try:
+            proxy.truncate(True)  # the server stores the batch; Ada gets half its answer
+            client.publish_check(
+                "check_01_1", "not_yet", "unscaled", notebook="01", exercise="01.1"
+            )
+            deadline = time.monotonic() + 20
+            while proxy.truncated < 2:  # the sender's answer and the inbox's
+                assert time.monotonic() < deadline, "no answer was cut"
+                time.sleep(0.05)
+            proxy.truncate(False)
+            client.publish_check("check_01_1", "correct", None, notebook="01", exercise="01.1")
+            assert client.flush(timeout=20), f"still queued: {client.status().queued}"
+            sent = httpx.post(
+                f"{server}/v1/classrooms/{code}/messages",
+                json={"text": "look at the board", "to": None, "kind": "message"},
+                headers=headers,
+                timeout=30,
+            )
+            assert sent.status_code == 201, sent.text
+            deadline = time.monotonic() + 20
+            while not client.messages():
+                assert time.monotonic() < deadline, "the inbox stopped"
+                time.sleep(0.05)
+        finally:
+            client.close()
+    room = httpx.get(f"{server}/v1/classrooms/{code}/room", headers=headers, timeout=30).json()
+    cell = room["cells"][client.learner]["01.1"]
+    assert (cell["state"], cell["attempts"]) == ("passed", 2)
