@@ -262,7 +262,12 @@ def _request(
     headers: Mapping[str, str] | None = None,
     timeout: float = REQUEST_TIMEOUT,
 ) -> _Reply:
-    """One HTTP request; an error status is a reply, a network failure raises OSError."""
+    """One HTTP request; an error status is a reply, a network failure raises OSError.
+
+    A reply cut short (the Wi-Fi dropping mid-body: http.client.IncompleteRead, or a broken
+    status line) is a network failure too, not a crash of the sender or inbox thread.
+    """
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -274,10 +279,13 @@ def _request(
     for name, value in (headers or {}).items():
         request.add_header(name, value)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+    except http.client.HTTPException as error:
+        raise ConnectionError(f"the reply from {url} was cut short ({error!r})") from error
     try:
         parsed = json.loads(raw) if raw else None
     except ValueError:

@@ -317,11 +317,6 @@ def test_forty_learners_through_network_cuts_give_the_exact_grid_and_every_event
     assert without_now(page.snapshots[-1]) == without_now(final)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="course.classroom's sender and inbox threads catch OSError only: an answer cut "
-    "mid-body raises http.client.IncompleteRead (not an OSError) and ends the thread",
-)
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_an_answer_cut_mid_body_stops_neither_the_sender_nor_the_inbox(
     server: str, tmp_path: Path
