@@ -1,8 +1,8 @@
 """The workshop agendas of docs/instructor.md ("3. Agendas"), as data: when each notebook is due.
 
 The classroom server (serving.classroom) compares the notebook most learners are on with the
-one the agenda says the room should be on now, and says how many minutes the room is behind;
-the instructor's page shows it. The data is held equal to the guide's tables by a test
+one the agenda says the room should be on now, and says how many minutes the room is behind
+or ahead; the instructor's page shows it. The data is held equal to the guide's tables by a test
 (tests/serving/classroom/test_agenda.py), so an edit of the guide that is not made here fails.
 
 Each agenda is a tuple of ``Slot``: a start minute counted from the workshop's start
@@ -115,13 +115,21 @@ def pace(
     agenda: str | None, starts_at: float | None, room: str | None, now: float
 ) -> dict[str, Any]:
     """The snapshot's ``pace``: the agenda, the notebook it expects now, the room's notebook,
-    and how many minutes past the room's notebook's end the clock is (0 when on time or ahead;
-    None without an agenda, a start time, or when the room's notebook is not on the agenda)."""
+    and whether the clock is past the room's notebook or not yet at it: ``behind_minutes``,
+    the minutes past the end of the room's notebook on the agenda, and ``ahead_minutes``, the
+    minutes before its start (both 0 while the clock is within the notebook's time, which is
+    "on time"; at most one of them is above 0; both None without an agenda, a start time, or
+    when the room's notebook is not on the agenda).
+
+    Two numbers rather than one clipped at 0: "0 behind" said "on time" to an instructor whose
+    room was a whole notebook ahead (at 11:20 of the one-day agenda, the room on 05, which
+    starts at 13:10, is 110 minutes ahead)."""
     answer: dict[str, Any] = {
         "agenda": agenda,
         "expected": None,
         "room": room,
         "behind_minutes": None,
+        "ahead_minutes": None,
     }
     if agenda not in AGENDAS or starts_at is None:
         return answer
@@ -131,7 +139,8 @@ def pace(
     answer["expected"] = expected_notebook(agenda, minute)
     if room is None:
         return answer
-    ends = [end for _, end, notebook in _pieces(AGENDAS[agenda]) if notebook == room]
-    if ends:
-        answer["behind_minutes"] = max(0, int(minute - max(ends)))
+    times = [(start, end) for start, end, notebook in _pieces(AGENDAS[agenda]) if notebook == room]
+    if times:
+        answer["behind_minutes"] = max(0, int(minute - max(end for _, end in times)))
+        answer["ahead_minutes"] = max(0, int(min(start for start, _ in times) - minute))
     return answer

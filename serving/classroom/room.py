@@ -366,7 +366,13 @@ class Room:
         pace = (
             self.pace(self.agenda, self.starts_at, room, now)
             if self.pace is not None
-            else {"agenda": self.agenda, "expected": None, "room": room, "behind_minutes": None}
+            else {
+                "agenda": self.agenda,
+                "expected": None,
+                "room": room,
+                "behind_minutes": None,
+                "ahead_minutes": None,
+            }
         )
         return {
             "code": self.code,

@@ -59,6 +59,15 @@ export function describeCell(name, exercise, cell) {
   };
 }
 
+/** "behind", "ahead", "on-time", or "" when unknown: the server's `behind_minutes` and
+ * `ahead_minutes` (docs/PROTOCOL.md "Classroom"; at most one of them is above 0). */
+export function paceStatus(pace) {
+  if (!pace?.room || pace.behind_minutes == null) return "";
+  if (pace.behind_minutes > 0) return "behind";
+  if ((pace.ahead_minutes ?? 0) > 0) return "ahead";
+  return "on-time";
+}
+
 /** The pace line: where the agenda says the room should be, and where it is. */
 export function paceSentence(pace, learners) {
   if (!learners) return "Nobody has joined yet: the join code is at the top of this page.";
@@ -70,14 +79,12 @@ export function paceSentence(pace, learners) {
   const expected = pace.expected
     ? `The agenda (${agenda}) is on notebook ${pace.expected} now.`
     : `The agenda (${agenda}) has not started, or is over.`;
-  let behind = "";
-  if (pace.behind_minutes != null && pace.room) {
-    const minutes = pace.behind_minutes;
-    if (minutes > 0) behind = ` ${plural(minutes, "minute", "minutes")} behind.`;
-    else if (minutes < 0) behind = ` ${plural(-minutes, "minute", "minutes")} ahead.`;
-    else behind = " On time.";
-  }
-  return `${expected} ${room}${behind}`;
+  const status = paceStatus(pace);
+  let verdict = "";
+  if (status === "behind") verdict = ` ${plural(pace.behind_minutes, "minute", "minutes")} behind.`;
+  else if (status === "ahead") verdict = ` ${plural(pace.ahead_minutes, "minute", "minutes")} ahead.`;
+  else if (status === "on-time") verdict = " On time.";
+  return `${expected} ${room}${verdict}`;
 }
 
 /** The exercises with mistakes right now, most learners first: [{exercise, mistakes}]. */
@@ -112,6 +119,7 @@ export class RoomView {
     const pace = room.pace ?? {};
     this.nodes.pace.dataset.expected = pace.expected ?? "";
     this.nodes.pace.dataset.room = pace.room ?? "";
+    this.nodes.pace.dataset.status = paceStatus(pace);
     const passed = Object.values(room.cells).reduce(
       (sum, row) => sum + Object.values(row).filter((cell) => cell.state === "passed").length,
       0,

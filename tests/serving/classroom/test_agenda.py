@@ -110,16 +110,30 @@ def test_the_pace_of_the_room() -> None:
     assert expected_notebook("one-day", 115) == "02"  # the break after it
     assert [expected_notebook("one-day", m) for m in (406, 418, 430)] == ["08", "09", "10"]
     on_time = pace("one-day", start, "02", at(100))
-    assert on_time == {"agenda": "one-day", "expected": "02", "room": "02", "behind_minutes": 0}
+    assert on_time == {
+        "agenda": "one-day",
+        "expected": "02",
+        "room": "02",
+        "behind_minutes": 0,
+        "ahead_minutes": 0,
+    }
     # 02 ends at 10:50 (minute 110); at 11:20 the room is still on it: 30 minutes behind
     assert pace("one-day", start, "02", at(140))["behind_minutes"] == 30
-    assert pace("one-day", start, "05", at(140))["behind_minutes"] == 0  # ahead
+    assert pace("one-day", start, "02", at(140))["ahead_minutes"] == 0
+    # 05 starts at 13:10 (minute 250, after lunch); at 11:20 the room is on it: 110 ahead,
+    # not "on time" (the page said so when only behind_minutes was there, clipped at 0)
+    ahead = pace("one-day", start, "05", at(140))
+    assert (ahead["behind_minutes"], ahead["ahead_minutes"]) == (0, 110)
+    # ahead within one slot of three (08, 09, 10 share 405-440: 10 starts at minute 428.3)
+    assert pace("one-day", start, "10", at(410))["ahead_minutes"] == 18
     assert pace("one-day", start, None, at(140))["behind_minutes"] is None
+    assert pace("one-day", start, None, at(140))["ahead_minutes"] is None
     assert pace("one-day", None, "02", at(140)) == {
         "agenda": "one-day",
         "expected": None,
         "room": "02",
         "behind_minutes": None,
+        "ahead_minutes": None,
     }
     assert pace(None, start, "02", at(140))["expected"] is None
     assert pace("one-day", start, "02", at(-5))["expected"] is None  # not started

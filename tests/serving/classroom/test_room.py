@@ -226,4 +226,5 @@ def test_the_snapshot_has_learners_in_join_order_and_unknown_exercises_in_order(
         "expected": None,
         "room": "02",
         "behind_minutes": None,
+        "ahead_minutes": None,
     }

@@ -414,3 +414,30 @@ def test_a_wrong_link_says_what_to_do_and_does_not_retry_for_ever(
     page.wait_for_selector("#banner:not([hidden])", timeout=WAIT_MS)
     assert "?access_token=" in (page.text_content("#banner") or "")
     context.close()
+
+
+def test_the_pace_says_ahead_behind_or_on_time_as_the_room_is(
+    browser: Any, served: tuple[str, str]
+) -> None:
+    """At 11:20 of the one-day agenda (minute 140, notebook 03 due): a room on 05, which
+    starts after lunch (minute 250), is ahead, not "on time" as the page said when the server
+    sent only behind_minutes (clipped at 0); a room on 02 (ended at minute 110) is behind."""
+    server, operator = served
+    headers = {"authorization": f"Bearer {operator}"}
+    body = {"agenda": "one-day", "starts_at": time.time() - 140 * 60}
+    room = httpx.post(f"{server}v1/classrooms", json=body, headers=headers).json()
+    ada = join(server, room["code"], "Ada")
+    ada.check("05.1", "not_yet", "wrong-scoring")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}{page_path(room['page_url'])[1:]}")
+    page.wait_for_selector("#pace[data-status=ahead]", timeout=WAIT_MS)
+    sentence = page.text_content("#pace") or ""
+    assert re.search(r"The room is on notebook 05\. 1(09|10) minutes ahead\.$", sentence), sentence
+    assert page.get_attribute("#pace", "data-expected") == "03"
+
+    ada.check("02.1", "not_yet", "leak-missed")  # the latest check: the room is back on 02
+    page.wait_for_selector("#pace[data-status=behind]", timeout=WAIT_MS)
+    sentence = page.text_content("#pace") or ""
+    assert re.search(r"notebook 02\. (29|30) minutes behind\.$", sentence), sentence
+    context.close()
