@@ -18,6 +18,11 @@ runs. The sweep here removes, every ``sweep_seconds``:
   as a read renews a session: serving.models.http);
 - **``.part`` files** older than ``PART_GRACE_SECONDS``: what an upload or a batch run left
   when its process was killed;
+- **classrooms** (serving.classroom) past their TTL: their two streams carry the session TTL
+  in the store itself (renewed by every use of the room), and a store applies a TTL when a
+  stream is looked at, so a room nobody touches again would stay in the SQLite file (or in a
+  memory store) for ever; the sweep looks at each ``classrooms/`` stream (a ``head``: it
+  renews nothing) and the store removes the expired ones (Redis expires them by itself);
 - then the SQLite store hands the freed pages back to the file system (``reclaim``:
   incremental vacuum), and the ledger is compacted (serving.sessions.ledger).
 
@@ -42,8 +47,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from serving.classroom import CLASSROOM_PREFIX
 from serving.sessions.session import PREFIX
-from serving.streams.errors import StreamError
+from serving.streams.errors import StreamError, StreamNotFound
 from serving.streams.offsets import TAIL
 from serving.streams.store import Store
 
@@ -81,6 +87,8 @@ class Collected:
 
     sessions: list[str] = field(default_factory=list)
     """Session ids."""
+    classrooms: list[str] = field(default_factory=list)
+    """Join codes of the classrooms whose streams expired and went."""
     files: list[Path] = field(default_factory=list)
     """Uploads folders, results and ``.part`` files."""
     file_bytes: int = 0
@@ -95,6 +103,8 @@ class Collected:
             f"{verb} {len(self.sessions)} expired session(s) and {len(self.files)} file(s) or "
             f"folder(s) ({self.file_bytes:,} bytes); {self.kept_sessions} session(s) kept"
         )
+        if self.classrooms:
+            text += f"; {len(self.classrooms)} expired classroom(s) gone"
         if self.reclaimed_bytes:
             text += f"; the store file shrank by {self.reclaimed_bytes:,} bytes"
         return text
@@ -189,13 +199,14 @@ class Retention:
                 collected.kept_sessions += 1
         if not dry_run:
             await self._delete(collected.sessions)
+        collected.classrooms = await self._expired_classrooms()
         if self.data_dir is not None:
             gone = set(collected.sessions)
             files = await asyncio.to_thread(
                 _collect_files, self.data_dir, now, self.ttl_seconds, gone, known, dry_run
             )
             collected.files, collected.file_bytes = files
-        if not dry_run and (collected.sessions or collected.files):
+        if not dry_run and (collected.sessions or collected.classrooms or collected.files):
             reclaim = getattr(self.store, "reclaim", None)
             if reclaim is not None:
                 collected.reclaimed_bytes = await reclaim()
@@ -205,6 +216,24 @@ class Retention:
                 await result
         self.last = collected
         return collected
+
+    async def _expired_classrooms(self) -> list[str]:
+        """Look at every classroom stream; the codes of those the store found expired (and
+        removed: SQLite's writer drops it at once, the memory store in the call).
+
+        Also on a dry run: a stream past its TTL is already gone for every client (404), and
+        any look at it removes it, as the sessions' heads already do for whatever expired."""
+        gone: set[str] = set()
+        for index, path in enumerate(await self.store.paths(CLASSROOM_PREFIX)):
+            if index % HEADS_PER_TURN == HEADS_PER_TURN - 1:
+                await asyncio.sleep(0)
+            try:
+                await self.store.head(path)
+            except StreamNotFound:
+                gone.add(path[len(CLASSROOM_PREFIX) :].split("/", 1)[0])
+            except StreamError:
+                continue
+        return sorted(gone)
 
     async def _renew(self, active: set[str]) -> None:
         """Read the logs of the sessions in use here: a read renews their idle time, so no

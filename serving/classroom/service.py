@@ -12,7 +12,8 @@ Retention: both streams get a sliding TTL equal to the server's session TTL (``-
 an inbox poll; each also renews the other stream, at most once a quarter TTL), so a classroom
 nobody used for that long goes as an idle session does, log and messages together;
 ``--session-ttl none`` keeps classrooms for ever. An expired stream is removed on its next
-access (SQLite, memory) or by Redis's own expiry.
+access or by the server's retention sweep, which looks at every ``classrooms/`` stream
+(serving.retention; SQLite, memory), or by Redis's own expiry.
 
 Tokens (serving.tokens): the instructor's on ``classrooms/<CODE>`` with ``read`` (the room),
 ``write`` (messages) and ``control``; a learner's on ``classrooms/<CODE>/learners/<id>`` with

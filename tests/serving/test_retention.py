@@ -341,3 +341,45 @@ def test_the_server_sweeps_unless_sessions_never_expire() -> None:
         create_app(ServerConfig(open_access=True, sessions=never), MemoryStore()).state.retention
         is None
     )
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"], indirect=True)
+async def test_a_classroom_nobody_uses_goes_with_both_its_streams(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A room's streams carry the TTL in the store, applied when a stream is looked at: before
+    the sweep looked at ``classrooms/``, a room nobody opened again stayed in the file for
+    ever. (Redis expires its keys by itself, on its own clock: not this test's FakeClock.)"""
+    from serving.classroom.service import ClassroomService
+
+    classrooms = ClassroomService(
+        store, signer=None, open_access=True, ttl_seconds=TTL, clock=clock
+    )
+    service = _service(store, clock)
+    retention = _retention(store, service, clock, tmp_path / "data")
+    forgotten, _, _ = await classrooms.create("Monday", None, None)
+    used, _, _ = await classrooms.create("Tuesday", None, None)
+    clock.advance(TTL - DAY)
+    await classrooms.join(used, "Ada")  # a use renews the log and the messages
+    assert (await retention.collect()).classrooms == []
+    clock.advance(DAY)
+
+    collected = await retention.collect()
+    assert collected.classrooms == [forgotten]
+    assert "1 expired classroom(s) gone" in collected.summary()
+    assert await _classroom_paths(store, [f"classrooms/{used}/log", f"classrooms/{used}/messages"])
+    assert (await retention.collect()).classrooms == []  # nothing twice
+    clock.advance(TTL)
+    assert (await retention.collect()).classrooms == [used]
+    assert await _classroom_paths(store, [])
+    classrooms.stop()
+
+
+async def _classroom_paths(store: Store, expected: list[str]) -> bool:
+    """The store's classroom paths become ``expected`` (SQLite: the writer thread's removal
+    reaches the readers' copy a moment later)."""
+    for _ in range(100):
+        if sorted(await store.paths("classrooms/")) == expected:
+            return True
+        await asyncio.sleep(0.01)
+    return False
