@@ -2,7 +2,8 @@
 
 It asks the server (``POST /v1/classrooms``) for a new room and prints what the room needs: the
 join code for the projector, the line learners set (``COURSE_CLASSROOM=...``, which the join
-cell of every notebook reads), a QR code of it for phones, and the instructor's page. The
+cell of every notebook reads), a QR code of the room's join page (``/classroom/<CODE>/join``:
+the same lines, to copy, for the name a learner types), and the instructor's page. The
 server's ``operate`` scope is needed: ``--token``, else a token minted here with the server's
 own secret (``DATA_DIR/secret.key``, the instructor runs both on one laptop), else none (a server
 started with ``--open``).
@@ -29,7 +30,8 @@ def add_classroom_command(subcommands: Subcommands) -> None:
         help="run a workshop: start a classroom on the course server",
         description="Start a classroom on a running course server (make serve LAN=1, or make "
         "classroom for both): prints the join code, the learners' COURSE_CLASSROOM line, a QR "
-        "code of it and the instructor's page. docs/instructor.md, 'Run the room'.",
+        "code of the room's join page and the instructor's page. docs/instructor.md, 'Run the "
+        "room'.",
     )
     parser.set_defaults(run=lambda args: _usage(parser))
     actions = parser.add_subparsers(title="actions", metavar="ACTION")
@@ -37,7 +39,7 @@ def add_classroom_command(subcommands: Subcommands) -> None:
         "start",
         help="create a classroom and print how learners join it",
         description="Create a classroom on the server at --url and print its join code, the "
-        "learners' join line, a QR code of it and the instructor page's address.",
+        "learners' join line, a QR code of the join page and the instructor page's address.",
     )
     start.add_argument(
         "--url",
@@ -125,16 +127,18 @@ def start_classroom(args: argparse.Namespace) -> int:
         return 1
     room = reply.body
     join_line = f"{url}/classroom/{room['code']}"
+    join_page = f"{join_line}/join"  # the server's join_url, at the address learners reach
     print(f"Classroom {room['display_code']}" + (f" · {args.title}" if args.title else ""))
     print()
     print("Learners: set this, then run the first cells of any notebook (the join cell):")
     print(f"  export COURSE_CLASSROOM={join_line}")
     print(f'  or in a notebook: classroom.join("{url}", "{room["display_code"]}", name="Ada")')
+    print(f"  or open {join_page} (the QR code): these lines to copy, with their name")
     try:
         from serving.lan import qr_text
 
         print()
-        print(qr_text(join_line), end="")
+        print(qr_text(join_page), end="")
     except ImportError:  # segno comes with the server's install
         pass
     print()

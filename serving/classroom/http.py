@@ -97,6 +97,21 @@ def classroom_router(service: ClassroomService) -> APIRouter:
             status_code=201,
         )
 
+    @router.get("/{code}")
+    async def about(code: str, request: Request) -> Response:
+        # The join page's question (no token: the code is the room's secret, as for joining,
+        # and held to the same rate per address, since it tells as much as a join would).
+        try:
+            room = service.code_of(code)
+            service.limit("classroom_joins", _address(request))
+            follower = await service.follower(room)
+        except ServingError as error:
+            return error_response(error)
+        return JSONResponse(
+            {"code": room, "display_code": display_code(room), "title": follower.room.title},
+            headers={"cache-control": "no-store"},
+        )
+
     @router.post("/{code}/learners")
     async def join(code: str, request: Request) -> Response:
         try:

@@ -5,6 +5,8 @@
     GET  /classroom/<code>     the instructor's page of a classroom (classroom.html; the token
                                comes in ?access_token= and the page moves it out of the address)
     GET  /classroom/<code>/me  a learner's tiny page (classroom-me.html): messages, raise a hand
+    GET  /classroom/<code>/join  how to join from a notebook (classroom-join.html): the lines to
+                               copy; the join link and QR code of ``course classroom start``
     POST /web/token    a short-lived ``create`` token, for a browser on this computer only
                        (``?operate=1``: also an ``operate`` token, to retrain shared models;
                        ``?models=1``: a ``read`` token on ``models/*``, the prediction logs)
@@ -78,6 +80,11 @@ def add_web_page(app: FastAPI, sessions: SessionService) -> None:
     @app.get("/classroom/{code}/me", include_in_schema=False)
     async def classroom_learner_page(code: str) -> FileResponse:
         return FileResponse(STATIC_DIR / "classroom-me.html", headers=PAGE_HEADERS)
+
+    @app.get("/classroom/{code}/join", include_in_schema=False)
+    async def classroom_join_page(code: str) -> FileResponse:
+        # Where the QR code of `course classroom start` leads: how to join from a notebook.
+        return FileResponse(STATIC_DIR / "classroom-join.html", headers=PAGE_HEADERS)
 
     @app.post("/web/token", include_in_schema=False)
     async def create_token(request: Request) -> JSONResponse:

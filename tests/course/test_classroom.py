@@ -296,6 +296,14 @@ def test_course_classroom_start_prints_the_code_the_join_line_and_the_page(serve
     assert lines[-1].startswith("Your page (keep it to yourself: it holds your token): "
                                 f"{url}/classroom/{code}?access_token=")
     assert "\u2580" in done.stdout or "\u2584" in done.stdout  # the QR code's half blocks
+    # the QR code opens the room's join page (the lines to copy), which the server serves
+    from serving.lan import qr_text
+
+    join_page = f"{url}/classroom/{code}/join"
+    assert f"  or open {join_page} (the QR code): these lines to copy, with their name" in lines
+    assert qr_text(join_page) in done.stdout
+    with urllib.request.urlopen(join_page, timeout=10) as response:
+        assert b"classroom-join.js" in response.read()
 
 
 def test_a_broadcast_reaches_the_output_of_a_check_in_a_real_notebook_kernel(
