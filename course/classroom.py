@@ -632,15 +632,26 @@ class ClassroomClient:
         )
 
     # --- the check hook ---
-    def after_check(self, check: str, feedback: Feedback) -> Feedback:
-        """Publish ``feedback``'s verdict; return it with the messages not yet shown under it."""
+    def after_check(
+        self, check: str, feedback: Feedback, place: tuple[str, str] | None = None
+    ) -> Feedback:
+        """Publish ``feedback``'s verdict; return it with the messages not yet shown under it.
+        ``place``: (notebook, exercise) when the check's call names it (``checks.quiz("04",
+        ...)`` is ``04.quiz``); else the exercise is where the notebooks call the check."""
         import dataclasses
 
         verdict = {"CORRECT": "correct", "NOT_YET": "not_yet"}.get(
             feedback.verdict.name, "not_answered"
         )
+        notebook, exercise = place if place is not None else (None, None)
         try:
-            self.publish_check(check, verdict, getattr(feedback, "mistake", None))
+            self.publish_check(
+                check,
+                verdict,
+                getattr(feedback, "mistake", None),
+                notebook=notebook,
+                exercise=exercise,
+            )
             lines = self.unshown_messages()
         except Exception as error:  # a check never shows a traceback: not even the classroom's
             self.last_error = f"could not queue this check ({type(error).__name__}: {error})"
@@ -745,9 +756,11 @@ def status() -> Status:
     return _default.status() if _default else Status(joined=False)
 
 
-def after_check(check: str, feedback: Feedback) -> Feedback:
+def after_check(
+    check: str, feedback: Feedback, place: tuple[str, str] | None = None
+) -> Feedback:
     """The check hook (``@check`` calls it): nothing at all unless this kernel joined."""
     if _default is None:
         return feedback
-    return _default.after_check(check, feedback)
+    return _default.after_check(check, feedback, place)
 

@@ -37,11 +37,13 @@ __all__ = [
     "DEFAULT_LEARNER_DIR",
     "HELP_TAG",
     "HINT_TAG",
+    "QUIZ_EXERCISE",
     "QUIZ_TAG",
     "SOLUTION_MARKER",
     "SOLUTION_TAG",
     "Exercise",
     "build",
+    "classroom_columns",
     "exercise_ids",
     "exercises_in",
     "help_problems",
@@ -179,6 +181,30 @@ def exercise_ids() -> tuple[str, ...]:
                 cell["source"] = "".join(cell["source"])
         number = notebook_id(path)
         found += [f"{number}.{index}" for index in range(1, len(exercises_in(cells)) + 1)]
+    return tuple(found)
+
+
+QUIZ_EXERCISE = "quiz"
+"""A notebook's quiz on the classroom's grid is the exercise ``<notebook>.quiz``."""
+
+
+@functools.cache
+def classroom_columns() -> tuple[str, ...]:
+    """The classroom grid's columns: every exercise (``exercise_ids``) and, after each
+    notebook's, its quiz (``04.quiz``) when the notebook has one (a code cell tagged ``quiz``):
+    ``checks.quiz`` publishes like a check under that id (course.classroom)."""
+    import json
+
+    from course import files
+
+    found: list[str] = []
+    ids = exercise_ids()
+    for path in sorted(files.notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
+        number = notebook_id(path)
+        found += [each for each in ids if each.startswith(f"{number}.")]
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if any(cell["cell_type"] == "code" and QUIZ_TAG in _tags(cell) for cell in cells):
+            found.append(f"{number}.{QUIZ_EXERCISE}")
     return tuple(found)
 
 

@@ -32,9 +32,14 @@ from course.checks._feedback import (
     not_answered,
 )
 
-__all__ = ["check", "describe"]
+__all__ = ["PLACES", "check", "describe"]
 
 P = ParamSpec("P")
+
+PLACES: dict[str, Callable[..., tuple[str, str] | None]] = {}
+"""Check name -> (notebook, exercise) from the check's own arguments, for a check whose
+exercise its call names (``checks.quiz("04", ...)`` is ``04.quiz``); every other check's
+exercise is where the notebooks call it (course.classroom.exercise_of)."""
 
 
 def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
@@ -47,7 +52,14 @@ def check(function: Callable[P, Feedback]) -> Callable[P, Feedback]:
         classroom = sys.modules.get("course.classroom")  # imported by a notebook's join cell
         if classroom is None:  # a learner who never joined: not one more instruction
             return feedback
-        published: Feedback = classroom.after_check(function.__name__, feedback)
+        place = None
+        place_of = PLACES.get(function.__name__)
+        if place_of is not None:
+            try:
+                place = place_of(*args, **kwargs)
+            except Exception:  # arguments the check refused: its feedback says so
+                place = None
+        published: Feedback = classroom.after_check(function.__name__, feedback, place=place)
         return published
 
     def answer(caller: FrameType, *args: P.args, **kwargs: P.kwargs) -> Feedback:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from course.checks._feedback import Feedback, Verdict
-from course.checks._guard import check, describe
+from course.checks._guard import PLACES, check, describe
 
 __all__ = ["QUIZ_MODULES", "Question", "Quiz", "quiz", "quiz_problems"]
 
@@ -146,6 +146,16 @@ def quiz(notebook: str, quiz_answers: Any) -> Feedback:
             "questions-unanswered",
         )
     return Feedback(verdict, message, label="Quiz", parts=parts, mistake=mistake)
+
+
+def _place(notebook: Any, quiz_answers: Any = None) -> tuple[str, str] | None:
+    """A quiz is exercise ``<notebook>.quiz`` of the classroom's grid (course.exercises
+    .classroom_columns): correct when every answer is, its mistake the first wrong question's
+    (``q3-b``), its attempts counted like a check's. None for a notebook without a quiz."""
+    return (notebook, f"{notebook}.quiz") if notebook in QUIZ_MODULES else None
+
+
+PLACES["quiz"] = _place
 
 
 _QUESTION = re.compile(r"^\*\*(\d+)\.\*\*", re.MULTILINE)

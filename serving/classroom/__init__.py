@@ -26,7 +26,7 @@ def add_classroom_routes(app: Any) -> Any:
     streams API (only this layer writes them, so every event in them was checked here).
     Returns the ClassroomService."""
     from course.agenda import pace
-    from course.exercises import exercise_ids
+    from course.exercises import classroom_columns
     from serving.classroom.http import classroom_router
     from serving.classroom.service import ClassroomService
 
@@ -39,7 +39,7 @@ def add_classroom_routes(app: Any) -> Any:
         ttl_seconds=settings.session_ttl_seconds,
         token_ttl_seconds=settings.token_ttl_seconds,
         max_read_bytes=settings.max_read_bytes,
-        exercises=exercise_ids,
+        exercises=classroom_columns,  # the exercises, and each notebook's quiz after them
         pace=pace,
     )
     app.include_router(classroom_router(service))

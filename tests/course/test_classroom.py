@@ -246,6 +246,39 @@ def test_a_message_appears_once_under_the_next_check(room, server, clients, tmp_
     assert _cell(room, ada.learner, "02.2")["attempts"] == 3
 
 
+def test_a_quiz_reaches_the_grid_as_the_exercise_after_its_notebooks(
+    room, server, clients, tmp_path, monkeypatch
+):
+    """``checks.quiz("04", answers)`` publishes like a check: exercise 04.quiz, the first
+    wrong question's id as the mistake, attempts counted; correct once every answer is."""
+    from course.checks.build import QUIZ
+
+    ada = _client(clients, server[0], room, tmp_path)
+    monkeypatch.setattr(classroom, "_default", ada)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    right = {number: question.answer for number, question in enumerate(QUIZ.questions, 1)}
+    second = QUIZ.questions[1]
+    wrong_letter = sorted(second.wrong)[0]
+    assert checks.quiz("04", {**right, 2: wrong_letter}).mistake == f"q2-{wrong_letter}"
+    assert checks.quiz("04", ...).verdict.name == "NOT_ANSWERED"  # counts no attempt
+    assert ada.flush(timeout=10)
+    cell = _cell(room, ada.learner, "04.quiz")
+    assert (cell["state"], cell["attempts"], cell["mistake"]) == (
+        "trying", 1, f"q2-{wrong_letter}")
+    snapshot = room.snapshot()
+    assert snapshot["mistakes"]["04.quiz"] == [{"mistake": f"q2-{wrong_letter}", "learners": 1}]
+    exercises = snapshot["exercises"]
+    assert exercises.index("04.quiz") == exercises.index("04.2") + 1 == exercises.index("05.1") - 1
+    assert checks.quiz("04", right).passed
+    assert ada.flush(timeout=10)
+    cell = _cell(room, ada.learner, "04.quiz")
+    assert (cell["state"], cell["attempts"], cell["mistake"]) == ("passed", 2, None)
+    queue = (tmp_path / f"{room.code}-{ada.learner}.jsonl").read_text().splitlines()
+    sent = [json.loads(line) for line in queue]
+    assert [(e["notebook"], e["exercise"], e["check"], e["attempt"]) for e in sent] == [
+        ("04", "04.quiz", "quiz", 1), ("04", "04.quiz", "quiz", 2), ("04", "04.quiz", "quiz", 3)]
+
+
 def test_joining_from_the_environment_reuses_the_stored_learner(
     room, server, tmp_path, monkeypatch, capsys
 ):

@@ -72,7 +72,9 @@ def test_create_returns_the_code_urls_and_the_instructor_token(
         [],
         {},
     )
-    assert first["exercises"][:3] == ["00.1", "01.1", "01.2"]
+    # each notebook's exercises, then its quiz (checks.quiz publishes as "<notebook>.quiz")
+    assert first["exercises"][:5] == ["00.1", "00.quiz", "01.1", "01.2", "01.quiz"]
+    assert first["exercises"][-1] == "13.quiz"
     assert first["pace"]["agenda"] == "one-day"
     assert first["pace"]["expected"] == "01"  # an hour in: 01 objective and data (09:45-10:10)
 
