@@ -277,7 +277,8 @@ def _token_parser() -> argparse.ArgumentParser:
         help=f"comma-separated scopes among {', '.join(TOKEN_SCOPES)}: read and write on "
         "streams and sessions, control (cancel, steer) and create (sessions/*) on sessions, "
         "operate (retrain a shared model: --stream 'sessions/*'; promote or roll back a "
-        "model's live version: --stream 'models/*'); "
+        "model's live version: --stream 'models/*'; open a workshop's classroom, as course "
+        "classroom start --token does: --scope operate --stream 'classrooms/*'); "
         "e.g. read or read,write (default: %(default)s)",
     )
     parser.add_argument(

@@ -217,3 +217,14 @@ def test_classroom_serves_every_interface_and_opens_a_classroom_on_it(repo):
     assert started.endswith("wait $server")
     named = script("LAN=10.0.0.5", "PORT=8080")
     assert ".venv/bin/course classroom start --url http://10.0.0.5:8080 --wait 300" in named
+
+
+def test_the_readme_points_make_classroom_at_the_guide_and_keeps_its_two_commands():
+    """One line for `make classroom` (a Makefile target) to docs/instructor.md's "Run the
+    room", whose heading the link's anchor names; the README's two commands stay first."""
+    readme = (ROOT / "README.md").read_text()
+    assert "make serve   # the main job" in readme and "make test    # install" in readme
+    line = next(line for line in readme.splitlines() if "`make classroom`" in line)
+    assert "(docs/instructor.md#5-run-the-room)" in readme[readme.index(line):][:400]
+    assert "\n## 5. Run the room\n" in (ROOT / "docs" / "instructor.md").read_text()
+    assert "\nclassroom:" in (ROOT / "Makefile").read_text()

@@ -47,6 +47,23 @@ def test_token_command_mints_a_token_for_this_server(
     assert not grant.allows("read", "other")
 
 
+def test_the_token_help_names_the_token_that_opens_a_classroom_and_it_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["token", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--scope operate --stream 'classrooms/*'" in help_text
+    flags = ["--scope", "operate", "--stream", "classrooms/*", "--data-dir", str(tmp_path)]
+    assert main(["token", *flags]) == 0
+    token = capsys.readouterr().out.strip()
+    from serving.classroom.service import ClassroomService
+    from serving.streams.memory import MemoryStore
+
+    signer = TokenSigner(load_or_create_secret(tmp_path, environ={}))
+    ClassroomService(MemoryStore(), signer=signer).may_create(token)  # POST /v1/classrooms
+
+
 def test_unknown_store_url_exits_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--open", "--store", "nosuch://x"]) == 2
     assert "unknown store URL" in capsys.readouterr().err
