@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,11 @@ HIGH_WATER_BYTES = 8 * 1024 * 1024
 Redis is away. Measured: an agent streaming deltas as fast as it can through a 5 s outage
 paused at 4,097 queued events (589 KB encoded, 1.7 MB traced), then completed once the store
 was back."""
+SLEEP_SLACK_SECONDS = 0.004
+"""An agent's ``sleep`` ends on this grid of the loop's clock (timer slack, as the kernel has
+for threads): paced agents whose tokens fall due within the same 4 ms wake on one turn, so
+their appends, store commits, Redis round trips and deliveries are shared, for at most 4 ms
+of added latency (issue 21: benchmarks/results/paced.md)."""
 
 logger = logging.getLogger(__name__)
 
@@ -267,8 +273,10 @@ class RunContext:
         """
         if self.cancelled.is_set():
             return True
-        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        timer = waiter.get_loop().call_later(seconds, _resolve, waiter, False)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        wake = math.ceil((loop.time() + seconds) / SLEEP_SLACK_SECONDS) * SLEEP_SLACK_SECONDS
+        timer = loop.call_at(wake, _resolve, waiter, False)
         sleepers = self._run._sleepers
         sleepers.add(waiter)
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from serving.sessions import runs as runs_module
 from serving.sessions.agents import Agent, Param
 from serving.sessions.runs import HIGH_WATER, Run, RunContext, RunEnded, RunState
 from serving.sessions.session import SessionLog
@@ -189,6 +190,35 @@ async def test_steer_reaches_the_agent_at_once(memory_store: Store) -> None:
     run.steer({"speed": 9.0})
     await asyncio.wait_for(run.finished(), 5)
     assert seen == [1.0, 9.0]
+
+
+async def test_paced_agents_due_within_the_slack_wake_on_one_tick(
+    memory_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    wakes: list[float] = []
+    call_at = loop.call_at
+
+    def recorded(when: float, *args: Any, **context: Any) -> asyncio.TimerHandle:
+        if args and args[0] is runs_module._resolve:
+            wakes.append(when)
+        return call_at(when, *args, **context)
+
+    async def sleeper(request: Mapping[str, Any], run: RunContext) -> bool:
+        return await run.sleep(request["seconds"])
+
+    monkeypatch.setattr(loop, "call_at", recorded)
+    started = loop.time()
+    runs = [
+        await start_run(memory_store, Agent(f"sleeper{n}", sleeper), {"seconds": seconds})
+        for n, seconds in enumerate((0.0101, 0.0109))
+    ]
+    for run, _ in runs:
+        await asyncio.wait_for(run.finished(), 5)
+    slack = runs_module.SLEEP_SLACK_SECONDS
+    assert len(wakes) == 2 and all(wake >= started + 0.0101 for wake in wakes)
+    assert all(abs(wake / slack - round(wake / slack)) < 1e-6 for wake in wakes)  # on the grid
+    assert max(wakes) - min(wakes) < slack + 1e-6  # one tick apart at most (the start moved)
 
 
 async def test_publishing_after_the_end_is_an_error(memory_store: Store) -> None:
