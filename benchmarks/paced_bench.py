@@ -1074,6 +1074,10 @@ def report(run: Run) -> str:
         "",
         *headline(run),
         "",
+        "Where a paced token's CPU goes, what was cut and why the missed targets do not go lower "
+        "on 2 cores: [docs/SCALING.md, \"Many streams at reading speed\"]"
+        "(../../docs/SCALING.md#many-streams-at-reading-speed).",
+        "",
         "## Every workload and server",
         "",
         f"Medians of {run.sizes.rounds} interleaved rounds (the server order rotating each round); "
