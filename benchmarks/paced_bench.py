@@ -47,7 +47,6 @@ import random
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -63,7 +62,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.machine import cpu_model, publish
 from benchmarks.redis_server import RedisServer
-from benchmarks.servers import RunningServer, ServerSpec, ServerStartError
+from benchmarks.servers import RunningServer, ServerSpec, ServerStartError, ensure_installed
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "paced.md"
 CHART_PATH = Path(__file__).resolve().parent / "results" / "paced.png"
@@ -200,38 +199,6 @@ class PeerSpec(ServerSpec):
         return [env, f"REDIS_URL={self.redis_url}", node, str(PEER_DIR / "server.js"), str(port)]
 
 
-def installed_peer_version() -> str | None:
-    manifest = PEER_DIR / "node_modules" / PEER_PACKAGE / "package.json"
-    if not manifest.exists():
-        return None
-    return str(json.loads(manifest.read_text())["version"])
-
-
-def ensure_peer_installed() -> None:
-    """Install the pinned peer into benchmarks/peers/resumable/ with ``npm ci`` if needed."""
-    if installed_peer_version() == PEER_VERSION:
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise ServerStartError(
-            f"npm is not installed: it is needed once to install {PEER_PACKAGE} {PEER_VERSION} "
-            f"into {PEER_DIR}, or pass --servers ours-redis,ours-sqlite"
-        )
-    print(f"installing {PEER_PACKAGE} {PEER_VERSION} with npm ci...", file=sys.stderr)
-    install = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=PEER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if install.returncode != 0 or installed_peer_version() != PEER_VERSION:
-        raise ServerStartError(
-            f"npm ci in {PEER_DIR} failed (is the npm registry reachable?):\n"
-            f"{install.stdout}{install.stderr}"
-        )
-
-
 class Stack:
     """One server under test with its own fresh redis-server (none for SQLite)."""
 
@@ -242,7 +209,12 @@ class Stack:
             self.redis = RedisServer()
         try:
             if kind == "peer":
-                ensure_peer_installed()
+                ensure_installed(
+                    PEER_DIR,
+                    PEER_PACKAGE,
+                    PEER_VERSION,
+                    instead=", or pass --servers ours-redis,ours-sqlite",
+                )
                 spec: ServerSpec = PeerSpec("peer", "peer", True, redis_url=self.redis_url)
             else:
                 spec = OursSpec(kind, "ours", True, store=self.redis_url)

@@ -79,34 +79,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def installed_reference_version() -> str | None:
-    manifest = PEERS_DIR / "node_modules" / REFERENCE_PACKAGE / "package.json"
+def installed_version(folder: Path, package: str) -> str | None:
+    """The version of ``package`` installed in ``folder``'s node_modules, if any."""
+    manifest = folder / "node_modules" / package / "package.json"
     if not manifest.exists():
         return None
-    return json.loads(manifest.read_text())["version"]
+    return str(json.loads(manifest.read_text())["version"])
 
 
-def ensure_reference_installed() -> None:
-    """Install the pinned reference server into benchmarks/peers/ with ``npm ci`` if needed."""
-    if installed_reference_version() == REFERENCE_VERSION:
+def ensure_installed(folder: Path, package: str, version: str, *, instead: str = "") -> None:
+    """Install a pinned Node peer into ``folder`` with ``npm ci`` (its package-lock.json) if
+    ``package`` is not there at ``version``; ``instead`` says what to do without npm."""
+    if installed_version(folder, package) == version:
         return
     npm = shutil.which("npm")
     if npm is None:
         raise ServerStartError(
-            f"npm is not installed: it is needed once to install {REFERENCE_PACKAGE} "
-            f"{REFERENCE_VERSION} into {PEERS_DIR}"
+            f"npm is not installed: it is needed once to install {package} {version} "
+            f"into {folder}{instead}"
         )
-    print(f"installing {REFERENCE_PACKAGE} {REFERENCE_VERSION} with npm ci...", file=sys.stderr)
+    print(f"installing {package} {version} with npm ci...", file=sys.stderr)
     install = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=PEERS_DIR,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    if install.returncode != 0 or installed_reference_version() != REFERENCE_VERSION:
+    if install.returncode != 0 or installed_version(folder, package) != version:
         raise ServerStartError(
-            f"npm ci in {PEERS_DIR} failed (is the npm registry reachable?):\n"
+            f"npm ci in {folder} failed (is the npm registry reachable?):\n"
             f"{install.stdout}{install.stderr}"
         )
 
@@ -116,7 +118,7 @@ class RunningServer:
 
     def __init__(self, spec: ServerSpec, *, startup_timeout: float = STARTUP_TIMEOUT) -> None:
         if spec.implementation == "reference":
-            ensure_reference_installed()
+            ensure_installed(PEERS_DIR, REFERENCE_PACKAGE, REFERENCE_VERSION)
         self.spec = spec
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
