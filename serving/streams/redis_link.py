@@ -9,11 +9,12 @@ resolve the callers' futures in order. Each command stays a command of its own (
 runs atomically by itself); only the trips are shared. A caller gets its reply once Redis has
 sent it, never before, so an acknowledged write is one Redis applied.
 
-A busy connection (one that wrote within the last LINGER_SECONDS, 2 ms) holds its next write
-until 2 ms after the previous one, so the tokens of many paced streams, each woken on its own
-turn, share a write, Redis's read and reply, and the news it pushes: per 1,000 tokens of 200
-streams at 10 tokens/s, server CPU fell by about a fifth and Redis CPU by a quarter (issue 21,
-benchmarks/results/paced.md). An idle connection writes on the next turn, as before.
+While replies to earlier writes are still due, new commands wait for them (Nagle's algorithm:
+at most LINGER_SECONDS, 2 ms), so the commits of many paced streams, each decided on a turn of
+its own, share a write, Redis's read and reply, and the news it pushes (issue 21,
+docs/SCALING.md). A caller that waits for each reply before its next command never waits: a
+first version that held every write for 2 ms after the previous one cut sequential appends
+from 1,710 to 453 a second (benchmarks/redis_bench.py).
 
 RESP is packed and parsed by hiredis (C). Replies that are errors become redis-py's exception
 classes (``redis.exceptions``), so callers handle one family of errors whichever client spoke.
@@ -340,8 +341,10 @@ class _Protocol(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._progress = 0.0
         """When a reply last arrived, or replies became due."""
-        self._flushed_at = -LINGER_SECONDS
-        """When the last write went out (loop time)."""
+        self._unanswered = 0
+        """Commands written whose replies have not come back yet."""
+        self._unwritten = 0
+        """Commands in ``_outgoing`` that will have replies."""
         self._watchdog: asyncio.TimerHandle | None = None
         self._error: Exception | None = None
         self.on_lost: Callable[[_Protocol, Exception], None] | None = None
@@ -367,6 +370,7 @@ class _Protocol(asyncio.Protocol):
         if not self._outgoing:
             self._schedule_flush()
         self._outgoing.append(packed)
+        self._unwritten += 1
         return reply
 
     def write(self, packed: bytes) -> None:
@@ -377,21 +381,22 @@ class _Protocol(asyncio.Protocol):
             self._outgoing.append(packed)
 
     def _schedule_flush(self) -> None:
-        """At the end of this event-loop turn; on a busy connection (it wrote less than
-        LINGER_SECONDS ago) at LINGER_SECONDS after that write, so the commands of the tokens
-        of many paced streams share one write and one reply, as Nagle's algorithm would have
-        them, with a bounded delay. An idle connection adds none."""
-        wait = self._flushed_at + LINGER_SECONDS - self._loop.time()
-        if wait > 0:
-            self._loop.call_later(wait, self._flush)
+        """Write at the end of this event-loop turn, unless replies to earlier writes are still
+        due: then, as in Nagle's algorithm, when they have all come back, or LINGER_SECONDS
+        from now at the latest. So the commits of many paced streams, each decided on a turn
+        of its own, share one write and one reply, while a lone caller waiting for each reply
+        before its next command (nothing else due) pays no delay at all."""
+        if self._unanswered:
+            self._loop.call_later(LINGER_SECONDS, self._flush)
         else:
             self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         if self._outgoing and self._transport is not None and self._error is None:
             self._transport.write(b"".join(self._outgoing))
-            self._flushed_at = self._loop.time()
+            self._unanswered += self._unwritten
         self._outgoing = []
+        self._unwritten = 0
 
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
@@ -402,6 +407,9 @@ class _Protocol(asyncio.Protocol):
                     self.on_push(reply)
                     continue
                 future = self._replies.popleft()
+                self._unanswered -= 1
+                if not self._unanswered and self._outgoing:
+                    self._flush()  # what waited for these replies goes out now
                 if future.done():  # its caller gave up (cancelled): the reply is dropped
                     continue
                 if isinstance(reply, hiredis.ReplyError):

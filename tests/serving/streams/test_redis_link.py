@@ -37,11 +37,11 @@ async def test_concurrent_callers_each_get_their_own_reply(link: RedisLink) -> N
     await link.call("DEL", key)
 
 
-async def test_a_busy_link_lingers_to_share_writes_and_an_idle_one_writes_at_once(
+async def test_commands_wait_for_the_replies_due_then_share_one_write_and_a_lone_one_never_waits(
     link: RedisLink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(redis_link, "LINGER_SECONDS", 0.3)  # wide, so no timing is involved
-    assert await link.call("PING") == b"PONG"  # connected, and a write just went out
+    monkeypatch.setattr(redis_link, "LINGER_SECONDS", 5.0)  # the cap, out of the way here
+    assert await link.call("PING") == b"PONG"  # connected
     protocol = link._protocol
     assert protocol is not None and protocol._transport is not None
     writes: list[bytes] = []
@@ -49,19 +49,24 @@ async def test_a_busy_link_lingers_to_share_writes_and_an_idle_one_writes_at_onc
     monkeypatch.setattr(
         protocol._transport, "write", lambda data: (writes.append(data), write(data))[1]
     )
-    # Busy: commands issued on different turns within the linger go out in one write.
+    # A reply is due (Redis holds this one for 0.3 s): commands issued meanwhile, on turns of
+    # their own, wait for it, then go out together.
+    due = asyncio.ensure_future(link.call("BLPOP", f"link-{uuid.uuid4().hex}", 0.3))
+    await asyncio.sleep(0.05)
     first = asyncio.ensure_future(link.call("ECHO", "a"))
     await asyncio.sleep(0.01)
     second = asyncio.ensure_future(link.call("ECHO", "b"))
-    assert await asyncio.gather(first, second) == [b"a", b"b"]
-    assert len(writes) == 1 and writes[0].count(b"ECHO") == 2
-    # Idle (nothing written for longer than the linger): written on the next turn.
-    await asyncio.sleep(0.35)
-    third = asyncio.ensure_future(link.call("ECHO", "c"))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert len(writes) == 2
-    assert await third == b"c"
+    assert await asyncio.gather(due, first, second) == [None, b"a", b"b"]
+    assert len(writes) == 2 and writes[1].count(b"ECHO") == 2
+    # Nothing due: a command goes out on the next turn, and each of a caller's sequential
+    # commands in a write of its own, without waiting.
+    for text in ("c", "d"):
+        call = asyncio.ensure_future(link.call("ECHO", text))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert writes[-1].count(text.encode()) == 1
+        assert await call == text.encode()
+    assert len(writes) == 4
 
 
 async def test_a_caller_that_gives_up_does_not_shift_the_replies_of_the_others(
