@@ -211,14 +211,37 @@ async def test_paced_agents_due_within_the_slack_wake_on_one_tick(
     started = loop.time()
     runs = [
         await start_run(memory_store, Agent(f"sleeper{n}", sleeper), {"seconds": seconds})
-        for n, seconds in enumerate((0.0101, 0.0109))
+        for n, seconds in enumerate((0.0501, 0.0509))
     ]
     for run, _ in runs:
         await asyncio.wait_for(run.finished(), 5)
     slack = runs_module.SLEEP_SLACK_SECONDS
-    assert len(wakes) == 2 and all(wake >= started + 0.0101 for wake in wakes)
+    assert len(wakes) == 2 and all(wake >= started + 0.0501 for wake in wakes)
     assert all(abs(wake / slack - round(wake / slack)) < 1e-6 for wake in wakes)  # on the grid
     assert max(wakes) - min(wakes) < slack + 1e-6  # one tick apart at most (the start moved)
+
+
+async def test_a_fast_pace_keeps_its_rate_under_the_slack(
+    memory_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    asked: list[tuple[float, float]] = []
+    call_at = loop.call_at
+
+    def recorded(when: float, *args: Any, **context: Any) -> asyncio.TimerHandle:
+        if args and args[0] is runs_module._resolve:
+            asked.append((when, loop.time()))
+        return call_at(when, *args, **context)
+
+    async def quick(request: Mapping[str, Any], run: RunContext) -> None:
+        for _ in range(5):
+            await run.sleep(0.002)  # 500 tokens/s
+
+    monkeypatch.setattr(loop, "call_at", recorded)
+    run, _ = await start_run(memory_store, Agent("quick", quick))
+    await asyncio.wait_for(run.finished(), 5)
+    # each wake at most a tenth of its 2 ms pause late (0.2 ms), not on the 4 ms grid
+    assert len(asked) == 5 and all(when - now <= 0.0022 + 1e-6 for when, now in asked)
 
 
 async def test_publishing_after_the_end_is_an_error(memory_store: Store) -> None:
