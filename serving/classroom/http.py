@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from serving.bodies import read_body
 from serving.classroom.errors import (
     ClassroomTooLarge,
     InvalidClassroomEvent,
@@ -168,12 +169,16 @@ def classroom_router(service: ClassroomService) -> APIRouter:
             return Response(status_code=204, headers=headers)
         return JSONResponse({"offset": str(result.tail)}, headers=headers)
 
+    async def watched(code: str, request: Request) -> RoomFollower:
+        """The room's follower, for an instructor token that may read it."""
+        room = service.code_of(code)
+        service.instructor(_token(request), "read", room)
+        return await service.follower(room)
+
     @router.get("/{code}/room")
     async def room(code: str, request: Request) -> Response:
         try:
-            room = service.code_of(code)
-            service.instructor(_token(request), "read", room)
-            follower = await service.follower(room)
+            follower = await watched(code, request)
         except ServingError as error:
             return error_response(error)
         return JSONResponse(follower.snapshot(service.clock()))
@@ -181,9 +186,7 @@ def classroom_router(service: ClassroomService) -> APIRouter:
     @router.get("/{code}/room/events")
     async def room_events(code: str, request: Request) -> Response:
         try:
-            room = service.code_of(code)
-            service.instructor(_token(request), "read", room)
-            follower = await service.follower(room)
+            follower = await watched(code, request)
         except ServingError as error:
             return error_response(error)
         return StreamingResponse(
@@ -299,15 +302,13 @@ def _wait(text: str | None) -> float:
 
 
 async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise ClassroomTooLarge(f"the body of {declared} bytes exceeds {MAX_BODY} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise ClassroomTooLarge(f"the body exceeds {MAX_BODY} bytes")
-    return bytes(body)
+    return await read_body(request, MAX_BODY, _too_large)
+
+
+def _too_large(declared: int | None) -> ClassroomTooLarge:
+    if declared is None:
+        return ClassroomTooLarge(f"the body exceeds {MAX_BODY} bytes")
+    return ClassroomTooLarge(f"the body of {declared} bytes exceeds {MAX_BODY} bytes")
 
 
 async def _json(request: Request) -> Any:

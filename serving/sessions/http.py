@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.websockets import WebSocket
 
+from serving.bodies import read_body
 from serving.errors import ServingError
 from serving.jsontext import parse_json
 from serving.sessions.commands import (
@@ -216,14 +217,12 @@ class _Body:
 
 
 async def _json_object(request: Request, limit: int) -> dict[str, Any]:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise CommandTooLarge(f"command of {declared} bytes exceeds the limit of {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise CommandTooLarge(f"command exceeds the limit of {limit} bytes")
+    def too_large(declared: int | None) -> CommandTooLarge:
+        if declared is None:
+            return CommandTooLarge(f"command exceeds the limit of {limit} bytes")
+        return CommandTooLarge(f"command of {declared} bytes exceeds the limit of {limit} bytes")
+
+    body = await read_body(request, limit, too_large)
     try:
         value = parse_json(body)
     except ValueError as error:

@@ -50,10 +50,8 @@ async def answer_and_events(client: AsyncSessionClient) -> tuple[str, list[Event
     return answer.text, events
 
 
-@pytest.mark.anyio
-async def test_the_client_rebuilds_compact_deltas_into_the_full_events(
-    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def recorded_frames(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every frame the client receives from now on, as it arrives."""
     frames: list[str] = []
     original = AsyncSessionClient._receive
     monkeypatch.setattr(
@@ -61,6 +59,14 @@ async def test_the_client_rebuilds_compact_deltas_into_the_full_events(
         "_receive",
         lambda self, frame: (frames.append(frame), original(self, frame)),
     )
+    return frames
+
+
+@pytest.mark.anyio
+async def test_the_client_rebuilds_compact_deltas_into_the_full_events(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = recorded_frames(monkeypatch)
     client = await AsyncSessionClient.create(server.url, device="laptop")
     async with client:
         text, events = await answer_and_events(client)
@@ -75,13 +81,7 @@ async def test_an_older_server_refuses_the_field_and_the_client_reads_in_full(
 ) -> None:
     # A v1 server: subscribe knows no "deltas" field, and refuses it as unknown.
     monkeypatch.setitem(commands._FIELDS, "subscribe", ({"from"}, set()))
-    frames: list[str] = []
-    original = AsyncSessionClient._receive
-    monkeypatch.setattr(
-        AsyncSessionClient,
-        "_receive",
-        lambda self, frame: (frames.append(frame), original(self, frame)),
-    )
+    frames = recorded_frames(monkeypatch)
     client = await AsyncSessionClient.create(server.url, device="laptop")
     async with client:
         text, events = await answer_and_events(client)

@@ -237,6 +237,26 @@ def test_a_wrong_event_is_named_and_nothing_of_its_batch_is_stored(
     assert send(http, code, ada, [check("01.1")], seq=0).status_code == 200  # seq 0 still next
 
 
+def test_a_body_past_the_limit_is_refused_declared_or_sent(
+    http: httpx.Client, room: dict[str, Any]
+) -> None:
+    code = room["code"]
+    ada = join(http, code, "Ada")
+    url = f"/v1/classrooms/{code}/events"
+    headers = {
+        **bearer(ada["token"]),
+        "producer-id": ada["learner"],
+        "producer-epoch": "0",
+        "producer-seq": "0",
+    }
+    big = b"[" + b" " * (256 * 1024) + b"]"
+    declared = http.post(url, content=big, headers=headers)
+    error(declared, 413, "PAYLOAD_TOO_LARGE", f"the body of {len(big)} bytes exceeds")
+    sent = http.post(url, content=iter([big[:1000], big[1000:]]), headers=headers)  # chunked
+    error(sent, 413, "PAYLOAD_TOO_LARGE", "the body exceeds 262144 bytes")
+    assert send(http, code, ada, [check("01.1")], seq=0).status_code == 200  # nothing stored
+
+
 def test_tokens_and_scopes(http: httpx.Client, room: dict[str, Any]) -> None:
     code = room["code"]
     other = create_room(http)
