@@ -10,6 +10,7 @@ vectorized operations per column, whatever the number of rows.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,19 +47,32 @@ def coded(values: Sequence[Any]) -> CodedColumn:
     """The column of ``values`` (hashable), each distinct value formatted once; None (and NaN)
     is an empty field."""
     array = np.asarray(values, dtype=object)
-    if pd.api.types.infer_dtype(array, skipna=True) in _ONE_TYPE:
+    kind = pd.api.types.infer_dtype(array, skipna=True)
+    if kind in _ONE_TYPE and not (kind == "floating" and _negative_zero(array)):
         codes, distinct = pd.factorize(array)  # hashing in C; a missing value is code -1
         fields = [*map(csv_field, distinct.tolist()), ""]
         codes[codes < 0] = len(fields) - 1
         return CodedColumn(codes, fields)
-    # Mixed types: 1, 1.0 and True are equal in Python (and to pandas), but not the same text.
-    index: dict[tuple[type, Any], int] = {}
+    # Mixed types: 1, 1.0 and True are equal in Python (and to pandas), but not the same text;
+    # nor are 0.0 and -0.0 (equal, and hashed alike, so pd.factorize would merge them).
+    index: dict[tuple[type, Any, bool], int] = {}
     codes = np.fromiter(
-        (index.setdefault((type(value), value), len(index)) for value in values),
+        (index.setdefault(_key(value), len(index)) for value in values),
         dtype=np.intp,
         count=len(values),
     )
-    return CodedColumn(codes, [csv_field(value) for _, value in index])
+    return CodedColumn(codes, [csv_field(value) for _, value, _ in index])
+
+
+def _key(value: Any) -> tuple[type, Any, bool]:
+    return type(value), value, isinstance(value, float) and math.copysign(1.0, value) < 0
+
+
+def _negative_zero(array: np.ndarray) -> bool:
+    return any(
+        isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0
+        for value in array
+    )
 
 
 _ONE_TYPE = {"string", "integer", "floating", "boolean", "empty"}
